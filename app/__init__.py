@@ -1,0 +1,1 @@
+"""The service on top: settings, HTTP API, web page and the ``casesearch`` command line."""

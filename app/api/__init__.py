@@ -1,0 +1,1 @@
+"""HTTP API routes (thin: validation and scoping here, work in the services)."""

@@ -1,0 +1,270 @@
+"""The ``casesearch`` command line (DESIGN.md, "Command line")."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from app.settings import Settings, get_settings
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        result: int = args.handler(args, get_settings())
+        return result
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one clear line for the operator, no stack trace
+        from app.errors import AppError
+        from connectors.errors import ConnectorError
+        from retrieval.errors import RetrievalError
+
+        if isinstance(exc, AppError | ConnectorError | RetrievalError | ValueError | OSError):
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        raise
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="casesearch", description="Search children's social-care case records."
+    )
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    p = sub.add_parser("index", help="index a source incrementally")
+    p.add_argument("--source", required=True, help="jsonl:PATH, files:DIR or sql:URL#table")
+    p.add_argument("--no-deletions", action="store_true", help="do not remove missing ids")
+    p.add_argument("--rebuild", action="store_true", help="re-embed every stored record first")
+    p.set_defaults(handler=_cmd_index)
+
+    p = sub.add_parser("serve", help="run the API and web page")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    p.set_defaults(handler=_cmd_serve)
+
+    p = sub.add_parser("demo", help="generate the synthetic case file, index it, serve it")
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--cases", type=int, default=40)
+    p.add_argument("--no-serve", action="store_true", help="generate and index only")
+    p.set_defaults(handler=_cmd_demo)
+
+    p = sub.add_parser("search", help="search from the shell as the given principals")
+    p.add_argument("query")
+    p.add_argument("--case-id")
+    p.add_argument("--doc-type", action="append", default=[])
+    p.add_argument("--principal", action="append", default=[])
+    p.add_argument("--top-k", type=int, default=10)
+    p.add_argument("--mode", choices=["bm25", "dense", "hybrid"], default="hybrid")
+    p.add_argument("--json", action="store_true", help="print the API's response body")
+    p.set_defaults(handler=_cmd_search)
+
+    p = sub.add_parser("token", help="mint a development token with the configured secret")
+    p.add_argument("--sub", required=True)
+    p.add_argument("--principal", action="append", default=[])
+    p.add_argument("--ttl", type=int, default=None, help="seconds")
+    p.set_defaults(handler=_cmd_token)
+
+    p = sub.add_parser("failures", help="list quarantined records and files")
+    p.add_argument("--source")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_failures)
+
+    p = sub.add_parser("status", help="per-source checkpoint, counts and last run")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_status)
+
+    ev = sub.add_parser("eval", help="evaluate retrieval on a test collection")
+    ev_sub = ev.add_subparsers(metavar="KIND")
+    p = ev_sub.add_parser("beir", help="a BEIR-layout collection")
+    p.add_argument("directory", type=Path)
+    p.add_argument("--mode", choices=["bm25", "dense", "hybrid", "all"], default="all")
+    p.add_argument("--run-out", type=Path, required=True)
+    p.add_argument("--report-out", type=Path, required=True)
+    p.add_argument("--principal", action="append", default=[])
+    p.add_argument("--split", default="test")
+    p.add_argument(
+        "--understand",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="social-care query understanding (auto: on when documents carry case_id)",
+    )
+    p.add_argument("--scratch", type=Path, default=None, help="scratch store folder")
+    p.add_argument("--today", type=dt.date.fromisoformat, default=None)
+    p.set_defaults(handler=_cmd_eval_beir)
+    return parser
+
+
+def _services(settings: Settings) -> Any:
+    from app.services import build_services
+
+    return build_services(settings)
+
+
+def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from connectors.registry import connector_from_source
+
+    services = _services(settings)
+    connector = connector_from_source(args.source)
+    if args.rebuild:
+        services.indexer.rebuild()
+    summary = services.indexer.run(connector, detect_deletions=not args.no_deletions)
+    data = summary.as_dict()
+    print(
+        f"{data['source']}: added {data['added']}, updated {data['updated']}, unchanged "
+        f"{data['unchanged']}, deleted {data['deleted']}, acl-changed {data['acl_changed']}, "
+        f"failed {data['failed']}; {data['chunks_embedded']} chunks embedded in "
+        f"{data['elapsed_s']:.1f} s"
+    )
+    for item in data["failures"][:50]:
+        print(f"  failed: {item['source_ref']}: {item['reason']}", file=sys.stderr)
+    if len(data["failures"]) > 50:
+        print(f"  … and {len(data['failures']) - 50} more (casesearch failures)", file=sys.stderr)
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from app.main import create_app
+
+    # One worker on purpose: one process owns the embedded store (DESIGN.md).
+    uvicorn.run(
+        create_app(settings),
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=1,
+        log_level="info",
+    )
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from app.demo import prepare_demo
+
+    info = prepare_demo(settings, seed=args.seed, n_cases=args.cases)
+    print(info)
+    if args.no_serve:
+        return 0
+    return _cmd_serve(args, settings)
+
+
+def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    from app.api.routes import to_response
+    from retrieval.models import AccessScope, SearchFilters, SearchRequest
+
+    if not args.principal:
+        print(
+            "error: give at least one --principal (nobody sees anything otherwise)", file=sys.stderr
+        )
+        return 2
+    services = _services(settings)
+    result = services.searcher.search(
+        SearchRequest(
+            text=args.query,
+            scope=AccessScope.of(*args.principal),
+            filters=SearchFilters(case_id=args.case_id, doc_types=tuple(args.doc_type)),
+            mode=args.mode,
+            top_k=args.top_k,
+        )
+    )
+    body = to_response(result)
+    if args.json:
+        print(body.model_dump_json(indent=2))
+        return 0
+    if not body.results:
+        print("no results")
+    for rank, hit in enumerate(body.results, start=1):
+        when = hit.created_at.isoformat() if hit.created_at else "undated"
+        print(
+            f"{rank:>2}. {hit.title or hit.document_id}  [{hit.doc_type}, {when}, "
+            f"{hit.case_id}]  {hit.document_id}"
+        )
+        print(f"    “{hit.snippet.text}”")
+    print(f"({body.took_ms:.0f} ms)")
+    return 0
+
+
+def _cmd_token(args: argparse.Namespace, settings: Settings) -> int:
+    from app.auth import mint_token
+
+    print(mint_token(settings, args.sub, args.principal, ttl_s=args.ttl))
+    return 0
+
+
+def _cmd_failures(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.store import SqliteStore
+
+    rows = SqliteStore(settings.store_path).failures(args.source)
+    if args.json:
+        print(
+            json.dumps(
+                [r.__dict__ if hasattr(r, "__dict__") else _row(r) for r in rows],
+                indent=2,
+                sort_keys=True,
+            )
+        )
+        return 0
+    if not rows:
+        print("no failures")
+    for r in rows:
+        print(f"{r.source}  {r.source_ref}: {r.reason}  (last seen {r.last_seen})")
+    return 0
+
+
+def _row(row: Any) -> dict[str, Any]:
+    return {k: getattr(row, k) for k in row.__slots__}
+
+
+def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.store import SqliteStore
+
+    store = SqliteStore(settings.store_path)
+    status = {"store": str(settings.store_path), **store.counts(), "sources": store.source_status()}
+    if args.json:
+        print(json.dumps(status, indent=2, sort_keys=True))
+        return 0
+    print(f"store {status['store']}: {status['records']} records, {status['chunks']} chunks")
+    for src in status["sources"]:
+        last = src["last_run"] or {}
+        print(
+            f"  {src['source']}: {src['records']} records, {src['failures']} failures, "
+            f"checkpoint at {src['checkpoint_updated_at']}; last run: "
+            f"+{last.get('added', 0)} ~{last.get('updated', 0)} -{last.get('deleted', 0)}"
+        )
+    return 0
+
+
+def _cmd_eval_beir(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluation.beir_run import run_beir_evaluation
+
+    report = run_beir_evaluation(
+        settings,
+        args.directory,
+        mode=args.mode,
+        run_out=args.run_out,
+        report_out=args.report_out,
+        principals=args.principal,
+        split=args.split,
+        understand=args.understand,
+        scratch=args.scratch,
+        today=args.today,
+    )
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,106 @@
+"""The one table from domain errors to HTTP status codes, and the one JSON error shape."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from connectors.errors import ConnectorError, RecordError
+from retrieval.errors import (
+    AccessCheckError,
+    IndexMismatchError,
+    InvalidQueryError,
+    RetrievalError,
+)
+
+
+class AppError(Exception):
+    """Base of errors raised by the app layer itself."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(AppError):
+    status_code = 404
+    code = "not_found"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class RateLimited(AppError):
+    status_code = 429
+    code = "rate_limited"
+
+
+class AuditUnavailable(AppError):
+    status_code = 503
+    code = "audit_unavailable"
+
+
+# (exception type, status, code, expose message?) — first match wins.
+_TABLE: list[tuple[type[Exception], int, str, bool]] = [
+    (InvalidQueryError, 400, "invalid_query", True),
+    (RecordError, 422, "invalid_record", True),
+    (AccessCheckError, 503, "access_check_failed", False),
+    (IndexMismatchError, 503, "index_rebuild_required", True),
+    (RetrievalError, 500, "retrieval_error", False),
+    (ConnectorError, 400, "connector_error", True),
+]
+
+
+def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
+    return {"error": {"code": code, "message": message}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error to ``{"error": {"code", "message"}}``; never leak a stack trace."""
+
+    @app.exception_handler(AppError)
+    async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        return JSONResponse(
+            error_body(exc.code, exc.message), status_code=exc.status_code, headers=headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for err in exc.errors()[:5]:
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+            parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else err.get("msg", ""))
+        return JSONResponse(error_body("invalid_request", "; ".join(parts)), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def _domain(_request: Request, exc: Exception) -> JSONResponse:
+        for kind, status, code, expose in _TABLE:
+            if isinstance(exc, kind):
+                message = str(exc) if expose else "the request could not be completed"
+                return JSONResponse(error_body(code, message), status_code=status)
+        return JSONResponse(
+            error_body("internal_error", "the request could not be completed"), status_code=500
+        )

@@ -1,0 +1,43 @@
+"""Builds the long-lived parts (store, model, searcher, indexer) from the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.settings import Settings
+from indexer import Indexer
+from retrieval.embedding import Embedder, SentenceTransformerEmbedder
+from retrieval.search import HybridSearcher
+from retrieval.store import SqliteStore
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    store: SqliteStore
+    embedder: Embedder
+    searcher: HybridSearcher
+    indexer: Indexer
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    return SentenceTransformerEmbedder(
+        batch_size=settings.embedding.batch_size,
+        precision=settings.embedding.precision,
+        device=settings.embedding.device,
+    )
+
+
+def build_services(settings: Settings, *, embedder: Embedder | None = None) -> Services:
+    store = SqliteStore(settings.store_path)
+    model = embedder or build_embedder(settings)
+    return Services(
+        settings=settings,
+        store=store,
+        embedder=model,
+        searcher=HybridSearcher(store, model, settings.search.config()),
+        indexer=Indexer(store, model, settings.chunking.config(), progress=settings.progress),
+    )

@@ -1,0 +1,94 @@
+"""One settings object for the whole service (environment prefix ``CASESEARCH_``).
+
+Nested groups use ``__``: ``CASESEARCH_SEARCH__RRF_K=40``. Read it through ``get_settings()``;
+nothing else in the code base reads the environment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from retrieval.chunking import ChunkingConfig
+from retrieval.search import SearchConfig
+
+
+class ChunkingSettings(BaseModel):
+    max_words: int = Field(200, ge=8, le=2000)
+    overlap_sentences: int = Field(1, ge=0, le=10)
+
+    def config(self) -> ChunkingConfig:
+        return ChunkingConfig(max_words=self.max_words, overlap_sentences=self.overlap_sentences)
+
+
+class EmbeddingSettings(BaseModel):
+    precision: Literal["fp32", "bf16"] = "fp32"
+    batch_size: int = Field(32, ge=1, le=1024)
+    device: str = "cpu"
+
+
+class SearchSettings(BaseModel):
+    rrf_k: float = Field(60.0, ge=0)
+    candidates: int = Field(200, ge=10, le=5000)
+    type_boost: float = Field(1.0, ge=0)
+    recency_boost: float = Field(1.0, ge=0)
+
+    def config(self) -> SearchConfig:
+        return SearchConfig(
+            rrf_k=self.rrf_k,
+            candidates=self.candidates,
+            type_boost=self.type_boost,
+            recency_boost=self.recency_boost,
+        )
+
+
+class AuthSettings(BaseModel):
+    algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwks_url: str | None = None
+    issuer: str | None = None
+    audience: str | None = None
+    principals_claim: str = "principals"
+    token_ttl_s: int = Field(8 * 3600, ge=60)
+
+
+class LimitSettings(BaseModel):
+    max_query_chars: int = 1000
+    max_top_k: int = 50
+    max_offset: int = 1000
+    max_body_bytes: int = 5_000_000
+    rate_limit_per_minute: int = 120
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CASESEARCH_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Path("./data")
+    jwt_secret: SecretStr = SecretStr("dev-only-change-me")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    progress: bool = True
+    chunking: ChunkingSettings = ChunkingSettings()
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    search: SearchSettings = SearchSettings()
+    auth: AuthSettings = AuthSettings()
+    limits: LimitSettings = LimitSettings()
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "casesearch.sqlite3"
+
+    @property
+    def embedding_cache_path(self) -> Path:
+        return self.data_dir / "embedding-cache.sqlite3"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use (never at import)."""
+    return Settings()

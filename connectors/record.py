@@ -1,0 +1,265 @@
+"""The record: the unit every connector produces (see DESIGN.md, "Record").
+
+``parse_record`` is the single gate from untyped input (JSON lines, HTTP bodies, SQL rows,
+file manifests) to a ``Record``; everything after it may trust the invariants below.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from connectors.errors import RecordError
+
+KNOWN_DOC_TYPES: frozenset[str] = frozenset(
+    {
+        "case_note",
+        "visit_note",
+        "referral",
+        "assessment",
+        "strategy_discussion",
+        "icpc_minutes",
+        "rcpc_minutes",
+        "cp_plan",
+        "cin_plan",
+        "safety_plan",
+        "health_contact",
+        "school_contact",
+        "police_notification",
+        "letter",
+        "court_report",
+        "email",
+        "document",
+    }
+)
+
+MAX_ID_LENGTH = 256
+_FIELDS = (
+    "id",
+    "case_id",
+    "doc_type",
+    "title",
+    "text",
+    "created_at",
+    "updated_at",
+    "author",
+    "acl",
+    "deny",
+    "source_uri",
+    "attachments",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A case record as it enters the index.
+
+    Invariants (enforced by ``parse_record``): ``id`` is non-empty, ``text`` is non-empty after
+    stripping, ``acl`` and ``deny`` are sorted tuples of unique non-empty principals. ``acl`` may
+    be empty only when the caller explicitly allowed it (``require_acl=False``): such a record
+    is visible to nobody.
+    """
+
+    id: str
+    text: str
+    acl: tuple[str, ...]
+    case_id: str | None = None
+    doc_type: str | None = None
+    title: str = ""
+    created_at: dt.date | None = None
+    updated_at: dt.datetime | None = None
+    author: str | None = None
+    deny: tuple[str, ...] = ()
+    source_uri: str | None = None
+    attachments: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def content_hash(self) -> str:
+        """Hash of everything that changes chunks or vectors (text, title and metadata).
+
+        Permissions are deliberately excluded: an ACL-only change must not re-embed.
+        """
+        payload = {
+            "text": self.text,
+            "title": self.title,
+            "case_id": self.case_id,
+            "doc_type": self.doc_type,
+            "created_at": self.created_at.isoformat() if self.created_at else None,
+            "updated_at": self.updated_at.isoformat() if self.updated_at else None,
+            "author": self.author,
+            "source_uri": self.source_uri,
+            "attachments": list(self.attachments),
+            "extra": _jsonable(dict(self.extra)),
+        }
+        return _sha256(payload)
+
+    def acl_hash(self) -> str:
+        """Hash of the permissions alone."""
+        return _sha256({"acl": list(self.acl), "deny": list(self.deny)})
+
+    def to_json(self) -> dict[str, Any]:
+        """The record in the wire format of DESIGN.md (dates as ISO strings)."""
+        data = asdict(self)
+        data["acl"] = list(self.acl)
+        data["deny"] = list(self.deny)
+        data["attachments"] = list(self.attachments)
+        data["created_at"] = self.created_at.isoformat() if self.created_at else None
+        data["updated_at"] = self.updated_at.isoformat() if self.updated_at else None
+        data["extra"] = _jsonable(dict(self.extra))
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Tombstone:
+    """A deletion: the record with this id must disappear from every store."""
+
+    id: str
+
+
+def parse_record(
+    raw: Mapping[str, Any],
+    *,
+    source_ref: str | None = None,
+    require_acl: bool = True,
+) -> Record:
+    """Validate one raw record and return it normalised.
+
+    Raises ``RecordError`` naming ``source_ref`` (or the record id) and the reason when the id
+    is missing, the text is empty, a field has the wrong type, a date does not parse, or (with
+    ``require_acl``) ``acl`` is missing or empty. Unknown ``doc_type`` values are kept as given;
+    unknown keys are kept in ``extra``.
+    """
+    if not isinstance(raw, Mapping):
+        raise RecordError(source_ref or "<record>", "a record must be a JSON object")
+    record_id = raw.get("id")
+    ref = source_ref or (str(record_id) if record_id else "<record without id>")
+    if not isinstance(record_id, str) or not record_id.strip():
+        raise RecordError(ref, "missing or empty 'id'")
+    record_id = record_id.strip()
+    if len(record_id) > MAX_ID_LENGTH:
+        raise RecordError(ref, f"'id' is longer than {MAX_ID_LENGTH} characters")
+    if source_ref is None:
+        ref = record_id
+
+    text = raw.get("text")
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise RecordError(ref, "'text' must be a string")
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    if not text.strip():
+        raise RecordError(ref, "the record has no text (empty 'text' and no readable attachment)")
+
+    acl = _principals(raw.get("acl"), "acl", ref)
+    if require_acl and not acl:
+        raise RecordError(
+            ref, "missing or empty 'acl': a record without 'acl' would be visible to nobody"
+        )
+    deny = _principals(raw.get("deny"), "deny", ref)
+
+    title = raw.get("title") or ""
+    if not isinstance(title, str):
+        raise RecordError(ref, "'title' must be a string")
+
+    extra = {k: v for k, v in raw.items() if k not in _FIELDS and k != "deleted"}
+    if isinstance(raw.get("extra"), Mapping):
+        extra = {**extra, **raw["extra"]}
+        extra.pop("extra", None)
+
+    return Record(
+        id=record_id,
+        text=text,
+        acl=acl,
+        deny=deny,
+        case_id=_optional_str(raw.get("case_id"), "case_id", ref),
+        doc_type=_doc_type(raw.get("doc_type"), ref),
+        title=title.strip(),
+        created_at=_date(raw.get("created_at"), "created_at", ref),
+        updated_at=_datetime(raw.get("updated_at"), "updated_at", ref),
+        author=_optional_str(raw.get("author"), "author", ref),
+        source_uri=_optional_str(raw.get("source_uri"), "source_uri", ref),
+        attachments=tuple(_string_list(raw.get("attachments"), "attachments", ref)),
+        extra=extra,
+    )
+
+
+def is_tombstone(raw: Mapping[str, Any]) -> bool:
+    """True for ``{"id": …, "deleted": true}`` lines."""
+    return isinstance(raw, Mapping) and raw.get("deleted") is True
+
+
+def _principals(value: Any, name: str, ref: str) -> tuple[str, ...]:
+    items = _string_list(value, name, ref)
+    cleaned = {item.strip() for item in items if item.strip()}
+    return tuple(sorted(cleaned))
+
+
+def _string_list(value: Any, name: str, ref: str) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise RecordError(ref, f"'{name}' must be a list of strings")
+    return list(value)
+
+
+def _optional_str(value: Any, name: str, ref: str) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise RecordError(ref, f"'{name}' must be a string")
+    return value.strip() or None
+
+
+def _doc_type(value: Any, ref: str) -> str | None:
+    # Unknown values are kept as given (DESIGN.md); only surrounding blanks are dropped.
+    return _optional_str(value, "doc_type", ref)
+
+
+def _date(value: Any, name: str, ref: str) -> dt.date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str):
+        raise RecordError(ref, f"'{name}' must be an ISO date string")
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        raise RecordError(ref, f"'{name}' is not an ISO date: {value[:40]!r}") from None
+
+
+def _datetime(value: Any, name: str, ref: str) -> dt.datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        parsed = value
+    elif isinstance(value, dt.date):
+        parsed = dt.datetime.combine(value, dt.time())
+    elif isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise RecordError(ref, f"'{name}' is not an ISO timestamp: {value[:40]!r}") from None
+    else:
+        raise RecordError(ref, f"'{name}' must be an ISO timestamp string")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def _sha256(payload: Any) -> str:
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()

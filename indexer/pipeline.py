@@ -1,0 +1,339 @@
+"""Incremental, crash-safe indexing.
+
+For each record the indexer compares two hashes with what the store holds:
+- content hash (text + retrieval metadata) changed or new → chunk, embed, replace atomically;
+- only the ACL hash changed → rewrite permissions, no embedding;
+- neither → nothing (an unchanged source costs no embedding at all).
+
+Items are applied in batches, each batch one SQLite transaction. A connector ``Checkpoint`` is
+saved in the same transaction as the records before it, so a ``kill -9`` at any point leaves
+either the batch and its checkpoint or neither; a rerun resumes from the last checkpoint and
+re-applies idempotent upserts. Deletions: tombstones, and (after a full pass) store ids of this
+source missing from ``connector.list_ids()``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tqdm import tqdm
+
+from connectors.base import Checkpoint, Connector, Failure
+from connectors.record import Record, Tombstone
+from retrieval import analysis
+from retrieval.chunking import ChunkingConfig, chunk_text
+from retrieval.embedding import Embedder
+from retrieval.models import ChunkRow, Document
+from retrieval.store import SqliteStore
+
+
+@dataclass(slots=True)
+class IndexSummary:
+    """What one run did. ``failures`` holds ``(source_ref, reason)`` pairs."""
+
+    source: str
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    acl_changed: int = 0
+    failed: int = 0
+    chunks_embedded: int = 0
+    elapsed_s: float = 0.0
+    rebuilt: bool = False
+    failures: list[tuple[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+            "acl_changed": self.acl_changed,
+            "failed": self.failed,
+            "chunks_embedded": self.chunks_embedded,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "rebuilt": self.rebuilt,
+            "failures": [{"source_ref": r, "reason": why} for r, why in self.failures],
+        }
+
+
+@dataclass(slots=True)
+class _Prepared:
+    record: Record
+    chunks: list[ChunkRow]
+
+
+class Indexer:
+    """Applies connector items to a store. Not thread-safe; one indexer per process."""
+
+    def __init__(
+        self,
+        store: SqliteStore,
+        embedder: Embedder,
+        chunking: ChunkingConfig,
+        *,
+        batch_size: int = 64,
+        progress: bool = False,
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.chunking = chunking
+        self.batch_size = batch_size
+        self.progress = progress
+
+    # -- public entry points ------------------------------------------------------------------
+
+    def ensure_settings(self) -> bool:
+        """Rebuild every record if the store was built with another model or chunking.
+
+        Returns True when a rebuild ran. Vectors of two models are never mixed.
+        """
+        if self.store.check_index_settings(self.embedder.fingerprint, self.chunking.fingerprint()):
+            return False
+        self.rebuild()
+        return True
+
+    def run(self, connector: Connector, *, detect_deletions: bool = True) -> IndexSummary:
+        """Index what changed in ``connector``'s source since its stored checkpoint."""
+        started = time.perf_counter()
+        source = connector.source_id
+        summary = IndexSummary(source=source)
+        summary.rebuilt = self.ensure_settings()
+        checkpoint = connector.load_checkpoint(self.store.get_checkpoint(source))
+        pending: list[Record | Tombstone | Failure] = []
+        bar = tqdm(
+            desc=f"indexing {source}", unit=" records", disable=not self.progress, leave=False
+        )
+        try:
+            for item in connector.fetch(checkpoint):
+                if isinstance(item, Checkpoint):
+                    self._apply(pending, summary, source, checkpoint=item, bar=bar)
+                    pending = []
+                    continue
+                pending.append(item)
+                if len(pending) >= self.batch_size:
+                    self._apply(pending, summary, source, checkpoint=None, bar=bar)
+                    pending = []
+            self._apply(pending, summary, source, checkpoint=None, bar=bar)
+            if detect_deletions:
+                self._delete_missing(connector, summary, source)
+        finally:
+            bar.close()
+        summary.elapsed_s = time.perf_counter() - started
+        self.store.save_run_summary(
+            source, {k: v for k, v in summary.as_dict().items() if k != "failures"}
+        )
+        return summary
+
+    def apply(self, items: Iterable[Record | Tombstone], *, source: str) -> IndexSummary:
+        """Apply pushed records and tombstones (the CMS push API); no checkpoint involved."""
+        started = time.perf_counter()
+        summary = IndexSummary(source=source)
+        summary.rebuilt = self.ensure_settings()
+        batch: list[Record | Tombstone | Failure] = []
+        for item in items:
+            batch.append(item)
+            if len(batch) >= self.batch_size:
+                self._apply(batch, summary, source, checkpoint=None, bar=None)
+                batch = []
+        self._apply(batch, summary, source, checkpoint=None, bar=None)
+        summary.elapsed_s = time.perf_counter() - started
+        return summary
+
+    def rebuild(self) -> int:
+        """Re-chunk and re-embed every stored record with the current settings."""
+        with self.store.engine.connect() as conn:
+            ids = [str(r[0]) for r in conn.exec_driver_sql("SELECT id FROM records ORDER BY pk")]
+        for start in range(0, len(ids), self.batch_size):
+            docs = [self.store.document(i) for i in ids[start : start + self.batch_size]]
+            present = [d for d in docs if d is not None]
+            prepared = self._prepare([_record_of(d) for d in present])
+            with self.store.transaction() as conn:
+                generation = self.store.next_generation(conn)
+                for prep in prepared:
+                    self._write(conn, prep, source=None, generation=generation, keep_source=True)
+        with self.store.transaction() as conn:
+            self.store.set_meta(conn, "embedder", self.embedder.fingerprint)
+            self.store.set_meta(conn, "chunking", self.chunking.fingerprint())
+        return len(ids)
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _apply(
+        self,
+        items: Sequence[Record | Tombstone | Failure],
+        summary: IndexSummary,
+        source: str,
+        *,
+        checkpoint: Checkpoint | None,
+        bar: Any,
+    ) -> None:
+        if not items and checkpoint is None:
+            return
+        records = _last_wins([i for i in items if isinstance(i, Record | Tombstone)])
+        with self.store.engine.connect() as conn:
+            states = self.store.stored_states([r.id for r in records], conn)
+        to_embed: list[Record] = []
+        acl_only: list[Record] = []
+        deletions: list[str] = []
+        for item in records:
+            if isinstance(item, Tombstone):
+                deletions.append(item.id)
+                continue
+            state = states.get(item.id)
+            if state is None or state.content_hash != item.content_hash():
+                to_embed.append(item)
+            elif state.acl_hash != item.acl_hash():
+                acl_only.append(item)
+            else:
+                summary.unchanged += 1
+        prepared = self._prepare(to_embed)
+        with self.store.transaction() as conn:
+            generation = self.store.next_generation(conn)
+            for prep in prepared:
+                self._write(conn, prep, source=source, generation=generation)
+                if prep.record.id in states:
+                    summary.updated += 1
+                else:
+                    summary.added += 1
+                summary.chunks_embedded += len(prep.chunks)
+                self.store.clear_failure(conn, source, prep.record.id)
+            for record in acl_only:
+                self.store.update_permissions(
+                    conn,
+                    record.id,
+                    record.acl,
+                    record.deny,
+                    acl_hash=record.acl_hash(),
+                    generation=generation,
+                )
+                summary.acl_changed += 1
+            for record_id in deletions:
+                if self.store.delete_document(conn, record_id, generation):
+                    summary.deleted += 1
+            for item in items:
+                if isinstance(item, Failure):
+                    self.store.record_failure(conn, source, item.source_ref, item.reason)
+                    summary.failed += 1
+                    summary.failures.append((item.source_ref, item.reason))
+            if checkpoint is not None:
+                self.store.save_checkpoint(conn, source, checkpoint.model_dump_json())
+        if bar is not None:
+            bar.update(len(items))
+            elapsed = max(bar.format_dict.get("elapsed", 0.0), 1e-6)
+            bar.set_postfix(chunks_per_s=f"{summary.chunks_embedded / elapsed:.0f}")
+
+    def _prepare(self, records: Sequence[Record]) -> list[_Prepared]:
+        """Chunk and embed records (outside any transaction: embedding is the slow part)."""
+        spans = [chunk_text(r.text, self.chunking) for r in records]
+        texts: list[str] = []
+        for record, chunks in zip(records, spans, strict=True):
+            texts.extend(_embedding_text(record.title, c.text) for c in chunks)
+        vectors = self.embedder.embed(texts, progress=False) if texts else None
+        out: list[_Prepared] = []
+        row = 0
+        for record, chunks in zip(records, spans, strict=True):
+            title_terms = " ".join(analysis.terms(record.title))
+            rows: list[ChunkRow] = []
+            for c in chunks:
+                assert vectors is not None
+                body = " ".join(analysis.terms(c.text))
+                rows.append(
+                    ChunkRow(
+                        ordinal=c.ordinal,
+                        char_start=c.char_start,
+                        char_end=c.char_end,
+                        terms=f"{title_terms} {body}".strip(),
+                        vector=vectors[row].tobytes(),
+                    )
+                )
+                row += 1
+            out.append(_Prepared(record, rows))
+        return out
+
+    def _write(
+        self,
+        conn: Any,
+        prep: _Prepared,
+        *,
+        source: str | None,
+        generation: int,
+        keep_source: bool = False,
+    ) -> None:
+        record = prep.record
+        if keep_source:
+            existing = self.store.stored_states([record.id], conn).get(record.id)
+            source = existing.source if existing else source
+        self.store.upsert_document(
+            conn,
+            _document_of(record),
+            prep.chunks,
+            content_hash=record.content_hash(),
+            acl_hash=record.acl_hash(),
+            source=source,
+            generation=generation,
+        )
+
+    def _delete_missing(self, connector: Connector, summary: IndexSummary, source: str) -> None:
+        present = set(connector.list_ids())
+        missing = sorted(self.store.ids_for_source(source) - present)
+        for start in range(0, len(missing), 500):
+            with self.store.transaction() as conn:
+                generation = self.store.next_generation(conn)
+                for record_id in missing[start : start + 500]:
+                    if self.store.delete_document(conn, record_id, generation):
+                        summary.deleted += 1
+
+
+def _embedding_text(title: str, text: str) -> str:
+    return f"{title}\n{text}" if title else text
+
+
+def _last_wins(items: Sequence[Record | Tombstone]) -> list[Record | Tombstone]:
+    """Keep only the last item per record id, in order of last appearance."""
+    last: dict[str, Record | Tombstone] = {}
+    for item in items:
+        last.pop(item.id, None)
+        last[item.id] = item
+    return list(last.values())
+
+
+def _document_of(record: Record) -> Document:
+    return Document(
+        id=record.id,
+        text=record.text,
+        acl=record.acl,
+        deny=record.deny,
+        case_id=record.case_id,
+        doc_type=record.doc_type,
+        title=record.title,
+        created_at=record.created_at,
+        updated_at=record.updated_at,
+        author=record.author,
+        source_uri=record.source_uri,
+        attachments=record.attachments,
+        extra=record.extra,
+    )
+
+
+def _record_of(doc: Document) -> Record:
+    return Record(
+        id=doc.id,
+        text=doc.text,
+        acl=doc.acl,
+        deny=doc.deny,
+        case_id=doc.case_id,
+        doc_type=doc.doc_type,
+        title=doc.title,
+        created_at=doc.created_at,
+        updated_at=doc.updated_at,
+        author=doc.author,
+        source_uri=doc.source_uri,
+        attachments=doc.attachments,
+        extra=doc.extra,
+    )

@@ -1,0 +1,1 @@
+"""Retrieval: analysis, indexes, hybrid search, snippets."""

@@ -1,0 +1,69 @@
+"""The candidate set: records the caller may see that also pass the search filters.
+
+Applied before any ranking, in SQL, inside the same read snapshot as the lexical search, so
+top-k is computed over permitted records only and nothing outside them can influence which
+records are returned or how many. The rule (DESIGN.md): a record is visible when one of the
+caller's principals is in its ``acl`` and none is in its ``deny``; no ``acl``, no access.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Connection
+
+from retrieval.dense import BoolArray
+from retrieval.errors import AccessCheckError
+from retrieval.models import AccessScope, SearchFilters
+
+MAX_PRINCIPALS = 200
+
+
+def candidate_clause(scope: AccessScope, filters: SearchFilters) -> tuple[str, list[Any]]:
+    """SQL selecting ``records.pk`` of visible, filter-passing records, with its parameters.
+
+    Raises ``AccessCheckError`` for a scope that cannot be evaluated safely.
+    """
+    principals = sorted(scope.principals)
+    if len(principals) > MAX_PRINCIPALS:
+        raise AccessCheckError(f"more than {MAX_PRINCIPALS} principals in one request")
+    if not principals:
+        return "SELECT pk FROM records WHERE 0", []
+    marks = ",".join("?" * len(principals))
+    sql = [
+        "SELECT r.pk FROM records r WHERE EXISTS (SELECT 1 FROM principals p",
+        f" WHERE p.record_pk = r.pk AND p.effect = 'allow' AND p.principal IN ({marks}))",
+        " AND NOT EXISTS (SELECT 1 FROM principals p",
+        f" WHERE p.record_pk = r.pk AND p.effect = 'deny' AND p.principal IN ({marks}))",
+    ]
+    params: list[Any] = [*principals, *principals]
+    if filters.case_id is not None:
+        sql.append(" AND r.case_id = ?")
+        params.append(filters.case_id)
+    if filters.doc_types:
+        sql.append(f" AND r.doc_type IN ({','.join('?' * len(filters.doc_types))})")
+        params.extend(filters.doc_types)
+    if filters.date_from is not None:
+        sql.append(" AND r.created_at >= ?")
+        params.append(filters.date_from.isoformat())
+    if filters.date_to is not None:
+        sql.append(" AND substr(r.created_at, 1, 10) <= ?")
+        params.append(filters.date_to.isoformat())
+    return "".join(sql), params
+
+
+def candidate_records(
+    conn: Connection, scope: AccessScope, filters: SearchFilters
+) -> tuple[BoolArray, int]:
+    """A boolean mask indexed by record pk, and the number of candidate records."""
+    sql, params = candidate_clause(scope, filters)
+    try:
+        pks = np.fromiter(
+            (int(r[0]) for r in conn.exec_driver_sql(sql, tuple(params))), dtype=np.int64
+        )
+    except Exception as exc:
+        raise AccessCheckError("the permission check could not be evaluated") from exc
+    mask = np.zeros(int(pks.max()) + 1 if pks.size else 0, dtype=np.bool_)
+    mask[pks] = True
+    return mask, int(pks.size)

@@ -1,0 +1,156 @@
+"""Lexical analysis shared by indexing and querying.
+
+Terms are spaCy tokens of ``spacy.blank("en")``, lowercased, mapped through the English lookup
+lemmatizer of spacy-lookups-data, with stop words and punctuation removed. The same function
+runs at index time and at query time, so BM25 sees identical terms on both sides.
+
+Each term is reduced to word characters only, so SQLite FTS5's ``unicode61`` tokenizer splits
+our space-joined terms exactly as we produced them (nothing is re-tokenised differently).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.lookups import Table
+
+_NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+_lock = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A lexical term with its character span in the analysed text."""
+
+    term: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=1)
+def _pipeline() -> Language:
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.max_length = 20_000_000
+    return nlp
+
+
+@lru_cache(maxsize=1)
+def _lemma_table() -> Table:
+    """spaCy's English lookup lemmas (keys are stored hashed: query it with ``get``)."""
+    from spacy.lookups import load_lookups
+
+    return load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+
+
+@lru_cache(maxsize=1)
+def _stop_words() -> frozenset[str]:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    return frozenset(STOP_WORDS)
+
+
+@lru_cache(maxsize=200_000)
+def normalise(word: str) -> tuple[str, ...]:
+    """Terms for one surface word: lowercased lemma, split on non-word characters, no stops.
+
+    ``"Mothers'"`` → ``("mother",)``; ``"s.47"`` → ``("s", "47")``; ``"the"`` → ``()``.
+    """
+    lower = word.lower()
+    if lower in _stop_words():
+        return ()
+    lemma = str(_lemma_table().get(lower, lower))
+    parts = [p for p in _NON_WORD.split(lemma) if p and p != "_"]
+    stops = _stop_words()
+    return tuple(p for p in parts if p not in stops)
+
+
+def tokens(text: str) -> list[Token]:
+    """Lexical terms of ``text`` with character offsets, in order."""
+    with _lock:
+        doc = _pipeline().make_doc(text)
+    out: list[Token] = []
+    for tok in doc:
+        if tok.is_punct or tok.is_space:
+            continue
+        for term in normalise(tok.text):
+            out.append(Token(term, tok.idx, tok.idx + len(tok.text)))
+    return out
+
+
+def terms(text: str) -> list[str]:
+    """Lexical terms of ``text`` (see module docstring), in order, duplicates kept."""
+    return [t.term for t in tokens(text)]
+
+
+def sentences(text: str) -> list[Sentence]:
+    """Sentence spans of ``text`` (spaCy sentencizer plus blank-line breaks), covering it.
+
+    Spans are contiguous and non-overlapping; leading/trailing whitespace is trimmed from each.
+    Paragraph breaks (a blank line) always end a sentence: case notes use them as structure.
+    """
+    spans: list[Sentence] = []
+    for para_start, para_end in _paragraphs(text):
+        with _lock:
+            doc = _pipeline()(text[para_start:para_end])
+        for sent in doc.sents:
+            start = para_start + sent.start_char
+            end = para_start + sent.end_char
+            start, end = _trim(text, start, end)
+            if end > start:
+                spans.append(Sentence(start, end))
+    return spans
+
+
+def _paragraphs(text: str) -> Iterator[tuple[int, int]]:
+    pos = 0
+    for match in re.finditer(r"\n\s*\n", text):
+        yield pos, match.start()
+        pos = match.end()
+    yield pos, len(text)
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def english_vocabulary(word: str) -> int:
+    """1 when ``word`` is a known English word form (spaCy's lemma lookup table), else 0.
+
+    Spelling correction consults this public word list, never the index vocabulary: whether a
+    query word gets "corrected" must not reveal which words occur in records the caller may
+    not see.
+    """
+    lower = word.lower()
+    return 1 if lower in _english_words() or lower in _lemma_table() else 0
+
+
+@lru_cache(maxsize=1)
+def _english_words() -> frozenset[str]:
+    from spacy.lookups import load_lookups
+
+    index = load_lookups("en", ["lemma_index"]).get_table("lemma_index")
+    words: set[str] = set(_stop_words())
+    for forms in index.values():
+        words.update(w.lower() for w in forms if "_" not in w)
+    words.update(str(v) for v in _lemma_table().values())
+    return frozenset(words)

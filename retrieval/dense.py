@@ -1,0 +1,142 @@
+"""Exact dense search over an in-memory float32 matrix that follows the store.
+
+Exact (not approximate) on purpose: approximate indexes measured here recalled only 0.88–0.91
+of the exact top 10, and a missed safeguarding note is a harm (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Connection
+
+from retrieval.store import SqliteStore
+
+BoolArray = npt.NDArray[np.bool_]
+
+
+class DenseIndex:
+    """Vectors of every live chunk, with the record each belongs to.
+
+    ``sync`` replays the store's change log since the last generation seen: removed chunks are
+    masked out, new chunks appended; the matrix is compacted when a third of it is dead.
+    """
+
+    def __init__(self, dimension: int) -> None:
+        self.dimension = dimension
+        self._vectors = np.zeros((0, dimension), dtype=np.float32)
+        self._chunk_pks = np.zeros(0, dtype=np.int64)
+        self._record_pks = np.zeros(0, dtype=np.int64)
+        self._live = np.zeros(0, dtype=np.bool_)
+        self._row_of: dict[int, int] = {}
+        self._size = 0
+        self._generation = -1
+        self._lock = threading.Lock()
+
+    @property
+    def size(self) -> int:
+        """Number of live chunks."""
+        return len(self._row_of)
+
+    def sync(self, store: SqliteStore, conn: Connection) -> None:
+        """Bring the matrix to the generation visible in ``conn``'s snapshot."""
+        generation = store.generation(conn)
+        with self._lock:
+            if generation == self._generation:
+                return
+            if self._generation < 0:
+                self._load_all(conn)
+            else:
+                self._apply_changes(conn, self._generation)
+            self._generation = generation
+            if self._size and self.size < 0.67 * self._size:
+                self._compact()
+
+    def _load_all(self, conn: Connection) -> None:
+        rows = conn.exec_driver_sql("SELECT pk, record_pk, vector FROM chunks ORDER BY pk").all()
+        n = len(rows)
+        self._vectors = np.zeros((max(n, 16), self.dimension), dtype=np.float32)
+        self._chunk_pks = np.zeros(max(n, 16), dtype=np.int64)
+        self._record_pks = np.zeros(max(n, 16), dtype=np.int64)
+        self._live = np.zeros(max(n, 16), dtype=np.bool_)
+        self._row_of = {}
+        for i, (pk, record_pk, blob) in enumerate(rows):
+            self._vectors[i] = np.frombuffer(blob, dtype=np.float32)
+            self._chunk_pks[i] = pk
+            self._record_pks[i] = record_pk
+            self._live[i] = True
+            self._row_of[int(pk)] = i
+        self._size = n
+
+    def _apply_changes(self, conn: Connection, since: int) -> None:
+        for (pk,) in conn.exec_driver_sql(
+            "SELECT chunk_pk FROM removed_chunks WHERE generation > ?", (since,)
+        ):
+            row = self._row_of.pop(int(pk), None)
+            if row is not None:
+                self._live[row] = False
+        added = conn.exec_driver_sql(
+            "SELECT pk, record_pk, vector FROM chunks WHERE generation > ? ORDER BY pk", (since,)
+        ).all()
+        for pk, record_pk, blob in added:
+            if int(pk) in self._row_of:
+                continue
+            self._append(int(pk), int(record_pk), np.frombuffer(blob, dtype=np.float32))
+
+    def _append(self, chunk_pk: int, record_pk: int, vector: npt.NDArray[np.float32]) -> None:
+        if self._size == len(self._vectors):
+            capacity = max(16, 2 * len(self._vectors))
+            self._vectors = np.resize(self._vectors, (capacity, self.dimension))
+            self._chunk_pks = np.resize(self._chunk_pks, capacity)
+            self._record_pks = np.resize(self._record_pks, capacity)
+            live = np.zeros(capacity, dtype=np.bool_)
+            live[: self._size] = self._live[: self._size]
+            self._live = live
+        row = self._size
+        self._vectors[row] = vector
+        self._chunk_pks[row] = chunk_pk
+        self._record_pks[row] = record_pk
+        self._live[row] = True
+        self._row_of[chunk_pk] = row
+        self._size += 1
+
+    def _compact(self) -> None:
+        keep = np.flatnonzero(self._live[: self._size])
+        self._vectors = np.ascontiguousarray(self._vectors[keep])
+        self._chunk_pks = self._chunk_pks[keep]
+        self._record_pks = self._record_pks[keep]
+        self._live = np.ones(len(keep), dtype=np.bool_)
+        self._row_of = {int(pk): i for i, pk in enumerate(self._chunk_pks)}
+        self._size = len(keep)
+
+    def search(
+        self,
+        query: npt.NDArray[np.float32],
+        allowed_records: BoolArray,
+        limit: int,
+    ) -> list[tuple[int, int, float]]:
+        """Top ``limit`` live chunks of allowed records as ``(chunk_pk, record_pk, cosine)``.
+
+        ``allowed_records[record_pk]`` says whether a record may be returned; records beyond
+        the array's end are not allowed. Ties are broken by chunk pk.
+        """
+        with self._lock:
+            n = self._size
+            record_pks = self._record_pks[:n]
+            in_range = record_pks < len(allowed_records)
+            mask = self._live[:n] & in_range
+            mask[in_range] &= allowed_records[record_pks[in_range]]
+            rows = np.flatnonzero(mask)
+            if rows.size == 0 or limit <= 0:
+                return []
+            scores = self._vectors[rows] @ query
+            chunk_pks = self._chunk_pks[rows]
+            record_of = record_pks[rows]
+        if rows.size > limit:
+            top = np.argpartition(-scores, limit - 1)[:limit]
+        else:
+            top = np.arange(rows.size)
+        order = top[np.lexsort((chunk_pks[top], -scores[top]))]
+        return [(int(chunk_pks[i]), int(record_of[i]), float(scores[i])) for i in order]

@@ -1,0 +1,57 @@
+"""Reciprocal rank fusion and chunk-to-record aggregation (pure functions).
+
+RRF (Cormack, Clarke & Büttcher, SIGIR 2009): ``score(d) = Σ_lists w_l / (k + rank_l(d))``
+with ranks starting at 1. Only ranks matter, so BM25 and cosine scores need no calibration.
+Ties are broken deterministically: higher score, then the better best single rank, then key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import TypeVar
+
+K = TypeVar("K", bound=Hashable)
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[K]],
+    *,
+    k: float = 60.0,
+    weights: Sequence[float] | None = None,
+) -> list[tuple[K, float]]:
+    """Fuse ranked lists (best first) into one list of ``(key, score)``, best first.
+
+    A key repeated inside one list counts at its first (best) position only. Raises
+    ``ValueError`` when ``k`` is negative or ``weights`` does not match ``rankings``.
+    """
+    if k < 0:
+        raise ValueError("the RRF constant k must not be negative")
+    if weights is None:
+        weights = [1.0] * len(rankings)
+    if len(weights) != len(rankings):
+        raise ValueError("one weight per ranking is required")
+    scores: dict[K, float] = {}
+    best_rank: dict[K, int] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        seen: set[K] = set()
+        for rank, key in enumerate(ranking, start=1):
+            if key in seen:
+                continue
+            seen.add(key)
+            scores[key] = scores.get(key, 0.0) + weight / (k + rank)
+            best_rank[key] = min(best_rank.get(key, rank), rank)
+    return sorted(scores.items(), key=lambda kv: (-kv[1], best_rank[kv[0]], str(kv[0])))
+
+
+def collapse_to_records(chunk_ranking: Sequence[tuple[int, int]]) -> list[int]:
+    """Record keys in the order of their best chunk (``(chunk, record)`` pairs, best first).
+
+    This is max-passage aggregation: a record ranks where its best chunk ranks.
+    """
+    seen: set[int] = set()
+    out: list[int] = []
+    for _chunk, record in chunk_ranking:
+        if record not in seen:
+            seen.add(record)
+            out.append(record)
+    return out

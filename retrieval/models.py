@@ -1,0 +1,109 @@
+"""Frozen value types shared by the store, the search pipeline and its callers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Mode = Literal["bm25", "dense", "hybrid"]
+MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A record as the store keeps it (the indexer maps connector records to this)."""
+
+    id: str
+    text: str
+    acl: tuple[str, ...]
+    deny: tuple[str, ...] = ()
+    case_id: str | None = None
+    doc_type: str | None = None
+    title: str = ""
+    created_at: dt.date | None = None
+    updated_at: dt.datetime | None = None
+    author: str | None = None
+    source_uri: str | None = None
+    attachments: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRow:
+    """One chunk to store: its span in the record text, lexical terms and vector."""
+
+    ordinal: int
+    char_start: int
+    char_end: int
+    terms: str
+    vector: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AccessScope:
+    """Who is asking: the principals of the caller (user id, teams, roles)."""
+
+    principals: frozenset[str]
+
+    @classmethod
+    def of(cls, *principals: str) -> AccessScope:
+        return cls(frozenset(p for p in principals if p))
+
+    def permits(self, acl: tuple[str, ...] | list[str], deny: tuple[str, ...] | list[str]) -> bool:
+        """The one access rule: some principal in ``acl`` and none in ``deny``."""
+        return bool(self.principals.intersection(acl)) and not self.principals.intersection(deny)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    case_id: str | None = None
+    doc_types: tuple[str, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRequest:
+    """One search. ``understand`` turns on the social-care query understanding rules."""
+
+    text: str
+    scope: AccessScope
+    filters: SearchFilters = SearchFilters()
+    mode: Mode = "hybrid"
+    top_k: int = 10
+    offset: int = 0
+    understand: bool = True
+    today: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snippet:
+    text: str
+    char_start: int
+    char_end: int
+    highlights: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One record in a result list, with the passage that made it match."""
+
+    document_id: str
+    case_id: str | None
+    doc_type: str | None
+    title: str
+    created_at: dt.date | None
+    score: float
+    chunk_id: str
+    snippet: Snippet
+    source_uri: str | None
+    why: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    hits: tuple[Hit, ...]
+    took_ms: float
+    understanding: Mapping[str, Any] = field(default_factory=dict)

@@ -1,0 +1,252 @@
+"""Hybrid search: candidates → BM25 and dense lists → RRF → domain boosts → cited hits.
+
+Order of operations (each step is a module of its own):
+1. ``understanding`` reads the query (abbreviations, misspellings, date phrases, recency and
+   document-type intent) when the request asks for it.
+2. ``access`` selects the candidate records (permissions and filters) in SQL, inside one read
+   snapshot; nothing outside them is ranked, counted or cut into snippets.
+3. ``lexical`` (FTS5 BM25) and ``dense`` (exact numpy cosine) each return their top chunks.
+4. Each list is collapsed to records by their best chunk; RRF fuses the record lists.
+5. Boosts from the understanding step (named document type, recency) are added in RRF units.
+6. The page of hits gets its snippet from the record's best chunk (``snippets``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from retrieval import analysis
+from retrieval.access import candidate_clause, candidate_records
+from retrieval.dense import DenseIndex
+from retrieval.embedding import Embedder
+from retrieval.errors import InvalidQueryError
+from retrieval.fusion import collapse_to_records, reciprocal_rank_fusion
+from retrieval.lexical import bm25_search
+from retrieval.models import Document, Hit, SearchFilters, SearchRequest, SearchResult
+from retrieval.snippets import make_snippet
+from retrieval.store import SqliteStore
+from retrieval.understanding import QueryUnderstanding, understand
+
+
+@dataclass(frozen=True, slots=True)
+class SearchConfig:
+    """Ranking knobs. Boosts are in units of one rank-1 RRF vote, ``1 / (rrf_k + 1)``."""
+
+    rrf_k: float = 60.0
+    candidates: int = 200
+    type_boost: float = 1.0
+    recency_boost: float = 1.0
+    recency_window: int = 20
+    snippet_sentences: int = 2
+    snippet_max_chars: int = 480
+
+
+@dataclass(slots=True)
+class _Candidate:
+    record_pk: int
+    score: float
+    chunk_pk: int
+    bm25_rank: int | None = None
+    dense_rank: int | None = None
+    boosts: dict[str, float] | None = None
+
+
+class HybridSearcher:
+    """Runs searches over one store. Thread-safe; one instance per process."""
+
+    def __init__(
+        self, store: SqliteStore, embedder: Embedder, config: SearchConfig | None = None
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.config = config or SearchConfig()
+        self.dense = DenseIndex(embedder.dimension)
+
+    def warm(self) -> None:
+        """Load the vectors now rather than on the first search."""
+        with self.store.snapshot() as conn:
+            self.dense.sync(self.store, conn)
+
+    def search(self, request: SearchRequest) -> SearchResult:
+        """Rank the records ``request.scope`` may see; see the module docstring for the steps.
+
+        Raises ``InvalidQueryError`` for a blank query and ``AccessCheckError`` when
+        permissions cannot be evaluated (the caller must fail closed).
+        """
+        started = time.perf_counter()
+        if not request.text.strip():
+            raise InvalidQueryError("the query is empty")
+        today = request.today or dt.date.today()
+        reading: QueryUnderstanding | None = None
+        lexical_text = dense_text = request.text
+        filters = request.filters
+        if request.understand:
+            reading = understand(request.text, today=today, vocabulary=analysis.english_vocabulary)
+            lexical_text, dense_text = reading.lexical_query, reading.dense_query
+            filters = SearchFilters(
+                case_id=filters.case_id,
+                doc_types=filters.doc_types,
+                date_from=filters.date_from or reading.date_from,
+                date_to=filters.date_to or reading.date_to,
+            )
+        query_terms = analysis.terms(lexical_text)
+        if request.mode != "dense" and not query_terms and request.mode == "bm25":
+            raise InvalidQueryError("the query has no searchable words")
+        query_vector = None
+        if request.mode in ("dense", "hybrid"):
+            query_vector = self.embedder.embed([dense_text or request.text])[0]
+
+        limit = max(self.config.candidates, request.offset + request.top_k)
+        with self.store.snapshot() as conn:
+            self.dense.sync(self.store, conn)
+            allowed, _count = candidate_records(conn, request.scope, filters)
+            lists: list[list[tuple[int, int]]] = []
+            if request.mode in ("bm25", "hybrid"):
+                sql, params = candidate_clause(request.scope, filters)
+                lists.append(
+                    [(c, r) for c, r, _ in bm25_search(conn, query_terms, sql, params, limit)]
+                )
+            else:
+                lists.append([])
+            if query_vector is not None:
+                lists.append(
+                    [(c, r) for c, r, _ in self.dense.search(query_vector, allowed, limit)]
+                )
+            else:
+                lists.append([])
+            candidates = self._fuse(lists)
+            if reading is not None:
+                self._boost(conn, candidates, reading)
+            candidates.sort(key=lambda c: (-c.score, c.record_pk))
+            page = candidates[request.offset : request.offset + request.top_k]
+            docs = self.store.documents_by_pk(conn, [c.record_pk for c in page])
+            spans = self.store.chunk_spans(conn, [c.chunk_pk for c in page])
+        term_set = frozenset(query_terms)
+        hits = tuple(
+            self._hit(c, docs[c.record_pk], spans[c.chunk_pk], term_set, filters, reading)
+            for c in page
+            if c.record_pk in docs and c.chunk_pk in spans
+        )
+        took_ms = (time.perf_counter() - started) * 1000
+        return SearchResult(hits=hits, took_ms=took_ms, understanding=_explain(reading))
+
+    def _fuse(self, lists: list[list[tuple[int, int]]]) -> list[_Candidate]:
+        k = self.config.rrf_k
+        record_lists = [collapse_to_records(chunks) for chunks in lists]
+        fused = reciprocal_rank_fusion([rl for rl in record_lists if rl], k=k)
+        chunk_scores = dict(reciprocal_rank_fusion([[c for c, _ in cl] for cl in lists if cl], k=k))
+        best_chunk: dict[int, int] = {}
+        for chunks in lists:
+            for chunk_pk, record_pk in chunks:
+                current = best_chunk.get(record_pk)
+                if current is None or chunk_scores[chunk_pk] > chunk_scores[current]:
+                    best_chunk[record_pk] = chunk_pk
+        ranks = [{r: i for i, r in enumerate(rl, start=1)} for rl in record_lists]
+        return [
+            _Candidate(
+                record_pk=record_pk,
+                score=score,
+                chunk_pk=best_chunk[record_pk],
+                bm25_rank=ranks[0].get(record_pk),
+                dense_rank=ranks[1].get(record_pk),
+            )
+            for record_pk, score in fused
+        ]
+
+    def _boost(self, conn: Any, candidates: list[_Candidate], reading: QueryUnderstanding) -> None:
+        if not candidates or not (reading.doc_types or reading.recency):
+            return
+        vote = 1.0 / (self.config.rrf_k + 1)
+        meta = {
+            int(pk): (doc_type, created_at)
+            for pk, doc_type, created_at in conn.exec_driver_sql(
+                "SELECT pk, doc_type, created_at FROM records WHERE pk IN "
+                f"({','.join(str(c.record_pk) for c in candidates)})"
+            )
+        }
+        wanted = set(reading.doc_types)
+        typed = [c for c in candidates if meta.get(c.record_pk, (None,))[0] in wanted]
+        for c in typed:
+            c.score += self.config.type_boost * vote
+            c.boosts = {"doc_type": self.config.type_boost * vote}
+        if reading.recency:
+            pool = typed if typed else candidates[: self.config.recency_window]
+            dated = [c for c in pool if meta.get(c.record_pk, (None, None))[1]]
+            dated.sort(key=lambda c: (str(meta[c.record_pk][1]), -c.record_pk), reverse=True)
+            for position, c in enumerate(dated, start=1):
+                bonus = self.config.recency_boost / (self.config.rrf_k + position)
+                c.score += bonus
+                c.boosts = {**(c.boosts or {}), "recency": bonus}
+
+    def _hit(
+        self,
+        candidate: _Candidate,
+        doc: Document,
+        span: tuple[int, int, int, int],
+        query_terms: frozenset[str],
+        filters: SearchFilters,
+        reading: QueryUnderstanding | None,
+    ) -> Hit:
+        _record_pk, ordinal, start, end = span
+        snippet = make_snippet(
+            doc.text,
+            start,
+            end,
+            query_terms,
+            max_sentences=self.config.snippet_sentences,
+            max_chars=self.config.snippet_max_chars,
+        )
+        chunk_terms = {t.term for t in analysis.tokens(doc.text[start:end])}
+        chunk_terms.update(analysis.terms(doc.title))
+        why: dict[str, Any] = {
+            "matched_terms": sorted(query_terms & chunk_terms),
+            "bm25_rank": candidate.bm25_rank,
+            "dense_rank": candidate.dense_rank,
+            "fused_score": round(candidate.score, 6),
+            "boosts": {k: round(v, 6) for k, v in (candidate.boosts or {}).items()},
+            "filters": _filters_json(filters),
+        }
+        if reading is not None:
+            why["query"] = _explain(reading)
+        return Hit(
+            document_id=doc.id,
+            case_id=doc.case_id,
+            doc_type=doc.doc_type,
+            title=doc.title,
+            created_at=doc.created_at,
+            score=round(candidate.score, 6),
+            chunk_id=f"{doc.id}#{ordinal}",
+            snippet=snippet,
+            source_uri=doc.source_uri,
+            why=why,
+        )
+
+
+def _filters_json(filters: SearchFilters) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if filters.case_id:
+        out["case_id"] = filters.case_id
+    if filters.doc_types:
+        out["doc_types"] = list(filters.doc_types)
+    if filters.date_from:
+        out["date_from"] = filters.date_from.isoformat()
+    if filters.date_to:
+        out["date_to"] = filters.date_to.isoformat()
+    return out
+
+
+def _explain(reading: QueryUnderstanding | None) -> Mapping[str, Any]:
+    if reading is None:
+        return {}
+    return {
+        "doc_types": list(reading.doc_types),
+        "recency": reading.recency,
+        "date_from": reading.date_from.isoformat() if reading.date_from else None,
+        "date_to": reading.date_to.isoformat() if reading.date_to else None,
+        "expansions": [list(p) for p in reading.expansions],
+        "corrections": [list(p) for p in reading.corrections],
+    }

@@ -1,0 +1,504 @@
+"""The embedded store: one SQLite database (through SQLAlchemy) holding records, principals,
+chunks with their float32 vectors, an FTS5 table for BM25, checkpoints and a change log.
+
+Every record update is one transaction: text, lexical terms, vectors and permissions change
+together or not at all. Each write bumps a ``generation`` counter; the in-memory dense matrix
+follows the store by replaying changes newer than the generation it last saw, so a write by
+another process (``casesearch index`` beside a running server) is seen on the next search.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+
+from retrieval.errors import IndexMismatchError
+from retrieval.models import ChunkRow, Document
+
+SCHEMA_VERSION = "1"
+
+_DDL = [
+    """CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS records (
+        pk INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        case_id TEXT, doc_type TEXT, title TEXT NOT NULL DEFAULT '', text TEXT NOT NULL,
+        created_at TEXT, updated_at TEXT, author TEXT, source_uri TEXT,
+        attachments TEXT NOT NULL DEFAULT '[]', extra TEXT NOT NULL DEFAULT '{}',
+        content_hash TEXT NOT NULL, acl_hash TEXT NOT NULL,
+        source TEXT, generation INTEGER NOT NULL, indexed_at TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS records_case ON records (case_id, created_at)",
+    "CREATE INDEX IF NOT EXISTS records_source ON records (source)",
+    """CREATE TABLE IF NOT EXISTS principals (
+        record_pk INTEGER NOT NULL REFERENCES records (pk) ON DELETE CASCADE,
+        principal TEXT NOT NULL, effect TEXT NOT NULL CHECK (effect IN ('allow', 'deny')),
+        PRIMARY KEY (record_pk, effect, principal))""",
+    "CREATE INDEX IF NOT EXISTS principals_lookup ON principals (principal, effect, record_pk)",
+    """CREATE TABLE IF NOT EXISTS chunks (
+        pk INTEGER PRIMARY KEY AUTOINCREMENT,
+        record_pk INTEGER NOT NULL REFERENCES records (pk) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
+        vector BLOB NOT NULL, generation INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS chunks_record ON chunks (record_pk, ordinal)",
+    "CREATE INDEX IF NOT EXISTS chunks_generation ON chunks (generation)",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (terms, tokenize = 'unicode61')",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab (chunks_fts, 'row')",
+    """CREATE TABLE IF NOT EXISTS removed_chunks (
+        chunk_pk INTEGER PRIMARY KEY, generation INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS removed_generation ON removed_chunks (generation)",
+    """CREATE TABLE IF NOT EXISTS checkpoints (
+        source TEXT PRIMARY KEY, checkpoint TEXT NOT NULL, updated_at TEXT NOT NULL,
+        last_run TEXT)""",
+    """CREATE TABLE IF NOT EXISTS failures (
+        source TEXT NOT NULL, source_ref TEXT NOT NULL, reason TEXT NOT NULL,
+        first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
+        PRIMARY KEY (source, source_ref))""",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """What the store knows of one record, for change detection."""
+
+    pk: int
+    content_hash: str
+    acl_hash: str
+    source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRow:
+    source: str
+    source_ref: str
+    reason: str
+    first_seen: str
+    last_seen: str
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def sqlite_engine(path: Path) -> Engine:
+    """An engine for the store file with WAL, foreign keys and a generous busy timeout."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        f"sqlite+pysqlite:///{path}",
+        poolclass=NullPool,
+        connect_args={"check_same_thread": False, "timeout": 30},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return engine
+
+
+class SqliteStore:
+    """Reads and writes of the embedded store. Thread-safe: each call takes its own connection.
+
+    Writes go through ``transaction()``; the helpers that take a ``Connection`` run inside the
+    caller's transaction, so one record's text, chunks, vectors and permissions commit together.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.engine = sqlite_engine(path)
+        with self.engine.begin() as conn:
+            for statement in _DDL:
+                conn.exec_driver_sql(statement)
+            conn.exec_driver_sql(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
+            )
+            conn.exec_driver_sql("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- transactions -------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``: one writer at a time, no upgrade deadlock)."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read transaction: every query inside sees one consistent state."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+
+    # -- meta ---------------------------------------------------------------------------------
+
+    def get_meta(self, key: str, conn: Connection | None = None) -> str | None:
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.get_meta(key, own)
+        row = conn.exec_driver_sql("SELECT value FROM meta WHERE key = ?", (key,)).first()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, conn: Connection, key: str, value: str) -> None:
+        conn.exec_driver_sql("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def generation(self, conn: Connection | None = None) -> int:
+        return int(self.get_meta("generation", conn) or 0)
+
+    def next_generation(self, conn: Connection) -> int:
+        """Bump and return the generation; call once per write transaction."""
+        value = self.generation(conn) + 1
+        self.set_meta(conn, "generation", str(value))
+        return value
+
+    def check_index_settings(self, embedder: str, chunking: str) -> bool:
+        """True when the store was built with these settings (or is empty and now claims them).
+
+        Returns False when it holds chunks made with other settings: the caller must rebuild.
+        """
+        with self.transaction() as conn:
+            stored_e = self.get_meta("embedder", conn)
+            stored_c = self.get_meta("chunking", conn)
+            if stored_e == embedder and stored_c == chunking:
+                return True
+            has_chunks = conn.exec_driver_sql("SELECT 1 FROM chunks LIMIT 1").first()
+            if stored_e is None or stored_c is None or not has_chunks:
+                self.set_meta(conn, "embedder", embedder)
+                self.set_meta(conn, "chunking", chunking)
+                return True
+            return False
+
+    def require_index_settings(self, embedder: str, chunking: str) -> None:
+        stored_e = self.get_meta("embedder")
+        stored_c = self.get_meta("chunking")
+        if stored_e is not None and (stored_e, stored_c) != (embedder, chunking):
+            raise IndexMismatchError(
+                f"the index was built with {stored_e} / {stored_c}, but the settings ask for "
+                f"{embedder} / {chunking}: run 'casesearch index --rebuild'"
+            )
+
+    # -- records ------------------------------------------------------------------------------
+
+    def stored_states(self, ids: Sequence[str], conn: Connection) -> dict[str, StoredState]:
+        out: dict[str, StoredState] = {}
+        for start in range(0, len(ids), 500):
+            batch = list(ids[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            rows = conn.exec_driver_sql(
+                f"SELECT id, pk, content_hash, acl_hash, source FROM records WHERE id IN ({marks})",
+                tuple(batch),
+            )
+            for rid, pk, ch, ah, src in rows:
+                out[rid] = StoredState(pk, ch, ah, src)
+        return out
+
+    def upsert_document(
+        self,
+        conn: Connection,
+        doc: Document,
+        chunks: Sequence[ChunkRow],
+        *,
+        content_hash: str,
+        acl_hash: str,
+        source: str | None,
+        generation: int,
+    ) -> int:
+        """Insert or fully replace a record with its chunks, terms, vectors and permissions."""
+        existing = conn.exec_driver_sql("SELECT pk FROM records WHERE id = ?", (doc.id,)).first()
+        values = (
+            doc.case_id,
+            doc.doc_type,
+            doc.title,
+            doc.text,
+            doc.created_at.isoformat() if doc.created_at else None,
+            doc.updated_at.isoformat() if doc.updated_at else None,
+            doc.author,
+            doc.source_uri,
+            json.dumps(list(doc.attachments)),
+            json.dumps(dict(doc.extra), sort_keys=True, default=str),
+            content_hash,
+            acl_hash,
+            source,
+            generation,
+            _now(),
+        )
+        if existing is None:
+            pk = int(
+                conn.exec_driver_sql(
+                    "INSERT INTO records (case_id, doc_type, title, text, created_at, updated_at,"
+                    " author, source_uri, attachments, extra, content_hash, acl_hash, source,"
+                    " generation, indexed_at, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    (*values, doc.id),
+                ).lastrowid
+                or 0
+            )
+        else:
+            pk = int(existing[0])
+            self._remove_chunks(conn, pk, generation)
+            conn.exec_driver_sql(
+                "UPDATE records SET case_id=?, doc_type=?, title=?, text=?, created_at=?,"
+                " updated_at=?, author=?, source_uri=?, attachments=?, extra=?, content_hash=?,"
+                " acl_hash=?, source=?, generation=?, indexed_at=? WHERE pk=?",
+                (*values, pk),
+            )
+        self._write_principals(conn, pk, doc.acl, doc.deny)
+        for chunk in chunks:
+            chunk_pk = conn.exec_driver_sql(
+                "INSERT INTO chunks (record_pk, ordinal, char_start, char_end, vector, generation)"
+                " VALUES (?,?,?,?,?,?)",
+                (pk, chunk.ordinal, chunk.char_start, chunk.char_end, chunk.vector, generation),
+            ).lastrowid
+            conn.exec_driver_sql(
+                "INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)", (chunk_pk, chunk.terms)
+            )
+        return pk
+
+    def update_permissions(
+        self,
+        conn: Connection,
+        record_id: str,
+        acl: Sequence[str],
+        deny: Sequence[str],
+        *,
+        acl_hash: str,
+        generation: int,
+    ) -> bool:
+        """Replace a record's permissions without touching chunks or vectors."""
+        row = conn.exec_driver_sql("SELECT pk FROM records WHERE id = ?", (record_id,)).first()
+        if row is None:
+            return False
+        pk = int(row[0])
+        self._write_principals(conn, pk, acl, deny)
+        conn.exec_driver_sql(
+            "UPDATE records SET acl_hash = ?, generation = ?, indexed_at = ? WHERE pk = ?",
+            (acl_hash, generation, _now(), pk),
+        )
+        return True
+
+    def delete_document(self, conn: Connection, record_id: str, generation: int) -> bool:
+        """Remove a record from every index. Returns False when it was not there."""
+        row = conn.exec_driver_sql("SELECT pk FROM records WHERE id = ?", (record_id,)).first()
+        if row is None:
+            return False
+        pk = int(row[0])
+        self._remove_chunks(conn, pk, generation)
+        conn.exec_driver_sql("DELETE FROM principals WHERE record_pk = ?", (pk,))
+        conn.exec_driver_sql("DELETE FROM records WHERE pk = ?", (pk,))
+        return True
+
+    def _remove_chunks(self, conn: Connection, record_pk: int, generation: int) -> None:
+        pks = [
+            int(r[0])
+            for r in conn.exec_driver_sql("SELECT pk FROM chunks WHERE record_pk = ?", (record_pk,))
+        ]
+        for chunk_pk in pks:
+            conn.exec_driver_sql("DELETE FROM chunks_fts WHERE rowid = ?", (chunk_pk,))
+            conn.exec_driver_sql(
+                "INSERT OR REPLACE INTO removed_chunks VALUES (?, ?)", (chunk_pk, generation)
+            )
+        conn.exec_driver_sql("DELETE FROM chunks WHERE record_pk = ?", (record_pk,))
+
+    def _write_principals(
+        self, conn: Connection, pk: int, acl: Sequence[str], deny: Sequence[str]
+    ) -> None:
+        conn.exec_driver_sql("DELETE FROM principals WHERE record_pk = ?", (pk,))
+        rows = [(pk, p, "allow") for p in sorted(set(acl))]
+        rows += [(pk, p, "deny") for p in sorted(set(deny))]
+        if rows:
+            conn.exec_driver_sql("INSERT INTO principals VALUES (?, ?, ?)", rows)
+
+    def ids_for_source(self, source: str, conn: Connection | None = None) -> set[str]:
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.ids_for_source(source, own)
+        rows = conn.exec_driver_sql("SELECT id FROM records WHERE source = ?", (source,))
+        return {str(r[0]) for r in rows}
+
+    # -- checkpoints and failures -------------------------------------------------------------
+
+    def get_checkpoint(self, source: str) -> str | None:
+        with self.engine.connect() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT checkpoint FROM checkpoints WHERE source = ?", (source,)
+            ).first()
+        return None if row is None else str(row[0])
+
+    def save_checkpoint(self, conn: Connection, source: str, checkpoint: str) -> None:
+        conn.exec_driver_sql(
+            "INSERT INTO checkpoints (source, checkpoint, updated_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (source) DO UPDATE SET checkpoint = excluded.checkpoint,"
+            " updated_at = excluded.updated_at",
+            (source, checkpoint, _now()),
+        )
+
+    def save_run_summary(self, source: str, summary: dict[str, Any]) -> None:
+        with self.transaction() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO checkpoints (source, checkpoint, updated_at, last_run)"
+                " VALUES (?, '', ?, ?) ON CONFLICT (source) DO UPDATE SET"
+                " last_run = excluded.last_run",
+                (source, _now(), json.dumps(summary, sort_keys=True)),
+            )
+
+    def clear_checkpoint(self, conn: Connection, source: str) -> None:
+        conn.exec_driver_sql("DELETE FROM checkpoints WHERE source = ?", (source,))
+
+    def source_status(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT c.source, c.checkpoint, c.updated_at, c.last_run,"
+                " (SELECT count(*) FROM records r WHERE r.source = c.source),"
+                " (SELECT count(*) FROM failures f WHERE f.source = c.source)"
+                " FROM checkpoints c ORDER BY c.source"
+            ).all()
+        return [
+            {
+                "source": r[0],
+                "checkpoint": r[1],
+                "checkpoint_updated_at": r[2],
+                "last_run": json.loads(r[3]) if r[3] else None,
+                "records": int(r[4]),
+                "failures": int(r[5]),
+            }
+            for r in rows
+        ]
+
+    def record_failure(self, conn: Connection, source: str, source_ref: str, reason: str) -> None:
+        now = _now()
+        conn.exec_driver_sql(
+            "INSERT INTO failures VALUES (?, ?, ?, ?, ?) ON CONFLICT (source, source_ref)"
+            " DO UPDATE SET reason = excluded.reason, last_seen = excluded.last_seen",
+            (source, source_ref, reason, now, now),
+        )
+
+    def clear_failure(self, conn: Connection, source: str, source_ref: str) -> None:
+        conn.exec_driver_sql(
+            "DELETE FROM failures WHERE source = ? AND source_ref = ?", (source, source_ref)
+        )
+
+    def failures(self, source: str | None = None) -> list[FailureRow]:
+        query = "SELECT source, source_ref, reason, first_seen, last_seen FROM failures"
+        params: tuple[Any, ...] = ()
+        if source is not None:
+            query += " WHERE source = ?"
+            params = (source,)
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(query + " ORDER BY source, source_ref", params).all()
+        return [FailureRow(*map(str, r)) for r in rows]
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            records = conn.exec_driver_sql("SELECT count(*) FROM records").scalar_one()
+            chunks = conn.exec_driver_sql("SELECT count(*) FROM chunks").scalar_one()
+        return {"records": int(records), "chunks": int(chunks)}
+
+    def document(self, record_id: str, conn: Connection | None = None) -> Document | None:
+        if conn is None:
+            with self.engine.connect() as own:
+                return self.document(record_id, own)
+        row = conn.exec_driver_sql(
+            f"SELECT {_DOC_COLUMNS} FROM records WHERE id = ?", (record_id,)
+        ).first()
+        if row is None:
+            return None
+        return self._documents_from_rows(conn, [tuple(row)])[0]
+
+    def documents_by_pk(self, conn: Connection, pks: Iterable[int]) -> dict[int, Document]:
+        wanted = list(dict.fromkeys(pks))
+        out: dict[int, Document] = {}
+        for start in range(0, len(wanted), 500):
+            batch = wanted[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            rows = conn.exec_driver_sql(
+                f"SELECT {_DOC_COLUMNS} FROM records WHERE pk IN ({marks})", tuple(batch)
+            ).all()
+            docs = self._documents_from_rows(conn, [tuple(r) for r in rows])
+            out.update({int(r[0]): d for r, d in zip(rows, docs, strict=True)})
+        return out
+
+    def _documents_from_rows(self, conn: Connection, rows: list[tuple[Any, ...]]) -> list[Document]:
+        pks = [int(r[0]) for r in rows]
+        acl: dict[int, list[str]] = {pk: [] for pk in pks}
+        deny: dict[int, list[str]] = {pk: [] for pk in pks}
+        if pks:
+            marks = ",".join("?" * len(pks))
+            for pk, principal, effect in conn.exec_driver_sql(
+                "SELECT record_pk, principal, effect FROM principals"
+                f" WHERE record_pk IN ({marks}) ORDER BY principal",
+                tuple(pks),
+            ):
+                (acl if effect == "allow" else deny)[int(pk)].append(str(principal))
+        return [
+            Document(
+                id=r[1],
+                case_id=r[2],
+                doc_type=r[3],
+                title=r[4] or "",
+                text=r[5],
+                created_at=dt.date.fromisoformat(r[6]) if r[6] else None,
+                updated_at=dt.datetime.fromisoformat(r[7]) if r[7] else None,
+                author=r[8],
+                source_uri=r[9],
+                attachments=tuple(json.loads(r[10] or "[]")),
+                extra=json.loads(r[11] or "{}"),
+                acl=tuple(acl[int(r[0])]),
+                deny=tuple(deny[int(r[0])]),
+            )
+            for r in rows
+        ]
+
+    def chunk_spans(
+        self, conn: Connection, chunk_pks: Iterable[int]
+    ) -> dict[int, tuple[int, int, int, int]]:
+        """chunk pk → (record pk, ordinal, char_start, char_end)."""
+        wanted = list(dict.fromkeys(chunk_pks))
+        out: dict[int, tuple[int, int, int, int]] = {}
+        for start in range(0, len(wanted), 500):
+            batch = wanted[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            for pk, rpk, ordinal, cs, ce in conn.exec_driver_sql(
+                "SELECT pk, record_pk, ordinal, char_start, char_end FROM chunks"
+                f" WHERE pk IN ({marks})",
+                tuple(batch),
+            ):
+                out[int(pk)] = (int(rpk), int(ordinal), int(cs), int(ce))
+        return out
+
+    def term_document_frequency(self, term: str) -> int:
+        """How many chunks contain ``term`` (0 when unknown); feeds spelling correction."""
+        with self.engine.connect() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT doc FROM chunks_vocab WHERE term = ?", (term,)
+            ).first()
+        return 0 if row is None else int(row[0])
+
+
+_DOC_COLUMNS = (
+    "pk, id, case_id, doc_type, title, text, created_at, updated_at, author, source_uri,"
+    " attachments, extra"
+)
