@@ -248,21 +248,33 @@ def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_eval_beir(args: argparse.Namespace, settings: Settings) -> int:
-    from evaluation.beir_run import run_beir_evaluation
+    from app.services import build_embedder
+    from evaluation.beir import load_collection
+    from evaluation.beir_run import evaluate_collection, run_paths
+    from evaluation.report import write_report
+    from evaluation.runfile import write_run
+    from retrieval.embedding import CachedEmbedder
+    from retrieval.models import MODES
 
-    report = run_beir_evaluation(
-        settings,
-        args.directory,
-        mode=args.mode,
-        run_out=args.run_out,
-        report_out=args.report_out,
+    collection = load_collection(args.directory, args.split)
+    modes = list(MODES) if args.mode == "all" else [args.mode]
+    scratch = args.scratch or settings.data_dir / "eval" / collection.name
+    report = evaluate_collection(
+        collection,
+        store_path=scratch / "store.sqlite3",
+        embedder=CachedEmbedder(build_embedder(settings), settings.embedding_cache_path),
+        chunking=settings.chunking.config(),
+        search_config=settings.search.config(),
+        modes=modes,
         principals=args.principal,
-        split=args.split,
         understand=args.understand,
-        scratch=args.scratch,
         today=args.today,
+        progress=settings.progress,
     )
-    print(report)
+    for mode, path in run_paths(args.run_out, modes).items():
+        write_run(path, report.modes[mode].run, tag=f"casesearch-{mode}")
+    paths = write_report(report, args.report_out)
+    print(paths.markdown.read_text(encoding="utf-8"))
     return 0
 
 

@@ -10,11 +10,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from retrieval.chunking import ChunkingConfig
-from retrieval.search import SearchConfig
+from retrieval.models import SearchConfig
 
 
 class ChunkingSettings(BaseModel):
@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("./data")
-    jwt_secret: SecretStr = SecretStr("dev-only-change-me")
+    jwt_secret: SecretStr = SecretStr("development-only-secret-change-me-before-deploying")
     host: str = "127.0.0.1"
     port: int = 8000
     progress: bool = True
@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     search: SearchSettings = SearchSettings()
     auth: AuthSettings = AuthSettings()
     limits: LimitSettings = LimitSettings()
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value().encode()) < 32:
+            raise ValueError("CASESEARCH_JWT_SECRET must be at least 32 bytes (RFC 7518 §3.2)")
+        return value
 
     @property
     def store_path(self) -> Path:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import ClassVar, TypeAlias
+from typing import ClassVar, Self, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 
@@ -69,6 +69,16 @@ class Connector(ABC):
     @abstractmethod
     def list_ids(self) -> Iterable[str]:
         """Every record id the source currently holds (for deletion detection)."""
+
+    def close(self) -> None:
+        """Release what the connector holds (connection pools). Idempotent; default: nothing."""
+        return None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def load_checkpoint(self, raw: str | None) -> Checkpoint:
         """Parse a stored checkpoint, or the initial one when nothing is stored."""

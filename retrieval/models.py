@@ -107,3 +107,16 @@ class SearchResult:
     hits: tuple[Hit, ...]
     took_ms: float
     understanding: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchConfig:
+    """Ranking knobs. Boosts are in units of one rank-1 RRF vote, ``1 / (rrf_k + 1)``."""
+
+    rrf_k: float = 60.0
+    candidates: int = 200
+    type_boost: float = 1.0
+    recency_boost: float = 1.0
+    recency_window: int = 20
+    snippet_sentences: int = 2
+    snippet_max_chars: int = 480

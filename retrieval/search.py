@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from retrieval import analysis
@@ -26,23 +26,17 @@ from retrieval.embedding import Embedder
 from retrieval.errors import InvalidQueryError
 from retrieval.fusion import collapse_to_records, reciprocal_rank_fusion
 from retrieval.lexical import bm25_search
-from retrieval.models import Document, Hit, SearchFilters, SearchRequest, SearchResult
+from retrieval.models import (
+    Document,
+    Hit,
+    SearchConfig,
+    SearchFilters,
+    SearchRequest,
+    SearchResult,
+)
 from retrieval.snippets import make_snippet
 from retrieval.store import SqliteStore
 from retrieval.understanding import QueryUnderstanding, understand
-
-
-@dataclass(frozen=True, slots=True)
-class SearchConfig:
-    """Ranking knobs. Boosts are in units of one rank-1 RRF vote, ``1 / (rrf_k + 1)``."""
-
-    rrf_k: float = 60.0
-    candidates: int = 200
-    type_boost: float = 1.0
-    recency_boost: float = 1.0
-    recency_window: int = 20
-    snippet_sentences: int = 2
-    snippet_max_chars: int = 480
 
 
 @dataclass(slots=True)
@@ -53,6 +47,17 @@ class _Candidate:
     bm25_rank: int | None = None
     dense_rank: int | None = None
     boosts: dict[str, float] | None = None
+
+
+@dataclass(slots=True)
+class _Ranked:
+    query_terms: list[str]
+    filters: SearchFilters
+    reading: QueryUnderstanding | None
+    page: list[_Candidate] = field(default_factory=list)
+    docs: dict[int, Document] = field(default_factory=dict)
+    spans: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
+    ids: dict[int, str] = field(default_factory=dict)
 
 
 class HybridSearcher:
@@ -78,6 +83,32 @@ class HybridSearcher:
         permissions cannot be evaluated (the caller must fail closed).
         """
         started = time.perf_counter()
+        ranked = self._rank(request, with_documents=True)
+        term_set = frozenset(ranked.query_terms)
+        hits = tuple(
+            self._hit(
+                c,
+                ranked.docs[c.record_pk],
+                ranked.spans[c.chunk_pk],
+                term_set,
+                ranked.filters,
+                ranked.reading,
+            )
+            for c in ranked.page
+            if c.record_pk in ranked.docs and c.chunk_pk in ranked.spans
+        )
+        took_ms = (time.perf_counter() - started) * 1000
+        return SearchResult(hits=hits, took_ms=took_ms, understanding=_explain(ranked.reading))
+
+    def rank_ids(self, request: SearchRequest) -> list[tuple[str, float]]:
+        """The same ranking as ``search`` as ``(record id, score)`` pairs, without snippets.
+
+        Used by the evaluation harness, which needs a hundred ids per query, not passages.
+        """
+        ranked = self._rank(request, with_documents=False)
+        return [(ranked.ids[c.record_pk], c.score) for c in ranked.page]
+
+    def _rank(self, request: SearchRequest, *, with_documents: bool) -> _Ranked:
         if not request.text.strip():
             raise InvalidQueryError("the query is empty")
         today = request.today or dt.date.today()
@@ -94,45 +125,36 @@ class HybridSearcher:
                 date_to=filters.date_to or reading.date_to,
             )
         query_terms = analysis.terms(lexical_text)
-        if request.mode != "dense" and not query_terms and request.mode == "bm25":
+        if request.mode == "bm25" and not query_terms:
             raise InvalidQueryError("the query has no searchable words")
         query_vector = None
         if request.mode in ("dense", "hybrid"):
-            query_vector = self.embedder.embed([dense_text or request.text])[0]
+            query_vector = self.embedder.embed([dense_text.strip() or request.text])[0]
 
         limit = max(self.config.candidates, request.offset + request.top_k)
+        ranked = _Ranked(query_terms=query_terms, filters=filters, reading=reading)
         with self.store.snapshot() as conn:
             self.dense.sync(self.store, conn)
             allowed, _count = candidate_records(conn, request.scope, filters)
-            lists: list[list[tuple[int, int]]] = []
+            lists: list[list[tuple[int, int]]] = [[], []]
             if request.mode in ("bm25", "hybrid"):
                 sql, params = candidate_clause(request.scope, filters)
-                lists.append(
-                    [(c, r) for c, r, _ in bm25_search(conn, query_terms, sql, params, limit)]
-                )
-            else:
-                lists.append([])
+                found = bm25_search(conn, query_terms, sql, params, limit)
+                lists[0] = [(c, r) for c, r, _ in found]
             if query_vector is not None:
-                lists.append(
-                    [(c, r) for c, r, _ in self.dense.search(query_vector, allowed, limit)]
-                )
-            else:
-                lists.append([])
+                lists[1] = [(c, r) for c, r, _ in self.dense.search(query_vector, allowed, limit)]
             candidates = self._fuse(lists)
             if reading is not None:
                 self._boost(conn, candidates, reading)
             candidates.sort(key=lambda c: (-c.score, c.record_pk))
-            page = candidates[request.offset : request.offset + request.top_k]
-            docs = self.store.documents_by_pk(conn, [c.record_pk for c in page])
-            spans = self.store.chunk_spans(conn, [c.chunk_pk for c in page])
-        term_set = frozenset(query_terms)
-        hits = tuple(
-            self._hit(c, docs[c.record_pk], spans[c.chunk_pk], term_set, filters, reading)
-            for c in page
-            if c.record_pk in docs and c.chunk_pk in spans
-        )
-        took_ms = (time.perf_counter() - started) * 1000
-        return SearchResult(hits=hits, took_ms=took_ms, understanding=_explain(reading))
+            ranked.page = candidates[request.offset : request.offset + request.top_k]
+            pks = [c.record_pk for c in ranked.page]
+            if with_documents:
+                ranked.docs = self.store.documents_by_pk(conn, pks)
+                ranked.spans = self.store.chunk_spans(conn, [c.chunk_pk for c in ranked.page])
+            else:
+                ranked.ids = self.store.ids_by_pk(conn, pks)
+        return ranked
 
     def _fuse(self, lists: list[list[tuple[int, int]]]) -> list[_Candidate]:
         k = self.config.rrf_k

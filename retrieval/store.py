@@ -441,6 +441,18 @@ class SqliteStore:
             out.update({int(r[0]): d for r, d in zip(rows, docs, strict=True)})
         return out
 
+    def ids_by_pk(self, conn: Connection, pks: Iterable[int]) -> dict[int, str]:
+        wanted = list(dict.fromkeys(pks))
+        out: dict[int, str] = {}
+        for start in range(0, len(wanted), 500):
+            batch = wanted[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            rows = conn.exec_driver_sql(
+                f"SELECT pk, id FROM records WHERE pk IN ({marks})", tuple(batch)
+            )
+            out.update((int(pk), str(rid)) for pk, rid in rows)
+        return out
+
     def _documents_from_rows(self, conn: Connection, rows: list[tuple[Any, ...]]) -> list[Document]:
         pks = [int(r[0]) for r in rows]
         acl: dict[int, list[str]] = {pk: [] for pk in pks}

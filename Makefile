@@ -1,0 +1,63 @@
+# The README and .ci/run call these targets unchanged.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+EVAL   ?= ../shared/eval-data
+REPORTS ?= reports
+
+.PHONY: install system-deps demo serve test test-fast lint typecheck eval eval-scifact eval-medline eval-cranfield eval-synthetic bench clean
+
+## install: virtual environment with the pinned CPU torch, the package and its dev tools
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first and pinned: an unpinned torch pulls gigabytes of CUDA wheels
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+## system-deps: Tesseract (OCR of scanned letters) and Chromium (browser tests), from Debian
+system-deps:
+	@scripts/system-deps.sh
+
+## demo: install, generate the synthetic case file, index it and serve it on :8000
+demo: install system-deps
+	$(BIN)/casesearch demo
+
+serve: install
+	$(BIN)/casesearch serve
+
+## test: install everything and run the whole suite (unit, integration, browser)
+test: install system-deps
+	$(BIN)/pytest
+
+test-fast: install
+	$(BIN)/pytest -m "not slow and not integration"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy app indexer retrieval connectors evaluation
+
+## eval: the public collections and the synthetic case file; reports under reports/
+eval: eval-scifact eval-medline eval-cranfield eval-synthetic
+
+eval-scifact eval-medline eval-cranfield: eval-%: install
+	$(BIN)/casesearch eval beir $(EVAL)/$* --mode all \
+	  --run-out $(REPORTS)/$*.run --report-out $(REPORTS)/$*.json
+
+eval-synthetic: install
+	$(BIN)/casesearch eval synthetic --run-out $(REPORTS)/synthetic.run \
+	  --report-out $(REPORTS)/synthetic.json
+
+## bench: speed and memory benchmarks, JSON under reports/bench/
+bench: install
+	$(PY) -m evaluation.bench --out $(REPORTS)/bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

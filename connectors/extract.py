@@ -1,0 +1,475 @@
+"""Text extraction from the file types the files connector reads.
+
+Every extractor takes the file's bytes (read once, so the hash and the text always describe
+the same content) and returns ``Extracted`` or raises ``ExtractionError`` with a reason an
+operator can act on. Third-party parsers see untrusted input, so their exceptions are caught
+broadly and reported as "corrupt" rather than allowed to stop a run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import io
+import logging
+import mimetypes
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+from connectors.html_text import html_to_text
+
+_log = logging.getLogger(__name__)
+
+OCR_UNAVAILABLE = "OCR unavailable: install tesseract-ocr"
+NOT_TEXT = "not valid UTF-8 or Windows-1252 text"
+
+TEXT_SUFFIXES = frozenset({".txt", ".md"})
+HTML_SUFFIXES = frozenset({".html", ".htm"})
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
+SUPPORTED_SUFFIXES = (
+    TEXT_SUFFIXES | HTML_SUFFIXES | IMAGE_SUFFIXES | frozenset({".pdf", ".docx", ".eml"})
+)
+
+# A page whose text layer is shorter than this (a scanner's stamp, a page number) and that
+# carries images is OCRed as well: the body of a scanned page lives in its image.
+_MIN_TEXT_LAYER_CHARS = 16
+_MAX_EMAIL_DEPTH = 3
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
+_DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+class ExtractionError(Exception):
+    """The file's text could not be extracted; ``reason`` says why (no path: the caller adds it)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentFailure:
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Extracted:
+    """Text of one file plus what the file itself says about its metadata."""
+
+    text: str
+    title: str = ""
+    created_at: dt.date | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    attachments: tuple[str, ...] = ()
+    attachment_failures: tuple[AttachmentFailure, ...] = ()
+    ocr_used: bool = False
+
+
+class Extractor:
+    """Dispatches on the file suffix. OCR runs only when enabled and Tesseract is installed."""
+
+    def __init__(self, *, ocr: bool = True, ocr_timeout_s: float = 300.0, ocr_lang: str = "eng"):
+        self.ocr = ocr
+        self.ocr_timeout_s = ocr_timeout_s
+        self.ocr_lang = ocr_lang
+        self._ocr_available: bool | None = None
+
+    # --- dispatch -------------------------------------------------------------------------
+
+    def extract(self, suffix: str, data: bytes) -> Extracted:
+        """Extract the text of a file with this (lower-case, dotted) suffix.
+
+        Raises ``ExtractionError`` for unsupported suffixes and unreadable content.
+        """
+        return self._extract(suffix, data, depth=0)
+
+    def _extract(self, suffix: str, data: bytes, *, depth: int) -> Extracted:
+        if suffix in TEXT_SUFFIXES:
+            return Extracted(text=decode_text(data))
+        if suffix in HTML_SUFFIXES:
+            text, title = html_to_text(decode_html(data))
+            return Extracted(text=text, title=title)
+        if suffix == ".pdf":
+            return self._pdf(data)
+        if suffix == ".docx":
+            return _docx(data)
+        if suffix == ".eml":
+            return self._eml(data, depth=depth)
+        if suffix in IMAGE_SUFFIXES:
+            return Extracted(text=self._ocr_image_bytes(data), ocr_used=True)
+        raise ExtractionError(f"unsupported file type {suffix or '(no extension)'}")
+
+    # --- OCR ------------------------------------------------------------------------------
+
+    def ocr_available(self) -> bool:
+        """True when OCR is enabled and pytesseract finds the tesseract binary (cached)."""
+        if not self.ocr:
+            return False
+        if self._ocr_available is None:
+            import pytesseract
+
+            command = str(pytesseract.pytesseract.tesseract_cmd)
+            self._ocr_available = shutil.which(command) is not None
+        return self._ocr_available
+
+    def _require_ocr(self) -> None:
+        if not self.ocr:
+            raise ExtractionError("the text is in images and OCR is switched off")
+        if not self.ocr_available():
+            raise ExtractionError(OCR_UNAVAILABLE)
+
+    def _ocr_image_bytes(self, data: bytes) -> str:
+        self._require_ocr()
+        from PIL import Image, ImageSequence
+
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                # Multi-page TIFFs: every frame is a page.
+                frames = [frame.copy() for frame in ImageSequence.Iterator(image)]
+        except Image.DecompressionBombError:
+            raise ExtractionError("image too large to decode safely") from None
+        except Exception as exc:  # Pillow raises many types on damaged files
+            raise ExtractionError(f"corrupt or unreadable image: {_short(exc)}") from None
+        return "\n\n".join(page for page in map(self._ocr, frames) if page)
+
+    def _ocr(self, image: Any) -> str:
+        import pytesseract
+
+        try:
+            prepared = _prepare_for_ocr(image)
+        except Exception as exc:
+            raise ExtractionError(f"corrupt or unreadable image: {_short(exc)}") from None
+        try:
+            text = pytesseract.image_to_string(
+                prepared, lang=self.ocr_lang, timeout=self.ocr_timeout_s
+            )
+        except pytesseract.TesseractNotFoundError:
+            self._ocr_available = False
+            raise ExtractionError(OCR_UNAVAILABLE) from None
+        except (
+            pytesseract.TesseractError,
+            RuntimeError,
+            OSError,
+            subprocess.SubprocessError,
+        ) as exc:
+            raise ExtractionError(f"OCR failed: {_short(exc)}") from None
+        return _tidy(str(text))
+
+    # --- PDF ------------------------------------------------------------------------------
+
+    def _pdf(self, data: bytes) -> Extracted:
+        from pypdf import PasswordType, PdfReader
+        from pypdf.errors import DependencyError
+
+        try:
+            reader = PdfReader(io.BytesIO(data))
+            if reader.is_encrypted:
+                try:
+                    # Many "encrypted" PDFs only restrict printing and open with no password.
+                    opened = reader.decrypt("")
+                except DependencyError:
+                    raise ExtractionError(
+                        "encrypted PDF: decrypting it needs the 'cryptography' package"
+                    ) from None
+                except Exception as exc:  # an unsupported or damaged security handler
+                    raise ExtractionError(f"encrypted PDF: cannot decrypt: {_short(exc)}") from None
+                if opened == PasswordType.NOT_DECRYPTED:
+                    raise ExtractionError("encrypted PDF: a password is needed to open it")
+            pages = list(reader.pages)
+        except ExtractionError:
+            raise
+        except Exception as exc:  # pypdf raises many types on damaged files
+            raise ExtractionError(f"corrupt or unreadable PDF: {_short(exc)}") from None
+
+        texts: list[str] = []
+        ocr_used = False
+        skipped_scans = 0
+        for number, page in enumerate(pages, start=1):
+            try:
+                text = _tidy(page.extract_text() or "")
+            except Exception as exc:  # a damaged content stream on one page
+                raise ExtractionError(
+                    f"corrupt or unreadable PDF (page {number}): {_short(exc)}"
+                ) from None
+            images = _page_images(page) if len(text) < _MIN_TEXT_LAYER_CHARS else []
+            if images and not self.ocr:
+                skipped_scans += 1
+            elif images:
+                if not self.ocr_available():
+                    # Failing the whole file (not indexing the other pages) keeps a scanned
+                    # page from going missing silently; the file is retried on the next run.
+                    raise ExtractionError(
+                        f"{OCR_UNAVAILABLE} (page {number} of {len(pages)} is a scan "
+                        "without a text layer)"
+                    )
+                ocr_text = "\n".join(filter(None, (self._ocr(image) for image in images)))
+                ocr_used = True
+                text = "\n".join(filter(None, (text, ocr_text)))
+            if text:
+                texts.append(text)
+        if not texts and skipped_scans:
+            raise ExtractionError("the PDF has only scanned pages and OCR is switched off")
+        return Extracted(text="\n\n".join(texts), ocr_used=ocr_used)
+
+    # --- e-mail ---------------------------------------------------------------------------
+
+    def _eml(self, data: bytes, *, depth: int) -> Extracted:
+        message = email.message_from_bytes(data, policy=email.policy.default)
+        if not isinstance(message, EmailMessage):  # policy.default always builds one
+            raise ExtractionError("unreadable e-mail")
+        metadata = {
+            key: value
+            for key, header in (("email_from", "from"), ("email_to", "to"), ("email_cc", "cc"))
+            if (value := _header(message, header))
+        }
+        sent = _email_date(message)
+        if sent is not None:
+            metadata["email_date"] = sent.isoformat()
+
+        parts: list[str] = []
+        body = message.get_body(preferencelist=("plain", "html"))
+        if isinstance(body, EmailMessage):
+            parts.append(_part_text(body))
+
+        names: list[str] = []
+        failures: list[AttachmentFailure] = []
+        ocr_used = False
+        for index, attachment in enumerate(_attachments(message), start=1):
+            name = attachment.get_filename() or f"attachment-{index}"
+            names.append(name)
+            try:
+                extracted = self._attachment(attachment, name, depth=depth)
+            except ExtractionError as exc:
+                failures.append(AttachmentFailure(name, exc.reason))
+                continue
+            ocr_used = ocr_used or extracted.ocr_used
+            if extracted.text.strip():
+                parts.append(f"Attachment: {name}\n{extracted.text}")
+        return Extracted(
+            text="\n\n".join(part for part in parts if part.strip()),
+            title=_header(message, "subject"),
+            created_at=sent.date() if sent is not None else None,
+            metadata=metadata,
+            attachments=tuple(names),
+            attachment_failures=tuple(failures),
+            ocr_used=ocr_used,
+        )
+
+    def _attachment(self, part: EmailMessage, name: str, *, depth: int) -> Extracted:
+        content_type = part.get_content_type()
+        if content_type == "message/rfc822":
+            if depth >= _MAX_EMAIL_DEPTH:
+                raise ExtractionError("e-mails nested too deeply")
+            inner = part.get_payload(0) if part.is_multipart() else None
+            if not isinstance(inner, EmailMessage):
+                raise ExtractionError("unreadable attached e-mail")
+            return self._eml(inner.as_bytes(), depth=depth + 1)
+        suffix = _suffix(name) or mimetypes.guess_extension(content_type) or ""
+        if content_type == _DOCX_MIME:
+            suffix = ".docx"
+        if suffix not in SUPPORTED_SUFFIXES and part.get_content_maintype() == "text":
+            suffix = ".html" if part.get_content_subtype() == "html" else ".txt"
+        if suffix not in SUPPORTED_SUFFIXES:
+            raise ExtractionError(f"unsupported attachment type {content_type}")
+        if part.get_content_maintype() == "text" and suffix in TEXT_SUFFIXES | HTML_SUFFIXES:
+            return Extracted(text=_part_text(part))
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):
+            raise ExtractionError("attachment has no content")
+        return self._extract(suffix, payload, depth=depth + 1)
+
+
+# --- plain text -------------------------------------------------------------------------------
+
+
+def decode_text(data: bytes) -> str:
+    """Decode text bytes: a BOM if present, else UTF-8, else Windows-1252.
+
+    Windows-1252 is accepted only when the result is not control-character garbage (the usual
+    sign of a binary file). Stray control characters in otherwise good text are removed.
+    Raises ``ExtractionError`` with ``NOT_TEXT`` otherwise.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        candidates: tuple[str, ...] = ("utf-8-sig",)
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = ("utf-16",)
+    else:
+        candidates = ("utf-8", "cp1252")
+    for encoding in candidates:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if not _is_garbage(text):
+            return _CONTROL.sub("", text)
+    raise ExtractionError(NOT_TEXT)
+
+
+def decode_html(data: bytes) -> str:
+    """Decode HTML bytes, honouring a ``<meta charset>`` when UTF-8 fails."""
+    try:
+        return decode_text(data)
+    except ExtractionError:
+        match = _META_CHARSET.search(data[:4096])
+        if match is None:
+            raise
+        try:
+            return data.decode(match.group(1).decode("ascii"))
+        except (LookupError, UnicodeDecodeError):
+            raise ExtractionError(NOT_TEXT) from None
+
+
+def _is_garbage(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    controls = len(_CONTROL.findall(text))
+    return controls > max(1, len(text) // 100)
+
+
+def _tidy(text: str) -> str:
+    """Trim trailing blanks on lines, drop form feeds and runs of blank lines."""
+    lines = [line.rstrip() for line in text.replace("\f", "\n").splitlines()]
+    out: list[str] = []
+    for line in lines:
+        if not line and (not out or not out[-1]):
+            continue
+        out.append(line)
+    return "\n".join(out).strip()
+
+
+def _prepare_for_ocr(image: Any) -> Any:
+    from PIL import Image, ImageOps
+
+    image = ImageOps.exif_transpose(image) or image
+    if image.mode in ("RGBA", "LA", "P", "PA"):
+        # Transparent scans: flatten on white, or Tesseract reads black on black.
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, "white")
+        return Image.alpha_composite(background, rgba).convert("L")
+    if image.mode not in ("1", "L", "RGB"):
+        return image.convert("RGB")
+    return image
+
+
+# --- PDF helpers ------------------------------------------------------------------------------
+
+
+def _page_images(page: Any) -> list[Any]:
+    """Decoded images of a page; raises when the page has images and none can be decoded."""
+    images: list[Any] = []
+    errors: list[str] = []
+    try:
+        for image_file in page.images:
+            try:
+                image = image_file.image
+            except Exception as exc:  # an unsupported image filter (e.g. JBIG2)
+                errors.append(_short(exc))
+                continue
+            if image is not None:
+                images.append(image)
+    except Exception as exc:
+        raise ExtractionError(f"corrupt or unreadable PDF images: {_short(exc)}") from None
+    if errors and not images:
+        raise ExtractionError(f"cannot decode the scanned image(s) of a page: {errors[0]}")
+    if errors:
+        _log.warning("skipped %d undecodable image(s) on a PDF page: %s", len(errors), errors[0])
+    return images
+
+
+# --- DOCX -------------------------------------------------------------------------------------
+
+
+def _docx(data: bytes) -> Extracted:
+    from docx import Document
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        document = Document(io.BytesIO(data))
+    except Exception as exc:  # BadZipFile, KeyError, PackageNotFoundError, XML errors
+        raise ExtractionError(f"corrupt or unreadable DOCX: {_short(exc)}") from None
+
+    def blocks(container: Any) -> Iterator[str]:
+        for item in container.iter_inner_content():
+            if isinstance(item, Paragraph):
+                yield item.text
+            elif isinstance(item, Table):
+                yield from table_rows(item)
+
+    def table_rows(table: Table) -> Iterator[str]:
+        for row in table.rows:
+            cells: list[str] = []
+            seen: set[int] = set()
+            for cell in row.cells:
+                if id(cell._tc) in seen:  # a merged cell repeats across the span
+                    continue
+                seen.add(id(cell._tc))
+                cells.append(" ".join(line for line in blocks(cell) if line.strip()))
+            if any(cells):
+                yield " | ".join(cells)
+
+    try:
+        text = "\n".join(blocks(document))
+        title = str(document.core_properties.title or "")
+    except Exception as exc:
+        raise ExtractionError(f"corrupt or unreadable DOCX: {_short(exc)}") from None
+    return Extracted(text=_tidy(text), title=title.strip())
+
+
+# --- e-mail helpers ---------------------------------------------------------------------------
+
+
+def _header(message: EmailMessage, name: str) -> str:
+    try:
+        value = message.get(name)
+    except Exception:  # malformed header under the strict default policy
+        return ""
+    return " ".join(str(value).split()) if value is not None else ""
+
+
+def _email_date(message: EmailMessage) -> dt.datetime | None:
+    try:
+        header = message.get("date")
+        value = getattr(header, "datetime", None)
+    except Exception:
+        return None
+    return value if isinstance(value, dt.datetime) else None
+
+
+def _attachments(message: EmailMessage) -> Iterator[EmailMessage]:
+    try:
+        for part in message.iter_attachments():
+            if isinstance(part, EmailMessage):
+                yield part
+    except Exception:  # a malformed MIME tree: keep what was read
+        return
+
+
+def _part_text(part: EmailMessage) -> str:
+    try:
+        content = part.get_content()
+    except (LookupError, ValueError, KeyError):
+        raw = part.get_payload(decode=True)
+        content = decode_text(raw) if isinstance(raw, bytes) else ""
+    if not isinstance(content, str):
+        return ""
+    if part.get_content_subtype() == "html":
+        return html_to_text(content)[0]
+    return _tidy(_CONTROL.sub("", content))
+
+
+def _suffix(name: str) -> str:
+    dot = name.rfind(".")
+    return name[dot:].lower() if dot > 0 else ""
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."

@@ -1,0 +1,336 @@
+"""Files connector: a folder tree of case documents (text, HTML, PDF, DOCX, e-mail, scans).
+
+Conventions (manifest, ACL files, folder layout, ids) are documented in
+``connectors/README.md``. Per file, the stream holds a ``Record``, or a ``Failure`` naming the
+file's path relative to the root; deleted files become ``Tombstone`` items.
+
+Change detection: the checkpoint maps each indexed file to (size, mtime_ns, sha256, id, hash of
+its resolved metadata). A file whose size, mtime and metadata are unchanged is skipped without
+being read; when size or mtime changed it is hashed and re-extracted only if its bytes differ.
+A same-size rewrite within one mtime tick is therefore missed, as it is by rsync.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from connectors.base import Checkpoint, Connector, Failure, SourceItem
+from connectors.errors import FatalConnectorError, RecordError
+from connectors.extract import (
+    IMAGE_SUFFIXES,
+    SUPPORTED_SUFFIXES,
+    AttachmentFailure,
+    ExtractionError,
+    Extractor,
+)
+from connectors.file_metadata import (
+    ACL_FILE_NAMES,
+    AclResolver,
+    Manifest,
+    ManifestRow,
+    find_manifest,
+    folder_convention,
+    load_manifest,
+)
+from connectors.record import Record, Tombstone, parse_record
+
+DEFAULT_MAX_BYTES = 50_000_000
+NO_ACL = "no acl: add a manifest row or an _acl.json"
+# Bump when extraction changes in a way that should re-read every file.
+EXTRACTION_VERSION = 1
+
+
+class FileState(BaseModel):
+    """What the checkpoint remembers about one indexed file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    size: int
+    mtime_ns: int
+    sha256: str
+    id: str
+    meta: str = Field(description="hash of the resolved metadata (id, case, type, ACL, …)")
+
+
+class FilesCheckpoint(Checkpoint):
+    """Indexed files by POSIX path relative to the root."""
+
+    files: dict[str, FileState] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    rel: str
+    path: Path
+    suffix: str
+
+
+class FilesConnector(Connector):
+    """Reads every supported file under ``root``.
+
+    ``max_bytes`` bounds the size of a file that is read at all; ``ocr`` enables Tesseract for
+    images and scanned PDF pages (when off, image files are skipped like unknown types);
+    ``manifest`` names a CSV or JSONL manifest (default: ``manifest.csv`` or
+    ``manifest.jsonl`` in the root); a checkpoint is yielded after every ``checkpoint_every``
+    files read. Unknown extensions, hidden files, symlinks and ACL/manifest files are skipped;
+    the relative paths of skipped files of unknown type from the last walk are in ``skipped``.
+    """
+
+    scheme = "files"
+    checkpoint_type = FilesCheckpoint
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        *,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        ocr: bool = True,
+        manifest: str | os.PathLike[str] | None = None,
+        checkpoint_every: int = 100,
+    ) -> None:
+        if max_bytes <= 0 or checkpoint_every <= 0:
+            raise ValueError("max_bytes and checkpoint_every must be positive")
+        self.root = Path(root)
+        self.max_bytes = max_bytes
+        self.manifest = manifest
+        self.checkpoint_every = checkpoint_every
+        self.extractor = Extractor(ocr=ocr)
+        self.skipped: tuple[str, ...] = ()
+
+    @property
+    def source_id(self) -> str:
+        return f"files:{self.root.resolve()}"
+
+    def initial_checkpoint(self) -> FilesCheckpoint:
+        return FilesCheckpoint()
+
+    def fetch(self, checkpoint: Checkpoint) -> Iterator[SourceItem]:
+        """Yield records for new or changed files, tombstones for removed ones, then a checkpoint.
+
+        Failed files are not recorded in the checkpoint (they are retried and reported on the
+        next run); a previously indexed file that fails keeps its old record, except that a
+        file that lost its ACL is withdrawn with a tombstone. Raises ``FatalConnectorError``
+        when the root is not a folder or the manifest is unreadable.
+        """
+        if not isinstance(checkpoint, FilesCheckpoint):
+            raise TypeError(f"expected FilesCheckpoint, got {type(checkpoint).__name__}")
+        manifest = self._manifest()
+        for problem in manifest.problems:
+            yield Failure.from_error(problem)
+        previous = checkpoint.files
+        state = dict(previous)
+        acl = AclResolver(self.root)
+        seen: set[str] = set()
+        work = 0
+        for candidate in self._walk():
+            seen.add(candidate.rel)
+            items, new_state = self._process(candidate, previous.get(candidate.rel), manifest, acl)
+            if new_state is None:
+                if any(isinstance(item, Tombstone) for item in items):
+                    state.pop(candidate.rel, None)
+            else:
+                state[candidate.rel] = new_state
+            yield from items
+            if items:
+                work += 1
+                if work % self.checkpoint_every == 0:
+                    yield FilesCheckpoint.model_construct(files=dict(state))
+        for rel in sorted(set(previous) - seen):
+            yield Tombstone(previous[rel].id)
+            state.pop(rel, None)
+        yield FilesCheckpoint.model_construct(files=state)
+
+    def list_ids(self) -> Iterable[str]:
+        """Ids of every supported file now under the root (readable or not)."""
+        manifest = self._manifest()
+        return [self._record_id(c.rel, manifest.rows.get(c.rel)) for c in self._walk()]
+
+    # --- one file ---------------------------------------------------------------------------
+
+    def _process(
+        self,
+        candidate: _Candidate,
+        previous: FileState | None,
+        manifest: Manifest,
+        acl: AclResolver,
+    ) -> tuple[list[SourceItem], FileState | None]:
+        """Items for one file and its new checkpoint entry (``None``: leave it as it was)."""
+        rel = candidate.rel
+        if rel in manifest.broken:
+            return self._withdraw(previous, Failure(rel, manifest.broken[rel]))
+        try:
+            stat = candidate.path.stat()
+            meta = self._metadata(rel, manifest.rows.get(rel), acl)
+        except RecordError as exc:
+            return self._withdraw(previous, Failure(rel, exc.reason))
+        except OSError as exc:
+            return [Failure(rel, f"cannot read the file: {exc.strerror or exc}")], None
+        meta_hash = _hash_json(meta)
+        if (
+            previous is not None
+            and previous.size == stat.st_size
+            and previous.mtime_ns == stat.st_mtime_ns
+            and previous.meta == meta_hash
+        ):
+            return [], None
+        if stat.st_size > self.max_bytes:
+            return [Failure(rel, f"larger than the {_megabytes(self.max_bytes)} limit")], None
+        if not meta["acl"]:
+            return self._withdraw(previous, Failure(rel, NO_ACL))
+        try:
+            data = candidate.path.read_bytes()
+        except OSError as exc:
+            return [Failure(rel, f"cannot read the file: {exc.strerror or exc}")], None
+        sha256 = hashlib.sha256(data).hexdigest()
+        state = FileState(
+            size=len(data),
+            mtime_ns=stat.st_mtime_ns,
+            sha256=sha256,
+            id=str(meta["id"]),
+            meta=meta_hash,
+        )
+        if previous is not None and previous.sha256 == sha256 and previous.meta == meta_hash:
+            return [], state  # touched, not changed: remember the new mtime, emit nothing
+        try:
+            record, attachment_failures = self._record(
+                candidate, data, meta, stat.st_mtime_ns, sha256
+            )
+        except (ExtractionError, RecordError) as exc:
+            return [Failure(rel, exc.reason)], None
+        items: list[SourceItem] = []
+        if previous is not None and previous.id != record.id:
+            items.append(Tombstone(previous.id))
+        items.append(record)
+        # The e-mail is indexed; each attachment that could not be read is reported on its own
+        # (once: the e-mail is checkpointed as done).
+        items.extend(
+            Failure(f"{rel}#{failure.name}", f"attachment not indexed: {failure.reason}")
+            for failure in attachment_failures
+        )
+        return items, state
+
+    @staticmethod
+    def _withdraw(
+        previous: FileState | None, failure: Failure
+    ) -> tuple[list[SourceItem], FileState | None]:
+        # Permissions that can no longer be resolved must not leave the old record searchable
+        # under its old ACL.
+        if previous is None:
+            return [failure], None
+        return [Tombstone(previous.id), failure], None
+
+    def _record(
+        self, candidate: _Candidate, data: bytes, meta: dict[str, Any], mtime_ns: int, sha: str
+    ) -> tuple[Record, tuple[AttachmentFailure, ...]]:
+        """The file's record; raises ``ExtractionError`` or ``RecordError``."""
+        extracted = self.extractor.extract(candidate.suffix, data)
+        if not extracted.text.strip():
+            raise ExtractionError("no text could be extracted (empty document)")
+        modified = dt.datetime.fromtimestamp(mtime_ns / 1e9, tz=dt.UTC)
+        extra: dict[str, Any] = {"sha256": sha, **extracted.metadata}
+        if extracted.ocr_used:
+            extra["ocr"] = True
+        if extracted.attachment_failures:
+            extra["attachment_errors"] = {f.name: f.reason for f in extracted.attachment_failures}
+        raw = {
+            "id": meta["id"],
+            "case_id": meta["case_id"],
+            "doc_type": meta["doc_type"],
+            "title": meta["title"] or extracted.title or candidate.path.name,
+            "text": extracted.text,
+            "created_at": meta["created_at"]
+            or (extracted.created_at.isoformat() if extracted.created_at else None)
+            or modified.date().isoformat(),
+            "updated_at": modified.isoformat(),
+            "author": meta["author"],
+            "acl": meta["acl"],
+            "deny": meta["deny"],
+            "source_uri": "file://" + quote(candidate.rel),
+            "attachments": list(extracted.attachments),
+            "extra": extra,
+        }
+        return parse_record(raw, source_ref=candidate.rel), extracted.attachment_failures
+
+    # --- metadata ---------------------------------------------------------------------------
+
+    def _manifest(self) -> Manifest:
+        if not self.root.is_dir():
+            raise FatalConnectorError(f"{self.root} is not a folder")
+        return load_manifest(find_manifest(self.root, self.manifest), self.root)
+
+    def _metadata(self, rel: str, row: ManifestRow | None, acl: AclResolver) -> dict[str, Any]:
+        """Resolved metadata of one file; raises ``RecordError`` for a malformed ACL file."""
+        case_id, doc_type = folder_convention(rel)
+        folder = rel.rpartition("/")[0]
+        rule = acl.rule_for(folder)
+        allow = (row.acl if row is not None else None) or (rule.acl if rule else ())
+        deny = set(row.deny if row is not None else ()) | set(rule.deny if rule else ())
+        given = row or ManifestRow(path=rel, ref="")
+        return {
+            "id": self._record_id(rel, row),
+            "case_id": given.case_id or case_id,
+            "doc_type": given.doc_type or doc_type,
+            "title": given.title,
+            "created_at": given.created_at,
+            "author": given.author,
+            "acl": sorted(allow),
+            "deny": sorted(deny),
+            "version": EXTRACTION_VERSION,
+        }
+
+    @staticmethod
+    def _record_id(rel: str, row: ManifestRow | None) -> str:
+        return row.id if row is not None and row.id else f"files:{rel}"
+
+    # --- walking ----------------------------------------------------------------------------
+
+    def _walk(self) -> Iterator[_Candidate]:
+        """Supported files in a stable order (sorted, depth first); records ``skipped``."""
+        if not self.root.is_dir():
+            raise FatalConnectorError(f"{self.root} is not a folder")
+        supported = SUPPORTED_SUFFIXES
+        if not self.extractor.ocr:
+            supported = supported - IMAGE_SUFFIXES
+        control = set(ACL_FILE_NAMES) | {"manifest.csv", "manifest.jsonl"}
+        manifest = find_manifest(self.root, self.manifest)
+        skipped: list[str] = []
+        for directory, dirnames, filenames in os.walk(self.root, followlinks=False):
+            dirnames[:] = sorted(name for name in dirnames if not name.startswith("."))
+            base = Path(directory)
+            rel_dir = base.relative_to(self.root).as_posix()
+            for name in sorted(filenames):
+                path = base / name
+                rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+                if name.startswith((".", "~$")) or path.is_symlink():
+                    continue
+                if (rel_dir == "." and name in control) or name in ACL_FILE_NAMES:
+                    continue
+                if manifest is not None and path == manifest:
+                    continue
+                suffix = path.suffix.lower()
+                if suffix not in supported:
+                    skipped.append(rel)
+                    continue
+                yield _Candidate(rel=rel, path=path, suffix=suffix)
+        self.skipped = tuple(skipped)
+
+
+def _hash_json(value: Any) -> str:
+    blob = json.dumps(value, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()
+
+
+def _megabytes(limit: int) -> str:
+    if limit >= 1_000_000:
+        return f"{limit / 1_000_000:g} MB"
+    return f"{limit:,} byte"

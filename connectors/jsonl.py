@@ -1,0 +1,181 @@
+"""JSONL connector: one record (DESIGN.md) or tombstone ``{"id": …, "deleted": true}`` per line.
+
+The file is treated as an append-only log. The checkpoint holds the byte offset read so far
+and a fingerprint of the bytes before it (the first and the last few KiB), so a rerun on an
+appended file reads only the new lines while a rewritten or truncated file is read again
+from the start. Records that vanish in a rewrite are not tombstoned here: the indexer finds
+them through ``list_ids()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from pydantic import Field
+
+from connectors.base import Checkpoint, Connector, Failure, SourceItem
+from connectors.errors import FatalConnectorError, RecordError
+from connectors.record import Record, Tombstone, is_tombstone, parse_record
+
+# Bytes fingerprinted at the start of the file and just before the checkpoint offset.
+FINGERPRINT_BYTES = 4096
+_BOM = b"\xef\xbb\xbf"
+
+
+class JsonlCheckpoint(Checkpoint):
+    """How far the file was read and what the bytes up to there looked like."""
+
+    offset: int = Field(default=0, ge=0, description="bytes consumed")
+    line: int = Field(default=0, ge=0, description="lines consumed")
+    head_sha256: str | None = Field(default=None, description="hash of the first bytes read")
+    tail_sha256: str | None = Field(default=None, description="hash of the bytes before offset")
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    number: int
+    end: int  # offset just after this line
+    item: Record | Tombstone | Failure
+    consumed: bool  # False: the last line had no newline and did not parse (maybe mid-write)
+
+
+class JsonlConnector(Connector):
+    """Reads a JSONL file of records, yielding a checkpoint every ``checkpoint_every`` lines."""
+
+    scheme = "jsonl"
+    checkpoint_type = JsonlCheckpoint
+
+    def __init__(self, path: str | os.PathLike[str], *, checkpoint_every: int = 200) -> None:
+        if checkpoint_every <= 0:
+            raise ValueError("checkpoint_every must be positive")
+        self.path = Path(path)
+        self.checkpoint_every = checkpoint_every
+
+    @property
+    def source_id(self) -> str:
+        return f"jsonl:{self.path.resolve()}"
+
+    def initial_checkpoint(self) -> JsonlCheckpoint:
+        return JsonlCheckpoint()
+
+    def fetch(self, checkpoint: Checkpoint) -> Iterator[SourceItem]:
+        """Yield the lines after ``checkpoint`` in file order, then a final checkpoint.
+
+        Malformed lines become ``Failure("PATH:LINE", reason)``. A last line without a newline
+        that does not parse is reported but not consumed: a writer may still be finishing it.
+        Raises ``FatalConnectorError`` when the file cannot be opened.
+        """
+        if not isinstance(checkpoint, JsonlCheckpoint):
+            raise TypeError(f"expected JsonlCheckpoint, got {type(checkpoint).__name__}")
+        with self._open() as handle:
+            if not self._same_file(handle, checkpoint):
+                checkpoint = self.initial_checkpoint()
+            offset, line = checkpoint.offset, checkpoint.line
+            since_checkpoint = 0
+            for parsed in self._lines(handle, offset, line):
+                yield parsed.item
+                if not parsed.consumed:
+                    break
+                offset, line = parsed.end, parsed.number
+                since_checkpoint += 1
+                if since_checkpoint >= self.checkpoint_every:
+                    since_checkpoint = 0
+                    yield self._checkpoint(offset, line)
+            yield self._checkpoint(offset, line)
+
+    def list_ids(self) -> Iterable[str]:
+        """Ids a full read leaves standing: later lines replace earlier, tombstones remove."""
+        ids: dict[str, None] = {}
+        with self._open() as handle:
+            for parsed in self._lines(handle, 0, 0):
+                if isinstance(parsed.item, Record):
+                    ids[parsed.item.id] = None
+                elif isinstance(parsed.item, Tombstone):
+                    ids.pop(parsed.item.id, None)
+        return list(ids)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def _open(self) -> BinaryIO:
+        try:
+            return self.path.open("rb")
+        except OSError as exc:
+            raise FatalConnectorError(f"cannot open {self.path}: {exc.strerror or exc}") from None
+
+    def _lines(self, handle: BinaryIO, offset: int, line: int) -> Iterator[_Line]:
+        handle.seek(offset)
+        number = line
+        position = offset
+        while raw := handle.readline():
+            start = position
+            number += 1
+            position += len(raw)
+            terminated = raw.endswith(b"\n")
+            if start == 0 and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
+            item = self._parse(raw.rstrip(b"\r\n"), number)
+            if item is None:
+                continue
+            if isinstance(item, Failure) and not terminated:
+                # A partial last line: report it, but leave it unread for the next run.
+                reason = f"incomplete last line (no newline): {item.reason}"
+                yield _Line(number, start, Failure(item.source_ref, reason), consumed=False)
+                return
+            yield _Line(number, position, item, consumed=True)
+
+    def _parse(self, raw: bytes, number: int) -> Record | Tombstone | Failure | None:
+        ref = f"{self.path}:{number}"
+        if not raw.strip():
+            return None
+        try:
+            value = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            return Failure(ref, "not valid UTF-8")
+        except (ValueError, RecursionError) as exc:
+            return Failure(ref, f"not valid JSON: {exc}")
+        if not isinstance(value, dict):
+            return Failure(ref, "a line must be a JSON object")
+        if is_tombstone(value):
+            record_id = value.get("id")
+            if not isinstance(record_id, str) or not record_id.strip():
+                return Failure(ref, "a tombstone needs a non-empty string 'id'")
+            return Tombstone(record_id.strip())
+        try:
+            return parse_record(value, source_ref=ref)
+        except RecordError as exc:
+            return Failure.from_error(exc)
+
+    # --- file identity ----------------------------------------------------------------------
+
+    def _checkpoint(self, offset: int, line: int) -> JsonlCheckpoint:
+        if offset == 0:
+            return JsonlCheckpoint()
+        head, tail = self._fingerprint(offset)
+        return JsonlCheckpoint(offset=offset, line=line, head_sha256=head, tail_sha256=tail)
+
+    def _same_file(self, handle: BinaryIO, checkpoint: JsonlCheckpoint) -> bool:
+        """True when the bytes the checkpoint covers are still there, unchanged."""
+        if checkpoint.offset == 0:
+            return True
+        size = os.fstat(handle.fileno()).st_size
+        if size < checkpoint.offset:
+            return False
+        return self._fingerprint(checkpoint.offset) == (
+            checkpoint.head_sha256,
+            checkpoint.tail_sha256,
+        )
+
+    def _fingerprint(self, offset: int) -> tuple[str, str]:
+        # A separate handle: the reading handle's position must not move.
+        with self._open() as probe:
+            head = probe.read(min(offset, FINGERPRINT_BYTES))
+            start = max(0, offset - FINGERPRINT_BYTES)
+            probe.seek(start)
+            tail = probe.read(offset - start)
+        return hashlib.sha256(head).hexdigest(), hashlib.sha256(tail).hexdigest()

@@ -1,0 +1,57 @@
+"""Build a connector from a source spec: ``jsonl:PATH``, ``files:DIR`` or ``sql:URL#table``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from connectors.base import Connector
+from connectors.errors import ConnectorError
+from connectors.files import FilesConnector
+from connectors.jsonl import JsonlConnector
+from connectors.sql import SqlConnector
+
+
+def _jsonl(rest: str) -> Connector:
+    return JsonlConnector(rest)
+
+
+def _files(rest: str) -> Connector:
+    return FilesConnector(rest)
+
+
+def _sql(rest: str) -> Connector:
+    url, hash_sign, table = rest.rpartition("#")
+    if not hash_sign or not url.strip() or not table.strip():
+        raise ConnectorError(
+            "a SQL source is 'sql:URL#table', e.g. sql:postgresql+psycopg://user@host/db#records"
+        )
+    return SqlConnector(url.strip(), table.strip())
+
+
+SCHEMES: dict[str, Callable[[str], Connector]] = {
+    "jsonl": _jsonl,
+    "files": _files,
+    "sql": _sql,
+}
+
+
+def connector_from_source(spec: str) -> Connector:
+    """The connector a ``--source`` spec names. Nothing is opened or read yet.
+
+    Raises ``ConnectorError`` for an unknown scheme or a spec without a location.
+    """
+    scheme, colon, rest = spec.strip().partition(":")
+    if not colon:
+        raise ConnectorError(
+            f"source {spec!r} has no scheme: use one of {_known()} (e.g. jsonl:records.jsonl)"
+        )
+    factory = SCHEMES.get(scheme.strip().lower())
+    if factory is None:
+        raise ConnectorError(f"unknown source scheme {scheme!r}: use one of {_known()}")
+    if not rest.strip():
+        raise ConnectorError(f"source {spec!r} names no location after '{scheme}:'")
+    return factory(rest.strip())
+
+
+def _known() -> str:
+    return ", ".join(f"{name}:" for name in SCHEMES)

@@ -1,0 +1,125 @@
+"""``casesearch eval beir``: index a BEIR collection into a scratch store and evaluate it.
+
+The scratch store lives under ``<data_dir>/eval/<collection>`` and is updated incrementally, so
+a second evaluation of the same collection re-embeds nothing; an embedding cache keyed by text
+makes even a fresh scratch store cheap to rebuild.
+
+Access: every document keeps the ACL from its metadata (or none) and additionally carries the
+principal ``eval:all``. Without ``--principal`` the evaluation user holds ``eval:all`` and so
+sees every document; with ``--principal`` the user holds exactly those principals and the
+same allow/deny rule as the API applies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
+
+from connectors.errors import RecordError
+from connectors.record import Record, parse_record
+from evaluation.beir import BeirCollection, EvalQuery, document_to_record
+from evaluation.harness import EvaluationReport, evaluate
+from indexer import Indexer
+from retrieval.chunking import ChunkingConfig
+from retrieval.embedding import Embedder
+from retrieval.models import AccessScope, Mode, SearchConfig, SearchFilters, SearchRequest
+from retrieval.search import HybridSearcher
+from retrieval.store import SqliteStore
+
+EVAL_PRINCIPAL = "eval:all"
+Understand = Literal["auto", "on", "off"]
+
+
+def collection_records(collection: BeirCollection) -> tuple[list[Record], list[tuple[str, str]]]:
+    """Valid records of the collection (with ``eval:all`` added) and the rejected documents."""
+    records: list[Record] = []
+    rejected: list[tuple[str, str]] = []
+    for document in collection.documents:
+        raw = document_to_record(document, default_acl=[])
+        raw["acl"] = [*(raw.get("acl") or []), EVAL_PRINCIPAL]
+        try:
+            records.append(parse_record(raw))
+        except RecordError as exc:
+            rejected.append((exc.source_ref, exc.reason))
+    return records, rejected
+
+
+def evaluate_collection(
+    collection: BeirCollection,
+    *,
+    store_path: Path,
+    embedder: Embedder,
+    chunking: ChunkingConfig,
+    search_config: SearchConfig,
+    modes: Sequence[Mode],
+    principals: Sequence[str] = (),
+    understand: Understand = "auto",
+    today: dt.date | None = None,
+    progress: bool = False,
+) -> EvaluationReport:
+    """Index ``collection`` into the store at ``store_path`` (incrementally) and evaluate it."""
+    store = SqliteStore(store_path)
+    try:
+        indexer = Indexer(store, embedder, chunking, progress=progress, batch_size=256)
+        records, rejected = collection_records(collection)
+        source = f"beir:{collection.name}"
+        summary = indexer.apply(records, source=source)
+        stale = store.ids_for_source(source) - {r.id for r in records}
+        if stale:
+            with store.transaction() as conn:
+                generation = store.next_generation(conn)
+                for record_id in sorted(stale):
+                    store.delete_document(conn, record_id, generation)
+        for ref, reason in rejected:
+            print(f"skipped {ref}: {reason}", file=sys.stderr)
+
+        searcher = HybridSearcher(store, embedder, search_config)
+        searcher.warm()
+        scope = AccessScope.of(*principals) if principals else AccessScope.of(EVAL_PRINCIPAL)
+        use_understanding = understand == "on" or (
+            understand == "auto" and any(d.case_id for d in collection.documents)
+        )
+
+        def search(query: EvalQuery, mode: Mode) -> list[tuple[str, float]]:
+            return searcher.rank_ids(
+                SearchRequest(
+                    text=query.text,
+                    scope=scope,
+                    filters=SearchFilters(case_id=query.case_id),
+                    mode=mode,
+                    top_k=100,
+                    understand=use_understanding,
+                    today=today,
+                )
+            )
+
+        visible = {r.id for r in records if scope.permits(r.acl, r.deny)}
+        return evaluate(
+            collection,
+            search,
+            modes,
+            visible_doc_ids=visible,
+            context={
+                "backend": "embedded-sqlite",
+                "embedder": embedder.fingerprint,
+                "chunking": chunking.fingerprint(),
+                "rrf_k": search_config.rrf_k,
+                "principals": ",".join(sorted(scope.principals)),
+                "query_understanding": use_understanding,
+                "indexed": summary.added + summary.updated + summary.unchanged,
+                "rejected_documents": len(rejected),
+                "today": (today or dt.date.today()).isoformat(),
+            },
+        )
+    finally:
+        store.close()
+
+
+def run_paths(run_out: Path, modes: Sequence[Mode]) -> dict[Mode, Path]:
+    """One TREC run file per mode: ``RUN`` itself for one mode, ``RUN`` + ``.<mode>`` for more."""
+    if len(modes) == 1:
+        return {modes[0]: run_out}
+    return {m: run_out.with_name(f"{run_out.stem}.{m}{run_out.suffix}") for m in modes}

@@ -1,0 +1,248 @@
+"""Time-to-find: seconds until a user opens the first relevant record, searching vs browsing.
+
+Search: the user types the query, waits for the results, reads snippets from the top down to the
+first relevant hit and opens it::
+
+    len(query text) × seconds_per_character + latency
+        + seconds_per_snippet × (rank of first relevant hit − 1) + seconds_to_open
+
+The user reads at most ``results_scanned`` results; with no relevant hit among them the query
+is *not found*.
+
+Browse (the baseline, no search box): the user lists the case's records newest first
+(``created_at`` descending, undated records last, ties by ascending id), reads titles from the
+top down to the first relevant record and opens it::
+
+    seconds_per_title × (position of first relevant record − 1) + seconds_to_open
+
+A query without ``case_id`` has no case to open, so its browse list is the whole (visible)
+corpus, in the same order. Browsing has no page limit; it is *not found* only when no relevant
+record is in the list at all.
+
+Not-found queries: with ``not_found_penalty_s = None`` they are left out of the time statistics
+and reported as a count and a fraction; with a number they count as that many seconds.
+
+Where the numbers come from: 0.28 s per character is the keystroke time K of Card, Moran and
+Newell's keystroke-level model for an average non-secretarial typist (about 40 words per minute;
+Card, Moran & Newell, "The keystroke-level model for user performance time with interactive
+systems", Communications of the ACM 23(7), 1980, pp. 396-410). The snippet, open and title times
+are this project's assumptions, not measurements; change them here, and they are printed with
+every report.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from evaluation.beir import BeirDocument, EvalQuery
+from evaluation.metrics import first_relevant_rank, mean, percentile
+
+KLM_SOURCE = (
+    "0.28 s per character: keystroke time K for an average non-secretarial typist, "
+    "keystroke-level model (Card, Moran & Newell, CACM 23(7), 1980, 396-410); "
+    "snippet, open and title times are project assumptions"
+)
+"""Where the default parameters come from; printed with every report."""
+
+NotFoundPolicy = Literal["exclude", "penalty"]
+BrowseScope = Literal["case", "corpus"]
+
+
+@dataclass(frozen=True, slots=True)
+class TimeToFindModel:
+    """Every parameter of the time-to-find model (seconds, except ``results_scanned``).
+
+    Raises ``ValueError`` on a negative time or ``results_scanned < 1``.
+    """
+
+    seconds_per_character: float = 0.28
+    seconds_per_snippet: float = 3.0
+    seconds_to_open: float = 2.0
+    seconds_per_title: float = 3.0
+    results_scanned: int = 10
+    not_found_penalty_s: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in (
+            "seconds_per_character",
+            "seconds_per_snippet",
+            "seconds_to_open",
+            "seconds_per_title",
+        ):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0")
+        if self.not_found_penalty_s is not None and self.not_found_penalty_s < 0:
+            raise ValueError("not_found_penalty_s must be >= 0 or None")
+        if self.results_scanned < 1:
+            raise ValueError("results_scanned must be >= 1")
+
+    @property
+    def not_found_policy(self) -> NotFoundPolicy:
+        """``"exclude"`` without a penalty, else ``"penalty"``."""
+        return "exclude" if self.not_found_penalty_s is None else "penalty"
+
+    def search_seconds(self, query_text: str, latency_s: float, rank: int) -> float:
+        """Seconds to find a hit at 1-based ``rank`` after a search that took ``latency_s``."""
+        return (
+            len(query_text) * self.seconds_per_character
+            + latency_s
+            + self.seconds_per_snippet * (rank - 1)
+            + self.seconds_to_open
+        )
+
+    def browse_seconds(self, position: int) -> float:
+        """Seconds to find the record at 1-based ``position`` of the browse list."""
+        return self.seconds_per_title * (position - 1) + self.seconds_to_open
+
+
+DEFAULT_TTF_MODEL = TimeToFindModel()
+_NEVER = dt.datetime.min
+
+
+@dataclass(frozen=True, slots=True)
+class BrowseResult:
+    """Where browsing finds a query's first relevant record (``position`` None: never)."""
+
+    scope: BrowseScope
+    position: int | None
+    listed: int
+
+
+@dataclass(frozen=True, slots=True)
+class QueryTimeToFind:
+    """One query's time-to-find; a ``None`` time means not found that way."""
+
+    query_id: str
+    search_rank: int | None
+    search_seconds: float | None
+    browse_scope: BrowseScope
+    browse_position: int | None
+    browse_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TimeStats:
+    """Statistics of one way of finding (search or browse) over a set of queries.
+
+    ``counted`` is how many queries the times describe: the found ones under the ``"exclude"``
+    policy, all of them under ``"penalty"``. Times are None when nothing was counted.
+    """
+
+    queries: int
+    found: int
+    not_found: int
+    not_found_fraction: float
+    counted: int
+    median_s: float | None
+    p90_s: float | None
+    mean_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TimeToFindSummary:
+    """Search vs browse over the same queries.
+
+    ``median_ratio`` is search median / browse median (below 1: search is faster); None when
+    either median is missing or the browse median is 0. Under ``"exclude"`` the two medians can
+    describe different subsets of queries (see ``counted``).
+    """
+
+    policy: NotFoundPolicy
+    search: TimeStats
+    browse: TimeStats
+    median_ratio: float | None
+    browse_corpus_queries: int
+
+
+class BrowseLists:
+    """The browse order of each case and of the whole corpus, built once per collection.
+
+    Only documents whose id is in ``visible`` (all, when None) are listed. Documents without
+    a ``case_id`` appear only in the corpus list.
+    """
+
+    def __init__(
+        self, documents: Iterable[BeirDocument], visible: Collection[str] | None = None
+    ) -> None:
+        listed = [doc for doc in documents if visible is None or doc.id in visible]
+        ordered = newest_first(listed)
+        self._corpus = {doc.id: position for position, doc in enumerate(ordered, start=1)}
+        self._cases: dict[str, dict[str, int]] = {}
+        for doc in ordered:
+            if doc.case_id is not None:
+                case = self._cases.setdefault(doc.case_id, {})
+                case[doc.id] = len(case) + 1
+
+    def locate(self, query: EvalQuery, judged: Mapping[str, int]) -> BrowseResult:
+        """Position of the first relevant record in the query's browse list."""
+        scope: BrowseScope = "corpus" if query.case_id is None else "case"
+        positions = self._corpus if query.case_id is None else self._cases.get(query.case_id, {})
+        found = [positions.get(doc_id) for doc_id, grade in judged.items() if grade > 0]
+        first = min((position for position in found if position is not None), default=None)
+        return BrowseResult(scope=scope, position=first, listed=len(positions))
+
+
+def newest_first(documents: Iterable[BeirDocument]) -> list[BeirDocument]:
+    """Documents by ``created_at`` descending, undated last, ties by ascending id."""
+    by_id = sorted(documents, key=lambda doc: doc.id)
+    dated = [doc for doc in by_id if doc.created_at is not None]
+    undated = [doc for doc in by_id if doc.created_at is None]
+    dated.sort(key=lambda doc: doc.created_at or _NEVER, reverse=True)  # stable: ties keep id order
+    return dated + undated
+
+
+def query_time_to_find(
+    query: EvalQuery,
+    ranking: Sequence[str],
+    judged: Mapping[str, int],
+    latency_s: float,
+    browse: BrowseResult,
+    model: TimeToFindModel = DEFAULT_TTF_MODEL,
+) -> QueryTimeToFind:
+    """One query's search and browse times under ``model`` (``ranking``: ids, best first)."""
+    rank = first_relevant_rank(ranking, judged, model.results_scanned)
+    return QueryTimeToFind(
+        query_id=query.id,
+        search_rank=rank,
+        search_seconds=None if rank is None else model.search_seconds(query.text, latency_s, rank),
+        browse_scope=browse.scope,
+        browse_position=browse.position,
+        browse_seconds=None if browse.position is None else model.browse_seconds(browse.position),
+    )
+
+
+def summarise_time_to_find(
+    rows: Sequence[QueryTimeToFind], model: TimeToFindModel = DEFAULT_TTF_MODEL
+) -> TimeToFindSummary:
+    """Median, p90 and mean of search and browse times, with the not-found policy applied."""
+    search = _stats([row.search_seconds for row in rows], model.not_found_penalty_s)
+    browse = _stats([row.browse_seconds for row in rows], model.not_found_penalty_s)
+    ratio = None
+    if search.median_s is not None and browse.median_s:
+        ratio = search.median_s / browse.median_s
+    return TimeToFindSummary(
+        policy=model.not_found_policy,
+        search=search,
+        browse=browse,
+        median_ratio=ratio,
+        browse_corpus_queries=sum(1 for row in rows if row.browse_scope == "corpus"),
+    )
+
+
+def _stats(times: Sequence[float | None], penalty: float | None) -> TimeStats:
+    found = [value for value in times if value is not None]
+    counted = found if penalty is None else [penalty if t is None else t for t in times]
+    not_found = len(times) - len(found)
+    return TimeStats(
+        queries=len(times),
+        found=len(found),
+        not_found=not_found,
+        not_found_fraction=not_found / len(times) if times else 0.0,
+        counted=len(counted),
+        median_s=percentile(counted, 50) if counted else None,
+        p90_s=percentile(counted, 90) if counted else None,
+        mean_s=mean(counted) if counted else None,
+    )

@@ -1,0 +1,70 @@
+"""Record types named in the query, for a boost."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from retrieval.understanding import understand
+from retrieval.understanding.lexicon import parse_doc_type_phrases, read_data_file
+
+TODAY = date(2024, 6, 15)
+KNOWN = {
+    "case_note", "visit_note", "referral", "assessment", "strategy_discussion", "icpc_minutes",
+    "rcpc_minutes", "cp_plan", "cin_plan", "safety_plan", "health_contact", "school_contact",
+    "police_notification", "letter", "court_report",
+}  # fmt: skip
+
+
+def test_shipped_list_names_only_known_types() -> None:
+    phrases = parse_doc_type_phrases(read_data_file("doc_types.tsv"))
+    named = {doc_type for phrase in phrases for doc_type in phrase.doc_types}
+    assert named <= KNOWN
+    assert named == KNOWN  # every known type can be asked for
+
+
+@pytest.mark.parametrize(
+    ("query", "doc_types"),
+    [
+        ("safety plan", ("safety_plan",)),
+        ("Safety-plans", ("safety_plan",)),
+        ("CP plan", ("cp_plan",)),
+        ("child protection plan", ("cp_plan",)),
+        ("CIN plan", ("cin_plan",)),
+        ("ICPC minutes", ("icpc_minutes",)),
+        ("initial conference", ("icpc_minutes",)),
+        ("RCPC", ("rcpc_minutes",)),
+        ("review conference", ("rcpc_minutes",)),
+        ("child protection conference", ("icpc_minutes", "rcpc_minutes")),
+        ("family group conference", ()),  # not a child protection conference
+        ("strategy discussion", ("strategy_discussion",)),
+        ("strategy meetings", ("strategy_discussion",)),
+        ("referral", ("referral",)),
+        ("assessments", ("assessment",)),
+        ("GP", ("health_contact",)),
+        ("health visitor", ("health_contact",)),
+        ("doctor", ("health_contact",)),
+        ("A&E attendances", ("health_contact",)),  # hospital, not school, attendance
+        ("school nurse", ("health_contact",)),  # longest phrase wins over "school"
+        ("school", ("school_contact",)),
+        ("DSL", ("school_contact",)),
+        ("attendance", ("school_contact",)),
+        ("police", ("police_notification",)),
+        ("PPN", ("police_notification",)),
+        ("home visit", ("visit_note",)),
+        ("court report", ("court_report",)),
+        ("PLO", ("letter", "court_report")),
+        ("PLO letter", ("letter",)),
+        ("case notes", ("case_note",)),
+        ("GP and school", ("health_contact", "school_contact")),
+        ("neglect", ()),
+    ],
+)
+def test_doc_types(query: str, doc_types: tuple[str, ...]) -> None:
+    assert understand(query, today=TODAY).doc_types == doc_types
+
+
+def test_doc_types_follow_query_order_without_repeats() -> None:
+    u = understand("police then school then police", today=TODAY)
+    assert u.doc_types == ("police_notification", "school_contact")
