@@ -1,0 +1,64 @@
+"""Browsing without a query: a case's records as a timeline, newest first.
+
+Uses the same candidate clause as search, so a record the caller may not see is never listed
+and never counted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from retrieval.access import candidate_clause
+from retrieval.models import AccessScope, SearchFilters
+from retrieval.store import SqliteStore
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineEntry:
+    document_id: str
+    case_id: str | None
+    doc_type: str | None
+    title: str
+    created_at: dt.date | None
+    source_uri: str | None
+
+
+def case_timeline(
+    store: SqliteStore,
+    scope: AccessScope,
+    filters: SearchFilters,
+    *,
+    limit: int = 500,
+) -> list[TimelineEntry]:
+    """Visible records passing ``filters`` (normally one case), newest first, ties by id."""
+    sql, params = candidate_clause(scope, filters)
+    with store.snapshot() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT id, case_id, doc_type, title, created_at, source_uri FROM records"
+            f" WHERE pk IN ({sql}) ORDER BY created_at IS NULL, created_at DESC, id LIMIT ?",
+            (*params, limit),
+        ).all()
+    return [
+        TimelineEntry(
+            document_id=str(r[0]),
+            case_id=r[1],
+            doc_type=r[2],
+            title=r[3] or "",
+            created_at=dt.date.fromisoformat(r[4][:10]) if r[4] else None,
+            source_uri=r[5],
+        )
+        for r in rows
+    ]
+
+
+def visible_cases(store: SqliteStore, scope: AccessScope, *, limit: int = 1000) -> list[str]:
+    """Case ids with at least one record the caller may see, sorted."""
+    sql, params = candidate_clause(scope, SearchFilters())
+    with store.snapshot() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT DISTINCT case_id FROM records"
+            f" WHERE pk IN ({sql}) AND case_id IS NOT NULL ORDER BY case_id LIMIT ?",
+            (*params, limit),
+        ).all()
+    return [str(r[0]) for r in rows]
