@@ -14,7 +14,7 @@ from typing import Any
 
 import jwt
 
-from app.errors import Unauthorized
+from app.errors import AuthUnavailable, Unauthorized
 from app.settings import Settings
 
 
@@ -53,11 +53,18 @@ def mint_token(
 
 @lru_cache(maxsize=4)
 def _jwks_client(url: str) -> jwt.PyJWKClient:
-    return jwt.PyJWKClient(url, cache_keys=True, lifespan=300)
+    # The key *set* is cached for five minutes; individual keys are not cached on their own
+    # (PyJWT's per-key cache never expires, so a key the provider withdrew after a compromise
+    # would stay trusted until restart). Unknown key ids refetch at most every 30 s.
+    return jwt.PyJWKClient(url, cache_keys=False, lifespan=300, timeout=10, cooldown_duration=30)
 
 
 def verify_token(settings: Settings, token: str) -> Caller:
-    """Check a bearer token and return the caller. Raises ``Unauthorized`` on any problem."""
+    """Check a bearer token and return the caller.
+
+    Raises ``Unauthorized`` for any problem with the token, and ``AuthUnavailable`` when the
+    JWKS endpoint cannot be reached (the request fails closed either way).
+    """
     auth = settings.auth
     options = {"require": ["exp", "sub"], "verify_aud": auth.audience is not None}
     try:
@@ -78,6 +85,8 @@ def verify_token(settings: Settings, token: str) -> Caller:
         )
     except Unauthorized:
         raise
+    except jwt.PyJWKClientConnectionError:
+        raise AuthUnavailable("the identity provider's signing keys could not be fetched") from None
     except jwt.ExpiredSignatureError:
         raise Unauthorized("the token has expired") from None
     except (jwt.PyJWTError, ValueError):
@@ -88,4 +97,6 @@ def verify_token(settings: Settings, token: str) -> Caller:
         principals = principals.split()
     if not isinstance(subject, str) or not subject or not isinstance(principals, list):
         raise Unauthorized("the token lacks a subject or principals")
-    return Caller(subject=subject, principals=frozenset(str(p) for p in principals if p))
+    return Caller(
+        subject=subject, principals=frozenset(p for p in principals if isinstance(p, str) and p)
+    )

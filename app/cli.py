@@ -86,6 +86,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_cmd_status)
 
+    au = sub.add_parser("audit", help="verify or list the audit log")
+    au_sub = au.add_subparsers(metavar="ACTION")
+    p = au_sub.add_parser("verify", help="check the hash chain; exit 1 at the first bad event")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_cmd_audit_verify)
+    p = au_sub.add_parser("list", help="audit events, newest first")
+    p.add_argument("--subject")
+    p.add_argument("--case-id")
+    p.add_argument("--record-id")
+    p.add_argument("--action", choices=_audit_actions())
+    p.add_argument("--date-from", type=dt.date.fromisoformat, help="first UTC day (inclusive)")
+    p.add_argument("--date-to", type=dt.date.fromisoformat, help="last UTC day (inclusive)")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.set_defaults(handler=_cmd_audit_list)
+
     ev = sub.add_parser("eval", help="evaluate retrieval on a test collection")
     ev_sub = ev.add_subparsers(metavar="KIND")
     p = ev_sub.add_parser("beir", help="a BEIR-layout collection")
@@ -104,6 +121,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--scratch", type=Path, default=None, help="scratch store folder")
     p.add_argument("--today", type=dt.date.fromisoformat, default=None)
     p.set_defaults(handler=_cmd_eval_beir)
+
+    p = ev_sub.add_parser("synthetic", help="the seeded synthetic case file")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--cases", type=int, default=40)
+    p.add_argument("--today", type=dt.date.fromisoformat, default=dt.date(2025, 6, 30))
+    p.add_argument("--mode", choices=["bm25", "dense", "hybrid", "all"], default="all")
+    p.add_argument("--run-out", type=Path, required=True)
+    p.add_argument("--report-out", type=Path, required=True)
+    p.add_argument("--principal", action="append", default=[])
+    p.add_argument("--understand", choices=["auto", "on", "off"], default="auto")
+    p.set_defaults(handler=_cmd_eval_synthetic)
     return parser
 
 
@@ -232,7 +260,11 @@ def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from retrieval.store import SqliteStore
 
     store = SqliteStore(settings.store_path)
-    status = {"store": str(settings.store_path), **store.counts(), "sources": store.source_status()}
+    status: dict[str, Any] = {
+        "store": str(settings.store_path),
+        **store.counts(),
+        "sources": store.source_status(),
+    }
     if args.json:
         print(json.dumps(status, indent=2, sort_keys=True))
         return 0
@@ -245,6 +277,89 @@ def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
             f"+{last.get('added', 0)} ~{last.get('updated', 0)} -{last.get('deleted', 0)}"
         )
     return 0
+
+
+def _audit_actions() -> list[str]:
+    from app.audit import ACTIONS
+
+    return list(ACTIONS)
+
+
+def _audit_store(settings: Settings) -> Any:
+    from retrieval.store import SqliteStore
+
+    if not settings.store_path.exists():
+        raise OSError(f"no store at {settings.store_path} (set CASESEARCH_DATA_DIR)")
+    return SqliteStore(settings.store_path)
+
+
+def _cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
+    import dataclasses
+
+    from app.audit import audit_log
+
+    report = audit_log(_audit_store(settings)).verify()
+    if args.json:
+        print(json.dumps(dataclasses.asdict(report), indent=2, sort_keys=True))
+    elif report.ok:
+        print(
+            f"audit log intact: {report.events} events; head event {report.head_seq}, "
+            f"hash {report.head_hash}"
+        )
+    else:
+        print(
+            f"audit log BROKEN at event {report.first_bad} "
+            f"(event id {report.first_bad_event_id or '-'}): {report.reason}; "
+            f"the {report.events} events before it verify",
+            file=sys.stderr,
+        )
+    return 0 if report.ok else 1
+
+
+def _cmd_audit_list(args: argparse.Namespace, settings: Settings) -> int:
+    from app.audit import AuditQuery, audit_log
+
+    page = audit_log(_audit_store(settings)).query(
+        AuditQuery(
+            subject=args.subject,
+            case_id=args.case_id,
+            record_id=args.record_id,
+            action=args.action,
+            date_from=args.date_from,
+            date_to=args.date_to,
+            limit=args.limit,
+            offset=args.offset,
+        )
+    )
+    for event in page.events:
+        if args.json:
+            print(json.dumps(event.as_json(), sort_keys=True))
+            continue
+        ids = ", ".join(event.record_ids[:5]) + (" …" if len(event.record_ids) > 5 else "")
+        query = f" “{event.query}”" if event.query else ""
+        print(
+            f"{event.seq:>6}  {event.at}  {event.subject}  {event.action}{query}"
+            f"  cases [{', '.join(event.case_ids)}]  records [{ids}]"
+        )
+    if not args.json:
+        print(f"({len(page.events)} of {page.total} matching events)")
+    return 0
+
+
+def _cmd_eval_synthetic(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluation.synthetic import generate_case_file
+
+    name = f"synthetic-seed{args.seed}-cases{args.cases}-{args.today.isoformat()}"
+    generated = generate_case_file(
+        settings.data_dir / "eval" / "sources" / name,
+        seed=args.seed,
+        n_cases=args.cases,
+        today=args.today,
+    )
+    args.directory = generated.root
+    args.split = "test"
+    args.scratch = settings.data_dir / "eval" / name
+    return _cmd_eval_beir(args, settings)
 
 
 def _cmd_eval_beir(args: argparse.Namespace, settings: Settings) -> int:

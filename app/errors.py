@@ -22,14 +22,20 @@ class AppError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.headers = headers or {}
 
 
 class Unauthorized(AppError):
     status_code = 401
     code = "unauthorized"
+
+
+class InvalidRequest(AppError):
+    status_code = 422
+    code = "invalid_request"
 
 
 class Forbidden(AppError):
@@ -51,10 +57,23 @@ class RateLimited(AppError):
     status_code = 429
     code = "rate_limited"
 
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(max(1, retry_after_s))})
+        self.retry_after_s = max(1, retry_after_s)
+
 
 class AuditUnavailable(AppError):
+    """The audit event could not be written, so the request must not be answered."""
+
     status_code = 503
     code = "audit_unavailable"
+
+
+class AuthUnavailable(AppError):
+    """The identity provider's keys could not be fetched (not the caller's mistake)."""
+
+    status_code = 503
+    code = "auth_unavailable"
 
 
 # (exception type, status, code, expose message?) — first match wins.
@@ -68,6 +87,14 @@ _TABLE: list[tuple[type[Exception], int, str, bool]] = [
 ]
 
 
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: PayloadTooLarge.code,
+    429: RateLimited.code,
+}
+
+
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
 
@@ -77,7 +104,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, exc: AppError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        headers = dict(exc.headers)
+        if exc.status_code == 401:
+            headers["WWW-Authenticate"] = "Bearer"
         return JSONResponse(
             error_body(exc.code, exc.message), status_code=exc.status_code, headers=headers
         )
@@ -92,8 +121,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return JSONResponse(
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(Exception)
     async def _domain(_request: Request, exc: Exception) -> JSONResponse:

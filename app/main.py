@@ -7,10 +7,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from app import actions
 from app.api.routes import router
 from app.errors import install_error_handlers
+from app.limits import install_limits
 from app.services import Services, build_services
 from app.settings import Settings, get_settings
+from app.web import install_web
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -22,6 +25,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         owned = services is None
         app.state.services = services or build_services(config)
         app.state.services.searcher.warm()
+        actions.prepare(app.state.services)
         try:
             yield
         finally:
@@ -38,5 +42,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    install_limits(app, config)
     app.include_router(router)
+    install_web(app)
     return app

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from app.settings import Settings
 from indexer import Indexer
-from retrieval.embedding import Embedder, SentenceTransformerEmbedder
+from retrieval.embedding import CachedEmbedder, Embedder, SentenceTransformerEmbedder
 from retrieval.search import HybridSearcher
 from retrieval.store import SqliteStore
 
@@ -24,11 +24,14 @@ class Services:
 
 
 def build_embedder(settings: Settings) -> Embedder:
-    return SentenceTransformerEmbedder(
+    model = SentenceTransformerEmbedder(
         batch_size=settings.embedding.batch_size,
         precision=settings.embedding.precision,
         device=settings.embedding.device,
     )
+    if settings.embedding.cache:
+        return CachedEmbedder(model, settings.embedding_cache_path)
+    return model
 
 
 def build_services(settings: Settings, *, embedder: Embedder | None = None) -> Services:

@@ -27,12 +27,15 @@ class ChunkingSettings(BaseModel):
 
 class EmbeddingSettings(BaseModel):
     precision: Literal["fp32", "bf16"] = "fp32"
+    # Keep vectors of every text ever embedded (keyed by model and text) in
+    # <data_dir>/embedding-cache.sqlite3: rebuilds and evaluations then skip known texts.
+    cache: bool = False
     batch_size: int = Field(32, ge=1, le=1024)
     device: str = "cpu"
 
 
 class SearchSettings(BaseModel):
-    rrf_k: float = Field(60.0, ge=0)
+    rrf_k: float = Field(20.0, ge=0)
     candidates: int = Field(200, ge=10, le=5000)
     type_boost: float = Field(1.0, ge=0)
     recency_boost: float = Field(1.0, ge=0)

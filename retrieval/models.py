@@ -113,7 +113,7 @@ class SearchResult:
 class SearchConfig:
     """Ranking knobs. Boosts are in units of one rank-1 RRF vote, ``1 / (rrf_k + 1)``."""
 
-    rrf_k: float = 60.0
+    rrf_k: float = 20.0
     candidates: int = 200
     type_boost: float = 1.0
     recency_boost: float = 1.0

@@ -1,56 +1,84 @@
-"""The JSON API: search, documents, CMS push, health."""
+"""The JSON API: search, documents, case timeline, CMS push, audit, telemetry, health.
+
+Routes translate between HTTP and ``app.actions``; every check, audit event and telemetry
+event happens there, so the web pages get exactly the same behaviour.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 
-from app.api.deps import CallerDep, ServicesDep, require_principal
+from app import actions
+from app.api.deps import CallerDep, ServicesDep
 from app.api.schemas import (
+    AuditEventOut,
+    AuditPageOut,
     CitationOut,
     DocumentOut,
     Health,
+    OpenEventBody,
+    OpenEventOut,
     RecordsBody,
     RecordsResult,
     ResultOut,
     SearchBody,
     SearchResponse,
     SnippetOut,
+    TimelineEntryOut,
+    TimelineOut,
+    TimeToFindDay,
+    TimeToFindOut,
+    TimeToFindStats,
 )
-from app.auth import Caller
-from app.errors import NotFound
-from connectors.errors import RecordError
-from connectors.record import Record, Tombstone, is_tombstone, parse_record
-from retrieval.models import AccessScope, SearchFilters, SearchRequest, SearchResult
+from app.audit import Action, AuditQuery
+from app.telemetry import TimeToFindSummary
+from retrieval.models import SearchResult
 
 router = APIRouter()
-_NOT_FOUND = "no record with that id is available to you"
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, expired or invalid bearer token."},
+    429: {"description": "Too many requests from this user; see Retry-After."},
+    503: {"description": "The audit log or the permission check is unavailable (fail closed)."},
+}
+_ROLE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    403: {"description": "The caller lacks the required principal."},
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "Missing or not available to the caller (same answer)."}
+}
 
 
-@router.post("/v1/search", response_model=SearchResponse, tags=["search"])
+@router.post("/v1/search", response_model=SearchResponse, tags=["search"], responses=_ERRORS)
 def search(body: SearchBody, caller: CallerDep, services: ServicesDep) -> SearchResponse:
-    """Hybrid search over the records the caller may see, with verbatim cited snippets."""
-    request = SearchRequest(
-        text=body.query,
-        scope=AccessScope(caller.all_principals),
-        filters=SearchFilters(
-            case_id=body.case_id,
-            doc_types=tuple(body.doc_types or ()),
-            date_from=body.date_from,
-            date_to=body.date_to,
-        ),
+    """Hybrid search over the records the caller may see, with verbatim cited snippets.
+
+    ``search_id`` identifies this search in the audit log and for time-to-find telemetry
+    (pass it to ``GET /v1/documents/{id}?search_id=`` or ``POST /v1/events/open``).
+    """
+    params = actions.SearchParams(
+        query=body.query,
+        case_id=body.case_id,
+        doc_types=tuple(body.doc_types or ()),
+        date_from=body.date_from,
+        date_to=body.date_to,
         top_k=body.top_k,
         offset=body.offset,
     )
-    return to_response(services.searcher.search(request))
+    search_id, result = actions.run_search(services, caller, params)
+    return to_response(result, search_id=search_id)
 
 
-def to_response(result: SearchResult) -> SearchResponse:
-    """The API body for a search result (also printed by ``casesearch search --json``)."""
+def to_response(result: SearchResult, *, search_id: str | None = None) -> SearchResponse:
+    """The API body for a search result (also printed by ``casesearch search --json``, which
+    has no audited search and gets a fresh id)."""
     return SearchResponse(
-        search_id=uuid.uuid4().hex,
+        search_id=search_id or uuid.uuid4().hex,
         took_ms=round(result.took_ms, 3),
         query=dict(result.understanding),
         results=[
@@ -80,15 +108,19 @@ def to_response(result: SearchResult) -> SearchResponse:
     "/v1/documents/{document_id}",
     response_model=DocumentOut,
     tags=["documents"],
-    responses={404: {"description": "Missing or not available to the caller (same answer)."}},
+    responses={**_ERRORS, **_NOT_FOUND},
 )
 def get_document(
-    document_id: Annotated[str, Path(max_length=256)], caller: CallerDep, services: ServicesDep
+    document_id: Annotated[str, Path(max_length=256)],
+    caller: CallerDep,
+    services: ServicesDep,
+    search_id: Annotated[
+        str | None,
+        Query(max_length=64, description="the search this record was opened from (telemetry)"),
+    ] = None,
 ) -> DocumentOut:
     """The record, if the caller may see it; 404 alike for missing and forbidden."""
-    doc = services.store.document(document_id)
-    if doc is None or not AccessScope(caller.all_principals).permits(doc.acl, doc.deny):
-        raise NotFound(_NOT_FOUND)
+    doc = actions.open_document(services, caller, document_id, search_id=search_id)
     return DocumentOut(
         id=doc.id,
         case_id=doc.case_id,
@@ -103,49 +135,151 @@ def get_document(
     )
 
 
-_ingest = require_principal("role:ingest")
+@router.get(
+    "/v1/cases/{case_id}/timeline",
+    response_model=TimelineOut,
+    tags=["documents"],
+    responses=_ERRORS,
+)
+def case_timeline(
+    case_id: Annotated[str, Path(max_length=256)],
+    caller: CallerDep,
+    services: ServicesDep,
+    doc_type: Annotated[list[str] | None, Query(max_length=50)] = None,
+) -> TimelineOut:
+    """The case's records the caller may see, newest first (an unknown case and a case with
+    nothing visible both answer an empty list)."""
+    entries = actions.case_timeline_for(services, caller, case_id, doc_type or ())
+    return TimelineOut(
+        case_id=case_id,
+        entries=[
+            TimelineEntryOut(
+                document_id=e.document_id,
+                case_id=e.case_id,
+                doc_type=e.doc_type,
+                title=e.title,
+                created_at=e.created_at,
+                source_uri=e.source_uri,
+            )
+            for e in entries
+        ],
+    )
 
 
-@router.post("/v1/records", response_model=RecordsResult, tags=["ingest"])
-def push_records(
-    body: RecordsBody, services: ServicesDep, _caller: Caller = _ingest
-) -> RecordsResult:
-    """Upsert a batch of records (or tombstones) pushed by a case-management system.
+@router.post("/v1/records", response_model=RecordsResult, tags=["ingest"], responses=_ROLE_ERRORS)
+def push_records(body: RecordsBody, caller: CallerDep, services: ServicesDep) -> RecordsResult:
+    """Upsert a batch of records (or tombstones) pushed by a case-management system
+    (``role:ingest``).
 
     Idempotent: pushing the same record twice changes nothing the second time. Invalid
     records are reported in ``failures`` and the rest are applied.
     """
-    items: list[Record | Tombstone] = []
-    failures: list[dict[str, str]] = []
-    for position, raw in enumerate(body.records):
-        ref = str(raw.get("id") or f"records[{position}]")
-        try:
-            if is_tombstone(raw):
-                items.append(Tombstone(str(raw["id"])))
-            else:
-                items.append(parse_record(raw, source_ref=ref))
-        except RecordError as exc:
-            failures.append({"source_ref": exc.source_ref, "reason": exc.reason})
-    summary = services.indexer.apply(items, source="push")
+    outcome = actions.push_records(services, caller, body.records)
     return RecordsResult(
-        added=summary.added,
-        updated=summary.updated,
-        unchanged=summary.unchanged,
-        acl_changed=summary.acl_changed,
-        deleted=summary.deleted,
-        failed=len(failures),
-        failures=failures,
+        added=outcome.added,
+        updated=outcome.updated,
+        unchanged=outcome.unchanged,
+        acl_changed=outcome.acl_changed,
+        deleted=outcome.deleted,
+        failed=len(outcome.failures),
+        failures=outcome.failures,
     )
 
 
-@router.delete("/v1/records/{record_id}", status_code=204, tags=["ingest"])
+@router.delete("/v1/records/{record_id}", status_code=204, tags=["ingest"], responses=_ROLE_ERRORS)
 def delete_record(
-    record_id: Annotated[str, Path(max_length=256)],
-    services: ServicesDep,
-    _caller: Caller = _ingest,
+    record_id: Annotated[str, Path(max_length=256)], caller: CallerDep, services: ServicesDep
 ) -> None:
-    """Remove a record from every index. Idempotent: deleting twice is not an error."""
-    services.indexer.apply([Tombstone(record_id)], source="push")
+    """Remove a record from every index (``role:ingest``). Idempotent."""
+    actions.delete_record(services, caller, record_id)
+
+
+@router.get("/v1/audit", response_model=AuditPageOut, tags=["audit"], responses=_ROLE_ERRORS)
+def audit(
+    caller: CallerDep,
+    services: ServicesDep,
+    subject: Annotated[str | None, Query(max_length=256)] = None,
+    case_id: Annotated[str | None, Query(max_length=256)] = None,
+    record_id: Annotated[str | None, Query(max_length=256)] = None,
+    action: Action | None = None,
+    date_from: Annotated[dt.date | None, Query(description="first UTC day, inclusive")] = None,
+    date_to: Annotated[dt.date | None, Query(description="last UTC day, inclusive")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> AuditPageOut:
+    """Who looked up (or changed) what: audit events, newest first (``role:auditor``).
+
+    "Who looked up case X between dates": ``?case_id=X&date_from=…&date_to=…``;
+    "who viewed record Y": ``?record_id=Y&action=view``.
+    """
+    page = actions.audit_events(
+        services,
+        caller,
+        AuditQuery(
+            subject=subject,
+            case_id=case_id,
+            record_id=record_id,
+            action=action,
+            date_from=date_from,
+            date_to=date_to,
+            limit=limit,
+            offset=offset,
+        ),
+    )
+    return AuditPageOut(
+        events=[AuditEventOut.model_validate(e.as_json()) for e in page.events],
+        total=page.total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.post(
+    "/v1/events/open",
+    response_model=OpenEventOut,
+    status_code=201,
+    tags=["telemetry"],
+    responses={
+        **_ERRORS,
+        404: {"description": "No search with that id by this caller returned that record."},
+    },
+)
+def open_event(body: OpenEventBody, caller: CallerDep, services: ServicesDep) -> OpenEventOut:
+    """Record that the caller opened a result of their search (time-to-find telemetry)."""
+    opened = actions.record_open(services, caller, body.search_id, body.document_id)
+    return OpenEventOut(
+        search_id=opened.search_id,
+        document_id=opened.document_id,
+        seconds=opened.seconds,
+        rank=opened.rank,
+    )
+
+
+@router.get(
+    "/v1/metrics/time-to-find",
+    response_model=TimeToFindOut,
+    tags=["telemetry"],
+    responses=_ROLE_ERRORS,
+)
+def time_to_find(
+    caller: CallerDep,
+    services: ServicesDep,
+    date_from: Annotated[dt.date | None, Query(description="first UTC day, inclusive")] = None,
+    date_to: Annotated[dt.date | None, Query(description="last UTC day, inclusive")] = None,
+) -> TimeToFindOut:
+    """Seconds from a search to its first opened result, per UTC day and overall
+    (``role:auditor`` or ``role:qa``)."""
+    summary = actions.time_to_find(services, caller, date_from, date_to)
+    return TimeToFindOut(
+        date_from=summary.date_from,
+        date_to=summary.date_to,
+        days=[TimeToFindDay(day=d.day, **_stats(d.summary).model_dump()) for d in summary.days],
+        overall=_stats(summary.overall),
+    )
+
+
+def _stats(s: TimeToFindSummary) -> TimeToFindStats:
+    return TimeToFindStats(searches=s.searches, count=s.count, median_s=s.median_s, p90_s=s.p90_s)
 
 
 @router.get("/healthz", response_model=Health, tags=["health"])

@@ -92,3 +92,81 @@ class Health(BaseModel):
     status: str
     records: int | None = None
     chunks: int | None = None
+
+
+class TimelineEntryOut(BaseModel):
+    document_id: str
+    case_id: str | None
+    doc_type: str | None
+    title: str
+    created_at: dt.date | None
+    source_uri: str | None
+
+
+class TimelineOut(BaseModel):
+    case_id: str
+    entries: list[TimelineEntryOut]
+
+
+class AuditEventOut(BaseModel):
+    """One audit event as stored; ``hash = sha256(prev_hash + canonical JSON of the rest)``."""
+
+    seq: int
+    event_id: str
+    at: str = Field(description="UTC time, ISO 8601 with microseconds")
+    subject: str
+    principals: list[str]
+    action: str
+    query: str | None
+    filters: dict[str, Any]
+    record_ids: list[str]
+    case_ids: list[str]
+    detail: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class AuditPageOut(BaseModel):
+    events: list[AuditEventOut] = Field(description="newest first")
+    total: int = Field(description="events matching the filters, over all pages")
+    limit: int
+    offset: int
+
+
+class OpenEventBody(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"search_id": "4f9c2b7e0a3d4e5f8a1b2c3d4e5f6a7b", "document_id": "CASE-1042-017"}
+            ]
+        },
+    )
+
+    search_id: str = Field(min_length=1, max_length=64)
+    document_id: str = Field(min_length=1, max_length=256)
+
+
+class OpenEventOut(BaseModel):
+    search_id: str
+    document_id: str
+    seconds: float = Field(description="seconds from the search to this open")
+    rank: int = Field(description="1-based position of the record in the search's results")
+
+
+class TimeToFindStats(BaseModel):
+    searches: int = Field(description="searches made")
+    count: int = Field(description="searches with at least one opened result")
+    median_s: float | None = Field(description="median seconds from search to first open")
+    p90_s: float | None = Field(description="90th percentile of the same")
+
+
+class TimeToFindDay(TimeToFindStats):
+    day: dt.date
+
+
+class TimeToFindOut(BaseModel):
+    date_from: dt.date | None
+    date_to: dt.date | None
+    days: list[TimeToFindDay]
+    overall: TimeToFindStats

@@ -5,15 +5,16 @@ from __future__ import annotations
 import time
 
 import jwt
+from app_helpers import bearer
 from fastapi.testclient import TestClient
 
 from app.settings import Settings
-from app_helpers import bearer
 
 
 def test_search_returns_cited_verbatim_snippets(client: TestClient, settings: Settings) -> None:
     response = client.post(
-        "/v1/search", json={"query": "safety plan", "case_id": "CASE-7"},
+        "/v1/search",
+        json={"query": "safety plan", "case_id": "CASE-7"},
         headers=bearer(settings, "alice", "team:north"),
     )
     assert response.status_code == 200
@@ -26,7 +27,9 @@ def test_search_returns_cited_verbatim_snippets(client: TestClient, settings: Se
             headers=bearer(settings, "alice", "team:north"),
         ).json()
         citation = result["citation"]
-        assert doc["text"][citation["char_start"] : citation["char_end"]] == result["snippet"]["text"]
+        assert (
+            doc["text"][citation["char_start"] : citation["char_end"]] == result["snippet"]["text"]
+        )
         for start, end in result["snippet"]["highlights"]:
             assert 0 <= start < end <= len(result["snippet"]["text"])
     assert body["took_ms"] >= 0
@@ -47,8 +50,12 @@ def test_forbidden_and_missing_documents_answer_identically(
     missing = client.get("/v1/documents/NO-SUCH-RECORD", headers=headers)
     assert forbidden.status_code == missing.status_code == 404
     assert forbidden.json() == missing.json()
-    assert client.get("/v1/documents/SECRET-1",
-                      headers=bearer(settings, "m", "team:managers")).status_code == 200
+    assert (
+        client.get(
+            "/v1/documents/SECRET-1", headers=bearer(settings, "m", "team:managers")
+        ).status_code
+        == 200
+    )
 
 
 def test_bad_tokens_are_rejected_with_401(client: TestClient, settings: Settings) -> None:
@@ -57,28 +64,37 @@ def test_bad_tokens_are_rejected_with_401(client: TestClient, settings: Settings
     expired = bearer(settings, "alice", "team:north", ttl=60)
     expired_token = jwt.encode(
         {"sub": "alice", "principals": ["team:north"], "exp": int(time.time()) - 120},
-        "test-secret-of-at-least-thirty-two-bytes", algorithm="HS256",
+        "test-secret-of-at-least-thirty-two-bytes",
+        algorithm="HS256",
     )
     wrong_key = jwt.encode(
         {"sub": "alice", "principals": ["team:north"], "exp": int(time.time()) + 60},
-        "another-secret-of-at-least-thirty-two-bytes", algorithm="HS256",
+        "another-secret-of-at-least-thirty-two-bytes",
+        algorithm="HS256",
     )
     unsigned = jwt.encode(
         {"sub": "alice", "principals": ["team:north"], "exp": int(time.time()) + 60},
-        None, algorithm="none",
+        None,
+        algorithm="none",
     )
     assert client.post("/v1/search", json=body, headers=expired).status_code == 200
     for token in (expired_token, wrong_key, unsigned, "not-a-jwt"):
-        response = client.post("/v1/search", json=body,
-                               headers={"Authorization": f"Bearer {token}"})
+        response = client.post(
+            "/v1/search", json=body, headers={"Authorization": f"Bearer {token}"}
+        )
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "unauthorized"
 
 
 def test_invalid_requests_get_one_json_error_shape(client: TestClient, settings: Settings) -> None:
     headers = bearer(settings, "alice", "team:north")
-    for body in ({"query": ""}, {"query": "x" * 1001}, {"query": "a", "top_k": 51},
-                 {"query": "a", "offset": 1001}, {"query": "a", "unknown": 1}):
+    for body in (
+        {"query": ""},
+        {"query": "x" * 1001},
+        {"query": "a", "top_k": 51},
+        {"query": "a", "offset": 1001},
+        {"query": "a", "unknown": 1},
+    ):
         response = client.post("/v1/search", json=body, headers=headers)
         assert response.status_code == 422, body
         assert set(response.json()["error"]) == {"code", "message"}
@@ -87,10 +103,15 @@ def test_invalid_requests_get_one_json_error_shape(client: TestClient, settings:
 def test_push_requires_ingest_role_and_is_idempotent(
     client: TestClient, settings: Settings
 ) -> None:
-    record = {"id": "PUSH-1", "case_id": "CASE-9", "text": "Letter from the GP about asthma.",
-              "acl": ["team:north"]}
-    denied = client.post("/v1/records", json={"records": [record]},
-                         headers=bearer(settings, "alice", "team:north"))
+    record = {
+        "id": "PUSH-1",
+        "case_id": "CASE-9",
+        "text": "Letter from the GP about asthma.",
+        "acl": ["team:north"],
+    }
+    denied = client.post(
+        "/v1/records", json={"records": [record]}, headers=bearer(settings, "alice", "team:north")
+    )
     assert denied.status_code == 403
     ingest = bearer(settings, "cms", "role:ingest")
     first = client.post("/v1/records", json={"records": [record, {"id": "BAD"}]}, headers=ingest)

@@ -1,0 +1,398 @@
+"""What a caller can do, whichever door they came in by (JSON API, web pages, scripts).
+
+Every action that shows or changes records writes its audit event before it answers, and an
+action whose audit event cannot be written raises ``AuditUnavailable`` (503) and returns
+nothing. Role checks live here too, so a new route cannot forget them. Routes and pages only
+translate between HTTP and these functions.
+
+Access: a record is visible when one of the caller's principals (with ``user:<sub>``) is in its
+``acl`` and none is in its ``deny``, evaluated by the store at request time. A missing and a
+forbidden record are indistinguishable to the caller: same exception, same message, same
+database work (one indexed lookup that answers both questions), one audit event each.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection
+
+from app.audit import Action, AuditEntry, AuditPage, AuditQuery, audit_log
+from app.auth import Caller
+from app.errors import AuditUnavailable, Forbidden, NotFound
+from app.limits import check_search_limits
+from app.services import Services
+from app.telemetry import OpenRecorded, TimeToFind, telemetry_for
+from connectors.errors import RecordError
+from connectors.record import Record, Tombstone, is_tombstone, parse_record
+from retrieval.access import candidate_clause
+from retrieval.browse import TimelineEntry, case_timeline
+from retrieval.errors import AccessCheckError
+from retrieval.models import AccessScope, Document, SearchFilters, SearchRequest, SearchResult
+
+logger = logging.getLogger(__name__)
+
+INGEST = "role:ingest"
+AUDITOR = "role:auditor"
+QA = "role:qa"
+NOT_FOUND_MESSAGE = "no record with that id is available to you"
+
+# The indexer is not thread-safe and pushes arrive on the server's worker threads.
+_INGEST_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True, slots=True)
+class SearchParams:
+    """One search as the caller asked for it (validated at the edge)."""
+
+    query: str
+    case_id: str | None = None
+    doc_types: tuple[str, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    top_k: int = 10
+    offset: int = 0
+
+    def filters_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"top_k": self.top_k, "offset": self.offset}
+        if self.case_id is not None:
+            out["case_id"] = self.case_id
+        if self.doc_types:
+            out["doc_types"] = list(self.doc_types)
+        if self.date_from is not None:
+            out["date_from"] = self.date_from.isoformat()
+        if self.date_to is not None:
+            out["date_to"] = self.date_to.isoformat()
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class PushOutcome:
+    """What a CMS push did; ``failures`` are ``{"source_ref", "reason"}`` for invalid items."""
+
+    added: int
+    updated: int
+    unchanged: int
+    acl_changed: int
+    deleted: int
+    failures: list[dict[str, str]] = field(default_factory=list)
+
+
+def prepare(services: Services) -> None:
+    """Create the audit and telemetry tables now (at startup) rather than on first use."""
+    audit_log(services.store)
+    telemetry_for(services.store)
+
+
+# -- reading records --------------------------------------------------------------------------
+
+
+def run_search(
+    services: Services, caller: Caller, params: SearchParams
+) -> tuple[str, SearchResult]:
+    """Search the records ``caller`` may see; returns ``(search id, result)``.
+
+    The search id is a fresh uuid4 hex; the audit event (query, filters, returned ids and case
+    ids) and the telemetry search event are written in one transaction before returning.
+    Raises ``InvalidRequest`` over a configured limit, ``InvalidQueryError`` for a blank query,
+    ``AccessCheckError`` when permissions cannot be evaluated, ``AuditUnavailable`` when the
+    audit event cannot be written.
+    """
+    check_search_limits(
+        services.settings.limits, query=params.query, top_k=params.top_k, offset=params.offset
+    )
+    result = services.searcher.search(
+        SearchRequest(
+            text=params.query,
+            scope=AccessScope(caller.all_principals),
+            filters=SearchFilters(
+                case_id=params.case_id,
+                doc_types=params.doc_types,
+                date_from=params.date_from,
+                date_to=params.date_to,
+            ),
+            top_k=params.top_k,
+            offset=params.offset,
+        )
+    )
+    search_id = uuid.uuid4().hex
+    ids = [hit.document_id for hit in result.hits]
+    entry = _entry(
+        caller,
+        "search",
+        query=params.query,
+        filters=params.filters_json(),
+        record_ids=ids,
+        case_ids=[c for c in [params.case_id, *(h.case_id for h in result.hits)] if c],
+        detail={"search_id": search_id, "results": len(ids)},
+    )
+
+    # Resolved outside the audit transaction: first use creates tables in a transaction of its
+    # own, which must not wait on the write lock this thread is about to hold.
+    telemetry = telemetry_for(services.store)
+
+    def record_search(conn: Connection) -> None:
+        telemetry.record_search(conn, search_id, caller.subject, ids, first_rank=params.offset + 1)
+
+    _audit(services, entry, also=record_search)
+    return search_id, result
+
+
+def open_document(
+    services: Services, caller: Caller, document_id: str, *, search_id: str | None = None
+) -> Document:
+    """The record ``document_id`` if ``caller`` may see it.
+
+    Raises ``NotFound`` with one message whether the record is missing or forbidden, after
+    auditing the attempt (``view``, or ``view_denied`` with the reason for the auditor).
+    When ``search_id`` names one of the caller's searches that returned this record, the open
+    is recorded for time-to-find; any other ``search_id`` is ignored (never an error, so it
+    cannot be used to probe). Raises ``AccessCheckError`` when the check cannot be evaluated
+    and ``AuditUnavailable`` when the audit event cannot be written.
+    """
+    scope = AccessScope(caller.all_principals)
+    visible_sql, params = candidate_clause(scope, SearchFilters())
+    doc: Document | None = None
+    try:
+        with services.store.snapshot() as conn:
+            row = conn.exec_driver_sql(
+                f"SELECT case_id, pk IN ({visible_sql}) FROM records WHERE id = ?",
+                (*params, document_id),
+            ).first()
+            if row is not None and row[1]:
+                doc = services.store.document(document_id, conn)
+    except AccessCheckError:
+        raise
+    except Exception as exc:
+        raise AccessCheckError("the permission check could not be evaluated") from exc
+    # The SQL rule and the in-memory rule must agree; either one saying no is a no.
+    if doc is not None and not scope.permits(doc.acl, doc.deny):
+        doc = None
+    if doc is None:
+        _audit(
+            services,
+            _entry(
+                caller,
+                "view_denied",
+                record_ids=[document_id],
+                case_ids=[row[0]] if row is not None and row[0] else [],
+                detail={"reason": "missing" if row is None else "forbidden"},
+            ),
+        )
+        raise NotFound(NOT_FOUND_MESSAGE)
+    _audit(
+        services,
+        _entry(
+            caller,
+            "view",
+            record_ids=[doc.id],
+            case_ids=[doc.case_id] if doc.case_id else [],
+            detail={"search_id": search_id} if search_id else {},
+        ),
+    )
+    if search_id:
+        try:
+            telemetry_for(services.store).record_open(search_id, caller.subject, doc.id)
+        except NotFound:
+            pass
+        except Exception:
+            logger.warning("time-to-find open not recorded", exc_info=True)
+    return doc
+
+
+def case_timeline_for(
+    services: Services, caller: Caller, case_id: str, doc_types: Sequence[str] = ()
+) -> list[TimelineEntry]:
+    """The caller's visible records of ``case_id`` (optionally of ``doc_types``), newest first.
+
+    A case with no visible record answers an empty list, exactly like a case that does not
+    exist. Audited as ``browse`` with the listed ids.
+    """
+    filters = SearchFilters(case_id=case_id, doc_types=tuple(doc_types))
+    entries = case_timeline(services.store, AccessScope(caller.all_principals), filters)
+    filters_json: dict[str, Any] = {"case_id": case_id}
+    if doc_types:
+        filters_json["doc_types"] = list(doc_types)
+    _audit(
+        services,
+        _entry(
+            caller,
+            "browse",
+            filters=filters_json,
+            record_ids=[e.document_id for e in entries],
+            case_ids=[case_id],
+            detail={"results": len(entries)},
+        ),
+    )
+    return entries
+
+
+def record_open(
+    services: Services, caller: Caller, search_id: str, document_id: str
+) -> OpenRecorded:
+    """Record that ``caller`` opened ``document_id`` from their search ``search_id``.
+
+    Raises ``NotFound`` (one message) for an unknown search, somebody else's search, or a record
+    that search did not return.
+    """
+    return telemetry_for(services.store).record_open(search_id, caller.subject, document_id)
+
+
+def time_to_find(
+    services: Services, caller: Caller, date_from: dt.date | None, date_to: dt.date | None
+) -> TimeToFind:
+    """The time-to-find summary; needs ``role:auditor`` or ``role:qa`` (else ``Forbidden``)."""
+    _require(caller, AUDITOR, QA)
+    return telemetry_for(services.store).time_to_find(date_from, date_to)
+
+
+def audit_events(services: Services, caller: Caller, query: AuditQuery) -> AuditPage:
+    """Audit events matching ``query``, newest first; needs ``role:auditor``.
+
+    Reading the audit log is itself audited (``audit_query``, written after the read so the
+    answer does not include its own event).
+    """
+    _require(caller, AUDITOR)
+    page = audit_log(services.store).query(query)
+    filters = {
+        k: (v.isoformat() if isinstance(v, dt.date) else v)
+        for k, v in {
+            "subject": query.subject,
+            "case_id": query.case_id,
+            "record_id": query.record_id,
+            "action": query.action,
+            "date_from": query.date_from,
+            "date_to": query.date_to,
+            "limit": query.limit,
+            "offset": query.offset,
+        }.items()
+        if v is not None
+    }
+    _audit(
+        services,
+        _entry(
+            caller,
+            "audit_query",
+            filters=filters,
+            detail={"events": len(page.events), "total": page.total},
+        ),
+    )
+    return page
+
+
+# -- changing records -------------------------------------------------------------------------
+
+
+def push_records(
+    services: Services, caller: Caller, raw_records: Sequence[Mapping[str, Any]]
+) -> PushOutcome:
+    """Upsert records and apply tombstones pushed by a CMS; needs ``role:ingest``.
+
+    Invalid items are reported in ``failures`` and the rest are applied. The audit event (ids
+    and case ids of the valid items) is written *before* anything changes, so no change is
+    ever unaccounted for; if it cannot be written nothing is applied.
+    """
+    _require(caller, INGEST)
+    items: list[Record | Tombstone] = []
+    failures: list[dict[str, str]] = []
+    for position, raw in enumerate(raw_records):
+        ref = str(raw.get("id") or f"records[{position}]")
+        try:
+            if is_tombstone(raw):
+                items.append(Tombstone(str(raw["id"])))
+            else:
+                items.append(parse_record(raw, source_ref=ref))
+        except RecordError as exc:
+            failures.append({"source_ref": exc.source_ref, "reason": exc.reason})
+    _audit(
+        services,
+        _entry(
+            caller,
+            "push",
+            record_ids=[item.id for item in items],
+            case_ids=[i.case_id for i in items if isinstance(i, Record) and i.case_id],
+            detail={
+                "upserts": sum(isinstance(i, Record) for i in items),
+                "tombstones": sum(isinstance(i, Tombstone) for i in items),
+                "invalid": len(failures),
+            },
+        ),
+    )
+    with _INGEST_LOCK:
+        summary = services.indexer.apply(items, source="push")
+    return PushOutcome(
+        added=summary.added,
+        updated=summary.updated,
+        unchanged=summary.unchanged,
+        acl_changed=summary.acl_changed,
+        deleted=summary.deleted,
+        failures=failures,
+    )
+
+
+def delete_record(services: Services, caller: Caller, record_id: str) -> None:
+    """Remove a record from every index; needs ``role:ingest``. Idempotent. Audited first."""
+    _require(caller, INGEST)
+    existing = services.store.document(record_id)
+    _audit(
+        services,
+        _entry(
+            caller,
+            "delete",
+            record_ids=[record_id],
+            case_ids=[existing.case_id] if existing and existing.case_id else [],
+            detail={"existed": existing is not None},
+        ),
+    )
+    with _INGEST_LOCK:
+        services.indexer.apply([Tombstone(record_id)], source="push")
+
+
+# -- internals --------------------------------------------------------------------------------
+
+
+def _require(caller: Caller, *principals: str) -> None:
+    if not caller.all_principals.intersection(principals):
+        raise Forbidden(f"this operation needs one of the principals {sorted(principals)}")
+
+
+def _entry(caller: Caller, action: Action, **fields: Any) -> AuditEntry:
+    return AuditEntry(
+        subject=caller.subject,
+        principals=sorted(caller.all_principals),
+        action=action,
+        **fields,
+    )
+
+
+def _audit(
+    services: Services, entry: AuditEntry, *, also: Callable[[Connection], None] | None = None
+) -> None:
+    """Write ``entry`` (and, best effort, ``also`` in the same transaction).
+
+    Raises ``AuditUnavailable`` when the event cannot be written. ``also`` runs inside a
+    savepoint: its failure is logged and undone without losing the audit event.
+    """
+    try:
+        log = audit_log(services.store)
+        with services.store.transaction() as conn:
+            log.append(conn, entry)
+            if also is not None:
+                conn.exec_driver_sql("SAVEPOINT extra")
+                try:
+                    also(conn)
+                except Exception:
+                    logger.warning("telemetry not recorded", exc_info=True)
+                    conn.exec_driver_sql("ROLLBACK TO SAVEPOINT extra")
+                conn.exec_driver_sql("RELEASE SAVEPOINT extra")
+    except Exception as exc:
+        logger.error("audit event not written; refusing the request", exc_info=True)
+        raise AuditUnavailable(
+            "the request was not completed because it could not be recorded in the audit log"
+        ) from exc

@@ -1,0 +1,28 @@
+"""Server-rendered pages for practitioners (GOV.UK Design System styles, no JavaScript needed).
+
+``install_web(app)`` adds the pages, the static assets under ``/static`` and the handlers that
+answer page requests' errors with pages. Call it after the API's error handlers are installed:
+it wraps them, so API requests keep their JSON errors.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.errors import AppError
+from app.web.failures import pages_or, sign_in_redirect
+from app.web.render import STATIC_DIR
+from app.web.routes import router
+from app.web.session import SignInRequired
+
+__all__ = ["install_web"]
+
+
+def install_web(app: FastAPI) -> None:
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_exception_handler(SignInRequired, sign_in_redirect)
+    for kind in (StarletteHTTPException, AppError, Exception):
+        app.add_exception_handler(kind, pages_or(app.exception_handlers.get(kind)))

@@ -1,0 +1,465 @@
+"""The pages: sign-in, search, record and case. Server-rendered; no page needs JavaScript.
+
+Routes only translate between HTTP and ``app.actions`` (which audits every search, view and
+browse and records time-to-find), so a page can never show what the API would not.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from app.actions import SearchParams, case_timeline_for, open_document, run_search
+from app.api.deps import ServicesDep
+from app.auth import mint_token
+from app.errors import InvalidRequest, NotFound
+from app.limits import RateLimiter
+from app.services import Services
+from app.web import present
+from app.web.devlogin import check_user_id, demo_users, parse_principals
+from app.web.forms import MAX_ID_CHARS, PAGE_SIZE, SearchForm, parse_search_form
+from app.web.render import PAGE_HEADERS, render
+from app.web.session import (
+    SIGN_IN_COOKIE,
+    Session,
+    clear_session_cookie,
+    clear_sign_in_cookie,
+    csrf_ok,
+    csrf_token,
+    current_session,
+    new_sign_in_nonce,
+    require_session,
+    safe_next,
+    set_session_cookie,
+    set_sign_in_cookie,
+    sign_in_csrf_ok,
+    sign_in_csrf_token,
+)
+from retrieval.browse import visible_cases
+from retrieval.errors import InvalidQueryError
+from retrieval.models import AccessScope, Hit, SearchResult
+
+# A select lists every case the user may see when there are few enough to scan; beyond that
+# (a QA officer sees them all) a text box keeps the page small.
+CASE_SELECT_MAX = 200
+MAX_FORM_FIELD = 4000
+_SEARCH_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_OFFSET = re.compile(r"[0-9]{1,9}")
+
+# The look-ups practitioners ask for most; each runs a search scoped to the case, no typing.
+QUICK_LOOKUPS: tuple[tuple[str, str], ...] = (
+    ("Current safety plan", "current safety plan"),
+    (
+        "Current plan (child protection or child in need)",
+        "current child protection plan or child in need plan",
+    ),
+    ("Latest GP contact", "latest GP contact"),
+    ("Latest strategy discussion", "latest strategy discussion"),
+)
+
+
+def _mark_page(request: Request) -> None:
+    """Errors raised while serving a page are answered with an HTML page (see ``install_web``)."""
+    request.state.web_page = True
+
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(_mark_page)])
+
+
+def page_session(request: Request, services: ServicesDep) -> Session:
+    """The signed-in user of a page (else a redirect to sign-in), rate-limited like the API."""
+    session = require_session(request, services.settings)
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None:
+        limiter.check(session.caller.subject)
+    return session
+
+
+PageSession = Annotated[Session, Depends(page_session)]
+
+
+def base_context(services: Services, session: Session | None, **extra: Any) -> dict[str, Any]:
+    """What every page's layout needs, plus ``extra``."""
+    context: dict[str, Any] = {
+        "user": session.caller.subject if session else None,
+        "csrf": csrf_token(services.settings, session) if session else "",
+        "dev_login": services.settings.auth.algorithm == "HS256",
+        "nav": None,
+        "errors": {},
+        "max_query_chars": services.settings.limits.max_query_chars,
+    }
+    context.update(extra)
+    return context
+
+
+def not_found_page(request: Request, services: Services, session: Session | None) -> HTMLResponse:
+    """The one "not found" page: a missing and a forbidden record or case look exactly alike."""
+    return render(request, "not_found.html", base_context(services, session), status_code=404)
+
+
+def _redirect(url: str) -> RedirectResponse:
+    response = RedirectResponse(url, status_code=303)
+    response.headers.update(PAGE_HEADERS)
+    return response
+
+
+def _field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip()[:MAX_FORM_FIELD] if isinstance(value, str) else ""
+
+
+# -- sign-in and sign-out ---------------------------------------------------------------------
+
+
+def _sign_in_page(
+    request: Request,
+    services: Services,
+    *,
+    next_path: str,
+    notice: str | None = None,
+    errors: dict[str, str] | None = None,
+    chosen: str = "",
+    user_id: str = "",
+    principals: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    users = demo_users(services.settings) if services.settings.auth.algorithm == "HS256" else ()
+    nonce = new_sign_in_nonce()
+    response = render(
+        request,
+        "sign_in.html",
+        base_context(
+            services,
+            None,
+            errors=errors or {},
+            notice=notice,
+            next=next_path,
+            demo_users=users,
+            user_anchor="user-1" if users else "user-other",
+            chosen=chosen,
+            user_id=user_id,
+            principals=principals,
+            sign_in_csrf=sign_in_csrf_token(services.settings, nonce),
+        ),
+        status_code=status_code,
+    )
+    set_sign_in_cookie(response, request, nonce)
+    return response
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_form(
+    request: Request,
+    services: ServicesDep,
+    next_path: Annotated[str | None, Query(alias="next")] = None,
+    signed_out: str | None = None,
+    ended: str | None = None,
+) -> Response:
+    """The sign-in page; a signed-in user is sent on to where they were going."""
+    target = safe_next(next_path)
+    if signed_out is None and current_session(request, services.settings) is not None:
+        return _redirect(target)
+    notice = None
+    if signed_out is not None:
+        notice = "You have signed out."
+    elif ended is not None:
+        notice = "Your sign-in has ended. Sign in again to carry on."
+    return _sign_in_page(request, services, next_path=target, notice=notice)
+
+
+@router.post("/sign-in", response_class=HTMLResponse)
+async def sign_in(request: Request, services: ServicesDep) -> Response:
+    """Development sign-in (HS256 only): mints the API's JWT into the session cookie."""
+    settings = services.settings
+    if settings.auth.algorithm != "HS256":
+        return not_found_page(request, services, None)
+    form = await request.form()
+    next_path = safe_next(_field(form, "next"))
+    chosen, user_id, principals_text = (
+        _field(form, "user"),
+        _field(form, "user_id"),
+        _field(form, "principals"),
+    )
+
+    def again(errors: dict[str, str]) -> HTMLResponse:
+        return _sign_in_page(
+            request,
+            services,
+            next_path=next_path,
+            errors=errors,
+            chosen=chosen,
+            user_id=user_id,
+            principals=principals_text,
+            status_code=400,
+        )
+
+    nonce = request.cookies.get(SIGN_IN_COOKIE)
+    if not sign_in_csrf_ok(settings, nonce, _field(form, "csrf_token")):
+        return again({"form": "The sign-in form had expired. Check the details and sign in again."})
+    errors: dict[str, str] = {}
+    if chosen == "other":
+        subject = user_id
+        principals, principals_error = parse_principals(principals_text)
+        if (user_error := check_user_id(user_id)) is not None:
+            errors["user_id"] = user_error
+        if principals_error is not None:
+            errors["principals"] = principals_error
+    else:
+        match = [u for u in demo_users(settings) if u.sub == chosen]
+        if not match:
+            errors["user"] = "Select who you are signing in as"
+        subject, principals = (match[0].sub, match[0].principals) if match else ("", ())
+    if errors:
+        return again(errors)
+    token = mint_token(settings, subject, list(principals))
+    response = _redirect(next_path)
+    set_session_cookie(response, request, token, settings.auth.token_ttl_s)
+    clear_sign_in_cookie(response, request)
+    return response
+
+
+@router.post("/sign-out", response_class=HTMLResponse)
+async def sign_out(request: Request, services: ServicesDep) -> Response:
+    """Clears the session cookie. A live session must send its CSRF token (else 403)."""
+    session = current_session(request, services.settings)
+    form = await request.form()
+    if session is not None and not csrf_ok(services.settings, session, _field(form, "csrf_token")):
+        return render(
+            request,
+            "problem.html",
+            base_context(
+                services,
+                session,
+                heading="You have not been signed out",
+                lines=[
+                    "The request could not be checked, so nothing was changed.",
+                    "Go back to the page you were on, reload it, then select Sign out again.",
+                ],
+            ),
+            status_code=403,
+        )
+    response = _redirect("/sign-in?signed_out=1")
+    clear_session_cookie(response, request)
+    return response
+
+
+# -- search -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ResultView:
+    url: str
+    title: str
+    doc_type: str
+    date: str
+    case_id: str | None
+    snippet: list[present.Piece]
+    why: list[present.Fact]
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    value: str
+    label: str
+    checked: bool
+    count: int = 0
+
+
+def _result_view(search_id: str, hit: Hit) -> ResultView:
+    query = urlencode(
+        [
+            ("search_id", search_id),
+            ("chunk", hit.chunk_id),
+            ("start", str(hit.snippet.char_start)),
+            ("end", str(hit.snippet.char_end)),
+        ]
+    )
+    return ResultView(
+        url=f"{present.record_url(hit.document_id)}?{query}#cited",
+        title=hit.title or hit.document_id,
+        doc_type=present.doc_type_label(hit.doc_type),
+        date=present.long_date(hit.created_at),
+        case_id=hit.case_id,
+        snippet=present.pieces(hit.snippet.text, hit.snippet.highlights),
+        why=present.why_facts(hit.why),
+    )
+
+
+def _doc_type_options(selected: list[str]) -> list[Option]:
+    known = [Option(v, label, v in selected) for v, label in present.DOC_TYPE_LABELS.items()]
+    extra = [
+        Option(v, present.doc_type_label(v), True)
+        for v in selected
+        if v not in present.DOC_TYPE_LABELS
+    ]
+    return known + extra
+
+
+def _message(exc: Exception) -> str:
+    text = str(exc).strip() or "Check your search and try again"
+    return text[:1].upper() + text[1:]
+
+
+@router.get("/", response_class=HTMLResponse)
+def search_page(request: Request, services: ServicesDep, session: PageSession) -> Response:
+    """The search page; with ``q`` it runs the search and renders the results in this response."""
+    settings = services.settings
+    form = parse_search_form(request, settings)
+    cases = visible_cases(
+        services.store, AccessScope(session.caller.all_principals), limit=CASE_SELECT_MAX + 1
+    )
+    result: SearchResult | None = None
+    search_id = ""
+    errors = dict(form.errors)
+    if form.submitted and not errors:
+        params = SearchParams(
+            query=form.q,
+            case_id=form.case_id,
+            doc_types=tuple(form.doc_types),
+            date_from=form.date_from,
+            date_to=form.date_to,
+            top_k=PAGE_SIZE,
+            offset=form.offset,
+        )
+        try:
+            search_id, result = run_search(services, session.caller, params)
+        except (InvalidQueryError, InvalidRequest) as exc:
+            errors["q"] = _message(exc)
+    results = [_result_view(search_id, hit) for hit in result.hits] if result else []
+    next_page = form.page + 1
+    has_next = len(results) == PAGE_SIZE and (next_page - 1) * PAGE_SIZE <= (
+        settings.limits.max_offset
+    )
+    return render(
+        request,
+        "search.html",
+        base_context(
+            services,
+            session,
+            nav="search",
+            form=form,
+            errors=errors,
+            searched=result is not None,
+            results=results,
+            first_rank=form.offset + 1,
+            last_rank=form.offset + len(results),
+            prev_url=present.search_url(form.params(page=form.page - 1)) if form.page > 1 else None,
+            next_url=present.search_url(form.params(page=next_page)) if has_next else None,
+            all_cases_url=_without_case(form),
+            cases=cases[:CASE_SELECT_MAX] if len(cases) <= CASE_SELECT_MAX else cases[:1],
+            case_select=len(cases) <= CASE_SELECT_MAX,
+            doc_type_options=_doc_type_options(form.doc_types),
+        ),
+        status_code=400 if errors else 200,
+    )
+
+
+def _without_case(form: SearchForm) -> str:
+    return present.search_url([(k, v) for k, v in form.params(page=1) if k != "case_id"])
+
+
+# -- record -----------------------------------------------------------------------------------
+
+
+def _offset(value: str | None) -> int | None:
+    return int(value) if value is not None and _OFFSET.fullmatch(value) else None
+
+
+@router.get("/records/{document_id:path}", response_class=HTMLResponse)
+def record_page(
+    document_id: str,
+    request: Request,
+    services: ServicesDep,
+    session: PageSession,
+    search_id: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+) -> Response:
+    """A record in full, the cited passage (``start``..``end``) marked; 404 if not visible.
+
+    Opening it from a result (``search_id``) records time-to-find here on the server, so it
+    counts without JavaScript.
+    """
+    if not document_id or len(document_id) > MAX_ID_CHARS:
+        return not_found_page(request, services, session)
+    search = search_id if search_id and _SEARCH_ID.fullmatch(search_id) else None
+    try:
+        doc = open_document(services, session.caller, document_id, search_id=search)
+    except NotFound:
+        return not_found_page(request, services, session)
+    first, last = _offset(start), _offset(end)
+    cited = first is not None and last is not None and 0 <= first < last <= len(doc.text)
+    spans = [(first, last)] if cited and first is not None and last is not None else []
+    return render(
+        request,
+        "record.html",
+        base_context(
+            services,
+            session,
+            doc=doc,
+            pieces=present.pieces(doc.text, spans),
+            cited=cited,
+            cite_requested=start is not None or end is not None,
+        ),
+    )
+
+
+# -- case -------------------------------------------------------------------------------------
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def open_case(request: Request, _session: PageSession, case_id: str | None = None) -> Response:
+    """The "open a case" form's target: on to the case page (or back to search when blank)."""
+    chosen = (case_id or "").strip()
+    if not chosen or len(chosen) > MAX_ID_CHARS:
+        return _redirect("/")
+    return _redirect(present.case_url(chosen))
+
+
+@router.get("/cases/{case_id:path}", response_class=HTMLResponse)
+def case_page(
+    case_id: str, request: Request, services: ServicesDep, session: PageSession
+) -> Response:
+    """A child's visible records, newest first, with one-click look-ups.
+
+    A case with no record the user may see renders the same 404 as a case that does not exist.
+    """
+    if not case_id or len(case_id) > MAX_ID_CHARS:
+        return not_found_page(request, services, session)
+    entries = case_timeline_for(services, session.caller, case_id, ())
+    if not entries:
+        return not_found_page(request, services, session)
+    counts: dict[str, int] = {}
+    for entry in entries:
+        if entry.doc_type:
+            counts[entry.doc_type] = counts.get(entry.doc_type, 0) + 1
+    wanted = [t for t in dict.fromkeys(request.query_params.getlist("type")) if t in counts]
+    shown = [e for e in entries if not wanted or e.doc_type in wanted]
+    order = list(present.DOC_TYPE_LABELS)
+    options = [
+        Option(t, present.doc_type_label(t), t in wanted, counts[t])
+        for t in sorted(counts, key=lambda t: (order.index(t) if t in order else len(order), t))
+    ]
+    quick_links = [
+        {"text": text, "url": present.search_url([("q", query), ("case_id", case_id)])}
+        for text, query in QUICK_LOOKUPS
+    ]
+    return render(
+        request,
+        "case.html",
+        base_context(
+            services,
+            session,
+            case_id=case_id,
+            entries=shown,
+            type_options=options,
+            selected_types=wanted,
+            quick_links=quick_links,
+        ),
+    )
