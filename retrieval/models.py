@@ -118,5 +118,8 @@ class SearchConfig:
     type_boost: float = 1.0
     recency_boost: float = 1.0
     recency_window: int = 20
+    recency_threshold: float = 0.8
+    recency_threshold_typed: float = 0.5
+    versioned_doc_types: tuple[str, ...] = ("safety_plan", "cp_plan", "cin_plan")
     snippet_sentences: int = 2
     snippet_max_chars: int = 480

@@ -46,7 +46,9 @@ class _Candidate:
     chunk_pk: int
     bm25_rank: int | None = None
     dense_rank: int | None = None
-    boosts: dict[str, float] | None = None
+    bm25_score: float | None = None
+    cosine: float | None = None
+    boosts: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -136,16 +138,15 @@ class HybridSearcher:
         with self.store.snapshot() as conn:
             self.dense.sync(self.store, conn)
             allowed, _count = candidate_records(conn, request.scope, filters)
-            lists: list[list[tuple[int, int]]] = [[], []]
+            lists: list[list[tuple[int, int, float]]] = [[], []]
             if request.mode in ("bm25", "hybrid"):
                 sql, params = candidate_clause(request.scope, filters)
-                found = bm25_search(conn, query_terms, sql, params, limit)
-                lists[0] = [(c, r) for c, r, _ in found]
+                lists[0] = bm25_search(conn, query_terms, sql, params, limit)
             if query_vector is not None:
-                lists[1] = [(c, r) for c, r, _ in self.dense.search(query_vector, allowed, limit)]
+                lists[1] = self.dense.search(query_vector, allowed, limit)
             candidates = self._fuse(lists)
             if reading is not None:
-                self._boost(conn, candidates, reading)
+                self._boost(conn, candidates, reading, case_scoped=filters.case_id is not None)
             candidates.sort(key=lambda c: (-c.score, c.record_pk))
             ranked.page = candidates[request.offset : request.offset + request.top_k]
             pks = [c.record_pk for c in ranked.page]
@@ -156,17 +157,21 @@ class HybridSearcher:
                 ranked.ids = self.store.ids_by_pk(conn, pks)
         return ranked
 
-    def _fuse(self, lists: list[list[tuple[int, int]]]) -> list[_Candidate]:
+    def _fuse(self, lists: list[list[tuple[int, int, float]]]) -> list[_Candidate]:
+        """Collapse each ``(chunk, record, score)`` list to records and fuse them with RRF."""
         k = self.config.rrf_k
-        record_lists = [collapse_to_records(chunks) for chunks in lists]
+        pairs = [[(c, r) for c, r, _ in chunks] for chunks in lists]
+        record_lists = [collapse_to_records(p) for p in pairs]
         fused = reciprocal_rank_fusion([rl for rl in record_lists if rl], k=k)
-        chunk_scores = dict(reciprocal_rank_fusion([[c for c, _ in cl] for cl in lists if cl], k=k))
+        chunk_scores = dict(reciprocal_rank_fusion([[c for c, _ in p] for p in pairs if p], k=k))
         best_chunk: dict[int, int] = {}
-        for chunks in lists:
-            for chunk_pk, record_pk in chunks:
+        best_raw: list[dict[int, float]] = [{}, {}]
+        for which, chunks in enumerate(lists):
+            for chunk_pk, record_pk, raw in chunks:
                 current = best_chunk.get(record_pk)
                 if current is None or chunk_scores[chunk_pk] > chunk_scores[current]:
                     best_chunk[record_pk] = chunk_pk
+                best_raw[which].setdefault(record_pk, raw)
         ranks = [{r: i for i, r in enumerate(rl, start=1)} for rl in record_lists]
         return [
             _Candidate(
@@ -175,34 +180,67 @@ class HybridSearcher:
                 chunk_pk=best_chunk[record_pk],
                 bm25_rank=ranks[0].get(record_pk),
                 dense_rank=ranks[1].get(record_pk),
+                bm25_score=best_raw[0].get(record_pk),
+                cosine=best_raw[1].get(record_pk),
             )
             for record_pk, score in fused
         ]
 
-    def _boost(self, conn: Any, candidates: list[_Candidate], reading: QueryUnderstanding) -> None:
+    def _boost(
+        self,
+        conn: Any,
+        candidates: list[_Candidate],
+        reading: QueryUnderstanding,
+        *,
+        case_scoped: bool,
+    ) -> None:
+        """Apply the document-type boost and, for recency intent, newest-matching-first.
+
+        Recency: the pool is the candidates of the named type(s) (else every candidate); the
+        best ``recency_window`` of them by relevance are "matching" when their relevance (the
+        mean of BM25 and cosine, each divided by the pool's best) reaches a share of the best:
+        ``recency_threshold_typed`` when a type was named (the type is itself evidence), else
+        ``recency_threshold``. Matching records go first, newest first; the rest keep their
+        order below them. "Current safety plan" thus returns the latest version first, and
+        "last seen by the GP" the latest GP contact rather than the latest optician letter.
+
+        Plans supersede their earlier versions: within one case, a query naming a versioned
+        type (``versioned_doc_types``: safety, CP and CIN plans) asks for the one in force, so
+        recency is implied and every record of that type matches.
+        """
         if not candidates or not (reading.doc_types or reading.recency):
             return
+        versioned = set(reading.doc_types) & set(self.config.versioned_doc_types)
+        plan_lookup = case_scoped and bool(versioned)
         vote = 1.0 / (self.config.rrf_k + 1)
+        marks = ",".join(str(c.record_pk) for c in candidates)
         meta = {
             int(pk): (doc_type, created_at)
             for pk, doc_type, created_at in conn.exec_driver_sql(
-                "SELECT pk, doc_type, created_at FROM records WHERE pk IN "
-                f"({','.join(str(c.record_pk) for c in candidates)})"
+                f"SELECT pk, doc_type, created_at FROM records WHERE pk IN ({marks})"
             )
         }
         wanted = set(reading.doc_types)
-        typed = [c for c in candidates if meta.get(c.record_pk, (None,))[0] in wanted]
+        typed = [c for c in candidates if meta.get(c.record_pk, (None, None))[0] in wanted]
         for c in typed:
             c.score += self.config.type_boost * vote
-            c.boosts = {"doc_type": self.config.type_boost * vote}
-        if reading.recency:
-            pool = typed if typed else candidates[: self.config.recency_window]
-            dated = [c for c in pool if meta.get(c.record_pk, (None, None))[1]]
-            dated.sort(key=lambda c: (str(meta[c.record_pk][1]), -c.record_pk), reverse=True)
-            for position, c in enumerate(dated, start=1):
-                bonus = self.config.recency_boost / (self.config.rrf_k + position)
-                c.score += bonus
-                c.boosts = {**(c.boosts or {}), "recency": bonus}
+            c.boosts["doc_type"] = self.config.type_boost * vote
+        if not reading.recency:
+            return
+        pool = sorted(typed or candidates, key=lambda c: (-c.score, c.record_pk))
+        pool = pool[: self.config.recency_window]
+        relevance = _relative_relevance(pool)
+        threshold = self.config.recency_threshold_typed if typed else self.config.recency_threshold
+        best = max(relevance.values(), default=0.0)
+        matching = [
+            c for c in pool if relevance[c.record_pk] >= threshold * best and meta[c.record_pk][1]
+        ]
+        matching.sort(key=lambda c: (str(meta[c.record_pk][1]), c.score), reverse=True)
+        top = max(c.score for c in candidates)
+        for position, c in enumerate(matching):
+            lifted = top + self.config.recency_boost * vote * (len(matching) - position)
+            c.boosts["recency"] = lifted - c.score
+            c.score = lifted
 
     def _hit(
         self,
@@ -229,7 +267,7 @@ class HybridSearcher:
             "bm25_rank": candidate.bm25_rank,
             "dense_rank": candidate.dense_rank,
             "fused_score": round(candidate.score, 6),
-            "boosts": {k: round(v, 6) for k, v in (candidate.boosts or {}).items()},
+            "boosts": {k: round(v, 6) for k, v in candidate.boosts.items()},
             "filters": _filters_json(filters),
         }
         if reading is not None:
@@ -246,6 +284,22 @@ class HybridSearcher:
             source_uri=doc.source_uri,
             why=why,
         )
+
+
+def _relative_relevance(pool: list[_Candidate]) -> dict[int, float]:
+    """Per record: the mean over both lists of its raw score divided by the pool's best."""
+    best_bm25 = max((c.bm25_score or 0.0 for c in pool), default=0.0)
+    best_cos = max((c.cosine or 0.0 for c in pool), default=0.0)
+    parts = [p for p in (best_bm25, best_cos) if p > 0]
+    out: dict[int, float] = {}
+    for c in pool:
+        total = 0.0
+        if best_bm25 > 0:
+            total += (c.bm25_score or 0.0) / best_bm25
+        if best_cos > 0:
+            total += max(c.cosine or 0.0, 0.0) / best_cos
+        out[c.record_pk] = total / len(parts) if parts else 0.0
+    return out
 
 
 def _filters_json(filters: SearchFilters) -> dict[str, Any]:
