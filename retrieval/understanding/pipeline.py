@@ -251,7 +251,9 @@ class QueryUnderstander:
             short_forms, long_forms = self._forms[entry]
             targets: list[tuple[str, bool]] = []
             if use.role != "long" and not any(_contains(words, f) for f in long_forms):
-                targets.append((entry.expansions[0], True))
+                # every wording joins the lexical query; the first is also written inline
+                # into the dense query
+                targets += [(long, i == 0) for i, long in enumerate(entry.expansions)]
             if use.role != "short" and not _contains(words, short_forms[0]):
                 targets.insert(0, (entry.short, False))
             additions += [_Addition(span[0], found, added, inline) for added, inline in targets]

@@ -85,7 +85,9 @@ def test_case_exact_abbreviation_in_capitals_expands() -> None:
 def test_dense_query_writes_expansion_after_first_use_only() -> None:
     u = understand("ICPC and the ICPC minutes", today=TODAY)
     assert u.dense_query == "ICPC initial child protection conference and the ICPC minutes"
-    assert u.lexical_query == "ICPC and the ICPC minutes initial child protection conference"
+    assert u.lexical_query == (
+        "ICPC and the ICPC minutes initial child protection conference initial CP conference"
+    )
 
 
 def test_long_form_is_not_written_into_the_dense_query() -> None:
@@ -121,8 +123,11 @@ def test_longest_phrase_wins() -> None:
 
 def test_expansions_in_query_order() -> None:
     u = understand("HV and GP", today=TODAY)
-    assert u.expansions == (("HV", "health visitor"), ("GP", "general practitioner"))
-    assert u.lexical_query == "HV and GP health visitor general practitioner"
+    assert u.expansions[:2] == (("HV", "health visitor"), ("GP", "general practitioner"))
+    # every wording of a short form joins the lexical query, in the file's order
+    assert u.lexical_query == (
+        "HV and GP health visitor general practitioner family doctor GP surgery practice nurse"
+    )
 
 
 def test_a_custom_list_is_used() -> None:

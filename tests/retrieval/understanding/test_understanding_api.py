@@ -43,7 +43,8 @@ def test_police_involvement_since_march() -> None:
 @pytest.mark.parametrize(
     ("query", "lexical", "dense"),
     [
-        ("ICPC minutes", "ICPC minutes initial child protection conference",
+        ("ICPC minutes",
+         "ICPC minutes initial child protection conference initial CP conference",
          "ICPC initial child protection conference minutes"),
         ("initial child protection conference", "initial child protection conference ICPC",
          "initial child protection conference"),

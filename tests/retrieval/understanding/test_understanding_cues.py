@@ -17,7 +17,7 @@ TODAY = date(2024, 6, 15)
         ("current safety plan", "safety plan"),
         ("Currently living with dad", "living with dad"),
         ("latest CP plan", "CP plan CPP child protection plan"),
-        ("most recent ICPC", "ICPC initial child protection conference"),
+        ("most recent ICPC", "ICPC initial child protection conference initial CP conference"),
         ("recent police callouts", "police callouts"),
         ("newest assessment", "assessment"),
         ("when was she last seen", "when was she seen"),
