@@ -154,3 +154,10 @@ def _english_words() -> frozenset[str]:
         words.update(w.lower() for w in forms if "_" not in w)
     words.update(str(v) for v in _lemma_table().values())
     return frozenset(words)
+
+
+def surface_tokens(text: str) -> list[tuple[int, str]]:
+    """Every spaCy token of ``text`` (punctuation included) as ``(start offset, text)``."""
+    with _lock:
+        doc = _pipeline().make_doc(text)
+    return [(tok.idx, tok.text) for tok in doc if not tok.is_space or "\n" in tok.text]

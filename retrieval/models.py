@@ -121,5 +121,7 @@ class SearchConfig:
     recency_threshold: float = 0.8
     recency_threshold_typed: float = 0.5
     versioned_doc_types: tuple[str, ...] = ("safety_plan", "cp_plan", "cin_plan")
+    negation_window: int = 50
+    negation_penalty: float = 3.0
     snippet_sentences: int = 2
     snippet_max_chars: int = 480

@@ -34,6 +34,7 @@ from retrieval.models import (
     SearchRequest,
     SearchResult,
 )
+from retrieval.negation import mentions_only_negated
 from retrieval.snippets import make_snippet
 from retrieval.store import SqliteStore
 from retrieval.understanding import QueryUnderstanding, understand
@@ -147,6 +148,8 @@ class HybridSearcher:
             candidates = self._fuse(lists)
             if reading is not None:
                 self._boost(conn, candidates, reading, case_scoped=filters.case_id is not None)
+                if not reading.negated:
+                    self._demote_negated(conn, candidates, frozenset(query_terms))
             candidates.sort(key=lambda c: (-c.score, c.record_pk))
             ranked.page = candidates[request.offset : request.offset + request.top_k]
             pks = [c.record_pk for c in ranked.page]
@@ -225,12 +228,19 @@ class HybridSearcher:
         for c in typed:
             c.score += self.config.type_boost * vote
             c.boosts["doc_type"] = self.config.type_boost * vote
-        if not reading.recency:
+        if not (reading.recency or plan_lookup):
             return
-        pool = sorted(typed or candidates, key=lambda c: (-c.score, c.record_pk))
-        pool = pool[: self.config.recency_window]
+        if plan_lookup:
+            pool = [c for c in typed if meta[c.record_pk][0] in versioned]
+            threshold = 0.0
+        else:
+            pool = sorted(typed or candidates, key=lambda c: (-c.score, c.record_pk))
+            pool = pool[: self.config.recency_window]
+            typed_pool = bool(typed)
+            threshold = (
+                self.config.recency_threshold_typed if typed_pool else self.config.recency_threshold
+            )
         relevance = _relative_relevance(pool)
-        threshold = self.config.recency_threshold_typed if typed else self.config.recency_threshold
         best = max(relevance.values(), default=0.0)
         matching = [
             c for c in pool if relevance[c.record_pk] >= threshold * best and meta[c.record_pk][1]
@@ -241,6 +251,31 @@ class HybridSearcher:
             lifted = top + self.config.recency_boost * vote * (len(matching) - position)
             c.boosts["recency"] = lifted - c.score
             c.score = lifted
+
+    def _demote_negated(
+        self, conn: Any, candidates: list[_Candidate], query_terms: frozenset[str]
+    ) -> None:
+        """Move records that mention the query's terms only in negated clauses down.
+
+        "No concerns about neglect" must not rank as an instance of neglect. Only the best
+        ``negation_window`` candidates are read (the ones a user would see).
+        """
+        if not query_terms or self.config.negation_penalty <= 0:
+            return
+        window = sorted(candidates, key=lambda c: (-c.score, c.record_pk))
+        window = window[: self.config.negation_window]
+        if not window:
+            return
+        marks = ",".join(str(c.record_pk) for c in window)
+        texts = dict(
+            conn.exec_driver_sql(f"SELECT pk, text FROM records WHERE pk IN ({marks})").all()
+        )
+        vote = 1.0 / (self.config.rrf_k + 1)
+        for c in window:
+            if mentions_only_negated(texts.get(c.record_pk, ""), query_terms):
+                penalty = self.config.negation_penalty * vote
+                c.score -= penalty
+                c.boosts["negated_mentions_only"] = -penalty
 
     def _hit(
         self,

@@ -1,0 +1,60 @@
+"""Negated mentions: "no concerns about neglect" does not report neglect.
+
+A negation cue (no, not, n't, never, without, none, nothing, nobody, neither, nor, absence
+of, ruled out, free from) opens a scope that runs to the end of its clause:
+the next sentence or clause punctuation, a contrastive conjunction (but, however, although,
+though, yet, whereas), or ``MAX_SCOPE`` words, whichever comes first. Terms inside a scope
+are negated mentions. "Mum denied hitting him" is not a negation: in a case record a denial
+is reported speech, not an absence. The rules are deliberately simple and documented, in the
+spirit of NegEx (Chapman et al., 2001); "home conditions were good" is a positive statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set
+from functools import lru_cache
+
+from retrieval import analysis
+
+MAX_SCOPE = 8
+_CUES = frozenset(
+    {"no", "not", "n't", "never", "without", "none", "nothing", "nobody", "neither", "nor"}
+)
+_TWO_WORD_CUES = frozenset({("ruled", "out"), ("free", "from"), ("absence", "of")})
+_CLAUSE_ENDS = frozenset({".", ";", ":", "!", "?", ",", "(", ")", "\n"})
+_CONTRAST = frozenset({"but", "however", "although", "though", "yet", "whereas", "except"})
+
+
+@lru_cache(maxsize=4096)
+def negated_offsets(text: str) -> frozenset[int]:
+    """Start offsets of the words of ``text`` that lie inside a negation scope."""
+    words = analysis.surface_tokens(text)
+    negated: set[int] = set()
+    remaining = 0
+    for i, (start, surface) in enumerate(words):
+        lower = surface.lower()
+        if lower in _CLAUSE_ENDS or lower in _CONTRAST or "\n" in surface:
+            remaining = 0
+            continue
+        nxt = words[i + 1][1].lower() if i + 1 < len(words) else ""
+        if lower in _CUES or (lower, nxt) in _TWO_WORD_CUES:
+            remaining = MAX_SCOPE
+            continue
+        if remaining:
+            negated.add(start)
+            remaining -= 1
+    return frozenset(negated)
+
+
+def mentions_only_negated(text: str, query_terms: Set[str]) -> bool:
+    """True when ``text`` mentions some query term, and every mention is negated."""
+    if not query_terms:
+        return False
+    negated = negated_offsets(text)
+    seen = False
+    for token in analysis.tokens(text):
+        if token.term in query_terms:
+            seen = True
+            if token.start not in negated:
+                return False
+    return seen
