@@ -8,7 +8,7 @@ translate between HTTP and these functions.
 Access: a record is visible when one of the caller's principals (with ``user:<sub>``) is in its
 ``acl`` and none is in its ``deny``, evaluated by the store at request time. A missing and a
 forbidden record are indistinguishable to the caller: same exception, same message, same
-database work (one indexed lookup that answers both questions), one audit event each.
+database work (one indexed query, then the rule in memory), one audit event each.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from app.services import Services
 from app.telemetry import OpenRecorded, TimeToFind, telemetry_for
 from connectors.errors import RecordError
 from connectors.record import Record, Tombstone, is_tombstone, parse_record
-from retrieval.access import candidate_clause
 from retrieval.browse import TimelineEntry, case_timeline
 from retrieval.errors import AccessCheckError
 from retrieval.models import AccessScope, Document, SearchFilters, SearchRequest, SearchResult
@@ -157,23 +156,7 @@ def open_document(
     and ``AuditUnavailable`` when the audit event cannot be written.
     """
     scope = AccessScope(caller.all_principals)
-    visible_sql, params = candidate_clause(scope, SearchFilters())
-    doc: Document | None = None
-    try:
-        with services.store.snapshot() as conn:
-            row = conn.exec_driver_sql(
-                f"SELECT case_id, pk IN ({visible_sql}) FROM records WHERE id = ?",
-                (*params, document_id),
-            ).first()
-            if row is not None and row[1]:
-                doc = services.store.document(document_id, conn)
-    except AccessCheckError:
-        raise
-    except Exception as exc:
-        raise AccessCheckError("the permission check could not be evaluated") from exc
-    # The SQL rule and the in-memory rule must agree; either one saying no is a no.
-    if doc is not None and not scope.permits(doc.acl, doc.deny):
-        doc = None
+    exists, case_id, doc = _visible_document(services, scope, document_id)
     if doc is None:
         _audit(
             services,
@@ -181,8 +164,8 @@ def open_document(
                 caller,
                 "view_denied",
                 record_ids=[document_id],
-                case_ids=[row[0]] if row is not None and row[0] else [],
-                detail={"reason": "missing" if row is None else "forbidden"},
+                case_ids=[case_id] if case_id else [],
+                detail={"reason": "forbidden" if exists else "missing"},
             ),
         )
         raise NotFound(NOT_FOUND_MESSAGE)
@@ -355,6 +338,40 @@ def delete_record(services: Services, caller: Caller, record_id: str) -> None:
 
 
 # -- internals --------------------------------------------------------------------------------
+
+
+def _visible_document(
+    services: Services, scope: AccessScope, document_id: str
+) -> tuple[bool, str | None, Document | None]:
+    """``(exists, case id, document if visible)``.
+
+    Missing and forbidden records cost the same: one indexed query returning the record's
+    case id and its few permission rows, then the access rule in memory. (A check through the
+    candidate clause would cost a scan of everything the caller may see, but only when the
+    record exists: a timing difference that grows with the corpus.) Any failure raises
+    ``AccessCheckError``: the caller must fail closed.
+    """
+    try:
+        with services.store.snapshot() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT r.case_id, p.principal, p.effect FROM records r"
+                " LEFT JOIN principals p ON p.record_pk = r.pk WHERE r.id = ?",
+                (document_id,),
+            ).all()
+            if not rows:
+                return False, None, None
+            acl = [str(r[1]) for r in rows if r[2] == "allow"]
+            deny = [str(r[1]) for r in rows if r[2] == "deny"]
+            case_id = None if rows[0][0] is None else str(rows[0][0])
+            if not scope.permits(acl, deny):
+                return True, case_id, None
+            doc = services.store.document(document_id, conn)
+    except Exception as exc:
+        raise AccessCheckError("the permission check could not be evaluated") from exc
+    # Checked again on the loaded record: either reading saying no is a no.
+    if doc is None or not scope.permits(doc.acl, doc.deny):
+        return True, case_id, None
+    return True, case_id, doc
 
 
 def _require(caller: Caller, *principals: str) -> None:

@@ -66,6 +66,11 @@ _DDL = [
         PRIMARY KEY (kind, ref, seq))""",
     "CREATE INDEX IF NOT EXISTS audit_refs_seq ON audit_refs (seq)",
 ]
+_TRIGGER_NAMES = frozenset(
+    f"{table}_no_{verb}"
+    for table in ("audit_events", "audit_refs")
+    for verb in ("update", "delete")
+)
 _TRIGGERS = [
     f"""CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table}
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"""
@@ -162,6 +167,7 @@ class VerifyReport:
     first_bad: int | None = None
     first_bad_event_id: str | None = None
     reason: str | None = None
+    protected: bool = True  # False: an append-only trigger has been dropped
 
 
 def canonical_json(value: Any) -> str:
@@ -184,11 +190,14 @@ class AuditLog:
     serialises across threads and processes, so the chain never forks.
     """
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: SqliteStore, *, create: bool = True) -> None:
+        """``create=False`` opens the log read-only as found (for verification: it neither
+        creates tables nor restores dropped triggers, so it changes nothing it inspects)."""
         self.store = store
-        with store.transaction() as conn:
-            for statement in (*_DDL, *_TRIGGERS):
-                conn.exec_driver_sql(statement)
+        if create:
+            with store.transaction() as conn:
+                for statement in (*_DDL, *_TRIGGERS):
+                    conn.exec_driver_sql(statement)
 
     # -- writing ------------------------------------------------------------------------------
 
@@ -274,6 +283,8 @@ class AuditLog:
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         columns = ", ".join(f"e.{c.strip()}" for c in _COLUMNS.split(","))
         with self.store.snapshot() as conn:
+            if not _tables_exist(conn):
+                return AuditPage(events=[], total=0)
             total = int(
                 conn.exec_driver_sql(
                     f"SELECT count(*) FROM audit_events e{clause}", tuple(params)
@@ -293,46 +304,61 @@ class AuditLog:
         when its ``prev_hash`` is not the previous event's hash (an event removed, inserted or
         reordered), or when its rows in ``audit_refs`` differ from its case and record ids.
         """
-        count = 0
-        prev_hash = GENESIS_HASH
-        head_seq: int | None = None
         with self.store.snapshot() as conn:
-            events = conn.exec_driver_sql(f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq")
-            refs = _grouped_refs(
-                conn.exec_driver_sql("SELECT seq, kind, ref FROM audit_refs ORDER BY seq")
-            )
-            pending = next(refs, None)
-            for row in events:
-                seq, event_id = int(row[0]), str(row[1])
-                try:
-                    event = _event(tuple(row))
-                except (ValueError, TypeError) as exc:
-                    return _broken(count, head_seq, prev_hash, seq, event_id, f"unreadable: {exc}")
-                if event.prev_hash != prev_hash:
-                    return _broken(
-                        count, head_seq, prev_hash, seq, event_id, "prev_hash does not link"
-                    )
-                if chain_hash(prev_hash, event.hashed_content()) != event.hash:
-                    return _broken(count, head_seq, prev_hash, seq, event_id, "hash mismatch")
-                stored: set[tuple[str, str]] = set()
-                if pending is not None and pending[0] < seq:
-                    return _broken(
-                        count, head_seq, prev_hash, pending[0], None, "reference to no event"
-                    )
-                if pending is not None and pending[0] == seq:
-                    stored = pending[1]
-                    pending = next(refs, None)
-                if stored != _refs_of(event):
-                    return _broken(
-                        count, head_seq, prev_hash, seq, event_id, "reference index differs"
-                    )
-                prev_hash, head_seq = event.hash, seq
-                count += 1
-            if pending is not None:
-                return _broken(
-                    count, head_seq, prev_hash, pending[0], None, "reference to no event"
+            if not _tables_exist(conn):
+                return VerifyReport(ok=True, events=0, head_seq=None, head_hash=GENESIS_HASH)
+            triggers = {
+                str(r[0])
+                for r in conn.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type = 'trigger'"
                 )
-        return VerifyReport(ok=True, events=count, head_seq=head_seq, head_hash=prev_hash)
+            }
+            report = _walk(conn)
+        return dataclasses.replace(report, protected=_TRIGGER_NAMES.issubset(triggers))
+
+
+def _walk(conn: Connection) -> VerifyReport:
+    count = 0
+    prev_hash = GENESIS_HASH
+    head_seq: int | None = None
+
+    def broken(seq: int, event_id: str | None, reason: str) -> VerifyReport:
+        return VerifyReport(
+            ok=False,
+            events=count,
+            head_seq=head_seq,
+            head_hash=prev_hash,
+            first_bad=seq,
+            first_bad_event_id=event_id,
+            reason=reason,
+        )
+
+    events = conn.exec_driver_sql(f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq")
+    refs = _grouped_refs(conn.exec_driver_sql("SELECT seq, kind, ref FROM audit_refs ORDER BY seq"))
+    pending = next(refs, None)
+    for row in events:
+        seq, event_id = int(row[0]), str(row[1])
+        try:
+            event = _event(tuple(row))
+        except (ValueError, TypeError) as exc:
+            return broken(seq, event_id, f"unreadable: {exc}")
+        if event.prev_hash != prev_hash:
+            return broken(seq, event_id, "prev_hash does not link")
+        if chain_hash(prev_hash, event.hashed_content()) != event.hash:
+            return broken(seq, event_id, "hash mismatch")
+        if pending is not None and pending[0] < seq:
+            return broken(pending[0], None, "reference to no event")
+        stored: set[tuple[str, str]] = set()
+        if pending is not None and pending[0] == seq:
+            stored = pending[1]
+            pending = next(refs, None)
+        if stored != _refs_of(event):
+            return broken(seq, event_id, "reference index differs")
+        prev_hash, head_seq = event.hash, seq
+        count += 1
+    if pending is not None:
+        return broken(pending[0], None, "reference to no event")
+    return VerifyReport(ok=True, events=count, head_seq=head_seq, head_hash=prev_hash)
 
 
 _LOGS: weakref.WeakKeyDictionary[SqliteStore, AuditLog] = weakref.WeakKeyDictionary()
@@ -348,23 +374,14 @@ def audit_log(store: SqliteStore) -> AuditLog:
         return log
 
 
-def _broken(
-    count: int,
-    head_seq: int | None,
-    head_hash: str,
-    seq: int,
-    event_id: str | None,
-    reason: str,
-) -> VerifyReport:
-    return VerifyReport(
-        ok=False,
-        events=count,
-        head_seq=head_seq,
-        head_hash=head_hash,
-        first_bad=seq,
-        first_bad_event_id=event_id,
-        reason=reason,
-    )
+def _tables_exist(conn: Connection) -> bool:
+    names = {
+        str(r[0])
+        for r in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE name IN ('audit_events', 'audit_refs')"
+        )
+    }
+    return names == {"audit_events", "audit_refs"}
 
 
 def _grouped_refs(rows: Any) -> Iterator[tuple[int, set[tuple[str, str]]]]:

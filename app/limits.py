@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -28,6 +28,14 @@ def install_limits(app: FastAPI, settings: Settings) -> None:
     """Add the body-size middleware and the rate limiter (``app.state.rate_limiter``)."""
     app.state.rate_limiter = RateLimiter(settings.limits.rate_limit_per_minute)
     app.add_middleware(BodySizeLimit, max_bytes=settings.limits.max_body_bytes)
+
+
+def check_rate_limit(request: Request, subject: str) -> None:
+    """Take one request from ``subject``'s allowance (raises ``RateLimited``). Every door that
+    authenticates a user (bearer token, web session) calls this with the verified subject."""
+    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None:
+        limiter.check(subject)
 
 
 class BodySizeLimit:

@@ -10,7 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.auth import Caller, verify_token
 from app.errors import Forbidden, Unauthorized
-from app.limits import RateLimiter
+from app.limits import check_rate_limit
 from app.services import Services
 
 _bearer = HTTPBearer(auto_error=False)
@@ -34,9 +34,7 @@ def get_caller(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("a bearer token is required")
     caller = verify_token(services.settings, credentials.credentials)
-    limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
-    if limiter is not None:
-        limiter.check(caller.subject)
+    check_rate_limit(request, caller.subject)
     return caller
 
 

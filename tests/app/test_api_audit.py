@@ -308,12 +308,20 @@ def test_cli_verify_and_list(
 
         with _raw(settings) as conn:
             conn.execute("DROP TRIGGER audit_events_no_update")
+        assert cli.main(["audit", "verify"]) == 0  # the chain is intact, but say so loudly
+        assert "trigger of the audit log has been dropped" in capsys.readouterr().err
+
+        with _raw(settings) as conn:
             conn.execute("UPDATE audit_events SET action = 'search' WHERE seq = 2")
             bad_id = conn.execute("SELECT event_id FROM audit_events WHERE seq = 2").fetchone()[0]
         assert cli.main(["audit", "verify"]) == 1
         err = capsys.readouterr().err
         assert "BROKEN at event 2" in err
         assert bad_id in err
+        # Verifying changed nothing: the dropped trigger is still missing.
+        with _raw(settings) as conn:
+            names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        assert "audit_events_no_update" not in names
     finally:
         get_settings.cache_clear()
 
