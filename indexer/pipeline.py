@@ -216,11 +216,10 @@ class Indexer:
             for record_id in deletions:
                 if self.store.delete_document(conn, record_id, generation):
                     summary.deleted += 1
-            for item in items:
-                if isinstance(item, Failure):
-                    self.store.record_failure(conn, source, item.source_ref, item.reason)
-                    summary.failed += 1
-                    summary.failures.append((item.source_ref, item.reason))
+            for failure in (i for i in items if isinstance(i, Failure)):
+                self.store.record_failure(conn, source, failure.source_ref, failure.reason)
+                summary.failed += 1
+                summary.failures.append((failure.source_ref, failure.reason))
             if checkpoint is not None:
                 self.store.save_checkpoint(conn, source, checkpoint.model_dump_json())
         if bar is not None:

@@ -124,11 +124,12 @@ class SentenceTransformerEmbedder:
                     show_progress_bar=progress,
                     convert_to_numpy=True,
                 )
-        array = np.ascontiguousarray(vectors, dtype=np.float32)
+        array: Vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         # bf16 rounding leaves norms a hair off 1.0; renormalise so dot == cosine.
         norms = np.linalg.norm(array, axis=1, keepdims=True)
         norms[norms == 0] = 1.0
-        return array / norms
+        normalised: Vectors = (array / norms).astype(np.float32, copy=False)
+        return normalised
 
 
 class CachedEmbedder:
