@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 EVAL   ?= ../shared/eval-data
 REPORTS ?= reports
 
-.PHONY: install system-deps demo serve test test-fast lint typecheck eval eval-scifact eval-medline eval-cranfield eval-synthetic bench clean
+.PHONY: install system-deps frontend-deps demo serve test test-fast lint typecheck eval eval-scifact eval-medline eval-cranfield eval-synthetic bench clean
 
 ## install: virtual environment with the pinned CPU torch, the package and its dev tools
 install: $(VENV)/.installed
@@ -31,8 +31,15 @@ serve: install
 	$(BIN)/casesearch serve
 
 ## test: install everything and run the whole suite (unit, integration, browser)
-test: install system-deps
+test: install system-deps frontend-deps
 	$(BIN)/pytest
+
+## frontend-deps: GOV.UK Frontend sources and axe-core for the accessibility tests (npm)
+frontend-deps: app/web/frontend/node_modules/.installed
+
+app/web/frontend/node_modules/.installed: app/web/frontend/package-lock.json
+	npm ci --prefix app/web/frontend --ignore-scripts --no-audit --no-fund
+	touch $@
 
 test-fast: install
 	$(BIN)/pytest -m "not slow and not integration"

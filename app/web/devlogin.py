@@ -3,8 +3,9 @@
 Only offered when tokens are HS256 (the embedded default); with RS256 the council's identity
 provider signs users in and this module is not used.
 
-Demo accounts come from ``<data_dir>/users.json`` (``{"users": [{"sub", "name", "description",
-"principals"}]}``, the file the synthetic case file generator writes). Without it, the page
+Demo accounts come from ``<data_dir>/users.json`` or, failing that, ``<data_dir>/demo/users.json``
+(where ``casesearch demo`` writes the synthetic case file's accounts); the format is
+``{"users": [{"sub", "name", "description", "principals"}]}``. Without either file the page
 offers only the typed user id and principals.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 from app.settings import Settings
 
-USERS_FILE = "users.json"
+USERS_FILES = ("users.json", "demo/users.json")
 MAX_DEMO_USERS = 50
 MAX_PRINCIPALS = 50
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:/-]{0,127}")
@@ -34,11 +35,14 @@ class DemoUser:
 
 def demo_users(settings: Settings) -> tuple[DemoUser, ...]:
     """The demo accounts on offer; an unreadable or malformed file gives none, never an error."""
-    path: Path = settings.data_dir / USERS_FILE
-    try:
-        raw: Any = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return ()
+    raw: Any = None
+    for name in USERS_FILES:
+        path: Path = settings.data_dir / name
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            break
+        except (OSError, ValueError):
+            continue
     entries = raw.get("users") if isinstance(raw, dict) else None
     if not isinstance(entries, list):
         return ()

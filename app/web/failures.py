@@ -20,7 +20,7 @@ from app.errors import AppError, NotFound, RateLimited, error_body
 from app.web.render import PAGE_HEADERS, render
 from app.web.routes import base_context
 from app.web.session import SignInRequired, clear_session_cookie, current_session, request_token
-from retrieval.errors import InvalidQueryError
+from retrieval.errors import AccessCheckError, IndexMismatchError, InvalidQueryError
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,11 @@ def sign_in_redirect(request: Request, exc: Exception) -> Response:
 def _status(exc: Exception) -> int:
     if isinstance(exc, StarletteHTTPException | AppError):
         return exc.status_code
-    return 400 if isinstance(exc, InvalidQueryError) else 500
+    if isinstance(exc, InvalidQueryError):
+        return 400
+    # The permission check or the index could not answer: the service is unavailable, and
+    # (failing closed) nothing was shown.
+    return 503 if isinstance(exc, AccessCheckError | IndexMismatchError) else 500
 
 
 def error_page(request: Request, exc: Exception) -> Response:
@@ -91,7 +95,6 @@ def error_page(request: Request, exc: Exception) -> Response:
         return render(request, "not_found.html", context, status_code=404)
     heading, lines = _PROBLEMS.get(status, _SERVICE_PROBLEM)
     if status >= 500:
-        status = 503 if isinstance(exc, AppError) else 500
         logger.error("page failed: %s %s", request.method, request.url.path, exc_info=exc)
     response = render(
         request, "problem.html", {**context, "heading": heading, "lines": lines}, status_code=status

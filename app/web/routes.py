@@ -203,6 +203,8 @@ async def sign_in(request: Request, services: ServicesDep) -> Response:
     if not sign_in_csrf_ok(settings, nonce, _field(form, "csrf_token")):
         return again({"form": "The sign-in form had expired. Check the details and sign in again."})
     errors: dict[str, str] = {}
+    if not chosen and user_id:
+        chosen = "other"  # typed a user id without choosing "Another user" first
     if chosen == "other":
         subject = user_id
         principals, principals_error = parse_principals(principals_text)

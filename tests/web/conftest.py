@@ -15,14 +15,17 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.append(_HERE)
 
+from web_case_file import case_file, web_settings  # noqa: E402
+
 from app.main import create_app  # noqa: E402
 from app.services import Services, build_services  # noqa: E402
 from retrieval.embedding import Embedder  # noqa: E402
-from web_case_file import case_file, web_settings  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def web_services(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[Services]:
+def web_services(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> Iterator[Services]:
     settings = web_settings(tmp_path_factory.mktemp("web"))
     services = build_services(settings, embedder=embedder)
     services.indexer.apply(case_file(), source="test")

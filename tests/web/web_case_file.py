@@ -5,28 +5,39 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from factories import make_record
 from fastapi.testclient import TestClient
 
 from app.auth import mint_token
 from app.settings import Settings
 from app.web.session import SESSION_COOKIE
 from connectors.record import Record
-from factories import make_record
 
 SECRET = "web-test-secret-of-at-least-thirty-two-bytes"
 
 # Who sees what: alice and bob work in team north (bob is denied one record); mo manages north
 # and also sees the managers' restricted note; sam works in team south, whose case CASE-9 is
-# hidden from everyone in north.
+# hidden from everyone in north. The record with an awkward id and markup in its title and text
+# is in CASE-9 too (so the README's screenshots, taken as alice, stay readable).
 USERS: dict[str, tuple[str, ...]] = {
     "alice": ("team:north",),
     "bob": ("team:north",),
     "mo": ("team:north", "team:north-managers"),
     "sam": ("team:south",),
+    "wendy": ("team:west",),
     "nobody": (),
 }
 
 AWKWARD_ID = "files:letters/GP letter #2 ?.txt"
+
+# A full page of long results (only wendy sees them) for the page-weight budget: each text
+# repeats the words of WEIGHT_QUERY so every snippet is as long and as highlighted as it gets.
+WEIGHT_QUERY = "children left home alone cold little food no adult present"
+_LONG_VISIT = (
+    "The children were left home alone again, the home was cold and there was little food "
+    "in the cupboards, and no adult was present when the social worker arrived late in the "
+    "evening to check that the children were safe and warm. "
+)
 
 
 def case_file() -> list[Record]:
@@ -63,7 +74,9 @@ def case_file() -> list[Record]:
             doc_type="health_contact",
             title="GP contact",
             created_at="2024-04-11",
-            text="Amy was seen by the GP for a chest infection. The GP had no safeguarding concerns.",
+            text=(
+                "Amy was seen by the GP for a chest infection. The GP had no safeguarding concerns."
+            ),
             acl=north,
         ),
         make_record(
@@ -96,12 +109,12 @@ def case_file() -> list[Record]:
         ),
         make_record(
             id=AWKWARD_ID,
-            case_id="CASE-7",
+            case_id="CASE-9",
             doc_type="letter",
             title="<script>alert('title')</script> GP letter",
             created_at="2023-12-01",
-            text="Letter from the GP practice <b>about</b> Amy's asthma & inhaler.",
-            acl=north,
+            text="Letter from the GP practice <b>about</b> Ben's asthma & inhaler.",
+            acl=["team:south"],
         ),
         make_record(
             id="HIDDEN-1",
@@ -112,6 +125,18 @@ def case_file() -> list[Record]:
             text="Ocelot visit: the home was cold and there was little food in the cupboards.",
             acl=["team:south"],
         ),
+        *[
+            make_record(
+                id=f"WEST-{n:02d}",
+                case_id="CASE-W",
+                doc_type="visit_note",
+                title=f"Unannounced home visit number {n} to the family home, evening",
+                created_at=f"2024-06-{n:02d}",
+                text=_LONG_VISIT * 4,
+                acl=["team:west"],
+            )
+            for n in range(1, 13)
+        ],
     ]
 
 

@@ -34,7 +34,9 @@ def hidden_value(html: str, name: str) -> str:
 
 def result_links(html: str) -> list[str]:
     """The record links of the result cards, best first."""
-    found = re.findall(r'<h3 class="govuk-heading-s app-result__title"><a [^>]*href="([^"]+)"', html)
+    found = re.findall(
+        r'<h3 class="govuk-heading-s app-result__title"><a [^>]*href="([^"]+)"', html
+    )
     return [link.replace("&amp;", "&") for link in found]
 
 

@@ -1,0 +1,277 @@
+"""End to end in Debian's Chromium (headless, through Playwright) against a real server.
+
+The server is uvicorn in a thread serving the tiny case file, indexed here with the real model.
+Also checks accessibility with axe-core (from npm, installed by scripts/build-assets.sh) and
+saves the screenshots the README shows (docs/screenshots/).
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from web_case_file import case_file, web_settings
+
+from app.main import create_app
+from app.services import build_services
+from retrieval.embedding import Embedder
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+AXE = REPO / "app" / "web" / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = REPO / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        "Debian's Chromium is not installed at /usr/bin/chromium (make system-deps)",
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
+    """The base URL of a running server (one uvicorn worker, as ``casesearch serve`` runs)."""
+    settings = web_settings(tmp_path_factory.mktemp("browser"))
+    services = build_services(settings, embedder=embedder)
+    services.indexer.apply(case_file(), source="test")
+    port = _free_port()
+    config = uvicorn.Config(
+        create_app(services=services),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws="none",
+        lifespan="on",
+    )
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not running.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    running.should_exit = True
+    thread.join(timeout=15)
+    services.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def context(browser: Browser, server: str) -> Iterator[BrowserContext]:
+    made = browser.new_context(base_url=server, viewport={"width": 1200, "height": 900})
+    made.set_default_timeout(15_000)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+def sign_in(page: Page, label: str) -> None:
+    """Sign in through the development form, choosing the demo user whose label starts so."""
+    page.goto("/sign-in")
+    page.get_by_label(re.compile(f"^{re.escape(label)}")).check()
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Signed in as")).to_be_visible()
+
+
+def screenshot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def serious_violations(page: Page) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations on the current page."""
+    if not AXE.exists():
+        pytest.skip("axe-core is not installed: run scripts/build-assets.sh (npm ci)")
+    # Evaluated through the DevTools protocol, so the page's CSP (script-src 'self') still holds.
+    page.evaluate(AXE.read_text(encoding="utf-8"))
+    found: list[dict[str, Any]] = page.evaluate(
+        """async () => {
+            const result = await axe.run(document, {resultTypes: ['violations']});
+            return result.violations.map(v => ({
+                id: v.id, impact: v.impact, help: v.help,
+                nodes: v.nodes.map(n => n.target.join(' '))
+            }));
+        }"""
+    )
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
+# -- the main journey -------------------------------------------------------------------------
+
+
+def test_sign_in_search_open_a_result_and_see_the_cited_passage(page: Page) -> None:
+    sign_in(page, "Alice")
+    page.get_by_label("Search case records").fill("grandmother collect Amy from school")
+    page.get_by_role("button", name="Search", exact=True).click()
+    results = page.locator(".app-result")
+    expect(results.first).to_be_visible()
+    expect(results.first.locator("mark").first).to_be_visible()
+    page.get_by_text("Why this matched").first.click()
+    expect(results.first.locator(".app-why")).to_be_visible()
+    page.evaluate("() => document.activeElement.blur()")
+    screenshot(page, "search-results")
+
+    title = results.first.locator("h3 a")
+    expected = results.first.locator("blockquote").inner_text()
+    title.click()
+    cited = page.locator("mark#cited")
+    expect(cited).to_be_visible()
+    expect(cited).to_be_in_viewport()
+    expect(cited).to_be_focused()
+    assert cited.inner_text() == expected
+    screenshot(page, "record")
+
+    page.get_by_role("link", name="CASE-7").first.click()
+    expect(page.get_by_role("heading", name="CASE-7")).to_be_visible()
+    screenshot(page, "case")
+
+
+def test_a_case_lookup_needs_no_typing(page: Page) -> None:
+    sign_in(page, "Alice")
+    page.goto("/")
+    page.get_by_label("Case", exact=True).first.select_option("CASE-7")
+    page.get_by_role("button", name="Open case").click()
+    page.get_by_role("link", name="Latest GP contact").click()
+    first = page.locator(".app-result").first
+    expect(first.locator("h3")).to_have_text("GP contact")
+    assert "case_id=CASE-7" in page.url
+
+
+def test_the_first_result_arrives_with_the_page_itself(page: Page) -> None:
+    sign_in(page, "Alice")
+    requests: list[str] = []
+    page.on("request", lambda request: requests.append(request.resource_type))
+    page.goto("/?q=safety+plan", wait_until="domcontentloaded")
+    # Visible at DOMContentLoaded, and no script fetched anything: one round trip.
+    expect(page.locator(".app-result").first).to_be_visible()
+    page.wait_for_load_state("load")
+    assert requests.count("document") == 1
+    assert "fetch" not in requests
+    assert "xhr" not in requests
+
+
+def test_a_user_without_rights_sees_nothing_of_a_restricted_case(page: Page) -> None:
+    sign_in(page, "Alice")
+    for path in ("/cases/CASE-9", "/records/HIDDEN-1"):
+        response = page.goto(path)
+        assert response is not None
+        assert response.status == 404
+        expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
+        assert "CASE-9" not in page.content()
+        assert "HIDDEN-1" not in page.content()
+    page.goto("/?q=Ocelot+visit+cold+home")
+    expect(page.locator("#main-content")).not_to_contain_text("little food")
+    assert page.locator(".app-result", has_text="CASE-9").count() == 0
+    options = page.locator("select#case_id option").all_inner_texts()
+    assert "CASE-9" not in options
+
+    page.get_by_role("button", name="Sign out").click()
+    sign_in(page, "Sam")
+    page.goto("/cases/CASE-9")
+    expect(page.get_by_role("heading", name="CASE-9")).to_be_visible()
+
+
+def test_keyboard_only_search_and_open(page: Page) -> None:
+    sign_in(page, "Alice")
+    page.goto("/")
+
+    def tab_until(selector: str, limit: int = 25) -> int:
+        for presses in range(1, limit + 1):
+            page.keyboard.press("Tab")
+            if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+                return presses
+        raise AssertionError(f"Tab never reached {selector}")
+
+    assert tab_until("#q") <= 6
+    page.keyboard.type("safety plan")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.locator(".app-result").first).to_be_visible()
+    assert tab_until(".app-result:first-child h3 a") <= 10
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.locator("mark#cited")).to_be_focused()
+
+
+def test_the_pages_work_without_javascript(browser: Browser, server: str) -> None:
+    context = browser.new_context(base_url=server, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        sign_in(page, "Bob")
+        page.get_by_label("Search case records").fill("GP chest infection")
+        page.get_by_label("Search case records").press("Enter")
+        page.locator(".app-result h3 a").first.click()
+        expect(page.locator("mark#cited")).to_be_in_viewport()
+        assert page.url.endswith("#cited")
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_text("You have signed out.")).to_be_visible()
+        page.goto("/cases/CASE-7")
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    finally:
+        context.close()
+
+
+# -- accessibility ----------------------------------------------------------------------------
+
+
+def test_no_serious_accessibility_violations(page: Page) -> None:
+    pages: dict[str, list[dict[str, Any]]] = {}
+    page.goto("/sign-in")
+    pages["sign-in"] = serious_violations(page)
+    screenshot(page, "sign-in")
+    sign_in(page, "Alice")
+    page.goto("/")
+    pages["search"] = serious_violations(page)
+    page.goto("/?q=safety+plan")
+    page.locator("details").first.evaluate("(d) => { d.open = true }")
+    pages["results"] = serious_violations(page)
+    page.goto("/?q=")
+    pages["form errors"] = serious_violations(page)
+    page.goto("/?q=safety+plan")
+    page.locator(".app-result h3 a").first.click()
+    pages["record"] = serious_violations(page)
+    page.goto("/cases/CASE-7")
+    pages["case"] = serious_violations(page)
+    page.goto("/cases/CASE-404")
+    pages["not found"] = serious_violations(page)
+    assert {name: found for name, found in pages.items() if found} == {}
