@@ -23,12 +23,12 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from app.audit import Action, AuditEntry, AuditPage, AuditQuery, audit_log
+from app.audit import Action, AuditEntry, AuditPage, AuditQuery
 from app.auth import Caller
 from app.errors import AuditUnavailable, Forbidden, NotFound
 from app.limits import check_search_limits
 from app.services import Services
-from app.telemetry import OpenRecorded, TimeToFind, telemetry_for
+from app.telemetry import OpenRecorded, TimeToFind
 from connectors.errors import RecordError
 from connectors.record import Record, Tombstone, is_tombstone, parse_record
 from retrieval.browse import TimelineEntry, case_timeline
@@ -83,12 +83,6 @@ class PushOutcome:
     failures: list[dict[str, str]] = field(default_factory=list)
 
 
-def prepare(services: Services) -> None:
-    """Create the audit and telemetry tables now (at startup) rather than on first use."""
-    audit_log(services.store)
-    telemetry_for(services.store)
-
-
 # -- reading records --------------------------------------------------------------------------
 
 
@@ -134,7 +128,7 @@ def run_search(
 
     # Resolved outside the audit transaction: first use creates tables in a transaction of its
     # own, which must not wait on the write lock this thread is about to hold.
-    telemetry = telemetry_for(services.store)
+    telemetry = services.telemetry
 
     def record_search(conn: Connection) -> None:
         telemetry.record_search(conn, search_id, caller.subject, ids, first_rank=params.offset + 1)
@@ -181,7 +175,7 @@ def open_document(
     )
     if search_id:
         try:
-            telemetry_for(services.store).record_open(search_id, caller.subject, doc.id)
+            services.telemetry.record_open(search_id, caller.subject, doc.id)
         except NotFound:
             pass
         except Exception:
@@ -224,7 +218,7 @@ def record_open(
     Raises ``NotFound`` (one message) for an unknown search, somebody else's search, or a record
     that search did not return.
     """
-    return telemetry_for(services.store).record_open(search_id, caller.subject, document_id)
+    return services.telemetry.record_open(search_id, caller.subject, document_id)
 
 
 def time_to_find(
@@ -232,7 +226,7 @@ def time_to_find(
 ) -> TimeToFind:
     """The time-to-find summary; needs ``role:auditor`` or ``role:qa`` (else ``Forbidden``)."""
     _require(caller, AUDITOR, QA)
-    return telemetry_for(services.store).time_to_find(date_from, date_to)
+    return services.telemetry.time_to_find(date_from, date_to)
 
 
 def audit_events(services: Services, caller: Caller, query: AuditQuery) -> AuditPage:
@@ -242,7 +236,7 @@ def audit_events(services: Services, caller: Caller, query: AuditQuery) -> Audit
     answer does not include its own event).
     """
     _require(caller, AUDITOR)
-    page = audit_log(services.store).query(query)
+    page = services.audit.query(query)
     filters = {
         k: (v.isoformat() if isinstance(v, dt.date) else v)
         for k, v in {
@@ -397,7 +391,7 @@ def _audit(
     savepoint: its failure is logged and undone without losing the audit event.
     """
     try:
-        log = audit_log(services.store)
+        log = services.audit
         with services.store.transaction() as conn:
             log.append(conn, entry)
             if also is not None:

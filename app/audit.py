@@ -19,9 +19,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import threading
 import uuid
-import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -359,19 +357,6 @@ def _walk(conn: Connection) -> VerifyReport:
     if pending is not None:
         return broken(pending[0], None, "reference to no event")
     return VerifyReport(ok=True, events=count, head_seq=head_seq, head_hash=prev_hash)
-
-
-_LOGS: weakref.WeakKeyDictionary[SqliteStore, AuditLog] = weakref.WeakKeyDictionary()
-_LOGS_LOCK = threading.Lock()
-
-
-def audit_log(store: SqliteStore) -> AuditLog:
-    """The audit log of ``store``, creating its tables and triggers on first use."""
-    with _LOGS_LOCK:
-        log = _LOGS.get(store)
-        if log is None:
-            log = _LOGS[store] = AuditLog(store)
-        return log
 
 
 def _tables_exist(conn: Connection) -> bool:

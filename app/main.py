@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import actions
 from app.api.routes import router
 from app.errors import install_error_handlers
 from app.limits import install_limits
@@ -25,7 +24,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         owned = services is None
         app.state.services = services or build_services(config)
         app.state.services.searcher.warm()
-        actions.prepare(app.state.services)
         try:
             yield
         finally:

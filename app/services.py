@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.audit import AuditLog
 from app.settings import Settings
+from app.telemetry import Telemetry
 from indexer import Indexer
 from retrieval.embedding import CachedEmbedder, Embedder, SentenceTransformerEmbedder
 from retrieval.search import HybridSearcher
@@ -18,6 +20,8 @@ class Services:
     embedder: Embedder
     searcher: HybridSearcher
     indexer: Indexer
+    audit: AuditLog
+    telemetry: Telemetry
 
     def close(self) -> None:
         self.store.close()
@@ -43,4 +47,6 @@ def build_services(settings: Settings, *, embedder: Embedder | None = None) -> S
         embedder=model,
         searcher=HybridSearcher(store, model, settings.search.config()),
         indexer=Indexer(store, model, settings.chunking.config(), progress=settings.progress),
+        audit=AuditLog(store),
+        telemetry=Telemetry(store),
     )

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 import time
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -172,19 +170,6 @@ class Telemetry:
         every = [s for values in by_day.values() for s in values]
         overall = _summary(sum(searches.values()), every)
         return TimeToFind(date_from=date_from, date_to=date_to, days=days, overall=overall)
-
-
-_TELEMETRY: weakref.WeakKeyDictionary[SqliteStore, Telemetry] = weakref.WeakKeyDictionary()
-_TELEMETRY_LOCK = threading.Lock()
-
-
-def telemetry_for(store: SqliteStore) -> Telemetry:
-    """The telemetry of ``store``, creating its tables on first use."""
-    with _TELEMETRY_LOCK:
-        found = _TELEMETRY.get(store)
-        if found is None:
-            found = _TELEMETRY[store] = Telemetry(store)
-        return found
 
 
 def _day(epoch_s: float) -> str:

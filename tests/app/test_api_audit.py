@@ -14,7 +14,7 @@ from app_helpers import bearer
 from fastapi.testclient import TestClient
 
 from app import cli
-from app.audit import AuditEntry, AuditLog, AuditQuery, audit_log, chain_hash
+from app.audit import AuditEntry, AuditLog, AuditQuery, chain_hash
 from app.services import Services
 from app.settings import Settings, get_settings
 
@@ -126,7 +126,7 @@ def test_the_chain_verifies_and_links_every_event(client: TestClient, services: 
     settings = services.settings
     for who in ("a", "b", "c"):
         client.get("/v1/documents/OPEN-1", headers=bearer(settings, who, "team:north"))
-    report = audit_log(services.store).verify()
+    report = services.audit.verify()
     assert report.ok
     assert report.events == 3
     assert report.head_seq == 3
@@ -162,7 +162,7 @@ def test_an_edited_event_is_reported(client: TestClient, services: Services) -> 
     with _raw(settings) as conn:
         conn.execute("DROP TRIGGER audit_events_no_update")
         conn.execute("UPDATE audit_events SET subject = 'somebody-else' WHERE seq = 2")
-    report = audit_log(services.store).verify()
+    report = services.audit.verify()
     assert not report.ok
     assert (report.first_bad, report.reason, report.events) == (2, "hash mismatch", 1)
 
@@ -172,7 +172,7 @@ def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(
 ) -> None:
     settings = services.settings
     _three_views(client, settings)
-    log = audit_log(services.store)
+    log = services.audit
     edited = log.query(AuditQuery(limit=1000)).events[-2]  # seq 2
     assert edited.seq == 2
     forged = {**edited.hashed_content(), "subject": "somebody-else"}
@@ -193,7 +193,7 @@ def test_a_removed_event_is_reported(client: TestClient, services: Services) -> 
         conn.execute("DROP TRIGGER audit_events_no_delete")
         conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute("DELETE FROM audit_events WHERE seq = 2")
-    report = audit_log(services.store).verify()
+    report = services.audit.verify()
     assert (report.ok, report.first_bad) == (False, 3)
 
 
@@ -205,7 +205,7 @@ def test_hiding_an_event_from_case_questions_is_reported(
     with _raw(settings) as conn:
         conn.execute("DROP TRIGGER audit_refs_no_delete")
         conn.execute("DELETE FROM audit_refs WHERE seq = 2 AND kind = 'case'")
-    report = audit_log(services.store).verify()
+    report = services.audit.verify()
     assert (report.ok, report.first_bad, report.reason) == (False, 2, "reference index differs")
 
 
@@ -281,7 +281,7 @@ def test_concurrent_requests_never_fork_the_chain(client: TestClient, services: 
     for t in threads:
         t.join()
     assert errors == []
-    report = audit_log(services.store).verify()
+    report = services.audit.verify()
     assert report.ok
     assert report.events == 24
 
@@ -328,7 +328,7 @@ def test_cli_verify_and_list(
 
 def test_appends_from_two_log_objects_share_one_chain(services: Services) -> None:
     """A second process (another ``AuditLog`` on the same file) continues the same chain."""
-    first = audit_log(services.store)
+    first = services.audit
     second = AuditLog(services.store)
     entry = AuditEntry(subject="s", principals=["p"], action="browse", case_ids=["C"])
     first.record(entry)

@@ -10,7 +10,6 @@ from fastapi.testclient import TestClient
 
 from app.services import Services
 from app.settings import Settings
-from app.telemetry import telemetry_for
 
 
 def _search(client: TestClient, settings: Settings, who: str) -> dict[str, Any]:
@@ -79,7 +78,7 @@ def test_opening_a_document_with_its_search_id_counts_as_an_open(
         ).json()
         == opened.json()
     )
-    summary = telemetry_for(services.store).time_to_find()
+    summary = services.telemetry.time_to_find()
     assert (summary.overall.searches, summary.overall.count) == (1, 1)
 
 
@@ -93,7 +92,7 @@ def test_metrics_are_for_auditors_and_qa_only(client: TestClient, settings: Sett
 def test_time_to_find_per_day_uses_each_searchs_first_open(
     client: TestClient, settings: Settings, services: Services
 ) -> None:
-    telemetry = telemetry_for(services.store)
+    telemetry = services.telemetry
     day1 = dt.datetime(2024, 3, 1, 9, tzinfo=dt.UTC).timestamp()
     day2 = dt.datetime(2024, 3, 2, 9, tzinfo=dt.UTC).timestamp()
     plan = {  # search id: (day start, seconds to each open)
