@@ -203,17 +203,10 @@ class SqliteStore:
     # -- records ------------------------------------------------------------------------------
 
     def stored_states(self, ids: Sequence[str], conn: Connection) -> dict[str, StoredState]:
-        out: dict[str, StoredState] = {}
-        for start in range(0, len(ids), 500):
-            batch = list(ids[start : start + 500])
-            marks = ",".join("?" * len(batch))
-            rows = conn.exec_driver_sql(
-                f"SELECT id, pk, content_hash, acl_hash, source FROM records WHERE id IN ({marks})",
-                tuple(batch),
-            )
-            for rid, pk, ch, ah, src in rows:
-                out[rid] = StoredState(pk, ch, ah, src)
-        return out
+        rows = _select_in(
+            conn, "SELECT id, pk, content_hash, acl_hash, source FROM records WHERE id IN", ids
+        )
+        return {rid: StoredState(pk, ch, ah, src) for rid, pk, ch, ah, src in rows}
 
     def upsert_document(
         self,
@@ -429,29 +422,13 @@ class SqliteStore:
         return self._documents_from_rows(conn, [tuple(row)])[0]
 
     def documents_by_pk(self, conn: Connection, pks: Iterable[int]) -> dict[int, Document]:
-        wanted = list(dict.fromkeys(pks))
-        out: dict[int, Document] = {}
-        for start in range(0, len(wanted), 500):
-            batch = wanted[start : start + 500]
-            marks = ",".join("?" * len(batch))
-            rows = conn.exec_driver_sql(
-                f"SELECT {_DOC_COLUMNS} FROM records WHERE pk IN ({marks})", tuple(batch)
-            ).all()
-            docs = self._documents_from_rows(conn, [tuple(r) for r in rows])
-            out.update({int(r[0]): d for r, d in zip(rows, docs, strict=True)})
-        return out
+        rows = _select_in(conn, f"SELECT {_DOC_COLUMNS} FROM records WHERE pk IN", pks)
+        docs = self._documents_from_rows(conn, rows)
+        return {int(r[0]): d for r, d in zip(rows, docs, strict=True)}
 
     def ids_by_pk(self, conn: Connection, pks: Iterable[int]) -> dict[int, str]:
-        wanted = list(dict.fromkeys(pks))
-        out: dict[int, str] = {}
-        for start in range(0, len(wanted), 500):
-            batch = wanted[start : start + 500]
-            marks = ",".join("?" * len(batch))
-            rows = conn.exec_driver_sql(
-                f"SELECT pk, id FROM records WHERE pk IN ({marks})", tuple(batch)
-            )
-            out.update((int(pk), str(rid)) for pk, rid in rows)
-        return out
+        rows = _select_in(conn, "SELECT pk, id FROM records WHERE pk IN", pks)
+        return {int(pk): str(rid) for pk, rid in rows}
 
     def _documents_from_rows(self, conn: Connection, rows: list[tuple[Any, ...]]) -> list[Document]:
         pks = [int(r[0]) for r in rows]
@@ -488,18 +465,12 @@ class SqliteStore:
         self, conn: Connection, chunk_pks: Iterable[int]
     ) -> dict[int, tuple[int, int, int, int]]:
         """chunk pk → (record pk, ordinal, char_start, char_end)."""
-        wanted = list(dict.fromkeys(chunk_pks))
-        out: dict[int, tuple[int, int, int, int]] = {}
-        for start in range(0, len(wanted), 500):
-            batch = wanted[start : start + 500]
-            marks = ",".join("?" * len(batch))
-            for pk, rpk, ordinal, cs, ce in conn.exec_driver_sql(
-                "SELECT pk, record_pk, ordinal, char_start, char_end FROM chunks"
-                f" WHERE pk IN ({marks})",
-                tuple(batch),
-            ):
-                out[int(pk)] = (int(rpk), int(ordinal), int(cs), int(ce))
-        return out
+        rows = _select_in(
+            conn,
+            "SELECT pk, record_pk, ordinal, char_start, char_end FROM chunks WHERE pk IN",
+            chunk_pks,
+        )
+        return {int(pk): (int(rpk), int(o), int(cs), int(ce)) for pk, rpk, o, cs, ce in rows}
 
     def term_document_frequency(self, term: str) -> int:
         """How many chunks contain ``term`` (0 when unknown); feeds spelling correction."""
@@ -508,6 +479,17 @@ class SqliteStore:
                 "SELECT doc FROM chunks_vocab WHERE term = ?", (term,)
             ).first()
         return 0 if row is None else int(row[0])
+
+
+def _select_in(conn: Connection, sql: str, keys: Iterable[Any]) -> list[tuple[Any, ...]]:
+    """Rows of ``sql + " (?, …)"`` for the distinct ``keys``, queried 500 at a time."""
+    wanted = list(dict.fromkeys(keys))
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(wanted), 500):
+        batch = tuple(wanted[start : start + 500])
+        marks = ",".join("?" * len(batch))
+        rows.extend(tuple(r) for r in conn.exec_driver_sql(f"{sql} ({marks})", batch))
+    return rows
 
 
 _DOC_COLUMNS = (
