@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.lookups import Table
 
+# Bump when terms change: a store built with other terms is rebuilt (see indexer).
+ANALYSIS_VERSION = "terms-v2"
+
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 _lock = threading.Lock()
 
@@ -75,9 +78,21 @@ def normalise(word: str) -> tuple[str, ...]:
     if lower in _stop_words():
         return ()
     lemma = str(_lemma_table().get(lower, lower))
+    if lemma == lower and _is_bare_possessive(lower):
+        lemma = lower[:-1]  # "childs school": a possessive typed without its apostrophe
     parts = [p for p in _NON_WORD.split(lemma) if p and p != "_"]
     stops = _stop_words()
     return tuple(p for p in parts if p not in stops)
+
+
+def _is_bare_possessive(word: str) -> bool:
+    return (
+        len(word) > 3
+        and word.endswith("s")
+        and not word.endswith("ss")
+        and word not in _english_words()
+        and word[:-1] in _english_words()
+    )
 
 
 def tokens(text: str) -> list[Token]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from retrieval.analysis import Sentence, sentences
+from retrieval.analysis import ANALYSIS_VERSION, Sentence, sentences
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +34,11 @@ class ChunkingConfig:
             raise ValueError("overlap_sentences must not be negative")
 
     def fingerprint(self) -> str:
-        return f"sentences-v1:max_words={self.max_words}:overlap={self.overlap_sentences}"
+        """Names everything that shapes chunks and their terms (stored with the index)."""
+        return (
+            f"sentences-v1:max_words={self.max_words}:overlap={self.overlap_sentences}"
+            f":{ANALYSIS_VERSION}"
+        )
 
 
 _WORD = re.compile(r"\S+")
