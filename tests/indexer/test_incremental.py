@@ -44,8 +44,9 @@ def _search(searcher: HybridSearcher, text: str, *principals: str) -> list[str]:
 def test_rerun_of_unchanged_records_embeds_nothing(store: SqliteStore, embedder: Embedder) -> None:
     counting = CountingEmbedder(embedder)
     indexer = Indexer(store, counting, ChunkingConfig(max_words=40))
-    records = [make_record(text=f"Visit {i}: the child was seen alone in her bedroom.")
-               for i in range(5)]
+    records = [
+        make_record(text=f"Visit {i}: the child was seen alone in her bedroom.") for i in range(5)
+    ]
     first = indexer.apply(records, source="t")
     assert (first.added, first.chunks_embedded) == (5, 5)
     embedded = counting.texts
@@ -102,9 +103,7 @@ def test_tombstone_removes_the_record_from_every_index(
     assert fts == 1
 
 
-def test_changed_embedding_model_triggers_a_rebuild(
-    store: SqliteStore, embedder: Embedder
-) -> None:
+def test_changed_embedding_model_triggers_a_rebuild(store: SqliteStore, embedder: Embedder) -> None:
     old = Indexer(store, CountingEmbedder(embedder, "old-model"), ChunkingConfig(max_words=40))
     old.apply([make_record(), make_record()], source="t")
     new_model = CountingEmbedder(embedder, "new-model")
