@@ -8,7 +8,6 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +92,7 @@ def _snapshot(path: Path) -> dict[str, Any]:
     return {
         "records": [tuple(r) for r in records],
         "principals": [tuple(p) for p in principals],
-        "chunks": [tuple(c[:4]) + (c[5],) for c in chunks],
+        "chunks": [(*tuple(c[:4]), c[5]) for c in chunks],
         "vectors": np.stack([np.frombuffer(c[4], dtype=np.float32) for c in chunks]),
         "orphans": orphans,
     }

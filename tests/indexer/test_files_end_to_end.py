@@ -15,7 +15,7 @@ from retrieval.models import AccessScope, SearchFilters, SearchRequest
 from retrieval.search import HybridSearcher
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "connectors"))
-from connector_documents import (  # noqa: E402
+from connector_documents import (
     docx_bytes,
     email_bytes,
     image_only_pdf,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from factories import make_record
+
 from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
 from retrieval.embedding import Embedder

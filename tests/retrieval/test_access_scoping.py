@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from factories import make_record
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from factories import make_record
 from connectors.record import Record
 from indexer import Indexer
 from retrieval.models import AccessScope, Mode, SearchFilters, SearchRequest
@@ -24,7 +24,9 @@ TOPICS = [
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory, embedder) -> tuple[HybridSearcher, list[Record]]:  # type: ignore[no-untyped-def]
+def corpus(
+    tmp_path_factory: pytest.TempPathFactory, embedder
+) -> tuple[HybridSearcher, list[Record]]:  # type: ignore[no-untyped-def]
     from retrieval.chunking import ChunkingConfig
     from retrieval.store import SqliteStore
 
@@ -45,7 +47,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory, embedder) -> tuple[HybridSe
     return HybridSearcher(store, embedder), records
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     principals=st.sets(st.sampled_from(TEAMS), max_size=4),
     topic=st.sampled_from(TOPICS),
@@ -65,13 +69,19 @@ def test_results_are_exactly_the_permitted_top_k(
     scope = AccessScope(frozenset(principals))
     result = searcher.search(
         SearchRequest(
-            text=topic, scope=scope, filters=SearchFilters(case_id=case), mode=mode,
-            top_k=top_k, understand=False,
+            text=topic,
+            scope=scope,
+            filters=SearchFilters(case_id=case),
+            mode=mode,
+            top_k=top_k,
+            understand=False,
         )
     )
     by_id = {r.id: r for r in records}
     permitted = {
-        r.id for r in records if scope.permits(r.acl, r.deny) and (case is None or r.case_id == case)
+        r.id
+        for r in records
+        if scope.permits(r.acl, r.deny) and (case is None or r.case_id == case)
     }
     returned = [h.document_id for h in result.hits]
     assert set(returned) <= permitted

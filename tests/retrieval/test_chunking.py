@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -8,8 +10,27 @@ from retrieval.chunking import ChunkingConfig, chunk_text
 
 SENTENCE = st.builds(
     lambda words, end: " ".join(words) + end,
-    st.lists(st.sampled_from(["mum", "said", "the", "child", "was", "seen", "alone", "at",
-                              "school", "GP", "s47", "café", "visit"]), min_size=1, max_size=40),
+    st.lists(
+        st.sampled_from(
+            [
+                "mum",
+                "said",
+                "the",
+                "child",
+                "was",
+                "seen",
+                "alone",
+                "at",
+                "school",
+                "GP",
+                "s47",
+                "café",
+                "visit",
+            ]
+        ),
+        min_size=1,
+        max_size=40,
+    ),
     st.sampled_from([".", "!", "?", ""]),
 )
 TEXT = st.builds(
@@ -33,9 +54,7 @@ def test_chunks_are_exact_slices_that_cover_every_word(
     covered = set()
     for c in chunks:
         covered.update(range(c.char_start, c.char_end))
-    words_outside = [
-        i for i, ch in enumerate(text) if not ch.isspace() and i not in covered
-    ]
+    words_outside = [i for i, ch in enumerate(text) if not ch.isspace() and i not in covered]
     assert words_outside == []
     starts = [c.char_start for c in chunks]
     assert starts == sorted(starts)
@@ -45,7 +64,7 @@ def test_overlap_repeats_the_boundary_sentence() -> None:
     text = " ".join(f"Sentence number {i} is here." for i in range(12))
     chunks = chunk_text(text, ChunkingConfig(max_words=12, overlap_sentences=1))
     assert len(chunks) > 2
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         assert after.char_start < before.char_end  # shares a sentence
 
 
