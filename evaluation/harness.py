@@ -91,6 +91,7 @@ class ModeReport:
     overall: GroupScores
     by_kind: Mapping[str, GroupScores]
     time_to_find: TimeToFindSummary
+    time_to_find_by_kind: Mapping[str, TimeToFindSummary]
     queries: tuple[QueryResult, ...]
     run: Mapping[str, Hits]
     duplicate_hits_dropped: int
@@ -228,6 +229,10 @@ def _evaluate_mode(
         overall=_group(results),
         by_kind={kind: _group([r for r in results if r.kind == kind]) for kind in kinds},
         time_to_find=summarise_time_to_find([r.time_to_find for r in results], model),
+        time_to_find_by_kind={
+            kind: summarise_time_to_find([r.time_to_find for r in results if r.kind == kind], model)
+            for kind in kinds
+        },
         queries=tuple(results),
         run=run,
         duplicate_hits_dropped=dropped,

@@ -123,6 +123,22 @@ def render_markdown(report: EvaluationReport) -> str:
             f"| {mode} | {_stats_cells(ttf.search)} | {_stats_cells(ttf.browse)} "
             f"| {_ratio(ttf.median_ratio)} |"
         )
+    if any(mode_report.time_to_find_by_kind for mode_report in report.modes.values()):
+        lines += [
+            "",
+            "### Time to find by query kind (seconds)",
+            "",
+            "| mode | kind | search median | search p90 | search mean | search not found "
+            "| browse median | browse p90 | browse mean | browse not found "
+            "| search/browse median |",
+            "|---" * 11 + "|",
+        ]
+        for mode, mode_report in report.modes.items():
+            for kind, ttf in mode_report.time_to_find_by_kind.items():
+                lines.append(
+                    f"| {mode} | {kind} | {_stats_cells(ttf.search)} "
+                    f"| {_stats_cells(ttf.browse)} | {_ratio(ttf.median_ratio)} |"
+                )
     lines += [
         "",
         f"Model: typing {model.seconds_per_character:g} s/character, "
@@ -208,6 +224,9 @@ def _mode_dict(mode_report: ModeReport) -> dict[str, Any]:
     data = _group_dict(mode_report.overall)
     data["by_kind"] = {kind: _group_dict(scores) for kind, scores in mode_report.by_kind.items()}
     data["time_to_find"] = _ttf_dict(mode_report.time_to_find)
+    data["time_to_find_by_kind"] = {
+        kind: _ttf_dict(ttf) for kind, ttf in mode_report.time_to_find_by_kind.items()
+    }
     data["duplicate_hits_dropped"] = mode_report.duplicate_hits_dropped
     data["per_query"] = [
         {
