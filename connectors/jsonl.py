@@ -1,10 +1,11 @@
 """JSONL connector: one record (DESIGN.md) or tombstone ``{"id": …, "deleted": true}`` per line.
 
 The file is treated as an append-only log. The checkpoint holds the byte offset read so far
-and a fingerprint of the bytes before it (the first and the last few KiB), so a rerun on an
-appended file reads only the new lines while a rewritten or truncated file is read again
-from the start. Records that vanish in a rewrite are not tombstoned here: the indexer finds
-them through ``list_ids()``.
+and a SHA-256 of every byte before it, so a rerun on an appended file reads only the new
+lines while a rewritten or truncated file, or one edited anywhere in place (even keeping its
+length, as narrowing an ACL can), is read again from the start. The hash is carried along
+while reading, so checkpoints cost no extra pass over the file. Records that vanish in a
+rewrite are not tombstoned here: the indexer finds them through ``list_ids()``.
 """
 
 from __future__ import annotations
@@ -23,8 +24,7 @@ from connectors.base import Checkpoint, Connector, Failure, SourceItem
 from connectors.errors import FatalConnectorError, RecordError
 from connectors.record import Record, Tombstone, is_tombstone, parse_record
 
-# Bytes fingerprinted at the start of the file and just before the checkpoint offset.
-FINGERPRINT_BYTES = 4096
+_BLOCK = 1 << 20
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -33,16 +33,18 @@ class JsonlCheckpoint(Checkpoint):
 
     offset: int = Field(default=0, ge=0, description="bytes consumed")
     line: int = Field(default=0, ge=0, description="lines consumed")
-    head_sha256: str | None = Field(default=None, description="hash of the first bytes read")
-    tail_sha256: str | None = Field(default=None, description="hash of the bytes before offset")
+    prefix_sha256: str | None = Field(
+        default=None, description="SHA-256 of every byte before offset"
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class _Line:
     number: int
     end: int  # offset just after this line
-    item: Record | Tombstone | Failure
+    item: Record | Tombstone | Failure | None  # None: a blank line
     consumed: bool  # False: the last line had no newline and did not parse (maybe mid-write)
+    raw: bytes = b""  # the line's bytes as read (for the running prefix hash)
 
 
 class JsonlConnector(Connector):
@@ -74,20 +76,23 @@ class JsonlConnector(Connector):
         if not isinstance(checkpoint, JsonlCheckpoint):
             raise TypeError(f"expected JsonlCheckpoint, got {type(checkpoint).__name__}")
         with self._open() as handle:
-            if not self._same_file(handle, checkpoint):
-                checkpoint = self.initial_checkpoint()
+            prefix = self._prefix_hash(handle, checkpoint)
+            if prefix is None:
+                checkpoint, prefix = self.initial_checkpoint(), hashlib.sha256()
             offset, line = checkpoint.offset, checkpoint.line
             since_checkpoint = 0
             for parsed in self._lines(handle, offset, line):
-                yield parsed.item
+                if parsed.item is not None:
+                    yield parsed.item
                 if not parsed.consumed:
                     break
+                prefix.update(parsed.raw)
                 offset, line = parsed.end, parsed.number
                 since_checkpoint += 1
                 if since_checkpoint >= self.checkpoint_every:
                     since_checkpoint = 0
-                    yield self._checkpoint(offset, line)
-            yield self._checkpoint(offset, line)
+                    yield self._checkpoint(offset, line, prefix)
+            yield self._checkpoint(offset, line, prefix)
 
     def list_ids(self) -> Iterable[str]:
         """Ids a full read leaves standing: later lines replace earlier, tombstones remove."""
@@ -112,22 +117,22 @@ class JsonlConnector(Connector):
         handle.seek(offset)
         number = line
         position = offset
-        while raw := handle.readline():
+        while original := handle.readline():
             start = position
             number += 1
-            position += len(raw)
-            terminated = raw.endswith(b"\n")
-            if start == 0 and raw.startswith(_BOM):
-                raw = raw[len(_BOM) :]
+            position += len(original)
+            terminated = original.endswith(b"\n")
+            raw = original[len(_BOM) :] if start == 0 and original.startswith(_BOM) else original
             item = self._parse(raw.rstrip(b"\r\n"), number)
             if item is None:
+                yield _Line(number, position, None, consumed=True, raw=original)
                 continue
             if isinstance(item, Failure) and not terminated:
                 # A partial last line: report it, but leave it unread for the next run.
                 reason = f"incomplete last line (no newline): {item.reason}"
                 yield _Line(number, start, Failure(item.source_ref, reason), consumed=False)
                 return
-            yield _Line(number, position, item, consumed=True)
+            yield _Line(number, position, item, consumed=True, raw=original)
 
     def _parse(self, raw: bytes, number: int) -> Record | Tombstone | Failure | None:
         ref = f"{self.path}:{number}"
@@ -153,29 +158,26 @@ class JsonlConnector(Connector):
 
     # --- file identity ----------------------------------------------------------------------
 
-    def _checkpoint(self, offset: int, line: int) -> JsonlCheckpoint:
+    def _checkpoint(self, offset: int, line: int, prefix: hashlib._Hash) -> JsonlCheckpoint:
         if offset == 0:
             return JsonlCheckpoint()
-        head, tail = self._fingerprint(offset)
-        return JsonlCheckpoint(offset=offset, line=line, head_sha256=head, tail_sha256=tail)
+        return JsonlCheckpoint(offset=offset, line=line, prefix_sha256=prefix.hexdigest())
 
-    def _same_file(self, handle: BinaryIO, checkpoint: JsonlCheckpoint) -> bool:
-        """True when the bytes the checkpoint covers are still there, unchanged."""
+    def _prefix_hash(self, handle: BinaryIO, checkpoint: JsonlCheckpoint) -> hashlib._Hash | None:
+        """The running hash at the checkpoint's offset, or None when those bytes changed."""
+        prefix = hashlib.sha256()
         if checkpoint.offset == 0:
-            return True
-        size = os.fstat(handle.fileno()).st_size
-        if size < checkpoint.offset:
-            return False
-        return self._fingerprint(checkpoint.offset) == (
-            checkpoint.head_sha256,
-            checkpoint.tail_sha256,
-        )
-
-    def _fingerprint(self, offset: int) -> tuple[str, str]:
-        # A separate handle: the reading handle's position must not move.
-        with self._open() as probe:
-            head = probe.read(min(offset, FINGERPRINT_BYTES))
-            start = max(0, offset - FINGERPRINT_BYTES)
-            probe.seek(start)
-            tail = probe.read(offset - start)
-        return hashlib.sha256(head).hexdigest(), hashlib.sha256(tail).hexdigest()
+            return prefix
+        if checkpoint.prefix_sha256 is None:
+            return None
+        if os.fstat(handle.fileno()).st_size < checkpoint.offset:
+            return None
+        remaining = checkpoint.offset
+        handle.seek(0)
+        while remaining:
+            block = handle.read(min(_BLOCK, remaining))
+            if not block:
+                return None
+            prefix.update(block)
+            remaining -= len(block)
+        return prefix if prefix.hexdigest() == checkpoint.prefix_sha256 else None

@@ -265,3 +265,22 @@ def test_property_garbage_never_crashes_the_connector(
     assert "good" in merge(items) or any(isinstance(i, Tombstone) for i in items)
     again = fetch_all(JsonlConnector(path), final_checkpoint(items))
     assert changes(again) == []
+
+
+def test_an_in_place_edit_of_the_same_length_is_read_again(tmp_path: Path) -> None:
+    """Narrowing an ACL can keep the file's length: the checkpoint must still notice."""
+    lines = [
+        json.dumps({"id": f"R{i:03d}", "text": f"Note {i}.", "acl": ["team:aa"]})
+        for i in range(300)
+    ]
+    path = tmp_path / "records.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    connector = JsonlConnector(path)
+    first = list(connector.fetch(connector.initial_checkpoint()))
+    final = first[-1]
+    assert isinstance(final, JsonlCheckpoint)
+    lines[150] = lines[150].replace("team:aa", "team:bb")  # same length, middle of the file
+    path.write_text("\n".join(lines) + "\n")
+    again = [i for i in connector.fetch(final) if isinstance(i, Record)]
+    assert {r.id: r.acl for r in again}["R150"] == ("team:bb",)
+    assert len(again) == 300
