@@ -122,6 +122,8 @@ class SearchConfig:
     recency_threshold_typed: float = 0.5
     versioned_doc_types: tuple[str, ...] = ("safety_plan", "cp_plan", "cin_plan")
     negation_window: int = 50
+    scope_common_share: float = 0.8
+    scope_common_min_records: int = 10
     negation_penalty: float = 3.0
     snippet_sentences: int = 2
     snippet_max_chars: int = 480

@@ -25,7 +25,7 @@ from retrieval.dense import DenseIndex
 from retrieval.embedding import Embedder
 from retrieval.errors import InvalidQueryError
 from retrieval.fusion import collapse_to_records, reciprocal_rank_fusion
-from retrieval.lexical import bm25_search
+from retrieval.lexical import bm25_search, match_expression
 from retrieval.models import (
     Document,
     Hit,
@@ -61,6 +61,7 @@ class _Ranked:
     docs: dict[int, Document] = field(default_factory=dict)
     spans: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
     ids: dict[int, str] = field(default_factory=dict)
+    dropped_terms: frozenset[str] = frozenset()
 
 
 class HybridSearcher:
@@ -138,11 +139,16 @@ class HybridSearcher:
         ranked = _Ranked(query_terms=query_terms, filters=filters, reading=reading)
         with self.store.snapshot() as conn:
             self.dense.sync(self.store, conn)
-            allowed, _count = candidate_records(conn, request.scope, filters)
+            allowed, count = candidate_records(conn, request.scope, filters)
             lists: list[list[tuple[int, int, float]]] = [[], []]
             if request.mode in ("bm25", "hybrid"):
                 sql, params = candidate_clause(request.scope, filters)
-                lists[0] = bm25_search(conn, query_terms, sql, params, limit)
+                if reading is not None:
+                    ranked.dropped_terms = self._scope_common_terms(
+                        conn, query_terms, sql, params, count
+                    )
+                useful = [t for t in query_terms if t not in ranked.dropped_terms]
+                lists[0] = bm25_search(conn, useful, sql, params, limit)
             if query_vector is not None:
                 lists[1] = self.dense.search(query_vector, allowed, limit)
             candidates = self._fuse(lists)
@@ -251,6 +257,31 @@ class HybridSearcher:
             lifted = top + self.config.recency_boost * vote * (len(matching) - position)
             c.boosts["recency"] = lifted - c.score
             c.score = lifted
+
+    def _scope_common_terms(
+        self, conn: Any, terms: list[str], sql: str, params: list[Any], count: int
+    ) -> frozenset[str]:
+        """Query terms found in most records in scope: they cannot tell those records apart.
+
+        In one child's case file the child's name is in nearly every record; BM25's corpus-wide
+        IDF still counts it as rare and lets it drown the words that matter ("has Bradley been
+        to the doctors"). Terms in at least ``scope_common_share`` of the candidate records are
+        left out of BM25 (never all of them). Counted over the caller's candidates only.
+        """
+        if count < self.config.scope_common_min_records:
+            return frozenset()
+        common: set[str] = set()
+        distinct = list(dict.fromkeys(terms))
+        for term in distinct:
+            found = conn.exec_driver_sql(
+                "SELECT count(DISTINCT c.record_pk) FROM chunks_fts f"
+                " JOIN chunks c ON c.pk = f.rowid"
+                f" WHERE chunks_fts MATCH ? AND c.record_pk IN ({sql})",
+                (match_expression([term]), *params),
+            ).scalar_one()
+            if found >= self.config.scope_common_share * count:
+                common.add(term)
+        return frozenset(common) if len(common) < len(distinct) else frozenset()
 
     def _demote_negated(
         self, conn: Any, candidates: list[_Candidate], query_terms: frozenset[str]

@@ -230,6 +230,7 @@ class QueryUnderstander:
                 or len(text) < MIN_WORD_LENGTH
                 or not text.isalpha()
                 or text.isupper()  # an abbreviation we do not know, not a misspelling
+                or (i > 0 and text[:1].isupper())  # a name mid-query: Shauna, Calderwick
                 or text.lower() in self._short_forms
             ):
                 continue
@@ -256,6 +257,13 @@ class QueryUnderstander:
                 targets += [(long, i == 0) for i, long in enumerate(entry.expansions)]
             if use.role != "short" and not _contains(words, short_forms[0]):
                 targets.insert(0, (entry.short, False))
+            if use.role == "long" and not any(_contains(words, f) for f in short_forms):
+                # the wordings of one abbreviation are synonyms: each brings the others
+                targets += [
+                    (long, False)
+                    for long, form in zip(entry.expansions, long_forms, strict=True)
+                    if not _contains(words, form)
+                ]
             additions += [_Addition(span[0], found, added, inline) for added, inline in targets]
         return additions
 
