@@ -95,8 +95,13 @@ def _is_bare_possessive(word: str) -> bool:
     )
 
 
-def tokens(text: str) -> list[Token]:
-    """Lexical terms of ``text`` with character offsets, in order."""
+@lru_cache(maxsize=32768)
+def tokens(text: str) -> tuple[Token, ...]:
+    """Lexical terms of ``text`` with character offsets, in order.
+
+    Cached by text: search re-reads the same chunks and records (snippets, negation checks),
+    and a record's text only changes with a new content hash.
+    """
     with _lock:
         doc = _pipeline().make_doc(text)
     out: list[Token] = []
@@ -105,7 +110,7 @@ def tokens(text: str) -> list[Token]:
             continue
         for term in normalise(tok.text):
             out.append(Token(term, tok.idx, tok.idx + len(tok.text)))
-    return out
+    return tuple(out)
 
 
 def terms(text: str) -> list[str]:
@@ -113,7 +118,8 @@ def terms(text: str) -> list[str]:
     return [t.term for t in tokens(text)]
 
 
-def sentences(text: str) -> list[Sentence]:
+@lru_cache(maxsize=16384)
+def sentences(text: str) -> tuple[Sentence, ...]:
     """Sentence spans of ``text`` (spaCy sentencizer plus blank-line breaks), covering it.
 
     Spans are contiguous and non-overlapping; leading/trailing whitespace is trimmed from each.
@@ -129,7 +135,7 @@ def sentences(text: str) -> list[Sentence]:
             start, end = _trim(text, start, end)
             if end > start:
                 spans.append(Sentence(start, end))
-    return spans
+    return tuple(spans)
 
 
 def _paragraphs(text: str) -> Iterator[tuple[int, int]]:

@@ -9,6 +9,7 @@ of them. ``record.text[chunk.char_start:chunk.char_end] == chunk.text`` always h
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from retrieval.analysis import ANALYSIS_VERSION, Sentence, sentences
@@ -66,7 +67,7 @@ def chunk_text(text: str, config: ChunkingConfig) -> list[ChunkSpan]:
     return chunks
 
 
-def _units(text: str, spans: list[Sentence], max_words: int) -> list[tuple[int, int, int]]:
+def _units(text: str, spans: Sequence[Sentence], max_words: int) -> list[tuple[int, int, int]]:
     """(start, end, words) per sentence; sentences longer than ``max_words`` are split."""
     units: list[tuple[int, int, int]] = []
     for span in spans:

@@ -25,7 +25,6 @@ _CLAUSE_ENDS = frozenset({".", ";", ":", "!", "?", ",", "(", ")", "\n"})
 _CONTRAST = frozenset({"but", "however", "although", "though", "yet", "whereas", "except"})
 
 
-@lru_cache(maxsize=4096)
 def negated_offsets(text: str) -> frozenset[int]:
     """Start offsets of the words of ``text`` that lie inside a negation scope."""
     words = analysis.surface_tokens(text)
@@ -48,13 +47,20 @@ def negated_offsets(text: str) -> frozenset[int]:
 
 def mentions_only_negated(text: str, query_terms: Set[str]) -> bool:
     """True when ``text`` mentions some query term, and every mention is negated."""
-    if not query_terms:
-        return False
+    polarity = term_polarity(text)
+    found = [polarity[t] for t in query_terms if t in polarity]
+    return bool(found) and not any(found)
+
+
+@lru_cache(maxsize=16384)
+def term_polarity(text: str) -> dict[str, bool]:
+    """Each term of ``text`` → whether it occurs at least once outside a negation scope.
+
+    Cached by text (search asks about the same top records again and again); treat the
+    returned mapping as read-only.
+    """
     negated = negated_offsets(text)
-    seen = False
+    polarity: dict[str, bool] = {}
     for token in analysis.tokens(text):
-        if token.term in query_terms:
-            seen = True
-            if token.start not in negated:
-                return False
-    return seen
+        polarity[token.term] = polarity.get(token.term, False) or token.start not in negated
+    return polarity
