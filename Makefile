@@ -30,8 +30,8 @@ demo: install system-deps
 serve: install
 	$(BIN)/casesearch serve
 
-## test: install everything and run the whole suite (unit, integration, browser)
-test: install system-deps frontend-deps
+## test: install everything, lint, type-check and run the whole suite (unit, integration, browser)
+test: install system-deps frontend-deps lint typecheck
 	$(BIN)/pytest
 
 ## frontend-deps: GOV.UK Frontend sources and axe-core for the accessibility tests (npm)
@@ -50,6 +50,11 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy app indexer retrieval connectors evaluation
+	# tests in two passes: each test folder has its own conftest module
+	MYPYPATH=tests:tests/app $(BIN)/mypy --explicit-package-bases tests/retrieval tests/indexer \
+	  tests/app tests/evaluation tests/web tests/test_layering.py tests/factories.py \
+	  tests/app_helpers.py
+	MYPYPATH=tests/connectors $(BIN)/mypy --explicit-package-bases tests/connectors
 
 ## eval: the public collections and the synthetic case file; reports under reports/
 eval: eval-scifact eval-medline eval-cranfield eval-synthetic

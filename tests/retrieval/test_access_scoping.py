@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from connectors.record import Record
 from indexer import Indexer
+from retrieval.embedding import Embedder
 from retrieval.models import AccessScope, Mode, SearchFilters, SearchRequest
 from retrieval.search import HybridSearcher
 
@@ -25,8 +26,8 @@ TOPICS = [
 
 @pytest.fixture(scope="module")
 def corpus(
-    tmp_path_factory: pytest.TempPathFactory, embedder
-) -> tuple[HybridSearcher, list[Record]]:  # type: ignore[no-untyped-def]
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> tuple[HybridSearcher, list[Record]]:
     from retrieval.chunking import ChunkingConfig
     from retrieval.store import SqliteStore
 

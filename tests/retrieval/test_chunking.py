@@ -51,7 +51,7 @@ def test_chunks_are_exact_slices_that_cover_every_word(
         assert c.text == c.text.strip()
         assert len(c.text.split()) <= max_words or "." not in c.text[:-1]
     assert [c.ordinal for c in chunks] == list(range(len(chunks)))
-    covered = set()
+    covered: set[int] = set()
     for c in chunks:
         covered.update(range(c.char_start, c.char_end))
     words_outside = [i for i, ch in enumerate(text) if not ch.isspace() and i not in covered]
