@@ -22,7 +22,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = services is None
-        app.state.services = services or build_services(config)
+        app.state.services = services or build_services(config, serving=True)
         app.state.services.searcher.warm()
         try:
             yield

@@ -27,20 +27,24 @@ class Services:
         self.store.close()
 
 
-def build_embedder(settings: Settings) -> Embedder:
+def build_embedder(settings: Settings, *, serving: bool = False) -> Embedder:
     model = SentenceTransformerEmbedder(
         batch_size=settings.embedding.batch_size,
         precision=settings.embedding.precision,
         device=settings.embedding.device,
+        threads=settings.embedding.serve_threads if serving else settings.embedding.threads,
     )
     if settings.embedding.cache:
         return CachedEmbedder(model, settings.embedding_cache_path)
     return model
 
 
-def build_services(settings: Settings, *, embedder: Embedder | None = None) -> Services:
+def build_services(
+    settings: Settings, *, embedder: Embedder | None = None, serving: bool = False
+) -> Services:
+    """Everything a process needs; ``serving`` tunes the model for one query at a time."""
     store = SqliteStore(settings.store_path)
-    model = embedder or build_embedder(settings)
+    model = embedder or build_embedder(settings, serving=serving)
     return Services(
         settings=settings,
         store=store,

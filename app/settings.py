@@ -30,6 +30,11 @@ class EmbeddingSettings(BaseModel):
     # Keep vectors of every text ever embedded (keyed by model and text) in
     # <data_dir>/embedding-cache.sqlite3: rebuilds and evaluations then skip known texts.
     cache: bool = False
+    # torch intra-op threads for indexing (None: torch's default, one per core)
+    threads: int | None = Field(None, ge=1, le=256)
+    # threads while serving queries: one short query gains little from a second thread, and
+    # on a shared CPU OpenMP spin-waits made some queries 25x slower (490 ms vs 19 ms here)
+    serve_threads: int = Field(1, ge=1, le=256)
     batch_size: int = Field(32, ge=1, le=1024)
     device: str = "cpu"
 

@@ -55,8 +55,10 @@ def packaged_model_path() -> Path:
 class SentenceTransformerEmbedder:
     """sentence-transformers on the CPU (or a GPU when asked), loaded lazily and once.
 
-    ``precision="bf16"`` runs the encoder under bfloat16 autocast on the CPU: measured 2.2x
-    faster with cosine 0.99998 to fp32 (DESIGN.md). Vectors are always returned as float32.
+    ``precision="bf16"`` runs the encoder under bfloat16 autocast on the CPU (DESIGN.md measured
+    2.2x faster with cosine 0.99998 on its CPU; on this project's 2-core machines it measured
+    0.65-0.71x of fp32, so fp32 stays the default). Vectors are always float32. ``threads``
+    sets torch's intra-op threads for the process when the model loads.
     """
 
     def __init__(
@@ -67,12 +69,14 @@ class SentenceTransformerEmbedder:
         precision: Precision = "fp32",
         device: str = "cpu",
         max_seq_length: int = 256,
+        threads: int | None = None,
     ) -> None:
         self._path = model_path or packaged_model_path()
         self._batch_size = batch_size
         self._precision: Precision = precision
         self._device = device
         self._max_seq_length = max_seq_length
+        self._threads = threads
         self._model: object | None = None
         self._lock = threading.Lock()
 
@@ -90,7 +94,12 @@ class SentenceTransformerEmbedder:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                import torch
                 from sentence_transformers import SentenceTransformer
+
+                if self._threads is not None:
+                    # process-wide: this embedder is the process's one user of torch
+                    torch.set_num_threads(self._threads)
 
                 model = SentenceTransformer(str(self._path), device=self._device)
                 model.max_seq_length = self._max_seq_length
