@@ -143,7 +143,7 @@ class HybridSearcher:
             lists: list[list[tuple[int, int, float]]] = [[], []]
             if request.mode in ("bm25", "hybrid"):
                 sql, params = candidate_clause(request.scope, filters)
-                if reading is not None:
+                if reading is not None and filters.case_id is not None:
                     ranked.dropped_terms = self._scope_common_terms(
                         conn, query_terms, sql, params, count
                     )
@@ -266,7 +266,8 @@ class HybridSearcher:
         In one child's case file the child's name is in nearly every record; BM25's corpus-wide
         IDF still counts it as rare and lets it drown the words that matter ("has Bradley been
         to the doctors"). Terms in at least ``scope_common_share`` of the candidate records are
-        left out of BM25 (never all of them). Counted over the caller's candidates only.
+        left out of BM25 (never all of them). Counted over the caller's candidates only, and
+        only within one case: across cases the corpus-wide IDF is the scope's IDF.
         """
         if count < self.config.scope_common_min_records:
             return frozenset()
