@@ -125,8 +125,14 @@ class QueryUnderstander:
         self._doc_types = PhraseTable(
             self._engine, [(p.phrase, p.doc_types, False) for p in doc_type_phrases]
         )
+        # Abbreviations proper (written with a capital, digit or symbol: ICPC, s47, A&E) are
+        # never spell-corrected nor offered as corrections; a concept line's plain word
+        # ("neglect") is an ordinary word to the speller.
         self._short_forms = frozenset(
-            form.lower() for entry in abbreviations for form in (entry.short, *entry.variants)
+            form.lower()
+            for entry in abbreviations
+            for form in (entry.short, *entry.variants)
+            if not (form.isalpha() and form.islower())
         )
         with self._engine.lock:
             # lowercased words of each line's short forms and of its expansions

@@ -53,7 +53,10 @@ def test_police_involvement_since_march() -> None:
          "strategy meeting"),
         ("latest", "", ""),
         ("since March 2024", "", ""),
-        ("neglect", "neglect", "neglect"),
+        ("neglect",
+         "neglect poor home conditions no food hungry unkempt head lice"
+         " not brought to appointments dirty clothes",
+         "neglect poor home conditions"),
     ],
 )  # fmt: skip
 def test_query_texts(query: str, lexical: str, dense: str) -> None:

@@ -56,8 +56,10 @@ def test_osa_distance(a: str, b: str, distance: int) -> None:
 def test_common_misspellings_without_vocabulary(word: str, correction: str) -> None:
     u = understand(f"{word} concerns", today=TODAY)
     assert u.corrections == ((word, correction),)
-    assert u.lexical_query.split() == [word, "concerns", correction]
-    assert u.dense_query == f"{correction} concerns"
+    # a concept line (neglect) may add its wordings after the correction
+    assert u.lexical_query.split()[:3] == [word, "concerns", correction]
+    assert u.dense_query.startswith(correction)
+    assert u.dense_query.endswith("concerns")
 
 
 @pytest.mark.parametrize(
