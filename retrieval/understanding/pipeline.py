@@ -125,14 +125,14 @@ class QueryUnderstander:
         self._doc_types = PhraseTable(
             self._engine, [(p.phrase, p.doc_types, False) for p in doc_type_phrases]
         )
-        # Abbreviations proper (written with a capital, digit or symbol: ICPC, s47, A&E) are
-        # never spell-corrected nor offered as corrections; a concept line's plain word
-        # ("neglect") is an ordinary word to the speller.
+        # Short forms (ICPC, s47, appt) are never spell-corrected nor offered as corrections;
+        # a concept line's plain English word ("neglect") stays an ordinary word to the speller.
+        known = english_words()
         self._short_forms = frozenset(
             form.lower()
             for entry in abbreviations
             for form in (entry.short, *entry.variants)
-            if not (form.isalpha() and form.islower())
+            if not (form.isalpha() and form.islower() and known(form))
         )
         with self._engine.lock:
             # lowercased words of each line's short forms and of its expansions
@@ -149,7 +149,7 @@ class QueryUnderstander:
         lexicon.update(word.lower() for phrase in phrases for word in phrase.split())
         self._speller = Speller(
             (word for word in lexicon if word.isalpha() and word.lower() not in self._short_forms),
-            english_words(),
+            known,
         )
 
     def understand(

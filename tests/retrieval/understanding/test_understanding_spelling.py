@@ -132,3 +132,10 @@ def test_corrected_words_feed_abbreviations_and_doc_types() -> None:
 
 def test_words_in_date_phrases_are_not_checked() -> None:
     assert understand("visits in Sept 2023", today=TODAY).corrections == ()
+
+
+def test_a_listed_short_form_is_never_corrected() -> None:
+    """ "appt" is shorthand from the abbreviation list, not a misspelling of "app"."""
+    u = understand("last GP appt", today=TODAY)
+    assert u.corrections == ()
+    assert "appointment" in u.lexical_query.split()
