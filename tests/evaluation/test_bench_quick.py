@@ -1,0 +1,112 @@
+"""The benchmark module at toy sizes: every file is written, with sorted keys and the fields the
+reports quote, and the invariants of incremental indexing hold (a rerun embeds nothing, an edit
+re-embeds exactly the edited records' chunks, deleted and restricted records are not found)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evaluation import bench
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bench-out")
+    work = tmp_path_factory.mktemp("bench-work")
+    argv = ["--out", str(out), "--work", str(work), "--records", "60", "--requests", "12"]
+    argv += ["--demo-cases", "2", "--embed-texts", "16"]
+    assert bench.main(argv) == 0
+    return out
+
+
+def load(out: Path, name: str) -> dict[str, Any]:
+    text = (out / f"{name}.json").read_text(encoding="utf-8")
+    data: dict[str, Any] = json.loads(text)
+    assert text == json.dumps(data, indent=2, sort_keys=True) + "\n"  # sorted, diffable
+    return data
+
+
+@pytest.mark.parametrize("name", bench.BENCHMARKS)
+def test_each_benchmark_records_machine_versions_parameters_and_time(
+    reports: Path, name: str
+) -> None:
+    data = load(reports, name)
+    assert data["benchmark"] == name
+    assert data["machine"]["cpu_count"] >= 1
+    assert data["machine"]["platform"]
+    assert data["versions"]["torch"]
+    assert data["versions"]["sentence-transformers"]
+    assert data["parameters"]
+    assert data["started_at"] <= data["finished_at"]
+    assert all(data["invariants"].values()), data["invariants"]
+
+
+def test_rerun_on_an_unchanged_source_embeds_nothing(reports: Path) -> None:
+    data = load(reports, "indexing")
+    assert data["first_build"]["added"] == data["parameters"]["records"] == 60
+    assert data["first_build"]["chunks_embedded"] > 0
+    for variant in ("rerun_checkpoint_skip", "rerun_full_reread"):
+        assert data[variant]["runs"]
+        for run in data[variant]["runs"]:
+            assert run["chunks_embedded"] == run["texts_sent_to_model"] == 0
+        assert data[variant]["ratio_to_first"] < 1
+    assert all(r["unchanged"] == 60 for r in data["rerun_full_reread"]["runs"])
+    assert data["cli_rerun"]["chunks_embedded"] == 0
+    assert data["same_length_acl_edit"]["file_length_kept"] is True
+    assert data["same_length_acl_edit"]["detected"] is True
+    assert {t["name"] for t in data["targets"]} == {
+        "rerun_checkpoint_skip_over_first",
+        "rerun_full_reread_over_first",
+    }
+    assert all(p["peak_rss_mib"] > 0 for p in data["phases"].values())
+
+
+def test_an_edit_reembeds_exactly_the_edited_records_chunks(reports: Path) -> None:
+    edit = load(reports, "indexing")["edit"]
+    assert edit["edited_records"] == edit["updated"] == 1
+    assert edit["chunks_embedded"] == edit["expected_chunks"] == edit["texts_sent_to_model"] > 0
+    assert edit["records_touched"] == 1
+    assert edit["records_touched_not_edited"] == 0
+
+
+def test_deleted_and_restricted_records_are_gone_from_the_next_search(reports: Path) -> None:
+    step = load(reports, "indexing")["acl_and_delete"]
+    assert step["acl_changed"] == step["restricted_records"] == 1
+    assert step["deleted"] == step["deleted_records"] == 1
+    assert step["chunks_embedded"] == 0
+    check = step["search_check"]
+    assert check["found_before_top10_by_former_user"] > 0  # the probe query can find them
+    assert check["found_after_top200_by_former_user"] == 0
+    assert check["restricted_found_top10_by_new_principal"] == 1  # restricted, not deleted
+
+
+def test_latency_compares_http_with_in_process_search(reports: Path) -> None:
+    data = load(reports, "latency")
+    for side in ("http", "in_process", "server_took"):
+        assert data[side]["n"] == 12
+        assert 0 < data[side]["p50_ms"] <= data[side]["p95_ms"] <= data[side]["p99_ms"]
+    assert data["statuses"] == {"200": 12}
+    assert set(data["ratio_http_over_in_process"]) == {"p50_ms", "p95_ms", "p99_ms"}
+    assert data["targets"][0]["name"] == "http_p95_ms"
+
+
+def test_embedding_compares_precisions_on_the_same_texts(reports: Path) -> None:
+    data = load(reports, "embedding")
+    assert data["parameters"]["texts"] == 16
+    assert set(data["texts_per_s"]) == {"fp32", "bf16"}
+    assert data["ratio_bf16_over_fp32"] > 0
+    assert data["cosine_bf16_fp32"]["mean"] > 0.99
+
+
+def test_the_summary_quotes_every_benchmark(reports: Path) -> None:
+    summary = json.loads((reports / "summary.json").read_text(encoding="utf-8"))
+    assert set(summary["benchmarks"]) == set(bench.BENCHMARKS)
+    assert summary["invariants_ok"] is True
+    markdown = (reports / "summary.md").read_text(encoding="utf-8")
+    assert all(f"## {name}" in markdown for name in bench.BENCHMARKS)
