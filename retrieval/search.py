@@ -76,9 +76,14 @@ class HybridSearcher:
         self.dense = DenseIndex(embedder.dimension)
 
     def warm(self) -> None:
-        """Load the vectors now rather than on the first search."""
+        """Load the vectors, the model and the query rules now, not on the first search.
+
+        A service that answers ``/readyz`` after this answers its first search at full speed.
+        """
         with self.store.snapshot() as conn:
             self.dense.sync(self.store, conn)
+        self.embedder.embed(["warm up"])
+        understand("warm up", today=dt.date.today(), vocabulary=analysis.english_vocabulary)
 
     def search(self, request: SearchRequest) -> SearchResult:
         """Rank the records ``request.scope`` may see; see the module docstring for the steps.
