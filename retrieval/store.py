@@ -50,7 +50,6 @@ _DDL = [
     "CREATE INDEX IF NOT EXISTS chunks_record ON chunks (record_pk, ordinal)",
     "CREATE INDEX IF NOT EXISTS chunks_generation ON chunks (generation)",
     "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (terms, tokenize = 'unicode61')",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab (chunks_fts, 'row')",
     """CREATE TABLE IF NOT EXISTS removed_chunks (
         chunk_pk INTEGER PRIMARY KEY, generation INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS removed_generation ON removed_chunks (generation)",
@@ -475,14 +474,6 @@ class SqliteStore:
             chunk_pks,
         )
         return {int(pk): (int(rpk), int(o), int(cs), int(ce)) for pk, rpk, o, cs, ce in rows}
-
-    def term_document_frequency(self, term: str) -> int:
-        """How many chunks contain ``term`` (0 when unknown); feeds spelling correction."""
-        with self.engine.connect() as conn:
-            row = conn.exec_driver_sql(
-                "SELECT doc FROM chunks_vocab WHERE term = ?", (term,)
-            ).first()
-        return 0 if row is None else int(row[0])
 
 
 def _select_in(conn: Connection, sql: str, keys: Iterable[Any]) -> list[tuple[Any, ...]]:
