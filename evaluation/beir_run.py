@@ -67,12 +67,7 @@ def evaluate_collection(
         records, rejected = collection_records(collection)
         source = f"beir:{collection.name}"
         summary = indexer.apply(records, source=source)
-        stale = store.ids_for_source(source) - {r.id for r in records}
-        if stale:
-            with store.transaction() as conn:
-                generation = store.next_generation(conn)
-                for record_id in sorted(stale):
-                    store.delete_document(conn, record_id, generation)
+        indexer.remove_absent(source, {r.id for r in records})
         for ref, reason in rejected:
             print(f"skipped {ref}: {reason}", file=sys.stderr)
 

@@ -279,14 +279,18 @@ class Indexer:
         )
 
     def _delete_missing(self, connector: Connector, summary: IndexSummary, source: str) -> None:
-        present = set(connector.list_ids())
+        summary.deleted += self.remove_absent(source, set(connector.list_ids()))
+
+    def remove_absent(self, source: str, present: set[str]) -> int:
+        """Delete the records of ``source`` whose ids are not in ``present``; return how many."""
         missing = sorted(self.store.ids_for_source(source) - present)
+        deleted = 0
         for start in range(0, len(missing), 500):
             with self.store.transaction() as conn:
                 generation = self.store.next_generation(conn)
                 for record_id in missing[start : start + 500]:
-                    if self.store.delete_document(conn, record_id, generation):
-                        summary.deleted += 1
+                    deleted += self.store.delete_document(conn, record_id, generation)
+        return deleted
 
 
 def _embedding_text(title: str, text: str) -> str:
