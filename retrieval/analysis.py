@@ -161,8 +161,13 @@ def english_vocabulary(word: str) -> int:
     query word gets "corrected" must not reveal which words occur in records the caller may
     not see.
     """
+    return 1 if is_english_word(word) else 0
+
+
+def is_english_word(word: str) -> bool:
+    """``word`` (any case) is an English word form: spaCy's lemma tables or a stop word."""
     lower = word.lower()
-    return 1 if lower in _english_words() or lower in _lemma_table() else 0
+    return lower in _english_words() or lower in _lemma_table()
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import string
 from collections.abc import Callable, Iterable
-from functools import lru_cache
+
+from retrieval.analysis import is_english_word
 
 Vocabulary = Callable[[str], int]
 """Number of indexed chunks containing a lowercase term (0: unknown)."""
@@ -134,21 +135,7 @@ class Speller:
         return min(ranked.items(), key=lambda item: (item[1], item[0]))[0]
 
 
-@lru_cache(maxsize=1)
 def english_words() -> Callable[[str], bool]:
-    """Membership test for English words: spaCy's English lemma lookup table (inflected forms
-    and their lemmas) and lemma index (WordNet lemmas). Loaded once, about 0.1 s."""
-    from spacy.lookups import load_lookups
-
-    lookups = load_lookups("en", ["lemma_lookup", "lemma_index"])
-    forms = lookups.get_table("lemma_lookup")
-    words: set[str] = {str(lemma).lower() for lemma in forms.values()}
-    index = lookups.get_table("lemma_index")
-    for part_of_speech in ("noun", "verb", "adj", "adv"):
-        words.update(str(word).lower() for word in index.get(part_of_speech, ()))
-    frozen = frozenset(words)
-
-    def is_english(word: str) -> bool:
-        return word in frozen or word in forms
-
-    return is_english
+    """Membership test for English words: the analyser's list (spaCy's English lemma lookup
+    table, its lemma index and stop words), shared so it is loaded once per process."""
+    return is_english_word
