@@ -22,9 +22,11 @@ if TYPE_CHECKING:
     from spacy.lookups import Table
 
 # Bump when terms change: a store built with other terms is rebuilt (see indexer).
-ANALYSIS_VERSION = "terms-v2"
+ANALYSIS_VERSION = "terms-v3"
 
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+# Initials joined by "&" are one abbreviation (A&E, W&F, D&A): one term, not stray letters.
+_AMPERSAND_INITIALS = re.compile(r"[a-z0-9]{1,3}(?:&[a-z0-9]{1,3})+")
 _lock = threading.Lock()
 
 
@@ -72,9 +74,12 @@ def _stop_words() -> frozenset[str]:
 def normalise(word: str) -> tuple[str, ...]:
     """Terms for one surface word: lowercased lemma, split on non-word characters, no stops.
 
-    ``"Mothers'"`` → ``("mother",)``; ``"s.47"`` → ``("s", "47")``; ``"the"`` → ``()``.
+    ``"Mothers'"`` → ``("mother",)``; ``"s.47"`` → ``("s", "47")``; ``"the"`` → ``()``;
+    ``"A&E"`` → ``("aande",)`` (one term for the initials, so "a" and "e" are not terms).
     """
     lower = word.lower()
+    if _AMPERSAND_INITIALS.fullmatch(lower):
+        return (lower.replace("&", "and"),)
     if lower in _stop_words():
         return ()
     lemma = str(_lemma_table().get(lower, lower))

@@ -62,6 +62,15 @@ class _Addition:
     correction: bool = False
 
 
+def _looks_abbreviated(text: str) -> bool:
+    """Written in capitals, whole or but for a letter or two: "ICPC", "PPNs", "DoLS", "CiC".
+
+    Such a word is an abbreviation (perhaps one the list does not know), never a misspelling.
+    """
+    capitals = sum(1 for ch in text if ch.isupper())
+    return text.isupper() or capitals >= 2
+
+
 def _overlaps(span: Span, spans: Iterable[Span]) -> bool:
     return any(span[0] < end and start < span[1] for start, end in spans)
 
@@ -235,9 +244,10 @@ class QueryUnderstander:
                 not live[i]
                 or len(text) < MIN_WORD_LENGTH
                 or not text.isalpha()
-                or text.isupper()  # an abbreviation we do not know, not a misspelling
+                or _looks_abbreviated(text)  # one we do not know, or a plural: PPNs, DoLS
                 or (i > 0 and text[:1].isupper())  # a name mid-query: Shauna, Calderwick
                 or text.lower() in self._short_forms
+                or (text[-1:] in "sS" and text[:-1].lower() in self._short_forms)  # GPs, ppns
             ):
                 continue
             if checked == MAX_SPELLCHECKED_WORDS:

@@ -69,3 +69,16 @@ def test_fts5_bm25_matches_rank_bm25_on_medline(store: SqliteStore) -> None:
     # rank-bm25 fills the list with arbitrary zero-score documents.
     assert mean_overlap >= 0.9, mean_overlap
     assert same_top == len(queries)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("seen at A&E", ["aande"]),
+        ("W&F: Jo", ["wandf", "jo"]),
+        ("Mum & Dad", ["mum", "dad"]),  # words joined by "&" stay words
+    ],
+)
+def test_ampersand_initials_are_one_term(text: str, expected: list[str]) -> None:
+    """ "A&E" once indexed as the lone letter "e" (and "W&F" as "w", matching "w/c")."""
+    assert analysis.terms(text) == expected

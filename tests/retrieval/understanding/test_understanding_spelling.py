@@ -7,6 +7,7 @@ from datetime import date
 
 import pytest
 
+from retrieval.analysis import english_vocabulary
 from retrieval.understanding import understand
 from retrieval.understanding.spelling import Speller, match_case, osa_distance
 
@@ -139,3 +140,13 @@ def test_a_listed_short_form_is_never_corrected() -> None:
     u = understand("last GP appt", today=TODAY)
     assert u.corrections == ()
     assert "appointment" in u.lexical_query.split()
+
+
+@pytest.mark.parametrize(
+    "query", ["PPNs for this family", "ICPCs for Jo", "any DoLS", "MARACs", "CiC review"]
+)
+def test_plural_and_mixed_case_abbreviations_are_not_corrected(query: str) -> None:
+    """ "PPNs" once became "Pans" against the English word list, losing the police records."""
+    u = understand(query, today=TODAY, vocabulary=english_vocabulary)
+    assert u.corrections == ()
+    assert u.lexical_query.startswith(query)
