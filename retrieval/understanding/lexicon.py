@@ -39,12 +39,16 @@ class Abbreviation:
 
     ``expansions[0]`` is added to queries that use the short form; every expansion, written out
     in a query, adds ``short``. ``variants`` are other spellings of the short form.
+    ``record_words`` (written ``>said`` in the file) are how records say it without naming it:
+    added to the lexical query whenever the line matches, but they never match a query
+    themselves ("what has the GP said" is not a question about the child's wishes).
     """
 
     short: str
     expansions: tuple[str, ...]
     case: CaseRule
     variants: tuple[str, ...] = ()
+    record_words: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +111,9 @@ def parse_abbreviations(text: str, *, source: str = ABBREVIATIONS_FILE) -> tuple
         short, expansion, case = fields[0], fields[1], fields[2].lower()
         if case not in ("any", "exact"):
             raise LexiconError(f"{source}:{number}: case must be 'any' or 'exact', not {case!r}")
-        expansions = _alternatives(expansion)
+        wordings = _alternatives(expansion)
+        expansions = tuple(w for w in wordings if not w.startswith(">"))
+        record_words = tuple(w[1:].strip() for w in wordings if w.startswith(">") and w[1:].strip())
         if not expansions:
             raise LexiconError(f"{source}:{number}: no expansion for {short!r}")
         variants = _alternatives(fields[3]) if len(fields) > 3 else ()
@@ -118,7 +124,9 @@ def parse_abbreviations(text: str, *, source: str = ABBREVIATIONS_FILE) -> tuple
                     f"{source}:{number}: {form!r} is already defined on line {owner[key]}"
                 )
             owner[key] = number
-        entries.append(Abbreviation(short, expansions, cast(CaseRule, case), variants))
+        entries.append(
+            Abbreviation(short, expansions, cast(CaseRule, case), variants, record_words)
+        )
     return tuple(entries)
 
 

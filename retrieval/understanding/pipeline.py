@@ -253,7 +253,11 @@ class QueryUnderstander:
             if checked == MAX_SPELLCHECKED_WORDS:
                 break
             checked += 1
-            suggestion = self._speller.suggest(text.lower(), vocabulary)
+            # A capitalised first word may be a name ("Oisin's views" is not "Opsin's"): only
+            # a domain word ("Saftey plan" -> "Safety") is believable there.
+            suggestion = self._speller.suggest(
+                text.lower(), vocabulary, domain_only=text[:1].isupper()
+            )
             if suggestion is not None:
                 corrected[i] = match_case(text, suggestion)
         return corrected
@@ -280,6 +284,10 @@ class QueryUnderstander:
                     for long, form in zip(entry.expansions, long_forms, strict=True)
                     if not _contains(words, form)
                 ]
+            # how records say it without naming it: lexical only, whichever form matched
+            targets += [
+                (w, False) for w in entry.record_words if not _contains(words, w.lower().split())
+            ]
             additions += [_Addition(span[0], found, added, inline) for added, inline in targets]
         return additions
 

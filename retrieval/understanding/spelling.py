@@ -106,11 +106,14 @@ class Speller:
             or (vocabulary is not None and vocabulary(word) > 0)
         )
 
-    def suggest(self, word: str, vocabulary: Vocabulary | None) -> str | None:
+    def suggest(
+        self, word: str, vocabulary: Vocabulary | None, *, domain_only: bool = False
+    ) -> str | None:
         """The correction of lowercase ``word``, or ``None`` when it is known or has none close.
 
-        Calls ``vocabulary`` for ``word``, each lexicon candidate and (ASCII words only) each
-        distance-1 edit; exceptions from ``vocabulary`` propagate.
+        Calls ``vocabulary`` for ``word``, each lexicon candidate and (ASCII words only, unless
+        ``domain_only``) each distance-1 edit; exceptions from ``vocabulary`` propagate. With
+        ``domain_only`` only domain words are offered: for a word that may be a name.
         """
         if len(word) < MIN_WORD_LENGTH or not word.isalpha() or self.is_known(word, vocabulary):
             return None
@@ -123,7 +126,7 @@ class Speller:
             if distance <= limit:
                 count = vocabulary(candidate) if vocabulary is not None else 0
                 ranked[candidate] = (distance, 0, -count)
-        if vocabulary is not None and word.isascii():
+        if vocabulary is not None and word.isascii() and not domain_only:
             for candidate in _edits1(word):
                 if candidate in ranked:
                     continue

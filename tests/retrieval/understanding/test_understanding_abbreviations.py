@@ -160,6 +160,39 @@ def test_parse_rows() -> None:
     )
 
 
+def test_record_words_join_the_query_but_never_match_it() -> None:
+    """ ">said" is how records say it: a question using the concept gains it; a question that
+    merely says "said" is not about the concept."""
+    abbreviations = parse_abbreviations(
+        "abbreviation\texpansion\tcase\tvariants\n"
+        "W&F\twishes and feelings|voice of the child|>said|>on his own\tany\n"
+    )
+    assert abbreviations[0].expansions == ("wishes and feelings", "voice of the child")
+    assert abbreviations[0].record_words == ("said", "on his own")
+    understander = QueryUnderstander(abbreviations, (), frozenset())
+    u = understander.understand("voice of the child", today=TODAY)
+    assert u.lexical_query == "voice of the child W&F wishes and feelings said on his own"
+    assert u.dense_query == "voice of the child"
+    assert understander.understand("what has the GP said", today=TODAY).expansions == ()
+    # nothing the query already says is added again
+    said = understander.understand("what has she said when seen: W&F", today=TODAY)
+    assert said.lexical_query.split().count("said") == 1
+
+
+@pytest.mark.parametrize(
+    ("query", "added"),
+    [
+        ("Oisin's views", "wishes and feelings"),
+        ("home alone", "left unsupervised"),
+        ("kids left unsupervised", "home alone"),
+    ],
+)
+def test_shipped_concept_lines(query: str, added: str) -> None:
+    u = understand(query, today=TODAY)
+    assert added in u.lexical_query
+    assert u.corrections == ()
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

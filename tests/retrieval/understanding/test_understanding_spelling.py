@@ -150,3 +150,14 @@ def test_plural_and_mixed_case_abbreviations_are_not_corrected(query: str) -> No
     u = understand(query, today=TODAY, vocabulary=english_vocabulary)
     assert u.corrections == ()
     assert u.lexical_query.startswith(query)
+
+
+@pytest.mark.parametrize("query", ["Oisin's views", "Rayyan seen alone", "Aoife's school"])
+def test_a_capitalised_first_word_may_be_a_name(query: str) -> None:
+    """Names are not English words; "Oisin" once became "Opsin" from the English word list."""
+    assert understand(query, today=TODAY, vocabulary=english_vocabulary).corrections == ()
+
+
+def test_a_capitalised_first_word_still_gets_a_domain_correction() -> None:
+    u = understand("Saftey plan", today=TODAY, vocabulary=english_vocabulary)
+    assert u.corrections == (("Saftey", "Safety"),)
