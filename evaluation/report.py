@@ -16,9 +16,15 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from evaluation.harness import EvaluationReport, GroupScores, ModeReport
+from evaluation.harness import EvaluationReport, GroupScores, ModeReport, QueryResult
 from evaluation.metrics import METRIC_NAMES, MetricName
-from evaluation.timetofind import KLM_SOURCE, QueryTimeToFind, TimeStats, TimeToFindSummary
+from evaluation.timetofind import (
+    KLM_SOURCE,
+    QueryTimeToFind,
+    TimeStats,
+    TimeToFindSummary,
+    search_time_parts,
+)
 
 DECIMALS = 4
 
@@ -139,6 +145,7 @@ def render_markdown(report: EvaluationReport) -> str:
                     f"| {mode} | {kind} | {_stats_cells(ttf.search)} "
                     f"| {_stats_cells(ttf.browse)} | {_ratio(ttf.median_ratio)} |"
                 )
+    lines += _time_parts_lines(report)
     lines += [
         "",
         f"Model: typing {model.seconds_per_character:g} s/character, "
@@ -150,6 +157,33 @@ def render_markdown(report: EvaluationReport) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _time_parts_lines(report: EvaluationReport) -> list[str]:
+    """Where search time goes, per kind, for the last mode (hybrid when all modes ran)."""
+    mode, mode_report = list(report.modes.items())[-1]
+    kinds = sorted({q.kind for q in mode_report.queries if q.kind is not None})
+    groups: list[tuple[str, list[QueryResult]]] = [("all", list(mode_report.queries))]
+    groups += [(kind, [q for q in mode_report.queries if q.kind == kind]) for kind in kinds]
+    lines = [
+        "",
+        f"### Where the search time goes ({mode}; medians over the queries search found)",
+        "",
+        "Typing and waiting are what ranking cannot shorten; reading is the snippets above the "
+        "first relevant hit.",
+        "",
+        "| kind | found | typing s | waiting s | reading s | opening s | search median s |",
+        "|---" * 7 + "|",
+    ]
+    for name, results in groups:
+        parts = search_time_parts([q.time_to_find for q in results], report.ttf_model)
+        if parts is None:
+            continue
+        lines.append(
+            f"| {name} | {parts.found} | {parts.typing_s:.1f} | {parts.waiting_s:.2f} "
+            f"| {parts.reading_s:.1f} | {parts.opening_s:.1f} | {parts.total_s:.1f} |"
+        )
+    return lines
 
 
 def render_plot(report: EvaluationReport) -> Figure:
@@ -281,6 +315,8 @@ def _query_ttf_dict(row: QueryTimeToFind) -> dict[str, Any]:
         "browse_scope": row.browse_scope,
         "browse_position": row.browse_position,
         "browse_s": row.browse_seconds,
+        "typing_s": row.typing_seconds,
+        "latency_s": row.latency_seconds,
     }
 
 

@@ -113,7 +113,11 @@ class BrowseResult:
 
 @dataclass(frozen=True, slots=True)
 class QueryTimeToFind:
-    """One query's time-to-find; a ``None`` time means not found that way."""
+    """One query's time-to-find; a ``None`` time means not found that way.
+
+    ``typing_seconds`` and ``latency_seconds`` are the parts of ``search_seconds`` that no
+    ranking can shorten (the rest is reading snippets above the hit and opening it).
+    """
 
     query_id: str
     search_rank: int | None
@@ -121,6 +125,8 @@ class QueryTimeToFind:
     browse_scope: BrowseScope
     browse_position: int | None
     browse_seconds: float | None
+    typing_seconds: float = 0.0
+    latency_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +217,41 @@ def query_time_to_find(
         browse_scope=browse.scope,
         browse_position=browse.position,
         browse_seconds=None if browse.position is None else model.browse_seconds(browse.position),
+        typing_seconds=len(query.text) * model.seconds_per_character,
+        latency_seconds=latency_s,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SearchTimeParts:
+    """Medians, over the queries search found, of where their search time went (seconds)."""
+
+    found: int
+    typing_s: float
+    waiting_s: float
+    reading_s: float
+    opening_s: float
+    total_s: float
+
+
+def search_time_parts(
+    rows: Sequence[QueryTimeToFind], model: TimeToFindModel = DEFAULT_TTF_MODEL
+) -> SearchTimeParts | None:
+    """Typing, waiting for results, reading snippets above the hit and opening it; None when
+    search found none of ``rows``. Each part is its own median, so they need not add up to
+    ``total_s``."""
+    found = [r for r in rows if r.search_seconds is not None and r.search_rank is not None]
+    if not found:
+        return None
+    return SearchTimeParts(
+        found=len(found),
+        typing_s=percentile([r.typing_seconds for r in found], 50),
+        waiting_s=percentile([r.latency_seconds for r in found], 50),
+        reading_s=percentile(
+            [model.seconds_per_snippet * ((r.search_rank or 1) - 1) for r in found], 50
+        ),
+        opening_s=model.seconds_to_open,
+        total_s=percentile([r.search_seconds or 0.0 for r in found], 50),
     )
 
 

@@ -110,6 +110,10 @@ def test_markdown_shows_modes_kinds_time_to_find_and_model() -> None:
     assert "## Time to find (seconds)" in text
     assert "0.28 s/character" in text
     assert "count as 300 s" in text
+    assert "### Where the search time goes" in text
+    assert (
+        "| kind | found | typing s | waiting s | reading s | opening s | search median s |" in text
+    )
 
 
 def test_write_report_derives_markdown_and_plot_next_to_json(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from evaluation.timetofind import (
     TimeToFindModel,
     newest_first,
     query_time_to_find,
+    search_time_parts,
     summarise_time_to_find,
 )
 
@@ -58,6 +59,32 @@ def test_search_time_is_typing_latency_reading_and_opening() -> None:
     assert result.search_seconds == pytest.approx(18 * 0.28 + 0.25 + 3.0 * 2 + 2.0)
     assert result.browse_position == 4
     assert result.browse_seconds == pytest.approx(3.0 * 3 + 2.0)
+    assert result.typing_seconds == pytest.approx(18 * 0.28)
+    assert result.latency_seconds == 0.25
+
+
+def test_search_time_parts_show_what_ranking_cannot_shorten() -> None:
+    browse = BrowseResult(scope="case", position=1, listed=1)
+    rows = [
+        query_time_to_find(EvalQuery(id=str(i), text=text), ranking, {"hit": 2}, 0.05, browse)
+        for i, (text, ranking) in enumerate(
+            [
+                ("current safety plan", ["hit"]),  # 19 characters, first
+                ("latest safety plan", ["x", "hit"]),  # 18 characters, second
+                ("what safety arrangements are currently agreed", ["hit"]),  # 45, first
+                ("nothing", ["x"]),  # not found: left out
+            ]
+        )
+    ]
+    parts = search_time_parts(rows)
+    assert parts is not None
+    assert parts.found == 3
+    assert parts.typing_s == pytest.approx(19 * 0.28)
+    assert parts.waiting_s == pytest.approx(0.05)
+    assert parts.reading_s == 0.0  # two of three hits were first
+    assert parts.opening_s == 2.0
+    assert parts.total_s == pytest.approx(18 * 0.28 + 0.05 + 3.0 + 2.0)
+    assert search_time_parts(rows[3:]) is None
 
 
 def test_hit_below_the_scanned_results_is_not_found() -> None:
