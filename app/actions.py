@@ -33,7 +33,14 @@ from connectors.errors import RecordError
 from connectors.record import Record, Tombstone, is_tombstone, parse_record
 from retrieval.browse import TimelineEntry, case_timeline
 from retrieval.errors import AccessCheckError
-from retrieval.models import AccessScope, Document, SearchFilters, SearchRequest, SearchResult
+from retrieval.models import (
+    AccessScope,
+    Document,
+    Mode,
+    SearchFilters,
+    SearchRequest,
+    SearchResult,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +64,12 @@ class SearchParams:
     date_to: dt.date | None = None
     top_k: int = 10
     offset: int = 0
+    mode: Mode = "hybrid"
 
     def filters_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"top_k": self.top_k, "offset": self.offset}
+        if self.mode != "hybrid":
+            out["mode"] = self.mode
         if self.case_id is not None:
             out["case_id"] = self.case_id
         if self.doc_types:
@@ -110,6 +120,7 @@ def run_search(
                 date_from=params.date_from,
                 date_to=params.date_to,
             ),
+            mode=params.mode,
             top_k=params.top_k,
             offset=params.offset,
         )

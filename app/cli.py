@@ -61,8 +61,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-serve", action="store_true", help="generate and index only")
     p.set_defaults(handler=_cmd_demo)
 
-    p = sub.add_parser("search", help="search from the shell as the given principals")
+    p = sub.add_parser(
+        "search", help="search from the shell as the given principals (audited like the API)"
+    )
     p.add_argument("query")
+    p.add_argument(
+        "--as",
+        dest="subject",
+        default=None,
+        help="who is searching, for the audit log (default: cli:<login name>)",
+    )
     p.add_argument("--case-id")
     p.add_argument("--doc-type", action="append", default=[])
     p.add_argument("--principal", action="append", default=[])
@@ -190,8 +198,11 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from app.actions import SearchParams, run_search
     from app.api.routes import to_response
-    from retrieval.models import AccessScope, SearchFilters, SearchRequest
+    from app.auth import Caller
 
     if not args.principal:
         print(
@@ -199,16 +210,23 @@ def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 2
     services = _services(settings)
-    result = services.searcher.search(
-        SearchRequest(
-            text=args.query,
-            scope=AccessScope.of(*args.principal),
-            filters=SearchFilters(case_id=args.case_id, doc_types=tuple(args.doc_type)),
-            mode=args.mode,
-            top_k=args.top_k,
-        )
+    # The same action as POST /v1/search: limits, then an audit event written before any
+    # result is shown (a failed audit write prints an error and shows nothing).
+    caller = Caller(
+        subject=args.subject or f"cli:{getpass.getuser()}", principals=frozenset(args.principal)
     )
-    body = to_response(result)
+    search_id, result = run_search(
+        services,
+        caller,
+        SearchParams(
+            query=args.query,
+            case_id=args.case_id,
+            doc_types=tuple(args.doc_type),
+            top_k=args.top_k,
+            mode=args.mode,
+        ),
+    )
+    body = to_response(result, search_id=search_id)
     if args.json:
         print(body.model_dump_json(indent=2))
         return 0

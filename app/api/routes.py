@@ -7,7 +7,6 @@ event happens there, so the web pages get exactly the same behaviour.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
@@ -74,11 +73,10 @@ def search(body: SearchBody, caller: CallerDep, services: ServicesDep) -> Search
     return to_response(result, search_id=search_id)
 
 
-def to_response(result: SearchResult, *, search_id: str | None = None) -> SearchResponse:
-    """The API body for a search result (also printed by ``casesearch search --json``, which
-    has no audited search and gets a fresh id)."""
+def to_response(result: SearchResult, *, search_id: str) -> SearchResponse:
+    """The API body for an audited search (also printed by ``casesearch search --json``)."""
     return SearchResponse(
-        search_id=search_id or uuid.uuid4().hex,
+        search_id=search_id,
         took_ms=round(result.took_ms, 3),
         query=dict(result.understanding),
         results=[
