@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 EVAL   ?= ../shared/eval-data
 REPORTS ?= reports
 
-.PHONY: install system-deps frontend-deps demo serve test test-fast lint typecheck eval eval-scifact eval-medline eval-cranfield eval-synthetic bench clean
+.PHONY: install system-deps frontend-deps demo serve test test-fast lint typecheck eval eval-scifact eval-medline eval-cranfield eval-synthetic eval-synthetic-seed11 bench clean
 
 ## install: virtual environment with the pinned CPU torch, the package and its dev tools
 install: $(VENV)/.installed
@@ -57,7 +57,7 @@ typecheck: install
 	MYPYPATH=tests/connectors $(BIN)/mypy --explicit-package-bases tests/connectors
 
 ## eval: the public collections and the synthetic case file; reports under reports/
-eval: eval-scifact eval-medline eval-cranfield eval-synthetic
+eval: eval-scifact eval-medline eval-cranfield eval-synthetic eval-synthetic-seed11
 
 eval-scifact eval-medline eval-cranfield: eval-%: install
 	$(BIN)/casesearch eval beir $(EVAL)/$* --mode all \
@@ -66,6 +66,11 @@ eval-scifact eval-medline eval-cranfield: eval-%: install
 eval-synthetic: install
 	$(BIN)/casesearch eval synthetic --run-out $(REPORTS)/synthetic.run \
 	  --report-out $(REPORTS)/synthetic.json
+
+# a second case file, generated the same way, kept apart from tuning the query rules
+eval-synthetic-seed11: install
+	$(BIN)/casesearch eval synthetic --seed 11 --run-out $(REPORTS)/synthetic-seed11.run \
+	  --report-out $(REPORTS)/synthetic-seed11.json
 
 ## bench: speed and memory benchmarks, JSON under reports/bench/
 bench: install
