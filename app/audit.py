@@ -295,33 +295,54 @@ class AuditLog:
             ).all()
         return AuditPage(events=[_event(tuple(r)) for r in rows], total=total)
 
-    def verify(self) -> VerifyReport:
+    def verify(self, *, expect_head: str | None = None) -> VerifyReport:
         """Walk the whole chain in order; report the first event that does not check out.
 
         An event is bad when its stored hash differs from the recomputed one (an edited field),
         when its ``prev_hash`` is not the previous event's hash (an event removed, inserted or
         reordered), or when its rows in ``audit_refs`` differ from its case and record ids.
+
+        The chain alone cannot show that its newest events were cut off. ``expect_head`` is a
+        head hash kept outside this database earlier (printed by ``casesearch audit verify``):
+        the chain must still contain it, else the report is not ok.
         """
         with self.store.snapshot() as conn:
             if not _tables_exist(conn):
-                return VerifyReport(ok=True, events=0, head_seq=None, head_hash=GENESIS_HASH)
+                report = VerifyReport(ok=True, events=0, head_seq=None, head_hash=GENESIS_HASH)
+                return _check_expected(report, expect_head, found=expect_head == GENESIS_HASH)
             triggers = {
                 str(r[0])
                 for r in conn.exec_driver_sql(
                     "SELECT name FROM sqlite_master WHERE type = 'trigger'"
                 )
             }
-            report = _walk(conn)
+            report, found = _walk(conn, expect_head)
+        report = _check_expected(report, expect_head, found=found)
         return dataclasses.replace(report, protected=_TRIGGER_NAMES.issubset(triggers))
 
 
-def _walk(conn: Connection) -> VerifyReport:
+def _check_expected(report: VerifyReport, expect_head: str | None, *, found: bool) -> VerifyReport:
+    if expect_head is None or found or not report.ok:
+        return report
+    return dataclasses.replace(
+        report,
+        ok=False,
+        reason=(
+            f"the expected head {expect_head} is not in the chain: events after it were removed"
+            " (or the hash is from another audit log)"
+        ),
+    )
+
+
+def _walk(conn: Connection, expect_head: str | None = None) -> tuple[VerifyReport, bool]:
+    """The chain's report, and whether an event (or the genesis) has hash ``expect_head``."""
     count = 0
     prev_hash = GENESIS_HASH
     head_seq: int | None = None
+    found = expect_head == GENESIS_HASH
 
-    def broken(seq: int, event_id: str | None, reason: str) -> VerifyReport:
-        return VerifyReport(
+    def broken(seq: int, event_id: str | None, reason: str) -> tuple[VerifyReport, bool]:
+        report = VerifyReport(
             ok=False,
             events=count,
             head_seq=head_seq,
@@ -330,6 +351,7 @@ def _walk(conn: Connection) -> VerifyReport:
             first_bad_event_id=event_id,
             reason=reason,
         )
+        return report, found
 
     events = conn.exec_driver_sql(f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq")
     refs = _grouped_refs(conn.exec_driver_sql("SELECT seq, kind, ref FROM audit_refs ORDER BY seq"))
@@ -353,10 +375,11 @@ def _walk(conn: Connection) -> VerifyReport:
         if stored != _refs_of(event):
             return broken(seq, event_id, "reference index differs")
         prev_hash, head_seq = event.hash, seq
+        found = found or event.hash == expect_head
         count += 1
     if pending is not None:
         return broken(pending[0], None, "reference to no event")
-    return VerifyReport(ok=True, events=count, head_seq=head_seq, head_hash=prev_hash)
+    return VerifyReport(ok=True, events=count, head_seq=head_seq, head_hash=prev_hash), found
 
 
 def _tables_exist(conn: Connection) -> bool:

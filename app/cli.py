@@ -98,6 +98,12 @@ def _parser() -> argparse.ArgumentParser:
     au_sub = au.add_subparsers(metavar="ACTION")
     p = au_sub.add_parser("verify", help="check the hash chain; exit 1 at the first bad event")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--expect-head",
+        metavar="HASH",
+        help="a head hash kept elsewhere earlier: fail unless the chain still contains it "
+        "(detects events cut off the end)",
+    )
     p.set_defaults(handler=_cmd_audit_verify)
     p = au_sub.add_parser("list", help="audit events, newest first")
     p.add_argument("--subject")
@@ -316,7 +322,7 @@ def _cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
 
     from app.audit import AuditLog
 
-    report = AuditLog(_audit_store(settings), create=False).verify()
+    report = AuditLog(_audit_store(settings), create=False).verify(expect_head=args.expect_head)
     if args.json:
         print(json.dumps(dataclasses.asdict(report), indent=2, sort_keys=True))
     elif report.ok:
@@ -324,6 +330,8 @@ def _cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
             f"audit log intact: {report.events} events; head event {report.head_seq}, "
             f"hash {report.head_hash}"
         )
+    elif report.first_bad is None:
+        print(f"audit log BROKEN: {report.reason}", file=sys.stderr)
     else:
         print(
             f"audit log BROKEN at event {report.first_bad} "

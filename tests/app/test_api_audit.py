@@ -197,6 +197,33 @@ def test_a_removed_event_is_reported(client: TestClient, services: Services) -> 
     assert (report.ok, report.first_bad) == (False, 3)
 
 
+def test_events_cut_off_the_end_are_caught_by_a_head_kept_elsewhere(
+    client: TestClient, services: Services
+) -> None:
+    """Removing the newest events leaves a valid shorter chain; only a head hash recorded
+    outside the database (``audit verify --expect-head``) shows they existed."""
+    settings = services.settings
+    _three_views(client, settings)
+    kept = services.audit.verify()
+    assert kept.ok
+    assert services.audit.verify(expect_head=kept.head_hash).ok
+    _three_views(client, settings)
+    assert services.audit.verify(expect_head=kept.head_hash).ok  # appends keep the old head
+    with _raw(settings) as conn:
+        conn.execute("DROP TRIGGER audit_events_no_delete")
+        conn.execute("DROP TRIGGER audit_refs_no_delete")
+        conn.execute("PRAGMA foreign_keys = OFF")
+        last = conn.execute("SELECT max(seq) FROM audit_events").fetchone()[0]
+        conn.execute("DELETE FROM audit_refs WHERE seq >= ?", (last - 3,))
+        conn.execute("DELETE FROM audit_events WHERE seq >= ?", (last - 3,))
+    assert services.audit.verify().ok  # the shorter chain is intact on its own
+    cut = services.audit.verify(expect_head=kept.head_hash)
+    assert not cut.ok
+    assert cut.reason is not None
+    assert "not in the chain" in cut.reason
+    assert not services.audit.verify(expect_head="f" * 64).ok  # a hash it never had
+
+
 def test_hiding_an_event_from_case_questions_is_reported(
     client: TestClient, services: Services
 ) -> None:
