@@ -48,7 +48,8 @@ class PhraseHit(Generic[T]):
     payloads: tuple[T, ...]
 
 
-def _plurals(word: str) -> list[str]:
+def plurals(word: str) -> list[str]:
+    """The plural forms a phrase's last word also matches as: GPs, ICPCs, strategies."""
     lower = word.lower()
     if not lower[-1:].isalpha():
         return []
@@ -100,7 +101,7 @@ class PhraseTable(Generic[T]):
             words = engine.words(phrase)
             if not words:
                 continue
-            forms = [words, *((*words[:-1], plural) for plural in _plurals(words[-1]))]
+            forms = [words, *((*words[:-1], plural) for plural in plurals(words[-1]))]
             for form in forms:
                 key = tuple(word.lower() for word in form)
                 self._payloads.setdefault(key, []).append((payload, form if exact else None))

@@ -34,7 +34,7 @@ from .lexicon import (
     parse_word_list,
     read_data_file,
 )
-from .matching import PhraseEngine, PhraseTable, Token
+from .matching import PhraseEngine, PhraseTable, Token, plurals
 from .model import QueryUnderstanding
 from .spelling import MIN_WORD_LENGTH, Speller, Vocabulary, english_words, match_case
 
@@ -143,12 +143,17 @@ class QueryUnderstander:
             for form in (entry.short, *entry.variants)
             if not (form.isalpha() and form.islower() and known(form))
         )
+        # ...nor are their plurals, which the abbreviation matcher accepts too (GPs, PPNs)
+        self._not_misspellings = self._short_forms | {
+            plural for form in self._short_forms for plural in plurals(form)
+        }
         with self._engine.lock:
-            # lowercased words of each line's short forms and of its expansions
+            # lowercased words of each line's short forms, expansions and record words
             self._forms = {
                 entry: (
                     self._phrase_words(entry.short, *entry.variants),
                     self._phrase_words(*entry.expansions),
+                    self._phrase_words(*entry.record_words),
                 )
                 for entry in abbreviations
             }
@@ -246,8 +251,7 @@ class QueryUnderstander:
                 or not text.isalpha()
                 or _looks_abbreviated(text)  # one we do not know, or a plural: PPNs, DoLS
                 or (i > 0 and text[:1].isupper())  # a name mid-query: Shauna, Calderwick
-                or text.lower() in self._short_forms
-                or (text[-1:] in "sS" and text[:-1].lower() in self._short_forms)  # GPs, ppns
+                or text.lower() in self._not_misspellings
             ):
                 continue
             if checked == MAX_SPELLCHECKED_WORDS:
@@ -269,7 +273,7 @@ class QueryUnderstander:
         additions: list[_Addition] = []
         for use in uses:
             entry = use.abbreviation
-            short_forms, long_forms = self._forms[entry]
+            short_forms, long_forms, record_forms = self._forms[entry]
             targets: list[tuple[str, bool]] = []
             if use.role != "long" and not any(_contains(words, f) for f in long_forms):
                 # every wording joins the lexical query; the first is also written inline
@@ -286,7 +290,9 @@ class QueryUnderstander:
                 ]
             # how records say it without naming it: lexical only, whichever form matched
             targets += [
-                (w, False) for w in entry.record_words if not _contains(words, w.lower().split())
+                (word, False)
+                for word, form in zip(entry.record_words, record_forms, strict=True)
+                if not _contains(words, form)
             ]
             additions += [_Addition(span[0], found, added, inline) for added, inline in targets]
         return additions
