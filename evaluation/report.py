@@ -162,9 +162,10 @@ def render_markdown(report: EvaluationReport) -> str:
 def _time_parts_lines(report: EvaluationReport) -> list[str]:
     """Where search time goes, per kind, for the last mode (hybrid when all modes ran)."""
     mode, mode_report = list(report.modes.items())[-1]
-    kinds = sorted({q.kind for q in mode_report.queries if q.kind is not None})
     groups: list[tuple[str, list[QueryResult]]] = [("all", list(mode_report.queries))]
-    groups += [(kind, [q for q in mode_report.queries if q.kind == kind]) for kind in kinds]
+    groups += [
+        (kind, [q for q in mode_report.queries if q.kind == kind]) for kind in mode_report.by_kind
+    ]
     lines = [
         "",
         f"### Where the search time goes ({mode}; medians over the queries search found)",

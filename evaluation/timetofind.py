@@ -87,11 +87,19 @@ class TimeToFindModel:
     def search_seconds(self, query_text: str, latency_s: float, rank: int) -> float:
         """Seconds to find a hit at 1-based ``rank`` after a search that took ``latency_s``."""
         return (
-            len(query_text) * self.seconds_per_character
+            self.typing_seconds(query_text)
             + latency_s
-            + self.seconds_per_snippet * (rank - 1)
+            + self.reading_seconds(rank)
             + self.seconds_to_open
         )
+
+    def typing_seconds(self, query_text: str) -> float:
+        """Seconds to type ``query_text``."""
+        return len(query_text) * self.seconds_per_character
+
+    def reading_seconds(self, rank: int) -> float:
+        """Seconds reading the snippets above a hit at 1-based ``rank``."""
+        return self.seconds_per_snippet * (rank - 1)
 
     def browse_seconds(self, position: int) -> float:
         """Seconds to find the record at 1-based ``position`` of the browse list."""
@@ -217,7 +225,7 @@ def query_time_to_find(
         browse_scope=browse.scope,
         browse_position=browse.position,
         browse_seconds=None if browse.position is None else model.browse_seconds(browse.position),
-        typing_seconds=len(query.text) * model.seconds_per_character,
+        typing_seconds=model.typing_seconds(query.text),
         latency_seconds=latency_s,
     )
 
@@ -240,18 +248,20 @@ def search_time_parts(
     """Typing, waiting for results, reading snippets above the hit and opening it; None when
     search found none of ``rows``. Each part is its own median, so they need not add up to
     ``total_s``."""
-    found = [r for r in rows if r.search_seconds is not None and r.search_rank is not None]
+    found = [
+        (r, r.search_rank, r.search_seconds)
+        for r in rows
+        if r.search_rank is not None and r.search_seconds is not None
+    ]
     if not found:
         return None
     return SearchTimeParts(
         found=len(found),
-        typing_s=percentile([r.typing_seconds for r in found], 50),
-        waiting_s=percentile([r.latency_seconds for r in found], 50),
-        reading_s=percentile(
-            [model.seconds_per_snippet * ((r.search_rank or 1) - 1) for r in found], 50
-        ),
+        typing_s=percentile([r.typing_seconds for r, _, _ in found], 50),
+        waiting_s=percentile([r.latency_seconds for r, _, _ in found], 50),
+        reading_s=percentile([model.reading_seconds(rank) for _, rank, _ in found], 50),
         opening_s=model.seconds_to_open,
-        total_s=percentile([r.search_seconds or 0.0 for r in found], 50),
+        total_s=percentile([seconds for _, _, seconds in found], 50),
     )
 
 
