@@ -308,21 +308,22 @@ class AuditLog:
         """
         with self.store.snapshot() as conn:
             if not _tables_exist(conn):
-                report = VerifyReport(ok=True, events=0, head_seq=None, head_hash=GENESIS_HASH)
-                return _check_expected(report, expect_head, found=expect_head == GENESIS_HASH)
+                empty = VerifyReport(ok=True, events=0, head_seq=None, head_hash=GENESIS_HASH)
+                return _expected_head(empty, expect_head, found=False)
             triggers = {
                 str(r[0])
                 for r in conn.exec_driver_sql(
                     "SELECT name FROM sqlite_master WHERE type = 'trigger'"
                 )
             }
-            report, found = _walk(conn, expect_head)
-        report = _check_expected(report, expect_head, found=found)
+            report = _walk(conn, expect_head)
         return dataclasses.replace(report, protected=_TRIGGER_NAMES.issubset(triggers))
 
 
-def _check_expected(report: VerifyReport, expect_head: str | None, *, found: bool) -> VerifyReport:
-    if expect_head is None or found or not report.ok:
+def _expected_head(report: VerifyReport, expect_head: str | None, *, found: bool) -> VerifyReport:
+    """``report`` of an intact chain, made not ok when ``expect_head`` (other than the genesis)
+    was not found in it."""
+    if expect_head is None or expect_head == GENESIS_HASH or found:
         return report
     return dataclasses.replace(
         report,
@@ -334,15 +335,14 @@ def _check_expected(report: VerifyReport, expect_head: str | None, *, found: boo
     )
 
 
-def _walk(conn: Connection, expect_head: str | None = None) -> tuple[VerifyReport, bool]:
-    """The chain's report, and whether an event (or the genesis) has hash ``expect_head``."""
+def _walk(conn: Connection, expect_head: str | None = None) -> VerifyReport:
     count = 0
     prev_hash = GENESIS_HASH
     head_seq: int | None = None
-    found = expect_head == GENESIS_HASH
+    found = False  # an event has hash expect_head
 
-    def broken(seq: int, event_id: str | None, reason: str) -> tuple[VerifyReport, bool]:
-        report = VerifyReport(
+    def broken(seq: int, event_id: str | None, reason: str) -> VerifyReport:
+        return VerifyReport(
             ok=False,
             events=count,
             head_seq=head_seq,
@@ -351,7 +351,6 @@ def _walk(conn: Connection, expect_head: str | None = None) -> tuple[VerifyRepor
             first_bad_event_id=event_id,
             reason=reason,
         )
-        return report, found
 
     events = conn.exec_driver_sql(f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq")
     refs = _grouped_refs(conn.exec_driver_sql("SELECT seq, kind, ref FROM audit_refs ORDER BY seq"))
@@ -379,7 +378,8 @@ def _walk(conn: Connection, expect_head: str | None = None) -> tuple[VerifyRepor
         count += 1
     if pending is not None:
         return broken(pending[0], None, "reference to no event")
-    return VerifyReport(ok=True, events=count, head_seq=head_seq, head_hash=prev_hash), found
+    intact = VerifyReport(ok=True, events=count, head_seq=head_seq, head_hash=prev_hash)
+    return _expected_head(intact, expect_head, found=found)
 
 
 def _tables_exist(conn: Connection) -> bool:
