@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 Theme = Literal[
     "neglect",
@@ -155,20 +155,10 @@ QueryKind = Literal[
     "home_alone",
     "exploitation",
 ]
-CASE_QUERY_KINDS: tuple[QueryKind, ...] = (
-    "current_safety_plan",
-    "gp_last_seen",
-    "police_involvement",
-    "strategy_discussion",
-    "school_concerns",
-    "health_visitor",
-    "missing_episodes",
-    "domestic_abuse",
-    "wishes_feelings",
-    "conference_outcome",
-    "last_visit",
-)
 CROSS_CASE_QUERY_KINDS: tuple[QueryKind, ...] = ("neglect_pattern", "home_alone", "exploitation")
+CASE_QUERY_KINDS: tuple[QueryKind, ...] = tuple(
+    kind for kind in get_args(QueryKind) if kind not in CROSS_CASE_QUERY_KINDS
+)
 
 
 @dataclass(frozen=True, slots=True)
