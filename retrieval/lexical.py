@@ -11,27 +11,49 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+TermGroup = tuple[str, ...]
+"""One query term, or the terms of a wording that must appear near each other to match."""
 
-def match_expression(query_terms: Sequence[str]) -> str | None:
-    """An FTS5 MATCH string OR-ing the distinct terms (each quoted), or None if there are none.
+GROUP_SLACK = 2
+"""Other terms allowed inside a group's match ("practice nurse" matches "nurse at the GP
+practice"; stop words are not in the index, so they never count)."""
 
+
+def single_terms(terms: Sequence[str]) -> list[TermGroup]:
+    """Each term as a group of its own (a plain bag-of-words query)."""
+    return [(t,) for t in terms]
+
+
+def match_expression(groups: Sequence[TermGroup]) -> str | None:
+    """An FTS5 MATCH string OR-ing the distinct groups, or None if there are none.
+
+    A one-term group is a quoted term; a longer one is an FTS5 ``NEAR`` group, which matches
+    when all its terms occur in any order with at most ``GROUP_SLACK`` other terms among them.
     Terms come from ``retrieval.analysis`` and hold word characters only, so quoting is safe.
     """
-    distinct = list(dict.fromkeys(t for t in query_terms if t))
+    distinct = list(dict.fromkeys(g for g in groups if g and all(g)))
     if not distinct:
         return None
-    return " OR ".join(f'"{t}"' for t in distinct)
+    return " OR ".join(_group_expression(g) for g in distinct)
+
+
+def _group_expression(group: TermGroup) -> str:
+    quoted = " ".join(f'"{t}"' for t in group)
+    if len(group) == 1:
+        return quoted
+    # NEAR counts the terms between the first and the last of the group
+    return f"NEAR({quoted}, {len(group) - 2 + GROUP_SLACK})"
 
 
 def bm25_search(
     conn: Connection,
-    query_terms: Sequence[str],
+    groups: Sequence[TermGroup],
     candidate_sql: str,
     candidate_params: Sequence[Any],
     limit: int,
 ) -> list[tuple[int, int, float]]:
     """Top ``limit`` chunks as ``(chunk_pk, record_pk, bm25)``, best first, ties by chunk pk."""
-    expression = match_expression(query_terms)
+    expression = match_expression(groups)
     if expression is None or limit <= 0:
         return []
     rows = conn.exec_driver_sql(

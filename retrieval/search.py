@@ -6,6 +6,8 @@ Order of operations (each step is a module of its own):
 2. ``access`` selects the candidate records (permissions and filters) in SQL, inside one read
    snapshot; nothing outside them is ranked, counted or cut into snippets.
 3. ``lexical`` (FTS5 BM25) and ``dense`` (exact numpy cosine) each return their top chunks.
+   BM25 takes the query's own terms one by one and each wording the understanding step added
+   as one group of nearby terms (``lexical.TermGroup``).
 4. Each list is collapsed to records by their best chunk; RRF fuses the record lists.
 5. Boosts from the understanding step (named document type, recency) are added in RRF units.
 6. The page of hits gets its snippet from the record's best chunk (``snippets``).
@@ -25,7 +27,7 @@ from retrieval.dense import DenseIndex
 from retrieval.embedding import Embedder
 from retrieval.errors import InvalidQueryError
 from retrieval.fusion import collapse_to_records, reciprocal_rank_fusion
-from retrieval.lexical import bm25_search, match_expression
+from retrieval.lexical import TermGroup, bm25_search, match_expression, single_terms
 from retrieval.models import (
     Document,
     Hit,
@@ -54,14 +56,18 @@ class _Candidate:
 
 @dataclass(slots=True)
 class _Ranked:
-    query_terms: list[str]
+    groups: list[TermGroup]
     filters: SearchFilters
     reading: QueryUnderstanding | None
     page: list[_Candidate] = field(default_factory=list)
     docs: dict[int, Document] = field(default_factory=dict)
     spans: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
     ids: dict[int, str] = field(default_factory=dict)
-    dropped_terms: frozenset[str] = frozenset()
+    dropped_groups: frozenset[TermGroup] = frozenset()
+
+    @property
+    def query_terms(self) -> frozenset[str]:
+        return frozenset(t for g in self.groups for t in g)
 
 
 class HybridSearcher:
@@ -93,13 +99,12 @@ class HybridSearcher:
         """
         started = time.perf_counter()
         ranked = self._rank(request, with_documents=True)
-        term_set = frozenset(ranked.query_terms)
         hits = tuple(
             self._hit(
                 c,
                 ranked.docs[c.record_pk],
                 ranked.spans[c.chunk_pk],
-                term_set,
+                ranked.groups,
                 ranked.filters,
                 ranked.reading,
             )
@@ -122,26 +127,27 @@ class HybridSearcher:
             raise InvalidQueryError("the query is empty")
         today = request.today or dt.date.today()
         reading: QueryUnderstanding | None = None
-        lexical_text = dense_text = request.text
+        dense_text = request.text
+        groups = single_terms(analysis.terms(request.text))
         filters = request.filters
         if request.understand:
             reading = understand(request.text, today=today, vocabulary=analysis.english_vocabulary)
-            lexical_text, dense_text = reading.lexical_query, reading.dense_query
+            dense_text = reading.dense_query
+            groups = _lexical_groups(reading)
             filters = SearchFilters(
                 case_id=filters.case_id,
                 doc_types=filters.doc_types,
                 date_from=filters.date_from or reading.date_from,
                 date_to=filters.date_to or reading.date_to,
             )
-        query_terms = analysis.terms(lexical_text)
-        if request.mode == "bm25" and not query_terms:
+        if request.mode == "bm25" and not groups:
             raise InvalidQueryError("the query has no searchable words")
         query_vector = None
         if request.mode in ("dense", "hybrid"):
             query_vector = self.embedder.embed([dense_text.strip() or request.text])[0]
 
         limit = max(self.config.candidates, request.offset + request.top_k)
-        ranked = _Ranked(query_terms=query_terms, filters=filters, reading=reading)
+        ranked = _Ranked(groups=groups, filters=filters, reading=reading)
         with self.store.snapshot() as conn:
             self.dense.sync(self.store, conn)
             allowed, count = candidate_records(conn, request.scope, filters)
@@ -149,10 +155,10 @@ class HybridSearcher:
             if request.mode in ("bm25", "hybrid"):
                 sql, params = candidate_clause(request.scope, filters)
                 if reading is not None and filters.case_id is not None:
-                    ranked.dropped_terms = self._scope_common_terms(
-                        conn, query_terms, sql, params, count
+                    ranked.dropped_groups = self._scope_common_groups(
+                        conn, groups, sql, params, count
                     )
-                useful = [t for t in query_terms if t not in ranked.dropped_terms]
+                useful = [g for g in groups if g not in ranked.dropped_groups]
                 lists[0] = bm25_search(conn, useful, sql, params, limit)
             if query_vector is not None:
                 lists[1] = self.dense.search(query_vector, allowed, limit)
@@ -160,7 +166,7 @@ class HybridSearcher:
             if reading is not None:
                 self._boost(conn, candidates, reading, case_scoped=filters.case_id is not None)
                 if not reading.negated:
-                    self._demote_negated(conn, candidates, frozenset(query_terms))
+                    self._demote_negated(conn, candidates, ranked.query_terms)
             candidates.sort(key=lambda c: (-c.score, c.record_pk))
             ranked.page = candidates[request.offset : request.offset + request.top_k]
             pks = [c.record_pk for c in ranked.page]
@@ -263,10 +269,10 @@ class HybridSearcher:
             c.boosts["recency"] = lifted - c.score
             c.score = lifted
 
-    def _scope_common_terms(
-        self, conn: Any, terms: list[str], sql: str, params: list[Any], count: int
-    ) -> frozenset[str]:
-        """Query terms found in most records in scope: they cannot tell those records apart.
+    def _scope_common_groups(
+        self, conn: Any, groups: list[TermGroup], sql: str, params: list[Any], count: int
+    ) -> frozenset[TermGroup]:
+        """Query terms (or groups) in most records in scope: they cannot tell those apart.
 
         In one child's case file the child's name is in nearly every record; BM25's corpus-wide
         IDF still counts it as rare and lets it drown the words that matter ("has Bradley been
@@ -276,17 +282,17 @@ class HybridSearcher:
         """
         if count < self.config.scope_common_min_records:
             return frozenset()
-        common: set[str] = set()
-        distinct = list(dict.fromkeys(terms))
-        for term in distinct:
+        common: set[TermGroup] = set()
+        distinct = list(dict.fromkeys(groups))
+        for group in distinct:
             found = conn.exec_driver_sql(
                 "SELECT count(DISTINCT c.record_pk) FROM chunks_fts f"
                 " JOIN chunks c ON c.pk = f.rowid"
                 f" WHERE chunks_fts MATCH ? AND c.record_pk IN ({sql})",
-                (match_expression([term]), *params),
+                (match_expression([group]), *params),
             ).scalar_one()
             if found >= self.config.scope_common_share * count:
-                common.add(term)
+                common.add(group)
         return frozenset(common) if len(common) < len(distinct) else frozenset()
 
     def _demote_negated(
@@ -319,23 +325,25 @@ class HybridSearcher:
         candidate: _Candidate,
         doc: Document,
         span: tuple[int, int, int, int],
-        query_terms: frozenset[str],
+        groups: list[TermGroup],
         filters: SearchFilters,
         reading: QueryUnderstanding | None,
     ) -> Hit:
         _record_pk, ordinal, start, end = span
+        chunk_terms = {t.term for t in analysis.tokens(doc.text[start:end])}
+        chunk_terms.update(analysis.terms(doc.title))
+        # a group's terms count only where the whole group is present
+        matched = frozenset(t for g in groups if chunk_terms.issuperset(g) for t in g)
         snippet = make_snippet(
             doc.text,
             start,
             end,
-            query_terms,
+            matched,
             max_sentences=self.config.snippet_sentences,
             max_chars=self.config.snippet_max_chars,
         )
-        chunk_terms = {t.term for t in analysis.tokens(doc.text[start:end])}
-        chunk_terms.update(analysis.terms(doc.title))
         why: dict[str, Any] = {
-            "matched_terms": sorted(query_terms & chunk_terms),
+            "matched_terms": sorted(matched),
             "bm25_rank": candidate.bm25_rank,
             "dense_rank": candidate.dense_rank,
             "fused_score": round(candidate.score, 6),
@@ -356,6 +364,13 @@ class HybridSearcher:
             source_uri=doc.source_uri,
             why=why,
         )
+
+
+def _lexical_groups(reading: QueryUnderstanding) -> list[TermGroup]:
+    """The query's own terms one by one, then each added wording as one group, distinct."""
+    groups = single_terms(analysis.terms(reading.lexical_base))
+    groups += [tuple(analysis.terms(added)) for added in reading.lexical_additions]
+    return [g for g in dict.fromkeys(groups) if g]
 
 
 def _relative_relevance(pool: list[_Candidate]) -> dict[int, float]:

@@ -226,7 +226,8 @@ class QueryUnderstander:
         ]
         return QueryUnderstanding(
             original=query,
-            lexical_query=" ".join([cut, *extra]) if cut else "",
+            lexical_base=cut,
+            lexical_additions=tuple(extra) if cut else (),
             dense_query=_tidy(_rewrite(query, dense_edits)) if cut else "",
             doc_types=tuple(doc_types),
             recency=bool(recency_spans),

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from retrieval import analysis
 from retrieval.access import candidate_clause
-from retrieval.lexical import bm25_search
+from retrieval.lexical import bm25_search, single_terms
 from retrieval.models import AccessScope, ChunkRow, Document, SearchFilters
 from retrieval.store import SqliteStore
 
@@ -45,7 +45,7 @@ def _index(store: SqliteStore, docs: list[tuple[str, str]]) -> None:
 
 def _ours(conn: Connection, store: SqliteStore, query: str) -> list[str]:
     sql, params = candidate_clause(AccessScope.of("all"), SearchFilters())
-    hits = bm25_search(conn, analysis.terms(query), sql, params, 10)
+    hits = bm25_search(conn, single_terms(analysis.terms(query)), sql, params, 10)
     docs = store.documents_by_pk(conn, [r for _, r, _ in hits])
     return [docs[r].id for _, r, _ in hits]
 

@@ -127,11 +127,14 @@ def test_longest_phrase_wins() -> None:
 def test_expansions_in_query_order() -> None:
     u = understand("HV and GP", today=TODAY)
     assert u.expansions[:2] == (("HV", "health visitor"), ("GP", "general practitioner"))
-    # every wording of a short form joins the lexical query, in the file's order
-    assert u.lexical_query == (
-        "HV and GP health visitor general practitioner family doctor GP surgery practice nurse"
-        " doctor surgery"
-    )
+    # every wording of a short form joins the lexical query, in the file's order, each kept
+    # whole so that search can match its words as a group
+    assert u.lexical_base == "HV and GP"
+    assert u.lexical_additions[:7] == (
+        "health visitor", "general practitioner", "family doctor", "GP surgery",
+        "practice nurse", "doctor", "surgery",
+    )  # fmt: skip
+    assert u.lexical_query == " ".join([u.lexical_base, *u.lexical_additions])
 
 
 def test_a_custom_list_is_used() -> None:

@@ -54,7 +54,8 @@ def test_police_involvement_since_march() -> None:
         ("most recent strat", "strat strategy discussion strategy meeting",
          "strat strategy discussion"),
         ("PPNs for this family",
-         "PPNs for this family police protection notice public protection notice",
+         "PPNs for this family police protection notice public protection notice"
+         " police notification",
          "PPNs police protection notice for this family"),
         ("latest", "", ""),
         ("since March 2024", "", ""),
@@ -85,7 +86,7 @@ def test_a_datetime_today_is_taken_as_its_date() -> None:
 
 def test_empty_query() -> None:
     u = understand("", today=TODAY)
-    assert u == QueryUnderstanding("", "", "", (), False, None, None, (), (), False)
+    assert u == QueryUnderstanding("", "", (), "", (), False, None, None, (), (), False)
 
 
 def test_vocabulary_exceptions_propagate() -> None:
