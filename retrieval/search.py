@@ -128,9 +128,10 @@ class HybridSearcher:
         today = request.today or dt.date.today()
         reading: QueryUnderstanding | None = None
         dense_text = request.text
-        groups = single_terms(analysis.terms(request.text))
         filters = request.filters
-        if request.understand:
+        if not request.understand:
+            groups = single_terms(analysis.terms(request.text))
+        else:
             reading = understand(request.text, today=today, vocabulary=analysis.english_vocabulary)
             dense_text = reading.dense_query
             groups = _lexical_groups(reading)
