@@ -1,0 +1,144 @@
+"""Speed and memory benchmarks: incremental indexing (issue 3), HTTP search latency (issue 4)
+and embedding precision.
+
+``python -m evaluation.bench --out reports/bench [--records N] [--only indexing,latency,embedding]
+[--quick]`` writes one JSON file per benchmark (sorted keys), ``summary.json`` and
+``summary.md`` (built from every benchmark file present, so ``--only`` refreshes one part).
+
+Speed targets are ratios of runs measured side by side in one process on one machine, because
+absolute times on a shared CPU are noisy. Correctness invariants (a rerun embeds nothing, an
+edit re-embeds exactly the edited records' chunks, deleted and restricted records vanish from
+the next search) are checked on every run; the exit status is 1 when one fails, 2 when a
+benchmark cannot run, 0 otherwise (a missed speed target is reported, not fatal).
+
+Evaluation sits below ``app/``, so the server, its settings and its tokens are driven through
+the ``casesearch`` command line, with default settings (inherited ``CASESEARCH_*`` variables
+are dropped) so that both sides of each comparison run the same configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from evaluation.bench.common import (
+    BENCHMARKS,
+    BenchConfig,
+    BenchError,
+    CountingEmbedder,
+    Json,
+    environment,
+    now,
+    synthetic_records,
+)
+from evaluation.bench.embedding import bench_embedding, embedding_texts
+from evaluation.bench.indexing import RERUN_RATIO_MAX, RESTRICTED_TO, bench_indexing
+from evaluation.bench.latency import HTTP_P95_MAX_MS, bench_latency
+from evaluation.bench.report import dump, write_summary
+
+__all__ = [
+    "BENCHMARKS",
+    "HTTP_P95_MAX_MS",
+    "RERUN_RATIO_MAX",
+    "RESTRICTED_TO",
+    "RUNNERS",
+    "BenchConfig",
+    "BenchError",
+    "CountingEmbedder",
+    "Json",
+    "bench_embedding",
+    "bench_indexing",
+    "bench_latency",
+    "embedding_texts",
+    "environment",
+    "main",
+    "run_benchmarks",
+    "synthetic_records",
+    "write_summary",
+]
+
+RUNNERS: dict[str, Callable[[BenchConfig, Path], Json]] = {
+    "indexing": bench_indexing,
+    "latency": bench_latency,
+    "embedding": bench_embedding,
+}
+
+
+def run_benchmarks(config: BenchConfig, names: Sequence[str], out: Path, work: Path) -> Json:
+    """Run ``names`` in order, writing ``<out>/<name>.json`` after each, then the summary.
+
+    Raises ``BenchError`` when a benchmark cannot run, or when ``work`` already holds one of
+    its folders (each benchmark starts from a fresh data dir).
+    """
+    taken = [name for name in names if (work / name).exists()]
+    if taken:
+        raise BenchError(f"{work} already holds {', '.join(taken)}: use an empty --work folder")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        print(f"bench: {name} …", file=sys.stderr, flush=True)
+        started_at, started = now(), time.perf_counter()
+        env = environment()
+        data = RUNNERS[name](config, work)
+        env["machine"]["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
+        data.update(env)
+        data.update(
+            benchmark=name,
+            started_at=started_at,
+            finished_at=now(),
+            duration_s=round(time.perf_counter() - started, 1),
+            config=asdict(config),
+        )
+        dump(out / f"{name}.json", data)
+        print(f"bench: {name} done in {data['duration_s']} s", file=sys.stderr, flush=True)
+    return write_summary(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m evaluation.bench", description=__doc__)
+    parser.add_argument("--out", type=Path, default=Path("reports/bench"))
+    parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated subset")
+    parser.add_argument("--quick", action="store_true", help="small sizes (< 3 minutes)")
+    parser.add_argument("--records", type=int, help="records in the indexing source")
+    parser.add_argument("--requests", type=int, help="measured HTTP requests")
+    parser.add_argument("--demo-cases", type=int, help="cases in the latency corpus")
+    parser.add_argument("--embed-texts", type=int, help="texts in the embedding benchmark")
+    parser.add_argument("--index-precision", choices=["fp32", "bf16"])
+    parser.add_argument(
+        "--search-threads", type=int, help="torch threads of the server and the in-process searcher"
+    )
+    parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
+    args = parser.parse_args(argv)
+    names = [n.strip() for n in args.only.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(BENCHMARKS))
+    if unknown or not names:
+        parser.error(f"--only takes {', '.join(BENCHMARKS)}; got {args.only!r}")
+    config = BenchConfig.quick() if args.quick else BenchConfig()
+    overrides = {
+        "records": args.records,
+        "requests": args.requests,
+        "warmup": min(config.warmup, args.requests) if args.requests else None,
+        "demo_cases": args.demo_cases,
+        "embed_texts": args.embed_texts,
+        "embed_block": min(config.embed_block, args.embed_texts) if args.embed_texts else None,
+        "index_precision": args.index_precision,
+        "search_threads": args.search_threads,
+    }
+    config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
+    if config.records < 3 or min(config.requests, config.embed_texts) < 1:
+        parser.error("--records must be at least 3, --requests and --embed-texts at least 1")
+    if config.search_threads is not None and config.search_threads < 1:
+        parser.error("--search-threads must be at least 1")
+    with tempfile.TemporaryDirectory(prefix="casesearch-bench-") as scratch:
+        try:
+            summary = run_benchmarks(config, names, args.out, args.work or Path(scratch))
+        except BenchError as exc:
+            print(f"bench: error: {exc}", file=sys.stderr)
+            return 2
+    print((args.out / "summary.md").read_text(encoding="utf-8"))
+    return 0 if summary["invariants_ok"] else 1

@@ -1,0 +1,188 @@
+"""What every benchmark shares: the configuration, the error, measurement helpers, the record
+of the machine and library versions, and the synthetic record source."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.metadata
+import math
+import os
+import platform
+import resource
+import subprocess
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evaluation import EvaluationError
+from evaluation.synthetic import build_collection
+from retrieval.embedding import Precision, SentenceTransformerEmbedder, Vectors
+
+BENCHMARKS = ("indexing", "latency", "embedding")
+Json = dict[str, Any]
+
+
+class BenchError(EvaluationError):
+    """A benchmark could not run (a subprocess failed, the server never became ready)."""
+
+
+@dataclass(frozen=True, slots=True)
+class BenchConfig:
+    """Sizes and bounds. ``quick()`` is the small variant (< 3 minutes on two cores)."""
+
+    records: int = 10_000
+    change_share: float = 0.01  # edited, restricted and deleted: each this share of records
+    index_precision: Precision = "fp32"
+    reruns: int = 3
+    verify_sample: int = 50  # records searched for before and after a deletion/restriction
+    demo_cases: int = 40
+    requests: int = 400
+    warmup: int = 20
+    latency_budget_s: float = 300.0
+    search_threads: int | None = None  # torch threads for searching; None: torch's default
+    embed_texts: int = 512
+    embed_block: int = 128
+    seed: int = 7
+
+    @classmethod
+    def quick(cls) -> BenchConfig:
+        return cls(
+            records=400, reruns=2, verify_sample=10, demo_cases=4, requests=60, warmup=5,
+            latency_budget_s=45.0, embed_texts=64, embed_block=32,
+        )  # fmt: skip
+
+
+# -- measurement helpers ------------------------------------------------------------------------
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark (Linux ``clear_refs`` 5); False where not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as handle:
+            handle.write("5")
+    except OSError:
+        return False
+    return True
+
+
+def rss_mib(field: str = "VmRSS", pid: int | str = "self") -> float | None:
+    """A memory figure of ``/proc/<pid>/status`` in MiB (None where there is no /proc)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text(encoding="ascii").splitlines():
+            if line.startswith(f"{field}:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+@contextmanager
+def phase(phases: dict[str, Json], name: str) -> Iterator[None]:
+    """Record the wall time, the RSS at the start and the peak RSS of the block.
+
+    The peak is the phase's own where the kernel lets us reset the mark, so it is at least the
+    RSS the phase started with (memory a process once held is rarely given back).
+    """
+    per_phase = _reset_peak_rss()
+    rss_at_start = rss_mib()
+    started = time.perf_counter()
+    yield
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    phases[name] = {
+        "wall_s": round(time.perf_counter() - started, 3),
+        "rss_at_start_mib": rss_at_start,
+        "peak_rss_mib": round(peak_kib / 1024, 1),
+        "peak_rss_scope": "phase" if per_phase else "process so far",
+    }
+
+
+def target(name: str, value: float, limit: float) -> Json:
+    return {"name": name, "value": round(value, 4), "limit": limit, "met": value <= limit}
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def _git_state() -> Json:
+    """The commit the benchmark ran on and the tracked files changed since (None without git)."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(  # noqa: S603 - fixed arguments
+            ["git", *args],  # noqa: S607 - git from PATH, as a developer runs it
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+
+    try:
+        commit = git("rev-parse", "HEAD").strip()
+        changed = git("status", "--porcelain", "--untracked-files=no").splitlines()
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "modified_files": None}
+    return {"commit": commit, "modified_files": sorted(line[3:] for line in changed)}
+
+
+def environment() -> Json:
+    """The machine and library versions, stored with every result."""
+    import torch
+
+    versions: dict[str, str | None] = {
+        "python": platform.python_version(),
+        "torch": str(torch.__version__),
+    }
+    for dist in ("sentence-transformers", "numpy", "fastapi", "uvicorn", "spacy", "sqlalchemy"):
+        try:
+            versions[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            versions[dist] = None
+    return {
+        "code": _git_state(),
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "load_average_1m_at_start": round(os.getloadavg()[0], 2),
+        },
+        "versions": versions,
+    }
+
+
+class CountingEmbedder:
+    """Passes texts to the model and counts them: the indexer's own count is checked with it."""
+
+    def __init__(self, inner: SentenceTransformerEmbedder) -> None:
+        self.inner = inner
+        self.texts = 0
+
+    @property
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        self.texts += len(texts)
+        return self.inner.embed(texts, progress=progress)
+
+
+# -- the record source --------------------------------------------------------------------------
+
+
+def synthetic_records(n: int, *, seed: int, today: dt.date) -> list[Json]:
+    """``n`` distinct synthetic records (whole cases, the last one cut), in id order."""
+    cases = max(1, math.ceil(n / 45))
+    while True:
+        documents = build_collection(seed=seed, n_cases=cases, today=today).documents
+        if len(documents) >= n or cases >= 9000:
+            break
+        cases = min(9000, math.ceil(cases * n / max(1, len(documents))) + 1)
+    return [dict(d.record()) for d in sorted(documents, key=lambda d: d.id)[:n]]

@@ -1,0 +1,188 @@
+"""Benchmark 2, search latency (issue 4): ``POST /v1/search`` on a ``casesearch serve``
+subprocess against the in-process searcher, query by query."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import secrets
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from evaluation.bench.common import BenchConfig, Json, phase, rss_mib, target
+from evaluation.bench.process import cli, cli_env, cli_index, cli_store_path, server
+from evaluation.metrics import percentile
+from evaluation.synthetic import generate_case_file
+from retrieval.embedding import SentenceTransformerEmbedder
+from retrieval.models import AccessScope, SearchFilters, SearchRequest
+from retrieval.search import HybridSearcher
+from retrieval.store import SqliteStore
+
+HTTP_P95_MAX_MS = 100.0
+
+
+def _latency_ms(seconds: Sequence[float]) -> Json:
+    ms = [s * 1000 for s in seconds]
+    if not ms:
+        return {"n": 0}
+    return {
+        "n": len(ms),
+        "mean_ms": round(sum(ms) / len(ms), 2),
+        "p50_ms": round(percentile(ms, 50), 2),
+        "p95_ms": round(percentile(ms, 95), 2),
+        "p99_ms": round(percentile(ms, 99), 2),
+        "max_ms": round(max(ms), 2),
+    }
+
+
+def _read_jsonl(path: Path) -> list[Json]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def _plan(root: Path, count: int) -> list[tuple[str, str | None, Json]]:
+    """``count`` (query, case id, user) triples; each query goes to a user who sees its case."""
+    records = _read_jsonl(root / "records.jsonl")
+    queries = _read_jsonl(root / "queries.jsonl")
+    users = json.loads((root / "users.json").read_text(encoding="utf-8"))["users"]
+
+    def sees(user: Json, case_id: str | None) -> bool:
+        held = set(user["principals"])
+        return any(
+            held & set(r["acl"]) and not held & set(r.get("deny", []))
+            for r in records
+            if case_id is None or r.get("case_id") == case_id
+        )
+
+    cases = {q.get("metadata", {}).get("case_id") for q in queries}
+    readers = {case: [u for u in users if sees(u, case)] for case in cases | {None}}
+    plan: list[tuple[str, str | None, Json]] = []
+    for i in range(count):
+        query = queries[i % len(queries)]
+        case = query.get("metadata", {}).get("case_id")
+        eligible = readers[case] or readers[None]
+        plan.append((query["text"], case, eligible[i % len(eligible)]))
+    return plan
+
+
+def bench_latency(config: BenchConfig, work: Path) -> Json:
+    """``POST /v1/search`` over HTTP against the in-process searcher, query by query."""
+    import httpx
+
+    root = work / "latency"
+    phases: dict[str, Json] = {}
+    secret = secrets.token_urlsafe(32)
+    env = cli_env(
+        root / "data",
+        CASESEARCH_JWT_SECRET=secret,
+        CASESEARCH_LIMITS__RATE_LIMIT_PER_MINUTE="100000",
+    )
+    with phase(phases, "generate_and_index"):
+        generated = generate_case_file(
+            root / "demo", seed=config.seed, n_cases=config.demo_cases, today=dt.date.today()
+        )
+        index_wall, index_run = cli_index(env, generated.records_path)
+    plan = _plan(generated.root, config.warmup + config.requests)
+    tokens: dict[str, str] = {}
+    for _, _, user in plan:
+        if user["sub"] not in tokens:
+            principals = [a for p in user["principals"] for a in ("--principal", p)]
+            tokens[user["sub"]] = cli(["token", "--sub", user["sub"], *principals], env).strip()
+    import torch
+
+    threads = config.search_threads or torch.get_num_threads()
+    default_threads = torch.get_num_threads()
+    serve_env = {**env, "OMP_NUM_THREADS": str(threads)}
+    store = SqliteStore(cli_store_path(env))
+    searcher = HybridSearcher(store, SentenceTransformerEmbedder())  # the server's defaults
+    # One row per measured query: scope ("case" or "cross_case") and seconds per side.
+    rows: list[tuple[str, dict[str, float]]] = []
+    statuses: dict[str, int] = {}
+    stopped_by_budget = False
+    try:
+        torch.set_num_threads(threads)
+        searcher.warm()
+        with (
+            phase(phases, "serve_and_measure"),
+            server(serve_env, root / "server.log") as (url, pid),
+            httpx.Client(base_url=url, timeout=60) as client,
+        ):
+            deadline = time.monotonic() + config.latency_budget_s
+            for i, (text, case_id, user) in enumerate(plan):
+                measured = i >= config.warmup
+                if measured and time.monotonic() > deadline:
+                    stopped_by_budget = True
+                    break
+                body: Json = {"query": text, "top_k": 10}
+                if case_id is not None:
+                    body["case_id"] = case_id
+                headers = {"Authorization": f"Bearer {tokens[user['sub']]}"}
+                scope = AccessScope.of(*user["principals"], f"user:{user['sub']}")
+                request = SearchRequest(text, scope, SearchFilters(case_id=case_id), top_k=10)
+                row: dict[str, float] = {}
+                # Alternate which goes first so that neither always meets a warmer cache.
+                for which in ("http", "in_process") if i % 2 == 0 else ("in_process", "http"):
+                    started = time.perf_counter()
+                    if which == "http":
+                        response = client.post("/v1/search", json=body, headers=headers)
+                        row["http"] = time.perf_counter() - started
+                        if measured:
+                            key = str(response.status_code)
+                            statuses[key] = statuses.get(key, 0) + 1
+                        if response.status_code == 200:
+                            row["server_took"] = float(response.json()["took_ms"]) / 1000
+                    else:
+                        searcher.search(request)
+                        row["in_process"] = time.perf_counter() - started
+                if measured and "server_took" in row:
+                    rows.append(("case" if case_id else "cross_case", row))
+            server_peak = rss_mib("VmHWM", pid)
+    finally:
+        torch.set_num_threads(default_threads)
+        store.close()
+    sides = ("http", "server_took", "in_process")
+    stats = {side: _latency_ms([r[side] for _, r in rows]) for side in sides}
+    http, inproc = stats["http"], stats["in_process"]
+    by_scope = {
+        scope: {side: _latency_ms([r[side] for s, r in rows if s == scope]) for side in sides}
+        for scope in ("case", "cross_case")
+    }
+    invariants = {"every_request_answered_200": statuses.keys() == {"200"}}
+    return {
+        "phases": phases,
+        "corpus": {
+            "records": index_run["added"] + index_run["unchanged"] + index_run["updated"],
+            "chunks_embedded": index_run["chunks_embedded"],
+            "index_process_wall_s": round(index_wall, 3),
+        },
+        **stats,
+        "by_scope": by_scope,
+        "ratio_http_over_in_process": {
+            k: round(http[k] / inproc[k], 3)
+            for k in ("p50_ms", "p95_ms", "p99_ms")
+            if k in http and k in inproc
+        },
+        "statuses": dict(sorted(statuses.items())),
+        "stopped_by_time_budget": stopped_by_budget,
+        "server_peak_rss_mib": server_peak,
+        "parameters": {
+            "corpus": f"evaluation.synthetic demo: seed {config.seed}, {config.demo_cases} cases, "
+            "today = the real date (as casesearch demo)",
+            "requests": config.requests,
+            "warmup": config.warmup,
+            "time_budget_s": config.latency_budget_s,
+            "users": sorted(tokens),
+            "torch_threads": threads,
+            "client": "httpx, one keep-alive connection, sequential; top_k 10",
+            "server": "casesearch serve (one uvicorn worker), default settings, "
+            "rate limit 100000/min",
+            "order": "per query, HTTP and in-process back to back, alternating which goes first",
+            "http_includes": "JWT check, rate limiting, audit write, JSON encoding, loopback TCP",
+            "server_took": "the response's took_ms: the searcher inside the server",
+            "scopes": "case: the query names a case_id; cross_case: a QA search over all cases",
+        },
+        "targets": [target("http_p95_ms", http.get("p95_ms", math.inf), HTTP_P95_MAX_MS)],
+        "invariants": invariants,
+    }

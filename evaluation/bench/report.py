@@ -1,0 +1,83 @@
+"""The report files: one JSON file per benchmark (sorted keys), ``summary.json`` and
+``summary.md``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from evaluation.bench.common import BENCHMARKS, Json, now
+
+
+def dump(path: Path, data: Json) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _figures(name: str, data: Json) -> Json:
+    if name == "indexing":
+        return {
+            "records": data["parameters"]["records"],
+            "first_build_s": data["first_build"]["elapsed_s"],
+            "first_build_chunks": data["first_build"]["chunks_embedded"],
+            "rerun_checkpoint_skip_s": data["rerun_checkpoint_skip"]["median_s"],
+            "rerun_full_reread_s": data["rerun_full_reread"]["median_s"],
+            "edit_chunks_reembedded": data["edit"]["chunks_embedded"],
+            "edit_chunks_expected": data["edit"]["expected_chunks"],
+            "acl_changed": data["acl_and_delete"]["acl_changed"],
+            "deleted": data["acl_and_delete"]["deleted"],
+            "same_length_acl_edit_detected": data["same_length_acl_edit"]["detected"],
+        }
+    if name == "latency":
+        return {
+            "http_p50_ms": data["http"].get("p50_ms"),
+            "http_p95_ms": data["http"].get("p95_ms"),
+            "http_p99_ms": data["http"].get("p99_ms"),
+            "in_process_p50_ms": data["in_process"].get("p50_ms"),
+            "in_process_p95_ms": data["in_process"].get("p95_ms"),
+            "ratio_http_over_in_process": data["ratio_http_over_in_process"],
+            "http_p95_ms_by_scope": {
+                scope: part["http"].get("p95_ms") for scope, part in data["by_scope"].items()
+            },
+            "requests": data["http"]["n"],
+        }
+    return {
+        "texts_per_s": data["texts_per_s"],
+        "ratio_bf16_over_fp32": data["ratio_bf16_over_fp32"],
+        "cosine_mean": data["cosine_bf16_fp32"]["mean"],
+    }
+
+
+def write_summary(out: Path) -> Json:
+    """Summarise every benchmark file in ``out`` into ``summary.json`` and ``summary.md``."""
+    parts: Json = {}
+    for name in BENCHMARKS:
+        path = out / f"{name}.json"
+        if path.exists():
+            data = json.loads(path.read_text(encoding="utf-8"))
+            parts[name] = {
+                "file": path.name,
+                "finished_at": data["finished_at"],
+                "figures": _figures(name, data),
+                "targets": data["targets"],
+                "invariants_ok": all(data["invariants"].values()),
+                "failed_invariants": sorted(k for k, ok in data["invariants"].items() if not ok),
+            }
+    summary = {
+        "generated_at": now(),
+        "benchmarks": parts,
+        "invariants_ok": all(p["invariants_ok"] for p in parts.values()),
+    }
+    dump(out / "summary.json", summary)
+    lines = ["# Benchmarks", "", f"Generated {summary['generated_at']}. Ratios are measured side "
+             "by side in one run; absolute times on a shared CPU are noisy.", ""]  # fmt: skip
+    for name, part in parts.items():
+        lines += [f"## {name} ({part['finished_at']})", ""]
+        lines += [f"- {k}: {json.dumps(v, sort_keys=True)}" for k, v in part["figures"].items()]
+        for t in part["targets"]:
+            verdict = "met" if t["met"] else "**NOT met**"
+            lines.append(f"- target {t['name']} ≤ {t['limit']}: {t['value']} — {verdict}")
+        failed = ", ".join(part["failed_invariants"]) or "none"
+        lines += [f"- invariants: {'all hold' if part['invariants_ok'] else '**FAILED**'}"
+                  f" (failed: {failed})", ""]  # fmt: skip
+    (out / "summary.md").write_text("\n".join(lines), encoding="utf-8")
+    return summary
