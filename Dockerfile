@@ -3,9 +3,10 @@
 # Run:    docker run -p 8000:8000 -v casesearch-data:/data -e CASESEARCH_JWT_SECRET=... casesearch
 FROM python:3.11-slim-bookworm
 
-# Tesseract reads scanned letters and image-only PDF pages (connectors/files.py).
+# Tesseract reads scanned letters and image-only PDF pages, antiword legacy Word .doc files
+# (connectors/extract.py).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng \
+ && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng antiword \
  && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

@@ -19,7 +19,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-## system-deps: Tesseract (OCR of scanned letters) and Chromium (browser tests), from Debian
+## system-deps: Tesseract (OCR of scanned letters), antiword (legacy .doc) and Chromium (browser tests), from Debian
 system-deps:
 	@scripts/system-deps.sh
 

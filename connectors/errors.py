@@ -18,5 +18,13 @@ class RecordError(ConnectorError):
         self.reason = reason
 
 
+class ExtractionError(ConnectorError):
+    """A file's text could not be extracted; ``reason`` says why (no path: the caller adds it)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class FatalConnectorError(ConnectorError):
     """The source itself is unusable (missing file, unreachable database): stop the run."""

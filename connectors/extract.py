@@ -17,12 +17,24 @@ import mimetypes
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from typing import Any
 
+from connectors.errors import ExtractionError as ExtractionError
 from connectors.html_text import html_to_text
+from connectors.office import (
+    DOC_UNAVAILABLE,
+    MAX_CELLS,
+    check_unpacked_size,
+    read_odt,
+    read_xlsx,
+    refuse_protected_package,
+    run_antiword,
+)
+from connectors.rtf import rtf_to_text
 
 _log = logging.getLogger(__name__)
 
@@ -32,8 +44,9 @@ NOT_TEXT = "not valid UTF-8 or Windows-1252 text"
 TEXT_SUFFIXES = frozenset({".txt", ".md"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
+OFFICE_SUFFIXES = frozenset({".docx", ".odt", ".rtf", ".xlsx", ".doc"})
 SUPPORTED_SUFFIXES = (
-    TEXT_SUFFIXES | HTML_SUFFIXES | IMAGE_SUFFIXES | frozenset({".pdf", ".docx", ".eml"})
+    TEXT_SUFFIXES | HTML_SUFFIXES | IMAGE_SUFFIXES | OFFICE_SUFFIXES | frozenset({".pdf", ".eml"})
 )
 
 # A page whose text layer is shorter than this (a scanner's stamp, a page number) and that
@@ -42,15 +55,15 @@ _MIN_TEXT_LAYER_CHARS = 16
 _MAX_EMAIL_DEPTH = 3
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
-_DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-class ExtractionError(Exception):
-    """The file's text could not be extracted; ``reason`` says why (no path: the caller adds it)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+# Attachment types known by MIME type, whatever the attachment's name says.
+_MIME_SUFFIXES = {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.oasis.opendocument.text": ".odt",
+    "application/rtf": ".rtf",
+    "text/rtf": ".rtf",
+    "application/msword": ".doc",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +86,28 @@ class Extracted:
 
 
 class Extractor:
-    """Dispatches on the file suffix. OCR runs only when enabled and Tesseract is installed."""
+    """Dispatches on the file suffix. OCR runs only when enabled and Tesseract is installed.
 
-    def __init__(self, *, ocr: bool = True, ocr_timeout_s: float = 300.0, ocr_lang: str = "eng"):
+    ``.doc`` files are read by the ``antiword`` program (found on ``PATH`` unless a path is
+    given); ``max_cells`` bounds the cells read from one workbook.
+    """
+
+    def __init__(
+        self,
+        *,
+        ocr: bool = True,
+        ocr_timeout_s: float = 300.0,
+        ocr_lang: str = "eng",
+        antiword: str = "antiword",
+        doc_timeout_s: float = 120.0,
+        max_cells: int = MAX_CELLS,
+    ):
         self.ocr = ocr
         self.ocr_timeout_s = ocr_timeout_s
         self.ocr_lang = ocr_lang
+        self.antiword = antiword
+        self.doc_timeout_s = doc_timeout_s
+        self.max_cells = max_cells
         self._ocr_available: bool | None = None
 
     # --- dispatch -------------------------------------------------------------------------
@@ -100,6 +129,14 @@ class Extractor:
             return self._pdf(data)
         if suffix == ".docx":
             return _docx(data)
+        if suffix == ".odt":
+            return _read("ODT", read_odt, data)
+        if suffix == ".rtf":
+            return _read("RTF", rtf_to_text, data)
+        if suffix == ".xlsx":
+            return _read("XLSX", lambda raw: (read_xlsx(raw, max_cells=self.max_cells), ""), data)
+        if suffix == ".doc":
+            return self._doc(data)
         if suffix == ".eml":
             return self._eml(data, depth=depth)
         if suffix in IMAGE_SUFFIXES:
@@ -161,6 +198,23 @@ class Extractor:
         ) as exc:
             raise ExtractionError(f"OCR failed: {_short(exc)}") from None
         return _tidy(str(text))
+
+    # --- legacy Word ----------------------------------------------------------------------
+
+    def _doc(self, data: bytes) -> Extracted:
+        # Word happily saves RTF and DOCX under a .doc name; read those without antiword.
+        if data.lstrip().startswith(b"{\\rtf"):
+            return _read("RTF", rtf_to_text, data)
+        if data.startswith(b"PK\x03\x04"):
+            return _docx(data)
+        command = shutil.which(self.antiword)
+        if command is None:
+            raise ExtractionError(DOC_UNAVAILABLE)
+        return _read(
+            "DOC",
+            lambda raw: (run_antiword(raw, antiword=command, timeout_s=self.doc_timeout_s), ""),
+            data,
+        )
 
     # --- PDF ------------------------------------------------------------------------------
 
@@ -271,9 +325,12 @@ class Extractor:
             if not isinstance(inner, EmailMessage):
                 raise ExtractionError("unreadable attached e-mail")
             return self._eml(inner.as_bytes(), depth=depth + 1)
-        suffix = _suffix(name) or mimetypes.guess_extension(content_type) or ""
-        if content_type == _DOCX_MIME:
-            suffix = ".docx"
+        suffix = (
+            _MIME_SUFFIXES.get(content_type)
+            or _suffix(name)
+            or mimetypes.guess_extension(content_type)
+            or ""
+        )
         if suffix not in SUPPORTED_SUFFIXES and part.get_content_maintype() == "text":
             suffix = ".html" if part.get_content_subtype() == "html" else ".txt"
         if suffix not in SUPPORTED_SUFFIXES:
@@ -383,7 +440,18 @@ def _page_images(page: Any) -> list[Any]:
     return images
 
 
-# --- DOCX -------------------------------------------------------------------------------------
+# --- office documents -------------------------------------------------------------------------
+
+
+def _read(kind: str, reader: Callable[[bytes], tuple[str, str]], data: bytes) -> Extracted:
+    """Run a reader of (text, title); whatever a damaged file makes it raise is "corrupt"."""
+    try:
+        text, title = reader(data)
+    except ExtractionError:
+        raise
+    except Exception as exc:  # zipfile, XML and openpyxl errors on damaged files
+        raise ExtractionError(f"corrupt or unreadable {kind}: {_short(exc)}") from None
+    return Extracted(text=_tidy(text), title=" ".join(title.split()))
 
 
 def _docx(data: bytes) -> Extracted:
@@ -391,8 +459,13 @@ def _docx(data: bytes) -> Extracted:
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
+    refuse_protected_package(data, "DOCX")
     try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            check_unpacked_size(archive, "DOCX")
         document = Document(io.BytesIO(data))
+    except ExtractionError:
+        raise
     except Exception as exc:  # BadZipFile, KeyError, PackageNotFoundError, XML errors
         raise ExtractionError(f"corrupt or unreadable DOCX: {_short(exc)}") from None
 

@@ -1,4 +1,4 @@
-"""Files connector: a folder tree of case documents (text, HTML, PDF, DOCX, e-mail, scans).
+"""Files connector: a folder tree of case documents (text, HTML, PDF, Office, e-mail, scans).
 
 Conventions (manifest, ACL files, folder layout, ids) are documented in
 ``connectors/README.md``. Per file, the stream holds a ``Record``, or a ``Failure`` naming the
@@ -18,8 +18,8 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,6 +35,7 @@ from connectors.extract import (
 )
 from connectors.file_metadata import (
     ACL_FILE_NAMES,
+    MANIFEST_NAMES,
     AclResolver,
     Manifest,
     ManifestRow,
@@ -42,6 +43,7 @@ from connectors.file_metadata import (
     folder_convention,
     load_manifest,
 )
+from connectors.office import MAX_CELLS
 from connectors.record import Record, Tombstone, parse_record
 
 DEFAULT_MAX_BYTES = 50_000_000
@@ -75,15 +77,28 @@ class _Candidate:
     suffix: str
 
 
+# Why the walk passes over a file it finds (and, but for "type", how a manifest row is told).
+_Passed = Literal["hidden", "lock", "link", "acl", "manifest", "type", "image"]
+_PASSED_REASONS: dict[_Passed, str] = {
+    "hidden": "is a hidden file (its name starts with '.'), which is not read",
+    "lock": "is an Office lock file (its name starts with '~$'), which is not read",
+    "link": "is a symbolic link, which is not followed",
+    "acl": "is an ACL file, not a document",
+    "manifest": "is the manifest itself, not a document",
+    "image": "is an image and OCR is switched off, so it is not read",
+}
+
+
 class FilesConnector(Connector):
     """Reads every supported file under ``root``.
 
-    ``max_bytes`` bounds the size of a file that is read at all; ``ocr`` enables Tesseract for
-    images and scanned PDF pages (when off, image files are skipped like unknown types);
-    ``manifest`` names a CSV or JSONL manifest (default: ``manifest.csv`` or
-    ``manifest.jsonl`` in the root); a checkpoint is yielded after every ``checkpoint_every``
-    files read. Unknown extensions, hidden files, symlinks and ACL/manifest files are skipped;
-    the relative paths of skipped files of unknown type from the last walk are in ``skipped``.
+    ``max_bytes`` bounds the size of a file that is read at all; ``max_cells`` the cells read
+    from one spreadsheet; ``ocr`` enables Tesseract for images and scanned PDF pages (when off,
+    image files are skipped like unknown types); ``manifest`` names a CSV or JSONL manifest
+    (default: ``manifest.csv`` or ``manifest.jsonl`` in the root); a checkpoint is yielded
+    after every ``checkpoint_every`` files read. Unknown extensions, hidden files, symlinks
+    and ACL/manifest files are skipped; the relative paths of skipped files of unknown type
+    from the last walk are in ``skipped``.
     """
 
     scheme = "files"
@@ -94,17 +109,18 @@ class FilesConnector(Connector):
         root: str | os.PathLike[str],
         *,
         max_bytes: int = DEFAULT_MAX_BYTES,
+        max_cells: int = MAX_CELLS,
         ocr: bool = True,
         manifest: str | os.PathLike[str] | None = None,
         checkpoint_every: int = 100,
     ) -> None:
-        if max_bytes <= 0 or checkpoint_every <= 0:
-            raise ValueError("max_bytes and checkpoint_every must be positive")
+        if max_bytes <= 0 or max_cells <= 0 or checkpoint_every <= 0:
+            raise ValueError("max_bytes, max_cells and checkpoint_every must be positive")
         self.root = Path(root)
         self.max_bytes = max_bytes
         self.manifest = manifest
         self.checkpoint_every = checkpoint_every
-        self.extractor = Extractor(ocr=ocr)
+        self.extractor = Extractor(ocr=ocr, max_cells=max_cells)
         self.skipped: tuple[str, ...] = ()
 
     @property
@@ -119,14 +135,22 @@ class FilesConnector(Connector):
 
         Failed files are not recorded in the checkpoint (they are retried and reported on the
         next run); a previously indexed file that fails keeps its old record, except that a
-        file that lost its ACL is withdrawn with a tombstone. Raises ``FatalConnectorError``
-        when the root is not a folder or the manifest is unreadable.
+        file that lost its ACL is withdrawn with a tombstone. Manifest rows that are malformed
+        or name no file the walk reads come first, as failures naming ``manifest.ext:LINE``;
+        they change no record, so they are reported again on every run until the manifest is
+        fixed. Raises ``FatalConnectorError`` when the root is not a folder or the manifest is
+        unreadable.
         """
         if not isinstance(checkpoint, FilesCheckpoint):
             raise TypeError(f"expected FilesCheckpoint, got {type(checkpoint).__name__}")
         manifest = self._manifest()
         for problem in manifest.problems:
             yield Failure.from_error(problem)
+        manifest_path = find_manifest(self.root, self.manifest)
+        for row in manifest.rows.values():
+            reason = self._unread_reason(row.path, manifest_path)
+            if reason is not None:
+                yield Failure(row.ref, reason)
         previous = checkpoint.files
         state = dict(previous)
         acl = AclResolver(self.root)
@@ -298,10 +322,6 @@ class FilesConnector(Connector):
         """Supported files in a stable order (sorted, depth first); records ``skipped``."""
         if not self.root.is_dir():
             raise FatalConnectorError(f"{self.root} is not a folder")
-        supported = SUPPORTED_SUFFIXES
-        if not self.extractor.ocr:
-            supported = supported - IMAGE_SUFFIXES
-        control = set(ACL_FILE_NAMES) | {"manifest.csv", "manifest.jsonl"}
         manifest = find_manifest(self.root, self.manifest)
         skipped: list[str] = []
         for directory, dirnames, filenames in os.walk(self.root, followlinks=False):
@@ -311,18 +331,65 @@ class FilesConnector(Connector):
             for name in sorted(filenames):
                 path = base / name
                 rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-                if name.startswith((".", "~$")) or path.is_symlink():
-                    continue
-                if (rel_dir == "." and name in control) or name in ACL_FILE_NAMES:
-                    continue
-                if manifest is not None and path == manifest:
-                    continue
-                suffix = path.suffix.lower()
-                if suffix not in supported:
+                passed = self._passed_over(rel, path, manifest)
+                if passed in ("type", "image"):
                     skipped.append(rel)
-                    continue
-                yield _Candidate(rel=rel, path=path, suffix=suffix)
+                if passed is None:
+                    yield _Candidate(rel=rel, path=path, suffix=path.suffix.lower())
         self.skipped = tuple(skipped)
+
+    def _passed_over(self, rel: str, path: Path, manifest: Path | None) -> _Passed | None:
+        """Why the walk does not read the file at ``rel`` (``None``: it reads it)."""
+        name = path.name
+        if name in ACL_FILE_NAMES:
+            return "acl"
+        if name.startswith("."):
+            return "hidden"
+        if name.startswith("~$"):
+            return "lock"
+        if path.is_symlink():
+            return "link"
+        if (manifest is not None and path == manifest) or rel in MANIFEST_NAMES:
+            return "manifest"
+        suffix = path.suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
+            return "type"
+        if suffix in IMAGE_SUFFIXES and not self.extractor.ocr:
+            return "image"
+        return None
+
+    def _unread_reason(self, rel: str, manifest: Path | None) -> str | None:
+        """Why a manifest row's ``path`` names no file the walk reads (``None``: it does)."""
+        shown = repr(rel)
+        path = self.root
+        parts = PurePosixPath(rel).parts
+        for depth, part in enumerate(parts):
+            path = path / part
+            folder = "/".join(parts[: depth + 1])
+            if not os.path.lexists(path):
+                return f"the file named in path, {shown}, was not found"
+            if path.is_symlink():
+                where = "is" if depth == len(parts) - 1 else f"is inside {folder!r}, which is"
+                return (
+                    f"path {shown} {where} a symbolic link; links are not followed "
+                    "(they could point outside the root)"
+                )
+            if depth < len(parts) - 1 and part.startswith("."):
+                return f"path {shown} is inside the hidden folder {folder!r}, which is not read"
+            if depth < len(parts) - 1 and not path.is_dir():
+                return f"the file named in path, {shown}, was not found ({folder!r} is a file)"
+        if path.is_dir():
+            return f"path {shown} names a folder, not a file"
+        if not path.is_file():
+            return f"path {shown} is not a regular file"
+        passed = self._passed_over(rel, path, manifest)
+        if passed is None:
+            return None
+        if passed == "type":
+            suffix = path.suffix.lower()
+            kind = f"the extension {suffix!r}" if suffix else "no extension"
+            return f"path {shown} has {kind}, which is not a type that is read"
+        return f"path {shown} {_PASSED_REASONS[passed]}"
 
 
 def _hash_json(value: Any) -> str:

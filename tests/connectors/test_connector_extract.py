@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import shutil
 from pathlib import Path
@@ -14,17 +13,20 @@ from connector_documents import (
     email_bytes,
     encrypted_pdf,
     image_only_pdf,
+    odt_bytes,
+    rtf_bytes,
     scan_png,
     text_pdf,
+    xlsx_bytes,
 )
+from connector_extraction import documents_folder, extract_one, failure_of, record_of
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.base import Checkpoint, Failure
+from connectors.base import Checkpoint
 from connectors.extract import NOT_TEXT, OCR_UNAVAILABLE, ExtractionError, Extractor, decode_text
 from connectors.files import FilesConnector
 from connectors.html_text import html_to_text
-from connectors.record import Record
 
 needs_tesseract = pytest.mark.skipif(
     shutil.which("tesseract") is None, reason="Tesseract is not installed (apt: tesseract-ocr)"
@@ -38,37 +40,7 @@ def squash(text: str) -> str:
 
 @pytest.fixture
 def root(tmp_path: Path) -> Path:
-    folder = tmp_path / "docs"
-    folder.mkdir()
-    (folder / "_acl.json").write_text(json.dumps({"acl": ["team:north-1"]}))
-    return folder
-
-
-def extract_one(root: Path, name: str, data: bytes, **options: object) -> Record | str:
-    """The record for one file (alone in the folder), or the reason it could not be read."""
-    for old in root.iterdir():
-        if old.name != "_acl.json":
-            old.unlink()
-    (root / name).write_bytes(data)
-    connector = FilesConnector(root, **options)  # type: ignore[arg-type]
-    items = list(connector.fetch(connector.initial_checkpoint()))
-    for item in items:
-        if isinstance(item, Record):
-            return item
-    problems = [item for item in items if isinstance(item, Failure)]
-    assert len(problems) == 1, items
-    assert problems[0].source_ref == name
-    return problems[0].reason
-
-
-def record_of(result: Record | str) -> Record:
-    assert isinstance(result, Record), f"expected a record, got the failure {result!r}"
-    return result
-
-
-def failure_of(result: Record | str) -> str:
-    assert isinstance(result, str), f"expected a failure, got {result!r}"
-    return result
+    return documents_folder(tmp_path)
 
 
 # --- text and HTML -----------------------------------------------------------------------------
@@ -206,6 +178,7 @@ def test_with_ocr_off_images_are_skipped_and_scanned_pdfs_fail(root: Path) -> No
     assert "OCR is switched off" in reason
 
 
+@needs_tesseract  # without it, every image fails as "OCR unavailable" before being decoded
 def test_a_corrupt_image_is_a_failure(root: Path) -> None:
     assert "corrupt or unreadable image" in failure_of(extract_one(root, "x.png", b"not a png"))
 
@@ -283,6 +256,14 @@ _SEEDS = {
         subject="s", body="b", attachments=[("a.pdf", "application/pdf", text_pdf([["x"]]))]
     ),
     ".html": b"<html><body><p>hi</p><table><tr><td>x</td></tr></table></body></html>",
+    ".odt": odt_bytes(
+        "<text:h>Plan</text:h><text:p>a<text:s/>b</text:p>"
+        "<table:table><table:table-row><table:table-cell><text:p>c</text:p>"
+        "</table:table-cell></table:table-row></table:table>",
+        title="t",
+    ),
+    ".rtf": rtf_bytes("\\pard\\intbl a\\cell b\\cell\\row \\u8364 ?\\'e9{\\*\\x y}", raw=True),
+    ".xlsx": xlsx_bytes({"S": [["a", 1], [None, 2.5]]}),
     ".txt": "café text".encode(),
 }
 

@@ -208,6 +208,97 @@ def test_a_file_whose_manifest_row_is_bad_fails_instead_of_falling_back(root: Pa
     assert list(by_id(items)) == ["CMS-1"]
 
 
+def test_a_manifest_row_for_a_missing_file_is_a_failure_naming_the_line(root: Path) -> None:
+    acl_file(root, ["team:a"])
+    write(root / "CASE-1" / "note.txt", "Present.")
+    write(
+        root / "manifest.csv",
+        "path,title\nCASE-1/note.txt,Note\nCASE-1/letters/gone.pdf,Lost letter\n",
+    )
+    connector = FilesConnector(root)
+    items = fetch_all(connector)
+    assert reasons(items) == {
+        "manifest.csv:3": "the file named in path, 'CASE-1/letters/gone.pdf', was not found"
+    }
+    assert [(item.id, type(item)) for item in changes(items)] == [("files:CASE-1/note.txt", Record)]
+    assert by_id(items)["files:CASE-1/note.txt"].title == "Note"
+    assert list(connector.list_ids()) == ["files:CASE-1/note.txt"]
+
+
+def test_manifest_rows_naming_files_that_are_not_read_say_why(root: Path) -> None:
+    acl_file(root, ["team:a"])
+    write(root / "CASE-1" / "note.txt", "Read.")
+    write(root / "CASE-1" / "slides.pptx", b"PK")
+    write(root / "CASE-1" / "README", "No extension.")
+    write(root / "CASE-1" / ".draft.txt", "Hidden file.")
+    write(root / ".archive" / "old.txt", "Hidden folder.")
+    write(root / "CASE-1" / "~$note.docx", b"Lock file.")
+    write(root / "CASE-1" / "scan.png", b"An image, and OCR is off.")
+    (root / "CASE-1" / "link.txt").symlink_to(root / "CASE-1" / "note.txt")
+    (root / "linked").symlink_to(root / "CASE-1", target_is_directory=True)
+    paths = [
+        "CASE-1",
+        "CASE-1/slides.pptx",
+        "CASE-1/README",
+        "CASE-1/.draft.txt",
+        ".archive/old.txt",
+        "CASE-1/~$note.docx",
+        "CASE-1/scan.png",
+        "CASE-1/link.txt",
+        "linked/note.txt",
+        "_acl.json",
+        "manifest.jsonl",
+        "CASE-1/note.txt/inner.txt",
+        "CASE-1/note.txt",
+    ]
+    write(root / "manifest.jsonl", "".join(json.dumps({"path": p}) + "\n" for p in paths))
+    items = read(root, ocr=False)
+    assert reasons(items) == {
+        "manifest.jsonl:1": "path 'CASE-1' names a folder, not a file",
+        "manifest.jsonl:2": "path 'CASE-1/slides.pptx' has the extension '.pptx', which is not a "
+        "type that is read",
+        "manifest.jsonl:3": "path 'CASE-1/README' has no extension, which is not a type that is "
+        "read",
+        "manifest.jsonl:4": "path 'CASE-1/.draft.txt' is a hidden file (its name starts with "
+        "'.'), which is not read",
+        "manifest.jsonl:5": "path '.archive/old.txt' is inside the hidden folder '.archive', "
+        "which is not read",
+        "manifest.jsonl:6": "path 'CASE-1/~$note.docx' is an Office lock file (its name starts "
+        "with '~$'), which is not read",
+        "manifest.jsonl:7": "path 'CASE-1/scan.png' is an image and OCR is switched off, so it "
+        "is not read",
+        "manifest.jsonl:8": "path 'CASE-1/link.txt' is a symbolic link; links are not followed "
+        "(they could point outside the root)",
+        "manifest.jsonl:9": "path 'linked/note.txt' is inside 'linked', which is a symbolic "
+        "link; links are not followed (they could point outside the root)",
+        "manifest.jsonl:10": "path '_acl.json' is an ACL file, not a document",
+        "manifest.jsonl:11": "path 'manifest.jsonl' is the manifest itself, not a document",
+        "manifest.jsonl:12": "the file named in path, 'CASE-1/note.txt/inner.txt', was not "
+        "found ('CASE-1/note.txt' is a file)",
+    }
+    assert list(by_id(items)) == ["files:CASE-1/note.txt"]
+
+
+def test_a_file_deleted_but_still_in_the_manifest_is_withdrawn_and_reported(root: Path) -> None:
+    acl_file(root, ["team:a"])
+    write(root / "a.txt", "Stays.")
+    gone = write(root / "b.txt", "Will be deleted.")
+    write(root / "manifest.csv", "path,id\na.txt,CMS-1\nb.txt,CMS-2\n")
+    first = read(root)
+    assert set(by_id(first)) == {"CMS-1", "CMS-2"}
+    assert failures(first) == []
+    gone.unlink()
+    connector = FilesConnector(root)
+    second = fetch_all(connector, final_checkpoint(first))
+    assert changes(second) == [Tombstone("CMS-2")]
+    assert reasons(second) == {"manifest.csv:3": "the file named in path, 'b.txt', was not found"}
+    assert list(connector.list_ids()) == ["CMS-1"]
+    # Reported again on the next run (like every manifest problem), with nothing else to do.
+    third = fetch_all(FilesConnector(root), final_checkpoint(second))
+    assert changes(third) == []
+    assert reasons(third) == reasons(second)
+
+
 def test_two_default_manifests_are_fatal(root: Path) -> None:
     write(root / "manifest.csv", "path\n")
     write(root / "manifest.jsonl", "")
@@ -261,7 +352,7 @@ def test_a_malformed_acl_file_fails_its_files_without_falling_back(root: Path) -
 def test_unknown_hidden_linked_and_control_files_are_skipped(root: Path) -> None:
     acl_file(root, ["team:a"])
     write(root / "note.txt", "Indexed.")
-    write(root / "budget.xlsx", b"PK\x03\x04")
+    write(root / "slides.pptx", b"PK\x03\x04")
     write(root / "Thumbs.db", b"\x00")
     write(root / ".hidden.txt", "Hidden.")
     write(root / ".git" / "config.txt", "Hidden folder.")
@@ -271,7 +362,7 @@ def test_unknown_hidden_linked_and_control_files_are_skipped(root: Path) -> None
     items = fetch_all(connector)
     assert list(by_id(items)) == ["files:note.txt"]
     assert failures(items) == []
-    assert connector.skipped == ("Thumbs.db", "budget.xlsx")
+    assert connector.skipped == ("Thumbs.db", "slides.pptx")
     assert list(connector.list_ids()) == ["files:note.txt"]
 
 

@@ -13,18 +13,26 @@ from connectors.files import FilesConnector
 from indexer import Indexer
 from retrieval.models import AccessScope, SearchFilters, SearchRequest
 from retrieval.search import HybridSearcher
+from retrieval.store import SqliteStore
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "connectors"))
 from connector_documents import (
     docx_bytes,
     email_bytes,
     image_only_pdf,
+    odt_bytes,
+    rtf_bytes,
     scan_png,
     text_pdf,
+    word97_doc,
+    xlsx_bytes,
 )
 
 pytestmark = pytest.mark.slow
 needs_ocr = pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract not installed")
+needs_antiword = pytest.mark.skipif(
+    shutil.which("antiword") is None, reason="antiword not installed"
+)
 
 PHRASES = {
     "CASE-9/letter/gp-letter.pdf": "persistent wheeze treated with an inhaler",
@@ -71,16 +79,99 @@ def test_each_real_document_is_found_by_a_phrase_from_its_text(
             ["The housing officer", "visited the flat today."]
         ),
     }
+    write_case_files(root, files)
+    summary = indexer.run(FilesConnector(root))
+    assert (summary.added, summary.failed) == (len(files), 0), summary.failures
+    assert_found_first(searcher, PHRASES)
+    nobody = searcher.search(
+        SearchRequest(text="wheeze inhaler", scope=AccessScope.of("team:b"), understand=False)
+    )
+    assert nobody.hits == ()
+
+
+@needs_antiword
+def test_office_documents_are_found_by_a_phrase_from_their_text(
+    tmp_path: Path, indexer: Indexer, searcher: HybridSearcher
+) -> None:
+    root = tmp_path / "case-files"
+    files = {
+        "CASE-9/assessment/review.odt": odt_bytes(
+            "<text:h>Review</text:h><text:p>Mia now sleeps in her own room at gran's.</text:p>",
+            title="Assessment review",
+        ),
+        "CASE-9/letter/old-letter.rtf": rtf_bytes(
+            "Dear Ms Brown,\nThe paediatrician confirmed the fracture was accidental."
+        ),
+        "CASE-9/case_note/contacts.xlsx": xlsx_bytes(
+            {"Contacts": [["Agency", "Note"], ["Youth club", "reports regular attendance"]]}
+        ),
+        "CASE-9/letter/legacy.doc": word97_doc(
+            ["Legacy letter", "The family moved to temporary accommodation in Leeds."]
+        ),
+    }
+    write_case_files(root, files)
+    summary = indexer.run(FilesConnector(root))
+    assert (summary.added, summary.failed) == (len(files), 0), summary.failures
+    assert_found_first(
+        searcher,
+        {
+            "CASE-9/assessment/review.odt": "sleeps in her own room",
+            "CASE-9/letter/old-letter.rtf": "fracture was accidental",
+            "CASE-9/case_note/contacts.xlsx": "youth club regular attendance",
+            "CASE-9/letter/legacy.doc": "temporary accommodation in Leeds",
+        },
+    )
+
+
+def test_a_manifest_row_for_a_missing_file_is_quarantined_and_deletions_still_happen(
+    tmp_path: Path, indexer: Indexer, store: SqliteStore
+) -> None:
+    root = tmp_path / "case-files"
+    write_case_files(
+        root,
+        {
+            "CASE-9/case_note/a.txt": b"Mia was seen alone in her bedroom.",
+            "CASE-9/case_note/b.txt": b"Gran attended the core group meeting.",
+        },
+    )
+    (root / "manifest.csv").write_text(
+        "path,doc_type\nCASE-9/case_note/a.txt,visit_note\nCASE-9/case_note/b.txt,case_note\n"
+    )
+    connector = FilesConnector(root)
+    first = indexer.run(connector)
+    assert (first.added, first.failed) == (2, 0), first.failures
+
+    # The file goes while its manifest row stays, and the stored checkpoint is lost (as after
+    # a restore): only the deletion check through list_ids() can remove the record now.
+    (root / "CASE-9" / "case_note" / "b.txt").unlink()
+    with store.transaction() as conn:
+        store.clear_checkpoint(conn, connector.source_id)
+    missing = ("manifest.csv:3", "the file named in path, 'CASE-9/case_note/b.txt', was not found")
+    second = indexer.run(FilesConnector(root))
+    assert (second.added, second.deleted, second.failures) == (0, 1, [missing])
+    assert store.document("files:CASE-9/case_note/b.txt") is None
+    assert store.document("files:CASE-9/case_note/a.txt") is not None
+
+    third = indexer.run(FilesConnector(root))
+    assert (third.added, third.updated, third.deleted, third.failures) == (0, 0, 0, [missing])
+    # `casesearch failures` lists it once, however many runs reported it.
+    assert [(row.source_ref, row.reason) for row in store.failures(connector.source_id)] == [
+        missing
+    ]
+
+
+def write_case_files(root: Path, files: dict[str, bytes]) -> None:
+    """The files under ``root``, readable by ``team:a``."""
     for relative, data in files.items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data if isinstance(data, bytes) else data.encode())
+        path.write_bytes(data)
     (root / "_acl.json").write_text(json.dumps({"acl": ["team:a"], "deny": []}))
 
-    summary = indexer.run(FilesConnector(root))
-    assert (summary.added, summary.failed) == (len(files), 0), summary.failures
 
-    for where, phrase in PHRASES.items():
+def assert_found_first(searcher: HybridSearcher, phrases: dict[str, str]) -> None:
+    """Each phrase, searched within CASE-9 as team:a, finds its file first."""
+    for where, phrase in phrases.items():
         result = searcher.search(
             SearchRequest(
                 text=phrase,
@@ -94,7 +185,3 @@ def test_each_real_document_is_found_by_a_phrase_from_its_text(
         assert result.hits, where
         assert result.hits[0].document_id == expected, (where, [h.document_id for h in result.hits])
         assert all(w.lower() in result.hits[0].snippet.text.lower() for w in phrase.split()[:2])
-    nobody = searcher.search(
-        SearchRequest(text="wheeze inhaler", scope=AccessScope.of("team:b"), understand=False)
-    )
-    assert nobody.hits == ()
