@@ -174,6 +174,8 @@ def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  failed: {item['source_ref']}: {item['reason']}", file=sys.stderr)
     if len(data["failures"]) > 50:
         print(f"  … and {len(data['failures']) - 50} more (casesearch failures)", file=sys.stderr)
+    if data["resolved"]:
+        print(f"  resolved: {data['resolved']} earlier failures no longer occur", file=sys.stderr)
     return 0
 
 

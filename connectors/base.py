@@ -48,6 +48,11 @@ class Connector(ABC):
 
     scheme: ClassVar[str]
     checkpoint_type: ClassVar[type[Checkpoint]]
+    reports_failures_every_run: ClassVar[bool] = False
+    """True when ``fetch`` reports every unresolved failure again on every run (failed items are
+    never covered by a checkpoint). The indexer then treats a stored failure that a complete
+    run did not report as resolved. False (the default) keeps a failure until its record is
+    indexed under the same reference."""
 
     @property
     @abstractmethod

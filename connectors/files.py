@@ -103,6 +103,7 @@ class FilesConnector(Connector):
 
     scheme = "files"
     checkpoint_type = FilesCheckpoint
+    reports_failures_every_run = True
 
     def __init__(
         self,

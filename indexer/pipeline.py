@@ -32,7 +32,8 @@ from retrieval.store import SqliteStore
 
 @dataclass(slots=True)
 class IndexSummary:
-    """What one run did. ``failures`` holds ``(source_ref, reason)`` pairs."""
+    """What one run did. ``failures`` holds ``(source_ref, reason)`` pairs; ``resolved`` counts
+    earlier failures that a complete run found fixed."""
 
     source: str
     added: int = 0
@@ -41,6 +42,7 @@ class IndexSummary:
     deleted: int = 0
     acl_changed: int = 0
     failed: int = 0
+    resolved: int = 0
     chunks_embedded: int = 0
     elapsed_s: float = 0.0
     rebuilt: bool = False
@@ -55,6 +57,7 @@ class IndexSummary:
             "deleted": self.deleted,
             "acl_changed": self.acl_changed,
             "failed": self.failed,
+            "resolved": self.resolved,
             "chunks_embedded": self.chunks_embedded,
             "elapsed_s": round(self.elapsed_s, 3),
             "rebuilt": self.rebuilt,
@@ -120,6 +123,12 @@ class Indexer:
                     self._apply(pending, summary, source, checkpoint=None, bar=bar)
                     pending = []
             self._apply(pending, summary, source, checkpoint=None, bar=bar)
+            if connector.reports_failures_every_run:
+                # a complete run: what it did not report again has been fixed
+                with self.store.transaction() as conn:
+                    summary.resolved = self.store.clear_failures_except(
+                        conn, source, {ref for ref, _ in summary.failures}
+                    )
             if detect_deletions:
                 self._delete_missing(connector, summary, source)
         finally:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -394,6 +394,18 @@ class SqliteStore:
         conn.exec_driver_sql(
             "DELETE FROM failures WHERE source = ? AND source_ref = ?", (source, source_ref)
         )
+
+    def clear_failures_except(
+        self, conn: Connection, source: str, still_failing: Collection[str]
+    ) -> int:
+        """Delete ``source``'s failures whose reference is not in ``still_failing``; the count."""
+        stored = conn.exec_driver_sql(
+            "SELECT source_ref FROM failures WHERE source = ?", (source,)
+        ).all()
+        resolved = [str(ref) for (ref,) in stored if ref not in still_failing]
+        for ref in resolved:
+            self.clear_failure(conn, source, ref)
+        return len(resolved)
 
     def failures(self, source: str | None = None) -> list[FailureRow]:
         query = "SELECT source, source_ref, reason, first_seen, last_seen FROM failures"

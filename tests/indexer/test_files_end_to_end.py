@@ -185,3 +185,36 @@ def assert_found_first(searcher: HybridSearcher, phrases: dict[str, str]) -> Non
         assert result.hits, where
         assert result.hits[0].document_id == expected, (where, [h.document_id for h in result.hits])
         assert all(w.lower() in result.hits[0].snippet.text.lower() for w in phrase.split()[:2])
+
+
+def test_a_fixed_file_or_manifest_row_leaves_the_failures_list(
+    tmp_path: Path, indexer: Indexer, store: SqliteStore
+) -> None:
+    """Failures are stored under the file's path or the manifest line, not a record id, so
+    a complete run that no longer reports one is what clears it."""
+    root = tmp_path / "case-files"
+    write_case_files(
+        root,
+        {
+            "CASE-9/case_note/a.txt": b"Mia was seen alone in her bedroom.",
+            "CASE-9/letter/broken.pdf": b"%PDF-1.7 this is not really a PDF",
+        },
+    )
+    (root / "manifest.csv").write_text(
+        "path,doc_type\nCASE-9/case_note/a.txt,visit_note\nCASE-9/case_note/gone.txt,case_note\n"
+    )
+    connector = FilesConnector(root)
+    first = indexer.run(connector)
+    refs = sorted(ref for ref, _ in first.failures)
+    assert refs == ["CASE-9/letter/broken.pdf", "manifest.csv:3"]
+    assert sorted(row.source_ref for row in store.failures(connector.source_id)) == refs
+
+    (root / "CASE-9" / "letter" / "broken.pdf").write_bytes(text_pdf([["Letter from the GP."]]))
+    (root / "manifest.csv").write_text("path,doc_type\nCASE-9/case_note/a.txt,visit_note\n")
+    second = indexer.run(FilesConnector(root))
+    assert (second.added, second.failed, second.resolved) == (1, 0, 2)
+    assert store.failures(connector.source_id) == []
+    assert store.document("files:CASE-9/letter/broken.pdf") is not None
+
+    third = indexer.run(FilesConnector(root))
+    assert (third.added, third.failed, third.resolved) == (0, 0, 0)
