@@ -55,7 +55,7 @@ def test_police_involvement_since_march() -> None:
          "strat strategy discussion"),
         ("PPNs for this family",
          "PPNs for this family police protection notice public protection notice"
-         " police notification",
+         " police notification police",
          "PPNs police protection notice for this family"),
         ("latest", "", ""),
         ("since March 2024", "", ""),
