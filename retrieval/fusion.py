@@ -7,6 +7,7 @@ Ties are broken deterministically: higher score, then the better best single ran
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Sequence
 from typing import TypeVar
 
@@ -30,7 +31,7 @@ def reciprocal_rank_fusion(
         weights = [1.0] * len(rankings)
     if len(weights) != len(rankings):
         raise ValueError("one weight per ranking is required")
-    scores: dict[K, float] = {}
+    parts: dict[K, list[float]] = {}
     best_rank: dict[K, int] = {}
     for ranking, weight in zip(rankings, weights, strict=True):
         seen: set[K] = set()
@@ -38,8 +39,10 @@ def reciprocal_rank_fusion(
             if key in seen:
                 continue
             seen.add(key)
-            scores[key] = scores.get(key, 0.0) + weight / (k + rank)
+            parts.setdefault(key, []).append(weight / (k + rank))
             best_rank[key] = min(best_rank.get(key, rank), rank)
+    # fsum is exactly rounded, so equal sums tie whatever the order of the lists
+    scores = {key: math.fsum(values) for key, values in parts.items()}
     return sorted(scores.items(), key=lambda kv: (-kv[1], best_rank[kv[0]], str(kv[0])))
 
 

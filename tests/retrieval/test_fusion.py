@@ -50,3 +50,13 @@ def test_rrf_ignores_the_order_of_the_lists(lists: list[list[str]]) -> None:
 
 def test_collapse_keeps_each_record_at_its_best_chunk() -> None:
     assert collapse_to_records([(10, 1), (11, 2), (12, 1), (13, 3)]) == [1, 2, 3]
+
+
+def test_equal_sums_tie_whatever_the_order_of_the_lists() -> None:
+    """1/61 + 1/61 + 1/63 and 1/61 + 1/63 + 1/61 differ in the last bit when added in order."""
+    lists = [["b"], ["c"], ["b", "a", "c"], ["c", "a", "b"]]
+    forward = reciprocal_rank_fusion(lists)
+    backward = reciprocal_rank_fusion(list(reversed(lists)))
+    assert forward == backward
+    assert forward[0][1] == forward[1][1]  # b and c tie on score and best rank: key order
+    assert [key for key, _ in forward] == ["b", "c", "a"]
