@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 EVAL   ?= ../shared/eval-data
 REPORTS ?= reports
 
-.PHONY: install system-deps frontend-deps demo serve test test-fast lint typecheck eval eval-scifact eval-medline eval-cranfield eval-synthetic eval-synthetic-seed11 eval-synthetic-seed23 bench clean
+.PHONY: install system-deps frontend-deps demo serve test test-fast lint typecheck eval eval-scifact eval-medline eval-cranfield eval-synthetic eval-synthetic-seed11 eval-synthetic-seed23 eval-synthetic-held-out-phrasings bench clean
 
 ## install: virtual environment with the pinned CPU torch, the package and its dev tools
 install: $(VENV)/.installed
@@ -58,7 +58,7 @@ typecheck: install
 
 ## eval: the public collections and the synthetic case file; reports under reports/
 eval: eval-scifact eval-medline eval-cranfield eval-synthetic eval-synthetic-seed11 \
-	eval-synthetic-seed23
+	eval-synthetic-seed23 eval-synthetic-held-out-phrasings
 
 eval-scifact eval-medline eval-cranfield: eval-%: install
 	$(BIN)/casesearch eval beir $(EVAL)/$* --mode all \
@@ -77,6 +77,12 @@ eval-synthetic-seed11: install
 eval-synthetic-seed23: install
 	$(BIN)/casesearch eval synthetic --seed 23 --run-out $(REPORTS)/synthetic-seed23.run \
 	  --report-out $(REPORTS)/synthetic-seed23.json
+
+# seed 23's records asked in other words (evaluation/synthetic/queries.py), never tuned on
+eval-synthetic-held-out-phrasings: install
+	$(BIN)/casesearch eval synthetic --seed 23 --phrasings held-out \
+	  --run-out $(REPORTS)/synthetic-seed23-held-out-phrasings.run \
+	  --report-out $(REPORTS)/synthetic-seed23-held-out-phrasings.json
 
 ## bench: speed and memory benchmarks, JSON under reports/bench/
 bench: install

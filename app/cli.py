@@ -140,6 +140,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--cases", type=int, default=40)
     p.add_argument("--today", type=dt.date.fromisoformat, default=dt.date(2025, 6, 30))
+    p.add_argument(
+        "--phrasings",
+        choices=["tuning", "held-out"],
+        default="tuning",
+        help="wordings of the per-case questions; held-out ones were never used for tuning",
+    )
     p.add_argument("--mode", choices=["bm25", "dense", "hybrid", "all"], default="all")
     p.add_argument("--run-out", type=Path, required=True)
     p.add_argument("--report-out", type=Path, required=True)
@@ -384,15 +390,17 @@ def _cmd_eval_synthetic(args: argparse.Namespace, settings: Settings) -> int:
     from evaluation.synthetic import generate_case_file
 
     name = f"synthetic-seed{args.seed}-cases{args.cases}-{args.today.isoformat()}"
+    wording = "" if args.phrasings == "tuning" else f"-phrasings-{args.phrasings}"
     generated = generate_case_file(
-        settings.data_dir / "eval" / "sources" / name,
+        settings.data_dir / "eval" / "sources" / f"{name}{wording}",
         seed=args.seed,
         n_cases=args.cases,
         today=args.today,
+        phrasings=args.phrasings,
     )
     args.directory = generated.root
     args.split = "test"
-    args.scratch = settings.data_dir / "eval" / name
+    args.scratch = settings.data_dir / "eval" / name  # the records do not depend on the wording
     return _cmd_eval_beir(args, settings)
 
 

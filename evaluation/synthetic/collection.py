@@ -90,9 +90,16 @@ class GeneratedCollection:
 
 
 def build_collection(
-    *, seed: int = DEFAULT_SEED, n_cases: int = DEFAULT_CASES, today: dt.date = DEFAULT_TODAY
+    *,
+    seed: int = DEFAULT_SEED,
+    n_cases: int = DEFAULT_CASES,
+    today: dt.date = DEFAULT_TODAY,
+    phrasings: queries.PhrasingSet = "tuning",
 ) -> SyntheticCollection:
     """Generate every case, document, query and judgement for ``seed`` (pure, no I/O).
+
+    ``phrasings`` picks the wordings of the per-case questions (``queries.PHRASING_SETS``);
+    the records and the cross-case questions are the same for either set.
 
     Raises ``ValueError`` when ``n_cases`` is not positive or above 9000.
     """
@@ -121,7 +128,7 @@ def build_collection(
         case_docs = _documents(rng, case, today)
         cases.append(case)
         documents.extend(case_docs)
-        judged.extend(queries.case_queries(rng, case, case_docs))
+        judged.extend(queries.case_queries(rng, case, case_docs, queries.PHRASING_SETS[phrasings]))
     cross_rng = random.Random(f"casesearch-synthetic:{seed}:cross")
     judged.extend(queries.cross_case_queries(cross_rng, documents))
     numbered = tuple(
@@ -263,13 +270,15 @@ def generate_case_file(
     seed: int = DEFAULT_SEED,
     n_cases: int = DEFAULT_CASES,
     today: dt.date = DEFAULT_TODAY,
+    phrasings: queries.PhrasingSet = "tuning",
 ) -> GeneratedCollection:
     """Generate the synthetic case file for ``seed`` and write it under ``out_dir``.
 
     The same arguments always produce byte-identical files. Raises ``ValueError`` for a
     non-positive ``n_cases``.
     """
-    return write_collection(build_collection(seed=seed, n_cases=n_cases, today=today), out_dir)
+    collection = build_collection(seed=seed, n_cases=n_cases, today=today, phrasings=phrasings)
+    return write_collection(collection, out_dir)
 
 
 def _json(obj: Mapping[str, object]) -> str:

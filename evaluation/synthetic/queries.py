@@ -10,8 +10,9 @@ at grade 2.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from evaluation.synthetic.context import CaseFile
 from evaluation.synthetic.model import (
@@ -142,6 +143,99 @@ CASE_PHRASINGS: dict[QueryKind, tuple[str, ...]] = {
     ),
 }
 
+# A second set of per-case phrasings, written apart from the first and never used to tune the
+# query rules: `casesearch eval synthetic --phrasings held-out` asks the same questions of the
+# same records in these words, to show how far the rules carry to wording they were not read
+# against. Keep it that way: a rule added because of a phrasing here spoils the check.
+HELD_OUT_CASE_PHRASINGS: dict[QueryKind, tuple[str, ...]] = {
+    "current_safety_plan": (
+        "safety plan",
+        "what safety plan is in place",
+        "is there a safety plan for {c}",
+        "show me the safety plan",
+        "latest version of the safety plan",
+        "current plan to keep {c} safe",
+        "what was agreed in the safety plan",
+        "recent saftey plan",
+    ),
+    "gp_last_seen": (
+        "GP",
+        "last GP visit",
+        "when did {he} last see the GP",
+        "GP contact",
+        "last time at the doctor",
+        "recent GP visit for {c}",
+        "when was {c} last seen by a doctor",
+        "last appointment with the GP",
+    ),
+    "police_involvement": (
+        "police",
+        "police reports",
+        "has there been police involvement",
+        "police called to the house",
+        "police contact with the family",
+        "any police incidents",
+    ),
+    "strategy_discussion": (
+        "strategy discussion",
+        "strategy meeting",
+        "what did the strategy discussion decide",
+        "section 47 strategy meeting",
+        "last strategy discussion outcome",
+    ),
+    "school_concerns": (
+        "school",
+        "school concerns",
+        "what does the school say",
+        "is {c} attending school",
+        "absence from school",
+    ),
+    "health_visitor": (
+        "health visitor",
+        "HV visit",
+        "health visitor involvement",
+        "who is {c}'s health visitor",
+    ),
+    "missing_episodes": (
+        "missing",
+        "missing from home",
+        "times {c} went missing",
+        "missing episodes and return interviews",
+    ),
+    "domestic_abuse": (
+        "domestic violence",
+        "DV incidents",
+        "domestic abuse in the home",
+        "violence between the parents",
+    ),
+    "wishes_feelings": (
+        "what {c} told us",
+        "{c}'s wishes",
+        "child's voice",
+        "how does {c} feel about home",
+        "seen alone",
+    ),
+    "conference_outcome": (
+        "conference outcome",
+        "child protection conference decision",
+        "ICPC outcome",
+        "review conference",
+        "is the CP plan continuing",
+    ),
+    "last_visit": (
+        "last visit",
+        "latest statutory visit",
+        "when was {c} last seen at home",
+        "last time the social worker visited",
+        "recent home visit",
+    ),
+}
+PhrasingSet = Literal["tuning", "held-out"]
+PHRASING_SETS: dict[PhrasingSet, dict[QueryKind, tuple[str, ...]]] = {
+    "tuning": CASE_PHRASINGS,
+    "held-out": HELD_OUT_CASE_PHRASINGS,
+}
+
 # (text, facet): facet "all" means any facet of the family counts at full grade.
 NEGLECT_QUERIES: tuple[tuple[str, str], ...] = (
     ("instances of neglect", "all"),
@@ -218,9 +312,16 @@ class Judged:
 
 
 def case_queries(
-    rng: random.Random, case: CaseFile, documents: Sequence[SyntheticDocument]
+    rng: random.Random,
+    case: CaseFile,
+    documents: Sequence[SyntheticDocument],
+    phrasings: Mapping[QueryKind, Sequence[str]] = CASE_PHRASINGS,
 ) -> list[Judged]:
-    """The social worker's questions about one case, each with at least one grade-2 answer."""
+    """The social worker's questions about one case, each with at least one grade-2 answer.
+
+    ``phrasings`` gives the wordings of each kind; the judgements of a kind do not depend on
+    it (the random draws do, so another set may ask a kind once more or less).
+    """
     judged: list[Judged] = []
     for kind in CASE_PHRASINGS:
         judgements = _case_judgements(kind, documents)
@@ -233,7 +334,7 @@ def case_queries(
             continue
         if kind in ("conference_outcome", "last_visit") and rng.random() < 0.5:
             continue
-        texts = rng.sample(CASE_PHRASINGS[kind], repeats)
+        texts = rng.sample(list(phrasings[kind]), repeats)
         for template in texts:
             text = _fill(template, case)
             judged.append(Judged(_maybe_typo(rng, text), kind, case.case_id, judgements))

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,7 @@ from evaluation.synthetic import (
     build_collection,
     generate_case_file,
 )
+from evaluation.synthetic.queries import CASE_PHRASINGS, HELD_OUT_CASE_PHRASINGS
 
 REPO = Path(__file__).resolve().parents[3]
 FILES = ("corpus.jsonl", "records.jsonl", "queries.jsonl", "qrels/test.tsv", "users.json")
@@ -281,3 +283,31 @@ def test_invariants_hold_for_any_seed(seed: int, n_cases: int) -> None:
     collection = build_collection(seed=seed, n_cases=n_cases)
     _check_invariants(collection)
     assert build_collection(seed=seed, n_cases=n_cases).documents == collection.documents
+
+
+def test_held_out_phrasings_ask_every_kind_in_other_words() -> None:
+    tuning = {p.lower() for texts in CASE_PHRASINGS.values() for p in texts}
+    assert set(HELD_OUT_CASE_PHRASINGS) == set(CASE_PHRASINGS)
+    for kind, texts in HELD_OUT_CASE_PHRASINGS.items():
+        assert len(texts) >= 4, kind
+        assert not {t.lower() for t in texts} & tuning, kind
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(min_value=0, max_value=2**31), n_cases=st.integers(1, 3))
+def test_held_out_phrasings_keep_the_records_and_the_judgements_of_each_kind(
+    seed: int, n_cases: int
+) -> None:
+    tuning = build_collection(seed=seed, n_cases=n_cases)
+    held_out = build_collection(seed=seed, n_cases=n_cases, phrasings="held-out")
+    _check_invariants(held_out)
+    assert held_out.documents == tuning.documents
+    judged = {(q.case_id, q.kind): q.judgements for q in tuning.queries}
+    for query in held_out.queries:
+        if query.case_id is not None and (query.case_id, query.kind) in judged:
+            assert query.judgements == judged[(query.case_id, query.kind)]
+
+    def cross(c: SyntheticCollection) -> list[tuple[str, str, Mapping[str, int]]]:
+        return [(q.text, q.kind, q.judgements) for q in c.queries if q.case_id is None]
+
+    assert cross(held_out) == cross(tuning)
