@@ -311,9 +311,14 @@ class HybridSearcher:
         if not window:
             return
         marks = ",".join(str(c.record_pk) for c in window)
-        texts = dict(
-            conn.exec_driver_sql(f"SELECT pk, text FROM records WHERE pk IN ({marks})").all()
-        )
+        # the title is indexed with the text, so it is read with it ("Strat discussion" above
+        # a note whose only other match is in "did not meet" is not a negated mention)
+        texts = {
+            int(pk): f"{title}\n{text}"
+            for pk, title, text in conn.exec_driver_sql(
+                f"SELECT pk, title, text FROM records WHERE pk IN ({marks})"
+            )
+        }
         vote = 1.0 / (self.config.rrf_k + 1)
         for c in window:
             if mentions_only_negated(texts.get(c.record_pk, ""), query_terms):
