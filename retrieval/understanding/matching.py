@@ -3,8 +3,9 @@
 Queries and phrases go through the same ``spacy.blank("en")`` tokenizer that the lexical
 analyser uses, so "A&E", "s47" and "GP's" split the same way everywhere. Phrases match on
 lowercased words; hyphens and dashes between words are ignored ("safety-plan" is "safety
-plan"); a plural of the last word matches too ("plans", "GPs", "strategies"). Where matches
-overlap, the longest wins, then the leftmost.
+plan"); a plural of the last word matches too ("plans", "GPs", "strategies"). A ``*`` in a
+phrase stands for any one word ("keep * safe" matches "keep Inaya safe" and "keep them safe").
+Where matches overlap, the longest wins, then the leftmost.
 
 spaCy's ``Vocab`` is not safe to change from two threads at once and every new word changes it,
 so callers hold :attr:`PhraseEngine.lock` around :meth:`tokens` and :meth:`PhraseTable.find`.
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _JOINERS = frozenset("-‐‑–—")
+ANY_WORD = "*"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,15 +88,17 @@ class PhraseTable(Generic[T]):
     """Finds listed phrases in a word sequence; immutable once built.
 
     ``entries`` are ``(phrase, payload, exact)``: with ``exact`` true the phrase matches only in
-    the letter case written (plus a plural), otherwise in any case.
+    the letter case written (plus a plural), otherwise in any case. A ``*`` word matches any
+    one word made of letters (in any case, whatever ``exact`` says).
     """
 
     def __init__(self, engine: PhraseEngine, entries: Iterable[tuple[str, T, bool]]) -> None:
-        from spacy.matcher import PhraseMatcher
+        from spacy.matcher import Matcher, PhraseMatcher
         from spacy.tokens import Doc
 
         self._engine = engine
         self._matcher = PhraseMatcher(engine.nlp.vocab, attr="ORTH")
+        self._slots = Matcher(engine.nlp.vocab)  # the phrases with a * in them
         # lowercased words -> (payload, surface words required or None for any case)
         self._payloads: dict[tuple[str, ...], list[tuple[T, tuple[str, ...] | None]]] = {}
         for phrase, payload, exact in entries:
@@ -106,7 +110,11 @@ class PhraseTable(Generic[T]):
                 key = tuple(word.lower() for word in form)
                 self._payloads.setdefault(key, []).append((payload, form if exact else None))
         for key in self._payloads:
-            self._matcher.add(" ".join(key), [Doc(engine.nlp.vocab, words=list(key))])
+            if ANY_WORD in key:
+                pattern = [{"IS_ALPHA": True} if w == ANY_WORD else {"ORTH": w} for w in key]
+                self._slots.add(" ".join(key), [pattern])
+            else:
+                self._matcher.add(" ".join(key), [Doc(engine.nlp.vocab, words=list(key))])
 
     def find(self, words: Sequence[str], surfaces: Sequence[str]) -> list[PhraseHit[T]]:
         """Non-overlapping hits in ``words`` (lowercased), in order; ``surfaces`` are the same
@@ -116,10 +124,17 @@ class PhraseTable(Generic[T]):
         if not words:
             return []
         vocab = self._engine.nlp.vocab
+        doc = Doc(vocab, words=list(words))
         hits: list[PhraseHit[T]] = []
-        for _match_id, start, end in self._matcher(Doc(vocab, words=list(words))):
-            key = tuple(words[start:end])
-            surface = tuple(surfaces[start:end])
+        matches = list(self._matcher(doc))
+        if len(self._slots):  # an empty Matcher warns on every call
+            matches += self._slots(doc)
+        for match_id, start, end in matches:
+            key = tuple(vocab.strings[match_id].split(" "))
+            surface = tuple(
+                ANY_WORD if k == ANY_WORD else s
+                for k, s in zip(key, surfaces[start:end], strict=True)
+            )
             payloads = tuple(
                 payload
                 for payload, exact in self._payloads.get(key, ())

@@ -8,6 +8,7 @@ import pytest
 
 from retrieval.understanding import understand
 from retrieval.understanding.lexicon import parse_doc_type_phrases, read_data_file
+from retrieval.understanding.matching import PhraseEngine, PhraseTable
 
 TODAY = date(2024, 6, 15)
 KNOWN = {
@@ -68,3 +69,34 @@ def test_doc_types(query: str, doc_types: tuple[str, ...]) -> None:
 def test_doc_types_follow_query_order_without_repeats() -> None:
     u = understand("police then school then police", today=TODAY)
     assert u.doc_types == ("police_notification", "school_contact")
+
+
+@pytest.mark.parametrize(
+    ("words", "found"),
+    [
+        ("what keeps inaya safe now", False),  # "keeps" is not "keep"
+        ("plan to keep inaya safe", True),
+        ("keep them safe at night", True),
+        ("keep safe", False),  # the slot takes exactly one word
+        ("keep the kids safe", False),  # ... not two
+        ("keep 5 safe", False),  # ... made of letters
+        ("keep mum safes", True),  # a plural of the last word, like every phrase
+    ],
+)
+def test_a_star_in_a_phrase_stands_for_one_word(words: str, found: bool) -> None:
+    engine = PhraseEngine()
+    table = PhraseTable(engine, [("keep * safe", "safety_plan", False)])
+    split = words.split()
+    with engine.lock:
+        hits = table.find(split, split)
+    assert bool(hits) is found
+    if found:
+        assert hits[0].payloads == ("safety_plan",)
+        assert hits[0].end - hits[0].start == 3
+
+
+def test_a_child_named_in_a_safety_plan_question() -> None:
+    u = understand("current plan to keep Inaya safe", today=TODAY)
+    assert u.doc_types == ("safety_plan",)
+    assert u.recency is True
+    assert u.corrections == ()  # the name is left alone
