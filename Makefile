@@ -52,8 +52,8 @@ typecheck: install
 	$(BIN)/mypy app indexer retrieval connectors evaluation
 	# tests in two passes: each test folder has its own conftest module
 	MYPYPATH=tests:tests/app $(BIN)/mypy --explicit-package-bases tests/retrieval tests/indexer \
-	  tests/app tests/evaluation tests/web tests/test_layering.py tests/factories.py \
-	  tests/app_helpers.py
+	  tests/app tests/evaluation tests/web tests/test_layering.py tests/test_deploy_files.py \
+	  tests/factories.py tests/app_helpers.py
 	MYPYPATH=tests/connectors $(BIN)/mypy --explicit-package-bases tests/connectors
 
 ## eval: the public collections and the synthetic case file; reports under reports/
