@@ -15,7 +15,8 @@ from pathlib import Path
 from evaluation.bench.common import BenchError, Json
 
 
-def _casesearch() -> list[str]:
+def casesearch_command() -> list[str]:
+    """The ``casesearch`` console script of this interpreter (``python -m app.cli`` without it)."""
     script = Path(sys.executable).parent / "casesearch"
     return [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
 
@@ -38,7 +39,7 @@ def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
 
 def cli(args: Sequence[str], env: dict[str, str], timeout: float = 900) -> str:
     done = subprocess.run(  # noqa: S603 - our own console script, arguments built here
-        [*_casesearch(), *args],
+        [*casesearch_command(), *args],
         env=env,
         capture_output=True,
         text=True,
@@ -95,7 +96,7 @@ def server(env: dict[str, str], log_path: Path) -> Iterator[tuple[str, int]]:
     url = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:
         process = subprocess.Popen(  # noqa: S603 - our own console script
-            [*_casesearch(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+            [*casesearch_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -13,10 +13,7 @@ import datetime as dt
 import json
 import os
 import random
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +27,8 @@ from pydantic import SecretStr
 
 from app.auth import mint_token
 from app.settings import Settings
+from evaluation.bench.process import casesearch_command
+from evaluation.bench.process import server as running_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -150,18 +149,6 @@ class Server:
     tokens: dict[str, str]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _casesearch() -> list[str]:
-    script = Path(sys.executable).parent / "casesearch"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("e2e")
@@ -179,7 +166,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "TOKENIZERS_PARALLELISM": "false",
     }
     indexed = subprocess.run(
-        [*_casesearch(), "index", "--source", f"jsonl:{source}"],
+        [*casesearch_command(), "index", "--source", f"jsonl:{source}"],
         env=env,
         capture_output=True,
         text=True,
@@ -189,42 +176,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     assert indexed.returncode == 0, indexed.stderr
     assert "added 150" in indexed.stdout
 
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    with (root / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [*_casesearch(), "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_ready(url, process, root / "server.log")
-            config = Settings(data_dir=data_dir, jwt_secret=SecretStr(SECRET), progress=False)
-            tokens = {u: mint_token(config, u, p) for u, p in USERS.items()}
-            tokens["auditor"] = mint_token(config, "auditor", ["role:auditor"])
-            yield Server(url=url, data_dir=data_dir, env=env, tokens=tokens)
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=30)
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited early:\n{log.read_text(errors='replace')[-4000:]}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail("the server did not become ready in 300 s")
+    with running_server(env, root / "server.log") as (url, _pid):
+        config = Settings(data_dir=data_dir, jwt_secret=SecretStr(SECRET), progress=False)
+        tokens = {u: mint_token(config, u, p) for u, p in USERS.items()}
+        tokens["auditor"] = mint_token(config, "auditor", ["role:auditor"])
+        yield Server(url=url, data_dir=data_dir, env=env, tokens=tokens)
 
 
 @pytest.fixture(scope="module")
@@ -391,7 +347,7 @@ def test_the_audit_log_recorded_it_all_and_verifies(server: Server, http: httpx.
     assert page["total"] > 0
     assert http.get("/v1/audit", headers=_auth(server, "bob")).status_code == 403
     verified = subprocess.run(
-        [*_casesearch(), "audit", "verify"],
+        [*casesearch_command(), "audit", "verify"],
         env=server.env,
         capture_output=True,
         text=True,
