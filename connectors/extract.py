@@ -128,7 +128,7 @@ class Extractor:
         if suffix == ".pdf":
             return self._pdf(data)
         if suffix == ".docx":
-            return _docx(data)
+            return _read("DOCX", _docx_text, data)
         if suffix == ".odt":
             return _read("ODT", read_odt, data)
         if suffix == ".rtf":
@@ -206,7 +206,7 @@ class Extractor:
         if data.lstrip().startswith(b"{\\rtf"):
             return _read("RTF", rtf_to_text, data)
         if data.startswith(b"PK\x03\x04"):
-            return _docx(data)
+            return _read("DOCX", _docx_text, data)
         command = shutil.which(self.antiword)
         if command is None:
             raise ExtractionError(DOC_UNAVAILABLE)
@@ -454,20 +454,17 @@ def _read(kind: str, reader: Callable[[bytes], tuple[str, str]], data: bytes) ->
     return Extracted(text=_tidy(text), title=" ".join(title.split()))
 
 
-def _docx(data: bytes) -> Extracted:
+def _docx_text(data: bytes) -> tuple[str, str]:
+    """(text, title) of a DOCX: paragraphs and tables in document order (read through ``_read``,
+    which reports whatever a damaged file raises as corrupt)."""
     from docx import Document
     from docx.table import Table
     from docx.text.paragraph import Paragraph
 
     refuse_protected_package(data, "DOCX")
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            check_unpacked_size(archive, "DOCX")
-        document = Document(io.BytesIO(data))
-    except ExtractionError:
-        raise
-    except Exception as exc:  # BadZipFile, KeyError, PackageNotFoundError, XML errors
-        raise ExtractionError(f"corrupt or unreadable DOCX: {_short(exc)}") from None
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        check_unpacked_size(archive, "DOCX")
+    document = Document(io.BytesIO(data))
 
     def blocks(container: Any) -> Iterator[str]:
         for item in container.iter_inner_content():
@@ -488,12 +485,7 @@ def _docx(data: bytes) -> Extracted:
             if any(cells):
                 yield " | ".join(cells)
 
-    try:
-        text = "\n".join(blocks(document))
-        title = str(document.core_properties.title or "")
-    except Exception as exc:
-        raise ExtractionError(f"corrupt or unreadable DOCX: {_short(exc)}") from None
-    return Extracted(text=_tidy(text), title=title.strip())
+    return "\n".join(blocks(document)), str(document.core_properties.title or "")
 
 
 # --- e-mail helpers ---------------------------------------------------------------------------
