@@ -12,13 +12,21 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection
 
+from retrieval.lexical import Population, decode_varint
 from retrieval.store import SqliteStore
 
 BoolArray = npt.NDArray[np.bool_]
 
 
+_CHUNKS = (
+    "SELECT c.pk, c.record_pk, c.vector, d.sz FROM chunks c"
+    " LEFT JOIN chunks_fts_docsize d ON d.id = c.pk"
+)
+
+
 class DenseIndex:
-    """Vectors of every live chunk, with the record each belongs to.
+    """Vectors of every live chunk, with the record each belongs to and its length in FTS5
+    tokens (for BM25's statistics over the records a caller may see, ``population``).
 
     ``sync`` replays the store's change log since the last generation seen: removed chunks are
     masked out, new chunks appended; the matrix is compacted when a third of it is dead.
@@ -29,6 +37,7 @@ class DenseIndex:
         self._vectors = np.zeros((0, dimension), dtype=np.float32)
         self._chunk_pks = np.zeros(0, dtype=np.int64)
         self._record_pks = np.zeros(0, dtype=np.int64)
+        self._lengths = np.zeros(0, dtype=np.int64)
         self._live = np.zeros(0, dtype=np.bool_)
         self._row_of: dict[int, int] = {}
         self._size = 0
@@ -55,20 +64,17 @@ class DenseIndex:
                 self._compact()
 
     def _load_all(self, conn: Connection) -> None:
-        rows = conn.exec_driver_sql("SELECT pk, record_pk, vector FROM chunks ORDER BY pk").all()
+        rows = conn.exec_driver_sql(f"{_CHUNKS} ORDER BY c.pk").all()
         n = len(rows)
         self._vectors = np.zeros((max(n, 16), self.dimension), dtype=np.float32)
         self._chunk_pks = np.zeros(max(n, 16), dtype=np.int64)
         self._record_pks = np.zeros(max(n, 16), dtype=np.int64)
+        self._lengths = np.zeros(max(n, 16), dtype=np.int64)
         self._live = np.zeros(max(n, 16), dtype=np.bool_)
         self._row_of = {}
-        for i, (pk, record_pk, blob) in enumerate(rows):
-            self._vectors[i] = np.frombuffer(blob, dtype=np.float32)
-            self._chunk_pks[i] = pk
-            self._record_pks[i] = record_pk
-            self._live[i] = True
-            self._row_of[int(pk)] = i
-        self._size = n
+        self._size = 0
+        for pk, record_pk, blob, size in rows:
+            self._append(int(pk), int(record_pk), np.frombuffer(blob, dtype=np.float32), size)
 
     def _apply_changes(self, conn: Connection, since: int) -> None:
         for (pk,) in conn.exec_driver_sql(
@@ -78,19 +84,26 @@ class DenseIndex:
             if row is not None:
                 self._live[row] = False
         added = conn.exec_driver_sql(
-            "SELECT pk, record_pk, vector FROM chunks WHERE generation > ? ORDER BY pk", (since,)
+            f"{_CHUNKS} WHERE c.generation > ? ORDER BY c.pk", (since,)
         ).all()
-        for pk, record_pk, blob in added:
+        for pk, record_pk, blob, size in added:
             if int(pk) in self._row_of:
                 continue
-            self._append(int(pk), int(record_pk), np.frombuffer(blob, dtype=np.float32))
+            self._append(int(pk), int(record_pk), np.frombuffer(blob, dtype=np.float32), size)
 
-    def _append(self, chunk_pk: int, record_pk: int, vector: npt.NDArray[np.float32]) -> None:
+    def _append(
+        self,
+        chunk_pk: int,
+        record_pk: int,
+        vector: npt.NDArray[np.float32],
+        size: bytes | None,
+    ) -> None:
         if self._size == len(self._vectors):
             capacity = max(16, 2 * len(self._vectors))
             self._vectors = np.resize(self._vectors, (capacity, self.dimension))
             self._chunk_pks = np.resize(self._chunk_pks, capacity)
             self._record_pks = np.resize(self._record_pks, capacity)
+            self._lengths = np.resize(self._lengths, capacity)
             live = np.zeros(capacity, dtype=np.bool_)
             live[: self._size] = self._live[: self._size]
             self._live = live
@@ -98,6 +111,7 @@ class DenseIndex:
         self._vectors[row] = vector
         self._chunk_pks[row] = chunk_pk
         self._record_pks[row] = record_pk
+        self._lengths[row] = decode_varint(bytes(size)) if size else 0
         self._live[row] = True
         self._row_of[chunk_pk] = row
         self._size += 1
@@ -107,9 +121,28 @@ class DenseIndex:
         self._vectors = np.ascontiguousarray(self._vectors[keep])
         self._chunk_pks = self._chunk_pks[keep]
         self._record_pks = self._record_pks[keep]
+        self._lengths = self._lengths[keep]
         self._live = np.ones(len(keep), dtype=np.bool_)
         self._row_of = {int(pk): i for i, pk in enumerate(self._chunk_pks)}
         self._size = len(keep)
+
+    def population(self, visible_records: BoolArray) -> Population:
+        """The live chunks of the records ``visible_records[record_pk]`` marks, for BM25."""
+        with self._lock:
+            rows = self._visible_rows(visible_records)
+            chunk_pks = self._chunk_pks[rows]
+            total = int(self._lengths[rows].sum())
+        visible = np.zeros(int(chunk_pks.max()) + 1 if chunk_pks.size else 0, dtype=np.bool_)
+        visible[chunk_pks] = True
+        return Population(visible=visible, chunks=int(chunk_pks.size), terms=total)
+
+    def _visible_rows(self, allowed_records: BoolArray) -> npt.NDArray[np.intp]:
+        n = self._size
+        record_pks = self._record_pks[:n]
+        in_range = record_pks < len(allowed_records)
+        mask = self._live[:n] & in_range
+        mask[in_range] &= allowed_records[record_pks[in_range]]
+        return np.flatnonzero(mask)
 
     def search(
         self,
@@ -123,17 +156,12 @@ class DenseIndex:
         the array's end are not allowed. Ties are broken by chunk pk.
         """
         with self._lock:
-            n = self._size
-            record_pks = self._record_pks[:n]
-            in_range = record_pks < len(allowed_records)
-            mask = self._live[:n] & in_range
-            mask[in_range] &= allowed_records[record_pks[in_range]]
-            rows = np.flatnonzero(mask)
+            rows = self._visible_rows(allowed_records)
             if rows.size == 0 or limit <= 0:
                 return []
             scores = self._vectors[rows] @ query
             chunk_pks = self._chunk_pks[rows]
-            record_of = record_pks[rows]
+            record_of = self._record_pks[rows]
         if rows.size > limit:
             top = np.argpartition(-scores, limit - 1)[:limit]
         else:

@@ -7,7 +7,9 @@ Order of operations (each step is a module of its own):
    snapshot; nothing outside them is ranked, counted or cut into snippets.
 3. ``lexical`` (FTS5 BM25) and ``dense`` (exact numpy cosine) each return their top chunks.
    BM25 takes the query's own terms one by one and each wording the understanding step added
-   as one group of nearby terms (``lexical.TermGroup``).
+   as one group of nearby terms (``lexical.TermGroup``). Its statistics (document
+   frequencies, mean length) are counted over the records the caller may see, so records
+   hidden from her change nothing she gets back.
 4. Each list is collapsed to records by their best chunk; RRF fuses the record lists.
 5. Boosts from the understanding step (named document type, recency) are added in RRF units.
 6. The page of hits gets its snippet from the record's best chunk (``snippets``).
@@ -160,7 +162,12 @@ class HybridSearcher:
                         conn, groups, sql, params, count
                     )
                 useful = [g for g in groups if g not in ranked.dropped_groups]
-                lists[0] = bm25_search(conn, useful, sql, params, limit)
+                # statistics over every record the caller may see, whatever the filters
+                visible = allowed
+                if filters != SearchFilters():
+                    visible, _ = candidate_records(conn, request.scope, SearchFilters())
+                population = self.dense.population(visible)
+                lists[0] = bm25_search(conn, useful, sql, params, population, limit)
             if query_vector is not None:
                 lists[1] = self.dense.search(query_vector, allowed, limit)
             candidates = self._fuse(lists)

@@ -50,6 +50,8 @@ _DDL = [
     "CREATE INDEX IF NOT EXISTS chunks_record ON chunks (record_pk, ordinal)",
     "CREATE INDEX IF NOT EXISTS chunks_generation ON chunks (generation)",
     "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (terms, tokenize = 'unicode61')",
+    # each term occurrence (term, chunk, offset): BM25 counts its statistics per caller
+    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab (chunks_fts, instance)",
     """CREATE TABLE IF NOT EXISTS removed_chunks (
         chunk_pk INTEGER PRIMARY KEY, generation INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS removed_generation ON removed_chunks (generation)",

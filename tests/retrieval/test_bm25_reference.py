@@ -1,4 +1,4 @@
-"""Our FTS5 BM25 ranking agrees with rank-bm25's BM25Okapi (the reference implementation)."""
+"""Our BM25 ranking agrees with rank-bm25's BM25Okapi (the reference implementation)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from rank_bm25 import BM25Okapi
 from sqlalchemy import Connection
 
 from retrieval import analysis
-from retrieval.access import candidate_clause
+from retrieval.access import candidate_clause, candidate_records
+from retrieval.dense import DenseIndex
 from retrieval.lexical import bm25_search, single_terms
 from retrieval.models import AccessScope, ChunkRow, Document, SearchFilters
 from retrieval.store import SqliteStore
@@ -44,8 +45,13 @@ def _index(store: SqliteStore, docs: list[tuple[str, str]]) -> None:
 
 
 def _ours(conn: Connection, store: SqliteStore, query: str) -> list[str]:
-    sql, params = candidate_clause(AccessScope.of("all"), SearchFilters())
-    hits = bm25_search(conn, single_terms(analysis.terms(query)), sql, params, 10)
+    scope = AccessScope.of("all")
+    sql, params = candidate_clause(scope, SearchFilters())
+    mirror = DenseIndex(384)
+    mirror.sync(store, conn)
+    visible, _ = candidate_records(conn, scope, SearchFilters())
+    population = mirror.population(visible)
+    hits = bm25_search(conn, single_terms(analysis.terms(query)), sql, params, population, 10)
     docs = store.documents_by_pk(conn, [r for _, r, _ in hits])
     return [docs[r].id for _, r, _ in hits]
 

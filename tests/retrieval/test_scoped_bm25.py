@@ -1,0 +1,237 @@
+"""BM25 statistics are counted over the caller's own records.
+
+For a caller who sees everything the scores are FTS5's ``bm25()`` to the last bit; for anyone
+else, records hidden from them change nothing they get back (the ranking side channel of
+index-wide statistics, Büttcher & Clarke 2005, is closed).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+from factories import make_record
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Connection
+
+from indexer import Indexer
+from retrieval import analysis
+from retrieval.access import candidate_clause, candidate_records
+from retrieval.dense import DenseIndex
+from retrieval.lexical import (
+    TermGroup,
+    bm25_search,
+    fts5_tokens,
+    match_expression,
+    near_instances,
+    single_terms,
+)
+from retrieval.models import AccessScope, ChunkRow, Document, SearchFilters, SearchRequest
+from retrieval.search import HybridSearcher
+from retrieval.store import SqliteStore
+
+MEDLINE = Path(__file__).resolve().parents[3] / "shared" / "eval-data" / "medline"
+VOCABULARY = ["plan", "safety", "zoë", "zoe", "snake_case", "snake", "case", "gp", "visit", "mum"]
+_ZERO = bytes(4 * 384)
+
+
+def _add(store: SqliteStore, docs: Sequence[tuple[str, str, str]]) -> None:
+    """Index ``(id, text, principal)`` triples, one chunk each, in one transaction."""
+    with store.transaction() as conn:
+        for doc_id, text, principal in docs:
+            store.upsert_document(
+                conn,
+                Document(id=doc_id, text=text, acl=(principal,)),
+                [ChunkRow(0, 0, len(text), " ".join(analysis.terms(text)), _ZERO)],
+                content_hash=doc_id,
+                acl_hash=principal,
+                source="t",
+                generation=store.next_generation(conn),
+            )
+
+
+def _search(
+    store: SqliteStore, groups: Sequence[TermGroup], principal: str
+) -> list[tuple[str, float]]:
+    """Our BM25 as ``principal``: ``(record id, score)`` best first."""
+    scope = AccessScope.of(principal)
+    dense = DenseIndex(384)
+    with store.snapshot() as conn:
+        dense.sync(store, conn)
+        visible, _ = candidate_records(conn, scope, SearchFilters())
+        sql, params = candidate_clause(scope, SearchFilters())
+        hits = bm25_search(conn, groups, sql, params, dense.population(visible), 1000)
+        ids = store.ids_by_pk(conn, [record for _, record, _ in hits])
+    return [(ids[record], score) for _, record, score in hits]
+
+
+def _fts5_scores(conn: Connection, groups: Sequence[TermGroup]) -> dict[int, float]:
+    expression = match_expression(groups)
+    assert expression is not None
+    return {
+        int(pk): float(score)
+        for pk, score in conn.exec_driver_sql(
+            "SELECT rowid, -bm25(chunks_fts) FROM chunks_fts WHERE chunks_fts MATCH ?",
+            (expression,),
+        )
+    }
+
+
+def _ours_against_fts5(store: SqliteStore, groups: Sequence[TermGroup]) -> None:
+    ours = _search(store, groups, "all")
+    with store.snapshot() as conn:
+        reference = _fts5_scores(conn, groups)
+        ids = store.ids_by_pk(conn, reference)
+    assert sorted(doc for doc, _ in ours) == sorted(ids.values())
+    by_id = {ids[pk]: score for pk, score in reference.items()}
+    for doc_id, score in ours:
+        assert score == by_id[doc_id], (doc_id, score, by_id[doc_id])
+
+
+def test_scores_are_fts5_bm25_exactly_for_a_caller_who_sees_everything(
+    store: SqliteStore,
+) -> None:
+    if not (MEDLINE / "corpus.jsonl").exists():
+        pytest.skip("shared/eval-data/medline is not present")
+    with (MEDLINE / "corpus.jsonl").open() as fh:
+        docs = [json.loads(line) for line, _ in zip(fh, range(300), strict=False)]
+    with (MEDLINE / "queries.jsonl").open() as fh:
+        queries = [json.loads(line)["text"] for line in fh]
+    _add(store, [(d["_id"], d["text"], "all") for d in docs])
+    for query in queries:
+        terms = list(dict.fromkeys(analysis.terms(query)))
+        # single terms and the NEAR groups the understanding step adds for wordings
+        groups = single_terms(terms) + [tuple(terms[i : i + 2]) for i in range(len(terms) - 1)]
+        _ours_against_fts5(store, groups)
+
+
+_texts = st.lists(st.sampled_from(VOCABULARY), min_size=1, max_size=14).map(" ".join)
+ONE_TOKEN = [word for word in VOCABULARY if len(fts5_tokens(word)) == 1]
+# A term FTS5 splits ("snake_case") inside a NEAR group is where FTS5's own bm25() counts
+# instances of groups that did not match ("case snake plan" for NEAR("snake case" "plan"));
+# we keep to the documented NEAR rule there, so such groups are compared by rule, not score.
+_groups = st.lists(
+    st.one_of(
+        st.sampled_from(VOCABULARY).map(lambda word: (word,)),
+        st.lists(st.sampled_from(ONE_TOKEN), min_size=2, max_size=3, unique=True).map(tuple),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=st.lists(_texts, min_size=1, max_size=12), groups=_groups)
+def test_scores_match_fts5_on_random_chunks_and_groups(
+    texts: list[str], groups: list[TermGroup]
+) -> None:
+    """NEAR groups, repeated terms, folded ("zoë") and split ("snake_case") terms included."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = SqliteStore(Path(folder) / "s.db")
+        try:
+            _add(store, [(f"D{i}", text, "all") for i, text in enumerate(texts)])
+            _ours_against_fts5(store, [tuple(analysis.terms(" ".join(g))) for g in groups])
+        finally:
+            store.close()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    visible=st.lists(_texts, min_size=1, max_size=8),
+    hidden=st.lists(_texts, min_size=1, max_size=8),
+    groups=_groups,
+)
+def test_records_hidden_from_the_caller_change_no_score(
+    visible: list[str], hidden: list[str], groups: list[TermGroup]
+) -> None:
+    query = [tuple(analysis.terms(" ".join(g))) for g in groups]
+    with tempfile.TemporaryDirectory() as folder:
+        alone = SqliteStore(Path(folder) / "alone.db")
+        shared = SqliteStore(Path(folder) / "shared.db")
+        try:
+            mine = [(f"V{i}", text, "team:a") for i, text in enumerate(visible)]
+            _add(alone, mine)
+            _add(shared, mine)
+            _add(shared, [(f"H{i}", text, "team:b") for i, text in enumerate(hidden)])
+            assert _search(shared, query, "team:a") == _search(alone, query, "team:a")
+        finally:
+            alone.close()
+            shared.close()
+
+
+def test_fts5_tokens_are_fts5s_own() -> None:
+    assert fts5_tokens("zoë") == ("zoe",)
+    assert fts5_tokens("snake_case") == ("snake", "case")
+    assert fts5_tokens("gp") == ("gp",)
+
+
+@given(
+    starts=st.lists(
+        st.lists(st.integers(0, 30), min_size=1, max_size=5, unique=True).map(sorted),
+        min_size=2,
+        max_size=3,
+    ),
+    distance=st.integers(0, 4),
+)
+def test_a_kept_near_instance_is_part_of_a_match(starts: list[list[int]], distance: int) -> None:
+    kept = near_instances(starts, [1] * len(starts), distance)
+    for phrase, instances in enumerate(kept):
+        for instance in instances:
+            # some choice of the other phrases' instances lies within the window with it
+            window = [
+                [s for s in other if abs(s - instance) <= distance + 1]
+                for i, other in enumerate(starts)
+                if i != phrase
+            ]
+            assert all(window)
+
+
+def test_hidden_records_do_not_reorder_a_users_results(
+    store: SqliteStore, indexer: Indexer, searcher: HybridSearcher
+) -> None:
+    """The attack: two of her own records, one per name; hidden records naming Jordan.
+
+    With index-wide statistics the hidden records lower "jordan"'s idf and so the score of
+    her record about Jordan against her record about Kai: the order she sees answers "does a
+    record I cannot see mention Jordan?". Now her results do not move at all.
+    """
+    indexer.apply(
+        [
+            make_record(id="MINE-1", text="Jordan attended the review meeting.", acl=["team:a"]),
+            make_record(id="MINE-2", text="Kai attended the review meeting.", acl=["team:a"]),
+            make_record(id="MINE-3", text="The family moved house in May.", acl=["team:a"]),
+        ],
+        source="t",
+    )
+    requests = [
+        SearchRequest(text="Jordan Kai", scope=AccessScope.of("team:a"), mode=mode)
+        for mode in ("bm25", "hybrid")
+    ]
+    before = [_seen(searcher, request) for request in requests]
+    with store.snapshot() as conn:
+        index_wide_before = _fts5_scores(conn, [("jordan",), ("kai",)])
+    indexer.apply(
+        [
+            make_record(id=f"HIDDEN-{i}", text=f"Jordan was seen at school {i}.", acl=["team:b"])
+            for i in range(4)
+        ],
+        source="t2",
+    )
+    with store.snapshot() as conn:
+        index_wide_after = _fts5_scores(conn, [("jordan",), ("kai",)])
+    assert index_wide_after != {
+        pk: index_wide_before[pk] for pk in index_wide_after if pk in index_wide_before
+    }, "the fixture must exercise the channel: index-wide scores do move"
+    assert [_seen(searcher, request) for request in requests] == before
+
+
+def _seen(searcher: HybridSearcher, request: SearchRequest) -> list[tuple[object, ...]]:
+    """Everything a result shows its reader."""
+    return [
+        (h.document_id, h.score, h.snippet, h.why, h.chunk_id)
+        for h in searcher.search(request).hits
+    ]
