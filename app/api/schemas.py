@@ -90,8 +90,6 @@ class RecordsResult(BaseModel):
 
 class Health(BaseModel):
     status: str
-    records: int | None = None
-    chunks: int | None = None
 
 
 class TimelineEntryOut(BaseModel):

@@ -82,3 +82,12 @@ def test_forbidden_and_missing_take_the_same_time_class(
     forbidden = statistics.median(times["SECRET-1"])
     missing = statistics.median(times["MISSING-1"])
     assert 0.5 < forbidden / missing < 2.0
+
+
+def test_readiness_needs_no_sign_in_and_says_nothing_about_the_records(
+    client: TestClient,
+) -> None:
+    """Anyone who can reach the port may ask; how many records there are is not theirs."""
+    answer = client.get("/readyz")
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ready"}
