@@ -132,6 +132,13 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         help="social-care query understanding (auto: on when documents carry case_id)",
     )
+    p.add_argument(
+        "--as-you-type",
+        choices=["auto", "on", "off"],
+        default="auto",
+        help="also time finding with results as you type, searching each query word by word"
+        " (auto: on when documents carry case_id)",
+    )
     p.add_argument("--scratch", type=Path, default=None, help="scratch store folder")
     p.add_argument("--today", type=dt.date.fromisoformat, default=None)
     p.set_defaults(handler=_cmd_eval_beir)
@@ -151,6 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--report-out", type=Path, required=True)
     p.add_argument("--principal", action="append", default=[])
     p.add_argument("--understand", choices=["auto", "on", "off"], default="auto")
+    p.add_argument("--as-you-type", choices=["auto", "on", "off"], default="auto")
     p.set_defaults(handler=_cmd_eval_synthetic)
     return parser
 
@@ -425,6 +433,7 @@ def _cmd_eval_beir(args: argparse.Namespace, settings: Settings) -> int:
         modes=modes,
         principals=args.principal,
         understand=args.understand,
+        as_you_type=args.as_you_type,
         today=args.today,
         progress=settings.progress,
     )

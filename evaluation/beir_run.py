@@ -25,12 +25,15 @@ from evaluation.harness import EvaluationReport, evaluate
 from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
 from retrieval.embedding import Embedder
+from retrieval.errors import InvalidQueryError
 from retrieval.models import AccessScope, Mode, SearchConfig, SearchFilters, SearchRequest
 from retrieval.search import HybridSearcher
 from retrieval.store import SqliteStore
 
 EVAL_PRINCIPAL = "eval:all"
-Understand = Literal["auto", "on", "off"]
+Switch = Literal["auto", "on", "off"]
+"""``auto``: on for a case file (documents carry ``case_id``), off for other collections."""
+Understand = Switch
 
 
 def collection_records(collection: BeirCollection) -> tuple[list[Record], list[tuple[str, str]]]:
@@ -57,6 +60,7 @@ def evaluate_collection(
     modes: Sequence[Mode],
     principals: Sequence[str] = (),
     understand: Understand = "auto",
+    as_you_type: Switch = "auto",
     today: dt.date | None = None,
     progress: bool = False,
 ) -> EvaluationReport:
@@ -74,22 +78,24 @@ def evaluate_collection(
         searcher = HybridSearcher(store, embedder, search_config)
         searcher.warm()
         scope = AccessScope.of(*principals) if principals else AccessScope.of(EVAL_PRINCIPAL)
-        use_understanding = understand == "on" or (
-            understand == "auto" and any(d.case_id for d in collection.documents)
-        )
+        case_file = any(d.case_id for d in collection.documents)
+        use_understanding = understand == "on" or (understand == "auto" and case_file)
 
         def search(query: EvalQuery, mode: Mode) -> list[tuple[str, float]]:
-            return searcher.rank_ids(
-                SearchRequest(
-                    text=query.text,
-                    scope=scope,
-                    filters=SearchFilters(case_id=query.case_id),
-                    mode=mode,
-                    top_k=100,
-                    understand=use_understanding,
-                    today=today,
-                )
+            request = SearchRequest(
+                text=query.text,
+                scope=scope,
+                filters=SearchFilters(case_id=query.case_id),
+                mode=mode,
+                top_k=100,
+                understand=use_understanding,
+                today=today,
             )
+            try:
+                return searcher.rank_ids(request)
+            except InvalidQueryError:
+                # only stop words ("what's ", typed so far): the page shows no results
+                return []
 
         visible = {r.id for r in records if scope.permits(r.acl, r.deny)}
         return evaluate(
@@ -97,6 +103,7 @@ def evaluate_collection(
             search,
             modes,
             visible_doc_ids=visible,
+            as_you_type=as_you_type == "on" or (as_you_type == "auto" and case_file),
             context={
                 "backend": "embedded-sqlite",
                 "embedder": embedder.fingerprint,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from evaluation import EvaluationError
@@ -18,11 +18,14 @@ from evaluation.metrics import MetricName, mean_scores, percentile, score_query
 from evaluation.timetofind import (
     DEFAULT_TTF_MODEL,
     BrowseLists,
+    EarlyStop,
     QueryTimeToFind,
     TimeToFindModel,
     TimeToFindSummary,
     query_time_to_find,
     summarise_time_to_find,
+    typed_prefixes,
+    with_as_you_type,
 )
 from retrieval.models import MODES, Mode
 
@@ -125,8 +128,13 @@ def evaluate(
     clock: Callable[[], float] = time.perf_counter,
     progress: ProgressCallback | None = None,
     context: Mapping[str, ContextValue] | None = None,
+    as_you_type: bool = False,
 ) -> EvaluationReport:
     """Search every judged query once per mode, timing each call, and score the results.
+
+    With ``as_you_type`` each query is also searched word by word, as the web page does
+    while it is typed (``timetofind.typed_prefixes``), to time finding with results as you
+    type; those searches are timed but do not enter the metrics or the run.
 
     Modes run one after another; queries run in collection order, one call each, after
     ``warmup_calls`` untimed calls with the first query (model and cache warm-up; results
@@ -162,6 +170,7 @@ def evaluate(
             warmup_calls=warmup_calls,
             clock=clock,
             progress=progress,
+            as_you_type=as_you_type,
         )
     visible = len(collection.documents)
     if visible_doc_ids is not None:
@@ -191,6 +200,7 @@ def _evaluate_mode(
     warmup_calls: int,
     clock: Callable[[], float],
     progress: ProgressCallback | None,
+    as_you_type: bool,
 ) -> ModeReport:
     for _ in range(warmup_calls):
         search(collection.queries[0], mode)
@@ -208,6 +218,12 @@ def _evaluate_mode(
         ranking = [doc_id for doc_id, _ in hits]
         judged = collection.qrels[query.id]
         run[query.id] = hits[:top_k_run]
+        time_to_find = query_time_to_find(
+            query, ranking, judged, latency_s, browse.locate(query, judged), model
+        )
+        if as_you_type:
+            stop = _early_stop(query, judged, search, mode, clock)
+            time_to_find = with_as_you_type(time_to_find, stop, model)
         results.append(
             QueryResult(
                 query_id=query.id,
@@ -215,9 +231,7 @@ def _evaluate_mode(
                 metrics=score_query(ranking, judged),
                 latency_ms=latency_s * 1000.0,
                 returned=len(hits),
-                time_to_find=query_time_to_find(
-                    query, ranking, judged, latency_s, browse.locate(query, judged), model
-                ),
+                time_to_find=time_to_find,
             )
         )
         if progress is not None:
@@ -237,6 +251,27 @@ def _evaluate_mode(
         run=run,
         duplicate_hits_dropped=dropped,
     )
+
+
+def _early_stop(
+    query: EvalQuery,
+    judged: Mapping[str, int],
+    search: SearchFunction,
+    mode: Mode,
+    clock: Callable[[], float],
+) -> EarlyStop | None:
+    """The first word-by-word search whose first result is an answer of the highest grade."""
+    best = max(judged.values(), default=0)
+    if best <= 0:
+        return None
+    for stop in typed_prefixes(query.text):
+        started = clock()
+        raw = search(replace(query, text=query.text[: stop.characters]), mode)
+        latency_s = clock() - started
+        hits, _ = _distinct_hits(raw, query, mode)
+        if hits and judged.get(hits[0][0], 0) == best:
+            return replace(stop, latency_s=latency_s)
+    return None
 
 
 def _distinct_hits(raw: object, query: EvalQuery, mode: Mode) -> tuple[Hits, int]:

@@ -65,6 +65,7 @@ def report_to_dict(report: EvaluationReport) -> dict[str, Any]:
             "seconds_per_snippet": model.seconds_per_snippet,
             "seconds_to_open": model.seconds_to_open,
             "seconds_per_title": model.seconds_per_title,
+            "seconds_to_decide": model.seconds_to_decide,
             "results_scanned": model.results_scanned,
             "not_found_penalty_s": model.not_found_penalty_s,
             "not_found_policy": model.not_found_policy,
@@ -145,6 +146,7 @@ def render_markdown(report: EvaluationReport) -> str:
                     f"| {mode} | {kind} | {_stats_cells(ttf.search)} "
                     f"| {_stats_cells(ttf.browse)} | {_ratio(ttf.median_ratio)} |"
                 )
+    lines += _as_you_type_lines(report)
     lines += _time_parts_lines(report)
     lines += [
         "",
@@ -152,11 +154,47 @@ def render_markdown(report: EvaluationReport) -> str:
         f"{model.seconds_per_snippet:g} s per snippet read above the first relevant hit, "
         f"{model.seconds_to_open:g} s to open it, the top {model.results_scanned} results "
         f"scanned; browse {model.seconds_per_title:g} s per title, newest first within the "
-        "case (the whole corpus for queries without a case). "
+        "case (the whole corpus for queries without a case). Results as you type: the "
+        "search refreshes after each completed word; the user stops when the first result "
+        f"is an answer of the best grade, taking {model.seconds_to_decide:g} s to decide. "
         f"{policy.capitalize()}. Source: {KLM_SOURCE}.",
         "",
     ]
     return "\n".join(lines)
+
+
+def _as_you_type_lines(report: EvaluationReport) -> list[str]:
+    """Typed in full vs results as you type, per mode and kind, when it was measured."""
+    rows: list[tuple[str, str, TimeToFindSummary]] = []
+    for mode, mode_report in report.modes.items():
+        rows.append((mode, "all", mode_report.time_to_find))
+        rows += [(mode, kind, t) for kind, t in mode_report.time_to_find_by_kind.items()]
+    if not any(summary.as_you_type is not None for _, _, summary in rows):
+        return []
+    lines = [
+        "",
+        "### Results as you type (seconds)",
+        "",
+        "The web page refreshes the results after each completed word; a user who sees the "
+        "answer first stops typing and opens it.",
+        "",
+        "| mode | kind | queries | typed in full, median | as you type, median "
+        "| as you type, p90 | stopped early | as you type/browse median |",
+        "|---" * 8 + "|",
+    ]
+    for label, kind, summary in rows:
+        live = summary.as_you_type
+        if live is None:
+            continue
+        ratio = None
+        if live.median_s is not None and summary.browse.median_s:
+            ratio = live.median_s / summary.browse.median_s
+        lines.append(
+            f"| {label} | {kind} | {live.queries} | {_num(summary.search.median_s)} "
+            f"| {_num(live.median_s)} | {_num(live.p90_s)} | {summary.stopped_early} "
+            f"| {_ratio(ratio)} |"
+        )
+    return lines
 
 
 def _time_parts_lines(report: EvaluationReport) -> list[str]:
@@ -293,6 +331,8 @@ def _ttf_dict(summary: TimeToFindSummary) -> dict[str, Any]:
         "browse_corpus_queries": summary.browse_corpus_queries,
         "search": _stats_dict(summary.search),
         "browse": _stats_dict(summary.browse),
+        "as_you_type": None if summary.as_you_type is None else _stats_dict(summary.as_you_type),
+        "stopped_early": summary.stopped_early,
     }
 
 
@@ -318,6 +358,8 @@ def _query_ttf_dict(row: QueryTimeToFind) -> dict[str, Any]:
         "browse_s": row.browse_seconds,
         "typing_s": row.typing_seconds,
         "latency_s": row.latency_seconds,
+        "as_you_type_s": row.as_you_type_seconds,
+        "as_you_type_words": row.as_you_type_words,
     }
 
 

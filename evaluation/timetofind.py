@@ -19,6 +19,18 @@ A query without ``case_id`` has no case to open, so its browse list is the whole
 corpus, in the same order. Browsing has no page limit; it is *not found* only when no relevant
 record is in the list at all.
 
+Results as you type (the web page's search box refreshes the results each time a word is
+completed): the user types the query word by word and glances at the first result after
+each word; when it is an answer of the query's highest grade she stops typing, decides to
+open it and opens it::
+
+    characters typed (the last a space) × seconds_per_character + latency of that search
+        + seconds_to_decide + seconds_to_open
+
+otherwise she types the whole query and it is timed as a search above. The decision is the
+mental operator M of the same keystroke-level model (1.35 s); the glance after each word is
+free, as reading the first snippet is in the search formula.
+
 Not-found queries: with ``not_found_penalty_s = None`` they are left out of the time statistics
 and reported as a count and a fraction; with a number they count as that many seconds.
 
@@ -34,15 +46,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from evaluation.beir import BeirDocument, EvalQuery
 from evaluation.metrics import first_relevant_rank, mean, percentile
 
 KLM_SOURCE = (
-    "0.28 s per character: keystroke time K for an average non-secretarial typist, "
-    "keystroke-level model (Card, Moran & Newell, CACM 23(7), 1980, 396-410); "
+    "0.28 s per character: keystroke time K for an average non-secretarial typist, and 1.35 s "
+    "to decide to stop typing and open a result: mental operator M, keystroke-level model "
+    "(Card, Moran & Newell, CACM 23(7), 1980, 396-410); "
     "snippet, open and title times are project assumptions"
 )
 """Where the default parameters come from; printed with every report."""
@@ -62,6 +75,7 @@ class TimeToFindModel:
     seconds_per_snippet: float = 3.0
     seconds_to_open: float = 2.0
     seconds_per_title: float = 3.0
+    seconds_to_decide: float = 1.35
     results_scanned: int = 10
     not_found_penalty_s: float | None = None
 
@@ -71,6 +85,7 @@ class TimeToFindModel:
             "seconds_per_snippet",
             "seconds_to_open",
             "seconds_per_title",
+            "seconds_to_decide",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
@@ -100,6 +115,15 @@ class TimeToFindModel:
     def reading_seconds(self, rank: int) -> float:
         """Seconds reading the snippets above a hit at 1-based ``rank``."""
         return self.seconds_per_snippet * (rank - 1)
+
+    def early_stop_seconds(self, characters: int, latency_s: float) -> float:
+        """Seconds to find an answer shown first after typing ``characters`` characters."""
+        return (
+            characters * self.seconds_per_character
+            + latency_s
+            + self.seconds_to_decide
+            + self.seconds_to_open
+        )
 
     def browse_seconds(self, position: int) -> float:
         """Seconds to find the record at 1-based ``position`` of the browse list."""
@@ -135,6 +159,51 @@ class QueryTimeToFind:
     browse_seconds: float | None
     typing_seconds: float = 0.0
     latency_seconds: float = 0.0
+    as_you_type_measured: bool = False
+    as_you_type_seconds: float | None = None
+    as_you_type_words: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EarlyStop:
+    """Where a user watching the results as she types stops: after ``words`` words, with
+    ``characters`` typed (the last the space that completed the word), whose search took
+    ``latency_s``."""
+
+    words: int
+    characters: int
+    latency_s: float
+
+
+def typed_prefixes(text: str) -> list[EarlyStop]:
+    """The searches the page runs while ``text`` is typed, before its last word.
+
+    One per completed word that has more words after it: the text up to that word, with the
+    whitespace that completed it counted as typed. ``latency_s`` is 0 here; the caller times
+    each search.
+    """
+    stops: list[EarlyStop] = []
+    words = 0
+    for index, char in enumerate(text):
+        if char.isspace() and index > 0 and not text[index - 1].isspace():
+            words += 1
+            if text[index:].strip():
+                stops.append(EarlyStop(words=words, characters=index + 1, latency_s=0.0))
+    return stops
+
+
+def with_as_you_type(
+    row: QueryTimeToFind, stop: EarlyStop | None, model: TimeToFindModel = DEFAULT_TTF_MODEL
+) -> QueryTimeToFind:
+    """``row`` with its as-you-type time: stopping at ``stop``, or (None) typing it all."""
+    if stop is None:
+        return replace(row, as_you_type_measured=True, as_you_type_seconds=row.search_seconds)
+    return replace(
+        row,
+        as_you_type_measured=True,
+        as_you_type_seconds=model.early_stop_seconds(stop.characters, stop.latency_s),
+        as_you_type_words=stop.words,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +238,8 @@ class TimeToFindSummary:
     browse: TimeStats
     median_ratio: float | None
     browse_corpus_queries: int
+    as_you_type: TimeStats | None = None
+    stopped_early: int = 0
 
 
 class BrowseLists:
@@ -274,12 +345,19 @@ def summarise_time_to_find(
     ratio = None
     if search.median_s is not None and browse.median_s:
         ratio = search.median_s / browse.median_s
+    measured = [row for row in rows if row.as_you_type_measured]
     return TimeToFindSummary(
         policy=model.not_found_policy,
         search=search,
         browse=browse,
         median_ratio=ratio,
         browse_corpus_queries=sum(1 for row in rows if row.browse_scope == "corpus"),
+        as_you_type=(
+            _stats([row.as_you_type_seconds for row in measured], model.not_found_penalty_s)
+            if measured and len(measured) == len(rows)
+            else None
+        ),
+        stopped_early=sum(1 for row in measured if row.as_you_type_words is not None),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -219,3 +220,58 @@ def test_collection_without_judged_queries_is_an_error() -> None:
     )
     with pytest.raises(EvaluationError, match="no judged query"):
         evaluate(empty, StubSearch(), ["bm25"])
+
+
+class TypingSearch:
+    """Puts the plan first once "safety" has been typed, the older visit before that."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def __call__(self, query: EvalQuery, mode: Mode, /) -> Sequence[tuple[str, float]]:
+        self.texts.append(query.text)
+        if "safety" in query.text:
+            return [("c1-plan", 2.0), ("c1-visit", 1.0)]
+        return [("c1-visit", 2.0), ("c1-plan", 1.0)]
+
+
+def test_as_you_type_stops_at_the_first_word_that_puts_the_best_answer_first() -> None:
+    collection = make_collection()
+    one = replace(
+        collection,
+        queries=(EvalQuery(id="q1", text="current safety plan now", case_id="C1", kind="plan"),),
+        qrels={"q1": {"c1-plan": 2, "c1-visit": 1}},
+    )
+    search = TypingSearch()
+    report = evaluate(one, search, ["hybrid"], clock=lambda: 0.0, warmup_calls=0, as_you_type=True)
+    # the full question, then word by word until the plan comes first
+    assert search.texts == ["current safety plan now", "current ", "current safety "]
+    row = report.modes["hybrid"].queries[0].time_to_find
+    assert row.as_you_type_words == 2
+    assert row.as_you_type_seconds == pytest.approx(15 * 0.28 + 1.35 + 2.0)
+    assert report.modes["hybrid"].time_to_find.stopped_early == 1
+    # the metrics and the run come from the full question only
+    assert report.modes["hybrid"].run["q1"] == (("c1-plan", 2.0), ("c1-visit", 1.0))
+
+
+def test_a_lesser_answer_first_does_not_stop_the_typing() -> None:
+    collection = make_collection()
+    one = replace(
+        collection,
+        queries=(EvalQuery(id="q1", text="current plan", case_id="C1"),),
+        qrels={"q1": {"c1-plan": 2, "c1-visit": 1}},
+    )
+    report = evaluate(
+        one, TypingSearch(), ["bm25"], clock=lambda: 0.0, warmup_calls=0, as_you_type=True
+    )
+    row = report.modes["bm25"].queries[0].time_to_find
+    # "current " shows the grade-1 visit first: she types on, and the whole question is timed
+    assert row.as_you_type_words is None
+    assert row.as_you_type_seconds == row.search_seconds
+
+
+def test_as_you_type_is_off_unless_asked() -> None:
+    search = StubSearch()
+    report = evaluate(make_collection(), search, ["bm25"], warmup_calls=0)
+    assert report.modes["bm25"].time_to_find.as_you_type is None
+    assert len(search.calls) == 4

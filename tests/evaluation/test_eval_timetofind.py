@@ -5,17 +5,22 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from evaluation.beir import BeirDocument, EvalQuery
 from evaluation.timetofind import (
     BrowseLists,
     BrowseResult,
+    EarlyStop,
     QueryTimeToFind,
     TimeToFindModel,
     newest_first,
     query_time_to_find,
     search_time_parts,
     summarise_time_to_find,
+    typed_prefixes,
+    with_as_you_type,
 )
 
 
@@ -167,3 +172,44 @@ def test_nothing_found_gives_no_times_and_no_ratio() -> None:
 def test_invalid_model_is_rejected(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="must be"):
         TimeToFindModel(**kwargs)  # type: ignore[arg-type]
+
+
+def test_as_you_type_searches_after_each_completed_word_but_the_last() -> None:
+    stops = typed_prefixes("current  safety plan")
+    # "current " and "current  safety " are searched; the whole text is the ordinary search
+    assert [(s.words, s.characters) for s in stops] == [(1, 8), (2, 16)]
+    assert typed_prefixes("GP") == []
+    assert typed_prefixes("GP ") == []
+
+
+@given(st.lists(st.text(alphabet="abcé'&", min_size=1, max_size=8), min_size=1, max_size=8))
+def test_each_search_as_you_type_ends_with_the_space_that_completed_a_word(
+    words: list[str],
+) -> None:
+    text = " ".join(words)
+    stops = typed_prefixes(text)
+    assert len(stops) == len(words) - 1
+    for number, stop in enumerate(stops, start=1):
+        typed = text[: stop.characters]
+        assert typed.endswith(" ")
+        assert typed.split() == words[:number]
+        assert stop.characters < len(text)
+
+
+def test_stopping_early_costs_typing_waiting_deciding_and_opening() -> None:
+    model = TimeToFindModel()
+    assert model.seconds_to_decide == 1.35
+    assert model.early_stop_seconds(15, 0.02) == pytest.approx(15 * 0.28 + 0.02 + 1.35 + 2.0)
+    full = row(11.0, 20.0)
+    stop = EarlyStop(words=2, characters=15, latency_s=0.02)
+    early = with_as_you_type(full, stop, model)
+    assert early.as_you_type_seconds == pytest.approx(model.early_stop_seconds(15, 0.02))
+    assert early.as_you_type_words == 2
+    typed_all = with_as_you_type(full, None, model)
+    assert typed_all.as_you_type_seconds == 11.0
+    assert typed_all.as_you_type_words is None
+    summary = summarise_time_to_find([early, typed_all], model)
+    assert summary.stopped_early == 1
+    assert summary.as_you_type is not None
+    assert summary.as_you_type.median_s == pytest.approx((11.0 + early.as_you_type_seconds) / 2)
+    assert summarise_time_to_find([full], model).as_you_type is None
