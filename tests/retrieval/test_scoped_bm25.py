@@ -7,6 +7,7 @@ index-wide statistics, Büttcher & Clarke 2005, is closed).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import tempfile
 from collections.abc import Sequence
@@ -14,14 +15,17 @@ from pathlib import Path
 
 import pytest
 from factories import make_record
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection
 
+from connectors.record import Record
 from indexer import Indexer
 from retrieval import analysis
 from retrieval.access import candidate_clause, candidate_records
 from retrieval.dense import DenseIndex
+from retrieval.embedding import Embedder
+from retrieval.errors import InvalidQueryError
 from retrieval.lexical import (
     TermGroup,
     bm25_search,
@@ -30,7 +34,14 @@ from retrieval.lexical import (
     near_instances,
     single_terms,
 )
-from retrieval.models import AccessScope, ChunkRow, Document, SearchFilters, SearchRequest
+from retrieval.models import (
+    AccessScope,
+    ChunkRow,
+    Document,
+    Mode,
+    SearchFilters,
+    SearchRequest,
+)
 from retrieval.search import HybridSearcher
 from retrieval.store import SqliteStore
 
@@ -235,3 +246,88 @@ def _seen(searcher: HybridSearcher, request: SearchRequest) -> list[tuple[object
         (h.document_id, h.score, h.snippet, h.why, h.chunk_id)
         for h in searcher.search(request).hits
     ]
+
+
+NAMES = ["Jordan", "Kai", "Ruby", "Oisin"]
+SENTENCES = [
+    "{n} was seen at home by the social worker.",
+    "Police attended after an incident involving {n}'s mother.",
+    "The GP saw {n} for a cough; no concerns.",
+    "Safety plan agreed: {n} will not be left alone with the ex-partner.",
+    "School reports {n} arrived hungry and tired.",
+    "No concerns about neglect were raised for {n}.",
+]
+
+
+@pytest.fixture(scope="module")
+def two_stores(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> tuple[HybridSearcher, HybridSearcher]:
+    """The caller's records alone, and the same records beside many she may not see."""
+    from retrieval.chunking import ChunkingConfig
+
+    def records(prefix: str, principal: str, count: int, shift: int) -> list[Record]:
+        return [
+            make_record(
+                id=f"{prefix}-{i}",
+                case_id=f"CASE-{i % 3}",
+                doc_type=["visit_note", "police_notification", "safety_plan"][i % 3],
+                title=f"Record {i}",
+                text=" ".join(
+                    SENTENCES[(i + j + shift) % len(SENTENCES)].format(n=NAMES[(i + j) % 4])
+                    for j in range(2)
+                ),
+                created_at=f"2024-0{1 + i % 9}-1{i % 10}",
+                acl=[principal],
+            )
+            for i in range(count)
+        ]
+
+    mine = records("MINE", "team:a", 18, 0)
+    searchers = []
+    for name, extra in (("alone", []), ("shared", records("HIDDEN", "team:b", 40, 3))):
+        store = SqliteStore(tmp_path_factory.mktemp(name) / "s.db")
+        Indexer(store, embedder, ChunkingConfig(max_words=60)).apply(mine, source="mine")
+        if extra:
+            Indexer(store, embedder, ChunkingConfig(max_words=60)).apply(extra, source="other")
+        searchers.append(HybridSearcher(store, embedder))
+    return searchers[0], searchers[1]
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    words=st.lists(
+        st.sampled_from(
+            [*NAMES, "police", "safety", "plan", "current", "neglect", "GP", "hungry", "home"]
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    case=st.sampled_from([None, "CASE-0", "CASE-2"]),
+    mode=st.sampled_from(["bm25", "hybrid"]),
+)
+def test_no_search_result_depends_on_records_the_caller_cannot_see(
+    two_stores: tuple[HybridSearcher, HybridSearcher],
+    words: list[str],
+    case: str | None,
+    mode: Mode,
+) -> None:
+    alone, shared = two_stores
+    request = SearchRequest(
+        text=" ".join(words),
+        scope=AccessScope.of("team:a"),
+        filters=SearchFilters(case_id=case),
+        mode=mode,
+        top_k=20,
+        today=dt.date(2025, 1, 1),
+    )
+    assert _outcome(shared, request) == _outcome(alone, request)
+
+
+def _outcome(searcher: HybridSearcher, request: SearchRequest) -> object:
+    try:
+        return _seen(searcher, request)
+    except InvalidQueryError as exc:  # "current" alone: nothing left to search in bm25 mode
+        return str(exc)
