@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import AppError, NotFound, RateLimited, error_body
 from app.web.render import PAGE_HEADERS, render
-from app.web.routes import base_context
+from app.web.routes import base_context, wants_partial
 from app.web.session import SignInRequired, clear_session_cookie, current_session, request_token
 from retrieval.errors import AccessCheckError, IndexMismatchError, InvalidQueryError
 
@@ -58,9 +58,16 @@ def is_page_request(request: Request) -> bool:
 
 
 def sign_in_redirect(request: Request, exc: Exception) -> Response:
-    """Answer ``SignInRequired``: to the sign-in page, remembering where the user was going."""
+    """Answer ``SignInRequired``: to the sign-in page, remembering where the user was going.
+
+    A partial request (the page's script, see ``routes.wants_partial``) gets a bare 401
+    instead: the script then loads the full page, which redirects as above. The cookie is left
+    alone here so that redirect can still say the sign-in has ended.
+    """
     if not isinstance(exc, SignInRequired):
         raise exc
+    if wants_partial(request):
+        return Response(status_code=401, headers=PAGE_HEADERS)
     url = "/sign-in?next=" + quote(exc.next_path, safe="")
     if exc.ended:
         url += "&ended=1"

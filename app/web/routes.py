@@ -2,6 +2,10 @@
 
 Routes only translate between HTTP and ``app.actions`` (which audits every search, view and
 browse and records time-to-find), so a page can never show what the API would not.
+
+The search page also answers partial requests (``partial=1``, see ``wants_partial``): the same
+search, through the same action, rendered as the results region alone. The page's script asks
+for them while the user types (results as you type); without the script nothing changes.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ CASE_SELECT_MAX = 200
 MAX_FORM_FIELD = 4000
 _SEARCH_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _OFFSET = re.compile(r"[0-9]{1,9}")
+PARTIAL_PARAM = "partial"
 
 # The look-ups practitioners ask for most; each runs a search scoped to the case, no typing.
 QUICK_LOOKUPS: tuple[tuple[str, str], ...] = (
@@ -70,6 +75,15 @@ def _mark_page(request: Request) -> None:
 
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(_mark_page)])
+
+
+def wants_partial(request: Request) -> bool:
+    """Whether a page request asks for its results region alone (``partial=1``).
+
+    Only the search page has one; the parameter is never part of a page's own URL (the form,
+    paging links and the address the script puts in the location bar leave it out).
+    """
+    return request.query_params.get(PARTIAL_PARAM) == "1"
 
 
 def page_session(request: Request, services: ServicesDep) -> Session:
@@ -310,7 +324,12 @@ def _message(exc: Exception) -> str:
 
 @router.get("/", response_class=HTMLResponse)
 def search_page(request: Request, services: ServicesDep, session: PageSession) -> Response:
-    """The search page; with ``q`` it runs the search and renders the results in this response."""
+    """The search page; with ``q`` it runs the search and renders the results in this response.
+
+    With ``partial=1`` the answer is the results region alone (``_results.html``, the same
+    rendering the page includes) for the same search: same checks, same audited
+    ``run_search``, same status (400 when the form has errors).
+    """
     settings = services.settings
     form = parse_search_form(request, settings)
     cases = visible_cases(
@@ -340,11 +359,12 @@ def search_page(request: Request, services: ServicesDep, session: PageSession) -
     )
     return render(
         request,
-        "search.html",
+        "_results.html" if wants_partial(request) else "search.html",
         base_context(
             services,
             session,
             nav="search",
+            title=f"{form.q} – Search results" if form.q and not errors else "Search case records",
             form=form,
             errors=errors,
             searched=result is not None,
