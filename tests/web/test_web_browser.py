@@ -7,6 +7,9 @@ saves the screenshots the README shows (docs/screenshots/).
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import itertools
 import re
 import socket
 import threading
@@ -18,6 +21,7 @@ from typing import Any
 import pytest
 import uvicorn
 from web_case_file import case_file, web_settings
+from web_helpers import query_of
 
 from app.main import create_app
 from app.services import build_services
@@ -45,7 +49,15 @@ if not CHROMIUM.exists():
         allow_module_level=True,
     )
 
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import (  # noqa: E402
+    Browser,
+    BrowserContext,
+    Error,
+    Page,
+    Route,
+    expect,
+    sync_playwright,
+)
 
 
 def _free_port() -> int:
@@ -249,6 +261,195 @@ def test_the_pages_work_without_javascript(browser: Browser, server: str) -> Non
         expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     finally:
         context.close()
+
+
+# -- results as you type ---------------------------------------------------------------------
+
+PARTIAL = re.compile(r"[?&]partial=1(&|$)")
+
+
+def searched_as_you_type(page: Page) -> list[str]:
+    """The texts the page's script searches for from now on, in the order it asks."""
+    texts: list[str] = []
+
+    def note(url: str) -> None:
+        if PARTIAL.search(url):
+            texts.extend(query_of(url).get("q", []))
+
+    page.on("request", lambda request: note(request.url))
+    return texts
+
+
+def result_titles(page: Page) -> list[str]:
+    return page.locator(".app-result h3").all_inner_texts()
+
+
+def test_results_appear_as_you_type_without_pressing_enter(page: Page) -> None:
+    sign_in(page, "Alice")
+    page.goto("/")
+    searched = searched_as_you_type(page)
+    page.evaluate("() => { window.sameDocument = true }")
+    box = page.get_by_label("Search case records")
+    box.click()
+    page.keyboard.type("current safety", delay=60)
+
+    status = page.locator("#search-status")
+    expect(status).to_have_text("Results updated for \u2018current safety\u2019")
+    expect(page.locator(".app-result h3").first).to_have_text("Safety plan (version 2)")
+    page.wait_for_timeout(600)  # longer than the pause: nothing more is asked
+    # A search when "current" was completed by the space, then one after the pause (the exact
+    # rule, on a clock the test controls, is the next test's).
+    assert searched[0] == "current"
+    assert searched[-1] == "current safety"
+    assert all(a != b for a, b in itertools.pairwise(searched))
+    # The page was never reloaded: the box kept focus, its text and the caret.
+    assert page.evaluate("() => window.sameDocument") is True
+    expect(box).to_be_focused()
+    expect(box).to_have_value("current safety")
+    assert box.evaluate("(b) => [b.selectionStart, b.selectionEnd]") == [14, 14]
+    # The address and the title are the full page's for that search.
+    assert query_of(page.url)["q"] == ["current safety"]
+    assert "partial" not in page.url
+    expect(page).to_have_title("current safety – Search results – Case-record search")
+    assert serious_violations(page) == []
+
+    first = result_titles(page)
+    page.reload()
+    assert result_titles(page) == first
+    expect(page.get_by_label("Search case records")).to_have_value("current safety")
+    page.locator(".app-result h3 a").first.click()
+    expect(page.locator("mark#cited")).to_be_focused()
+    page.go_back()
+    assert result_titles(page) == first
+    expect(page.get_by_label("Search case records")).to_have_value("current safety")
+
+
+def test_the_search_runs_as_each_word_is_completed_and_after_a_400_ms_pause(page: Page) -> None:
+    start = dt.datetime(2025, 1, 6, 9, 0, tzinfo=dt.UTC)
+    page.clock.install(time=start)
+    sign_in(page, "Alice")
+    page.goto("/")
+    page.clock.pause_at(start + dt.timedelta(minutes=5))  # time moves only when told to
+    searched = searched_as_you_type(page)
+    page.get_by_label("Search case records").click()
+    page.keyboard.type("latest GP", delay=60)
+    page.wait_for_timeout(300)
+    assert searched == ["latest"]  # the space after "latest", at once
+    page.clock.run_for(399)
+    page.wait_for_timeout(300)
+    assert searched == ["latest"]
+    page.clock.run_for(1)  # 400 ms without typing: the last word counts too
+    expect(page.locator("#search-status")).to_have_text("Results updated for \u2018latest GP\u2019")
+    assert searched == ["latest", "latest GP"]
+    page.keyboard.type(" ", delay=60)  # the same text completed again: not asked twice
+    page.clock.run_for(1000)
+    page.wait_for_timeout(300)
+    assert searched == ["latest", "latest GP"]
+    expect(page.locator(".app-result h3").first).to_have_text("GP contact")
+
+
+def test_results_as_you_type_carry_the_filters_and_never_search_blank_text(page: Page) -> None:
+    sign_in(page, "Alice")
+    page.goto("/")
+    page.get_by_label("Health contact").check()
+    searched = searched_as_you_type(page)
+    box = page.get_by_label("Search case records")
+    box.click()
+    page.keyboard.type("   ", delay=60)
+    page.wait_for_timeout(600)
+    assert searched == []
+    page.keyboard.type("Amy", delay=60)
+    expect(page.locator("#search-status")).to_have_text("Results updated for \u2018Amy\u2019")
+    assert result_titles(page) == ["GP contact"]
+    assert query_of(page.url)["doc_type"] == ["health_contact"]
+    page.keyboard.type("  ", delay=60)  # the same text again: not searched twice
+    page.wait_for_timeout(600)
+    assert searched == ["Amy"]
+
+
+@pytest.mark.parametrize("abort", ["aborted", "abort ignored"])
+def test_a_slow_answer_for_older_text_never_replaces_newer_results(
+    context: BrowserContext, abort: str
+) -> None:
+    if abort == "abort ignored":
+        # Even if the old request is not cancelled, its late answer must be dropped.
+        context.add_init_script("AbortController.prototype.abort = function () {}")
+    page = context.new_page()
+    sign_in(page, "Alice")
+    page.goto("/")
+    held: list[Route] = []
+
+    def hold_the_first_word(route: Route) -> None:
+        if query_of(route.request.url)["q"] == ["strategy"]:
+            held.append(route)  # answered below, after the newer search has been shown
+        else:
+            route.continue_()
+
+    page.route(PARTIAL, hold_the_first_word)
+    page.get_by_label("Search case records").click()
+    page.keyboard.type("strategy discussion", delay=60)
+    status = page.locator("#search-status")
+    expect(status).to_have_text("Results updated for \u2018strategy discussion\u2019")
+    assert len(held) == 1
+    newer = result_titles(page)
+    assert newer
+
+    stale = '<div id="search-results"><p id="stale">Results for the old text</p></div>'
+    with contextlib.suppress(Error):  # the page may already have cancelled it
+        held[0].fulfill(status=200, content_type="text/html", body=stale)
+    page.wait_for_timeout(500)
+    expect(page.locator("#stale")).to_have_count(0)
+    assert result_titles(page) == newer
+    assert query_of(page.url)["q"] == ["strategy discussion"]
+    expect(status).to_have_text("Results updated for \u2018strategy discussion\u2019")
+
+
+@pytest.mark.parametrize("failure", ["429", "500", "network"])
+def test_a_failed_update_keeps_the_results_shown_and_enter_still_searches(
+    page: Page, failure: str
+) -> None:
+    sign_in(page, "Alice")
+    page.goto("/?q=safety+plan")
+    before, url, title = result_titles(page), page.url, page.title()
+    assert before
+
+    def fail(route: Route) -> None:
+        if failure == "network":
+            route.abort()
+        else:
+            body = '<div id="search-results"><p id="failed">Too many requests</p></div>'
+            route.fulfill(status=int(failure), content_type="text/html", body=body)
+
+    page.route(PARTIAL, fail)
+    box = page.get_by_label("Search case records")
+    box.click()
+    page.keyboard.press("End")
+    with page.expect_request(PARTIAL):
+        page.keyboard.type(" GP ", delay=60)
+    page.wait_for_timeout(300)
+    expect(page.locator("#failed")).to_have_count(0)
+    assert result_titles(page) == before
+    assert (page.url, page.title()) == (url, title)
+    expect(page.locator("#search-status")).to_have_text("")
+    expect(box).to_be_focused()
+
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert query_of(page.url)["q"] == ["safety plan GP "]  # as typed: the form is unchanged
+    expect(page.locator(".app-result").first).to_be_visible()
+
+
+def test_a_signed_out_update_loads_the_full_page_which_asks_to_sign_in(
+    page: Page, context: BrowserContext
+) -> None:
+    sign_in(page, "Alice")
+    page.goto("/")
+    context.clear_cookies()
+    page.get_by_label("Search case records").click()
+    with page.expect_navigation():
+        page.keyboard.type("safety ", delay=60)
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    assert query_of(page.url)["next"][0].startswith("/?q=safety&")
 
 
 # -- accessibility ----------------------------------------------------------------------------
