@@ -211,5 +211,6 @@ def test_stopping_early_costs_typing_waiting_deciding_and_opening() -> None:
     summary = summarise_time_to_find([early, typed_all], model)
     assert summary.stopped_early == 1
     assert summary.as_you_type is not None
-    assert summary.as_you_type.median_s == pytest.approx((11.0 + early.as_you_type_seconds) / 2)
+    stopped = model.early_stop_seconds(15, 0.02)
+    assert summary.as_you_type.median_s == pytest.approx((11.0 + stopped) / 2)
     assert summarise_time_to_find([full], model).as_you_type is None
