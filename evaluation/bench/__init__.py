@@ -1,9 +1,10 @@
-"""Speed and memory benchmarks: incremental indexing (issue 3), HTTP search latency (issue 4)
-and embedding precision.
+"""Speed and memory benchmarks: incremental indexing (issue 3), HTTP search latency (issue 4),
+embedding precision and BM25 with statistics over the caller's records (``lexical``).
 
-``python -m evaluation.bench --out reports/bench [--records N] [--only indexing,latency,embedding]
-[--quick]`` writes one JSON file per benchmark (sorted keys), ``summary.json`` and
-``summary.md`` (built from every benchmark file present, so ``--only`` refreshes one part).
+``python -m evaluation.bench --out reports/bench [--records N]
+[--only indexing,latency,embedding,lexical] [--lexical-sizes 2000,10000] [--quick]`` writes
+one JSON file per benchmark (sorted keys), ``summary.json`` and ``summary.md`` (built from every
+benchmark file present, so ``--only`` refreshes one part).
 
 Speed targets are ratios of runs measured side by side in one process on one machine, because
 absolute times on a shared CPU are noisy. Correctness invariants (a rerun embeds nothing, an
@@ -40,6 +41,7 @@ from evaluation.bench.common import (
 from evaluation.bench.embedding import bench_embedding, embedding_texts
 from evaluation.bench.indexing import RERUN_RATIO_MAX, RESTRICTED_TO, bench_indexing
 from evaluation.bench.latency import HTTP_P95_MAX_MS, bench_latency
+from evaluation.bench.lexical import bench_lexical
 from evaluation.bench.report import dump, write_summary
 
 __all__ = [
@@ -55,6 +57,7 @@ __all__ = [
     "bench_embedding",
     "bench_indexing",
     "bench_latency",
+    "bench_lexical",
     "embedding_texts",
     "environment",
     "main",
@@ -67,6 +70,7 @@ RUNNERS: dict[str, Callable[[BenchConfig, Path], Json]] = {
     "indexing": bench_indexing,
     "latency": bench_latency,
     "embedding": bench_embedding,
+    "lexical": bench_lexical,
 }
 
 
@@ -110,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--embed-texts", type=int, help="texts in the embedding benchmark")
     parser.add_argument("--index-precision", choices=["fp32", "bf16"])
     parser.add_argument(
+        "--lexical-sizes", help="comma-separated record counts of the lexical benchmark's stores"
+    )
+    parser.add_argument(
         "--search-threads", type=int, help="torch threads of the server and the in-process searcher"
     )
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
@@ -128,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "embed_block": min(config.embed_block, args.embed_texts) if args.embed_texts else None,
         "index_precision": args.index_precision,
         "search_threads": args.search_threads,
+        "lexical_sizes": _sizes(parser, args.lexical_sizes) if args.lexical_sizes else None,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     if config.records < 3 or min(config.requests, config.embed_texts) < 1:
@@ -142,3 +150,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
     print((args.out / "summary.md").read_text(encoding="utf-8"))
     return 0 if summary["invariants_ok"] else 1
+
+
+def _sizes(parser: argparse.ArgumentParser, text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        parser.error(f"--lexical-sizes takes comma-separated record counts; got {text!r}")
+    if not sizes or min(sizes) < 1:
+        parser.error(f"--lexical-sizes takes record counts of at least 1; got {text!r}")
+    return sizes

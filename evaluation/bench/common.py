@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from evaluation import EvaluationError
-from evaluation.synthetic import build_collection
+from evaluation.synthetic import SyntheticCollection, build_collection
 from retrieval.embedding import Precision, SentenceTransformerEmbedder, Vectors
 
-BENCHMARKS = ("indexing", "latency", "embedding")
+BENCHMARKS = ("indexing", "latency", "embedding", "lexical")
 Json = dict[str, Any]
 
 
@@ -45,13 +45,19 @@ class BenchConfig:
     search_threads: int | None = None  # torch threads for searching; None: torch's default
     embed_texts: int = 512
     embed_block: int = 128
+    lexical_sizes: tuple[int, ...] = (2_000, 10_000, 40_000)  # records per store
+    lexical_case_queries: int = 60  # per size, drawn from the cases the store holds
+    lexical_cross_queries: int = 35  # the QA queries across cases (35 exist)
+    lexical_warmup: int = 5  # queries run on both paths, unmeasured, before each size
+    lexical_repeats: int = 3  # runs per query, user and path; the median is kept
     seed: int = 7
 
     @classmethod
     def quick(cls) -> BenchConfig:
         return cls(
             records=400, reruns=2, verify_sample=10, demo_cases=4, requests=60, warmup=5,
-            latency_budget_s=45.0, embed_texts=64, embed_block=32,
+            latency_budget_s=45.0, embed_texts=64, embed_block=32, lexical_sizes=(300, 1_000),
+            lexical_case_queries=20, lexical_cross_queries=10, lexical_warmup=2, lexical_repeats=2,
         )  # fmt: skip
 
 
@@ -177,12 +183,21 @@ class CountingEmbedder:
 # -- the record source --------------------------------------------------------------------------
 
 
-def synthetic_records(n: int, *, seed: int, today: dt.date) -> list[Json]:
-    """``n`` distinct synthetic records (whole cases, the last one cut), in id order."""
+def synthetic_collection(
+    n: int, *, seed: int, today: dt.date
+) -> tuple[SyntheticCollection, list[Json]]:
+    """The smallest collection with at least ``n`` records, and its first ``n`` records (whole
+    cases, the last one cut) in id order."""
     cases = max(1, math.ceil(n / 45))
     while True:
-        documents = build_collection(seed=seed, n_cases=cases, today=today).documents
+        collection = build_collection(seed=seed, n_cases=cases, today=today)
+        documents = collection.documents
         if len(documents) >= n or cases >= 9000:
             break
         cases = min(9000, math.ceil(cases * n / max(1, len(documents))) + 1)
-    return [dict(d.record()) for d in sorted(documents, key=lambda d: d.id)[:n]]
+    return collection, [dict(d.record()) for d in sorted(documents, key=lambda d: d.id)[:n]]
+
+
+def synthetic_records(n: int, *, seed: int, today: dt.date) -> list[Json]:
+    """``n`` distinct synthetic records (whole cases, the last one cut), in id order."""
+    return synthetic_collection(n, seed=seed, today=today)[1]

@@ -40,6 +40,27 @@ def _figures(name: str, data: Json) -> Json:
             },
             "requests": data["http"]["n"],
         }
+    if name == "lexical":
+        sizes = sorted(data["sizes"].values(), key=lambda block: int(block["records"]))
+
+        def each(path: str, key: str) -> Json:
+            """Per user kind, over all queries, one figure per size (smallest first)."""
+            return {
+                user: [b["users"][user]["all_queries"][path][key] for b in sizes]
+                for user in ("all", "team")
+            }
+
+        return {
+            "records": [b["records"] for b in sizes],
+            "chunks": [b["chunks"] for b in sizes],
+            "old_p50_ms": each("old", "p50_ms"),
+            "new_p50_ms": each("new", "p50_ms"),
+            "old_p95_ms": each("old", "p95_ms"),
+            "new_p95_ms": each("new", "p95_ms"),
+            "ratio_new_over_old_p50": each("ratio_new_over_old", "p50_ms"),
+            "ratio_new_over_old_p95": each("ratio_new_over_old", "p95_ms"),
+            "matched_chunks_max": each("matched_chunks", "max"),
+        }
     return {
         "texts_per_s": data["texts_per_s"],
         "ratio_bf16_over_fp32": data["ratio_bf16_over_fp32"],

@@ -1,6 +1,8 @@
 """The benchmark module at toy sizes: every file is written, with sorted keys and the fields the
 reports quote, and the invariants of incremental indexing hold (a rerun embeds nothing, an edit
-re-embeds exactly the edited records' chunks, deleted and restricted records are not found)."""
+re-embeds exactly the edited records' chunks, deleted and restricted records are not found).
+The lexical benchmark runs in its quick variant: scoped BM25 gives a caller who sees everything
+FTS5's own bm25() scores, and a difference fails the run."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from typing import Any
 import pytest
 
 from evaluation import bench
+from evaluation.bench import lexical
+from retrieval.lexical import bm25_search
 
 pytestmark = pytest.mark.slow
 
@@ -20,8 +24,11 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("bench-out")
     work = tmp_path_factory.mktemp("bench-work")
     argv = ["--out", str(out), "--work", str(work), "--records", "60", "--requests", "12"]
-    argv += ["--demo-cases", "2", "--embed-texts", "16"]
+    argv += ["--demo-cases", "2", "--embed-texts", "16", "--only", "indexing,latency,embedding"]
     assert bench.main(argv) == 0
+    # the lexical benchmark's quick variant, into the same folder: the summary reads every file
+    work = tmp_path_factory.mktemp("bench-work-lexical")
+    assert bench.main(["--out", str(out), "--work", str(work), "--quick", "--only", "lexical"]) == 0
     return out
 
 
@@ -102,6 +109,59 @@ def test_embedding_compares_precisions_on_the_same_texts(reports: Path) -> None:
     assert set(data["texts_per_s"]) == {"fp32", "bf16"}
     assert data["ratio_bf16_over_fp32"] > 0
     assert data["cosine_bf16_fp32"]["mean"] > 0.99
+
+
+def test_lexical_times_both_bm25_paths_per_size_user_and_query_kind(reports: Path) -> None:
+    data = load(reports, "lexical")
+    assert data["invariants"] == {"see_everything_scores_equal_fts5_bm25": True}
+    quick = bench.BenchConfig.quick()
+    assert data["parameters"]["sizes"] == list(quick.lexical_sizes) == [300, 1000]
+    assert set(data["sizes"]) == {"300", "1000"}
+    for size, block in data["sizes"].items():
+        assert block["records"] == int(size)
+        assert block["chunks"] >= block["records"]
+        assert block["queries"] == {"case": 20, "cross_case": 10}
+        assert block["queries_with_near_groups"] > 0
+        assert 0 < block["team_user_visible_chunk_share_mean"] < 1
+        assert block["see_everything_unequal_queries"] == []
+        assert set(block["users"]) == {"all", "team"}
+        for part in block["users"].values():
+            assert set(part) == {"all_queries", "case", "cross_case"}
+            assert part["all_queries"]["old"]["n"] == 30
+            for cell in part.values():
+                for path in ("old", "new"):
+                    timing = cell[path]
+                    assert 0 < timing["p50_ms"] <= timing["p95_ms"] <= timing["max_ms"]
+                assert set(cell["ratio_new_over_old"]) == {"p50_ms", "p95_ms"}
+                assert set(cell["new_parts_p50_ms"]) == {"mask", "population", "bm25"}
+                matched = cell["matched_chunks"]
+                assert 0 <= matched["median"] <= matched["max"]
+                assert matched["max"] <= cell["matched_chunks_index_wide"]["max"]
+        users = block["users"]
+        assert (
+            users["team"]["all_queries"]["matched_chunks"]["max"]
+            <= users["all"]["all_queries"]["matched_chunks"]["max"]
+        )
+    figures = json.loads((reports / "summary.json").read_text(encoding="utf-8"))
+    quoted = figures["benchmarks"]["lexical"]["figures"]
+    assert quoted["records"] == [300, 1000]
+    for figure in ("new_p95_ms", "ratio_new_over_old_p50", "ratio_new_over_old_p95"):
+        assert set(quoted[figure]) == {"all", "team"}
+        assert all(len(per_size) == 2 for per_size in quoted[figure].values())
+
+
+def test_lexical_fails_the_run_when_scores_differ_from_fts5(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def nudged(*args: Any, **kwargs: Any) -> list[tuple[int, int, float]]:
+        return [(c, r, s * (1 + 1e-12)) for c, r, s in bm25_search(*args, **kwargs)]
+
+    monkeypatch.setattr(lexical, "bm25_search", nudged)
+    argv = ["--out", str(tmp_path / "out"), "--work", str(tmp_path / "work"), "--quick"]
+    assert bench.main([*argv, "--only", "lexical", "--lexical-sizes", "100"]) == 1
+    data = load(tmp_path / "out", "lexical")
+    assert data["invariants"] == {"see_everything_scores_equal_fts5_bm25": False}
+    assert data["sizes"]["100"]["see_everything_unequal_queries"]
 
 
 def test_the_summary_quotes_every_benchmark(reports: Path) -> None:
