@@ -38,6 +38,16 @@ def candidate_clause(scope: AccessScope, filters: SearchFilters) -> tuple[str, l
         f" WHERE p.record_pk = r.pk AND p.effect = 'deny' AND p.principal IN ({marks}))",
     ]
     params: list[Any] = [*principals, *principals]
+    where, values = _filter_sql(filters)
+    sql.append(where)
+    params.extend(values)
+    return "".join(sql), params
+
+
+def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
+    """``AND …`` conditions on ``records r`` for the case, type and date filters."""
+    sql: list[str] = []
+    params: list[Any] = []
     if filters.case_id is not None:
         sql.append(" AND r.case_id = ?")
         params.append(filters.case_id)
@@ -53,11 +63,42 @@ def candidate_clause(scope: AccessScope, filters: SearchFilters) -> tuple[str, l
     return "".join(sql), params
 
 
+def visible_records(conn: Connection, scope: AccessScope) -> tuple[BoolArray, int]:
+    """A boolean mask indexed by record pk of the records ``scope`` may see, and their number.
+
+    The same rule as ``candidate_clause`` without filters, read through the principals index
+    (the caller's allow rows minus their deny rows), so its cost follows what the caller may
+    see rather than the size of the store. Raises ``AccessCheckError`` when it cannot be read.
+    """
+    principals = sorted(scope.principals)
+    if len(principals) > MAX_PRINCIPALS:
+        raise AccessCheckError(f"more than {MAX_PRINCIPALS} principals in one request")
+    marks = ",".join("?" * len(principals))
+    sql = (
+        f"SELECT record_pk FROM principals WHERE effect = 'allow' AND principal IN ({marks})"
+        f" EXCEPT SELECT record_pk FROM principals WHERE effect = 'deny' AND principal IN ({marks})"
+    )
+    return _mask(conn, sql, [*principals, *principals]) if principals else _mask(conn, "", [])
+
+
+def filtered_records(conn: Connection, filters: SearchFilters) -> BoolArray:
+    """A boolean mask indexed by record pk of the records that pass ``filters`` (rights are
+    not checked here: combine it with ``visible_records``)."""
+    where, params = _filter_sql(filters)
+    return _mask(conn, f"SELECT r.pk FROM records r WHERE 1{where}", params)[0]
+
+
 def candidate_records(
     conn: Connection, scope: AccessScope, filters: SearchFilters
 ) -> tuple[BoolArray, int]:
     """A boolean mask indexed by record pk, and the number of candidate records."""
     sql, params = candidate_clause(scope, filters)
+    return _mask(conn, sql, params)
+
+
+def _mask(conn: Connection, sql: str, params: list[Any]) -> tuple[BoolArray, int]:
+    if not sql:
+        return np.zeros(0, dtype=np.bool_), 0
     try:
         pks = np.fromiter(
             (int(r[0]) for r in conn.exec_driver_sql(sql, tuple(params))), dtype=np.int64

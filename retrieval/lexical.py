@@ -24,10 +24,9 @@ import math
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -46,23 +45,44 @@ IDF_FLOOR = 1e-6
 """FTS5's constants: a term in more than half the chunks would get a negative idf."""
 
 
+BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
+
+
 @dataclass(frozen=True, slots=True)
 class Population:
     """The chunks BM25 takes its statistics from: those of the records the caller may see.
 
-    ``visible[chunk_pk]`` says whether a chunk counts (chunks beyond the array's end do not);
-    ``chunks`` is how many do and ``terms`` their total length in FTS5 tokens.
+    Arrays are indexed by chunk pk (pks beyond their end are not in the population):
+    ``visible`` marks the chunks that count and ``record_of`` gives their record's pk.
+    ``chunks`` is how many chunks count and ``terms`` their total length in FTS5 tokens.
     """
 
-    visible: npt.NDArray[np.bool_]
+    visible: BoolArray
+    record_of: IntArray
     chunks: int
     terms: int
 
-    def count(self, chunk_pks: Iterable[int]) -> int:
-        """How many of ``chunk_pks`` are in the population."""
-        pks = np.fromiter(chunk_pks, dtype=np.int64)
-        pks = pks[pks < len(self.visible)]
-        return int(np.count_nonzero(self.visible[pks]))
+    def within(self, chunk_pks: IntArray) -> BoolArray:
+        """Which of ``chunk_pks`` are in the population."""
+        return within(self.visible, chunk_pks)
+
+    def restrict(self, records: BoolArray) -> BoolArray:
+        """The population's chunks whose record ``records[record_pk]`` marks (by chunk pk)."""
+        pks = np.flatnonzero(self.visible)
+        owners = self.record_of[pks]
+        keep = within(records, owners)
+        out = np.zeros(len(self.visible), dtype=np.bool_)
+        out[pks[keep]] = True
+        return out
+
+
+def within(mask: BoolArray, pks: IntArray) -> BoolArray:
+    """``mask[pk]`` for each of ``pks``, False beyond the mask's end."""
+    inside = pks < len(mask)
+    out = np.zeros(len(pks), dtype=np.bool_)
+    out[inside] = mask[pks[inside]]
+    return out
 
 
 def single_terms(terms: Sequence[str]) -> list[TermGroup]:
@@ -128,47 +148,57 @@ class _Phrase:
     tokens: tuple[str, ...]
 
 
+def group_matches(conn: Connection, groups: Sequence[TermGroup]) -> dict[TermGroup, IntArray]:
+    """The chunks (pks, ascending) each distinct group matches anywhere in the index.
+
+    Index-wide on purpose: callers narrow them with the caller's masks in memory, so no SQL
+    joins the permission tables per query.
+    """
+    raw = _driver(conn)
+    return {group: _rowids(raw, _group_expression(group)) for group in _distinct(groups)}
+
+
 def bm25_search(
     conn: Connection,
     groups: Sequence[TermGroup],
-    candidate_sql: str,
-    candidate_params: Sequence[Any],
+    matches: Mapping[TermGroup, IntArray],
+    candidates: BoolArray,
     population: Population,
     limit: int,
 ) -> list[tuple[int, int, float]]:
     """Top ``limit`` candidate chunks as ``(chunk_pk, record_pk, bm25)``, best first.
 
-    Candidates are the chunks of the records ``candidate_sql`` selects; statistics come from
-    ``population``, which must include them. Ties are broken by chunk pk. Higher is better.
+    ``matches`` comes from ``group_matches`` (it may hold more groups than ``groups``);
+    ``candidates[chunk_pk]`` marks the chunks that may be returned, all of them in
+    ``population``, whose statistics are used. Ties are broken by chunk pk. Higher is better.
     """
-    expression = match_expression(groups)
-    if expression is None or limit <= 0 or population.chunks == 0:
-        return []
-    matched = {
-        int(pk): int(record_pk)
-        for pk, record_pk in conn.exec_driver_sql(
-            "SELECT f.rowid, c.record_pk FROM chunks_fts f JOIN chunks c ON c.pk = f.rowid"
-            f" WHERE chunks_fts MATCH ? AND c.record_pk IN ({candidate_sql})",
-            (expression, *candidate_params),
-        )
-    }
-    if not matched:
-        return []
     distinct = _distinct(groups)
+    if not distinct or limit <= 0 or population.chunks == 0:
+        return []
+    rows = np.unique(np.concatenate([matches[g] for g in distinct]))
+    chunk_pks = rows[within(candidates, rows)]
+    if chunk_pks.size == 0:
+        return []
+    raw = _driver(conn)
     phrases = [
         _Phrase(index, fts5_tokens(term)) for index, group in enumerate(distinct) for term in group
     ]
-    chunk_pks = np.fromiter(matched, dtype=np.int64, count=len(matched))
     documents = json.dumps(chunk_pks.tolist())
-    positions = {
-        token: _positions(conn, token, documents)
-        for token in dict.fromkeys(t for p in phrases for t in p.tokens)
-    }
-    frequencies = _frequencies(distinct, phrases, positions, chunk_pks)
-    lengths = _lengths(conn, documents)
+    counted = {p.tokens[0] for p in phrases if _counted_alone(p, distinct)}
+    positioned = {t for p in phrases if not _counted_alone(p, distinct) for t in p.tokens}
+    counts = {token: _counts(raw, token, documents) for token in counted}
+    positions = {token: _positions(raw, token, documents) for token in positioned}
+    frequencies = _frequencies(distinct, phrases, counts, positions, chunk_pks)
+    lengths = _lengths(raw, documents)
     length = np.fromiter((lengths.get(int(pk), 0) for pk in chunk_pks), dtype=np.float64)
     average = population.terms / population.chunks
-    idf = {tokens: _idf(conn, tokens, population) for tokens in {p.tokens for p in phrases}}
+    alone = {g[0]: matches[g] for g in distinct if len(g) == 1}
+    idf: dict[tuple[str, ...], float] = {}
+    for phrase in phrases:
+        if phrase.tokens not in idf:
+            term = distinct[phrase.group][0] if len(distinct[phrase.group]) == 1 else None
+            found = alone[term] if term is not None else _phrase_rowids(raw, phrase.tokens)
+            idf[phrase.tokens] = _idf(int(np.count_nonzero(population.within(found))), population)
     scores = np.zeros(len(chunk_pks), dtype=np.float64)
     for phrase, frequency in zip(phrases, frequencies, strict=True):
         # the same arithmetic, in the same order, as FTS5's bm25() (element by element)
@@ -176,13 +206,54 @@ def bm25_search(
             (frequency * (K1 + 1.0)) / (frequency + K1 * (1 - B + B * length / average))
         )
     order = np.lexsort((chunk_pks, -scores))[:limit]
-    return [(int(chunk_pks[i]), matched[int(chunk_pks[i])], float(scores[i])) for i in order]
+    return [
+        (int(chunk_pks[i]), int(population.record_of[chunk_pks[i]]), float(scores[i]))
+        for i in order
+    ]
 
 
-def _positions(conn: Connection, token: str, documents: str) -> dict[int, list[int]]:
+def _counted_alone(phrase: _Phrase, groups: list[TermGroup]) -> bool:
+    """A one-token phrase in a one-term group needs only its count in each chunk."""
+    return len(phrase.tokens) == 1 and len(groups[phrase.group]) == 1
+
+
+def _driver(conn: Connection) -> sqlite3.Connection:
+    """The SQLite connection under ``conn`` (same transaction), for bulk reads without
+    SQLAlchemy's per-row cost."""
+    driver = conn.connection.driver_connection
+    assert isinstance(driver, sqlite3.Connection)
+    return driver
+
+
+def _rowids(raw: sqlite3.Connection, expression: str) -> IntArray:
+    rows = raw.execute(
+        "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rowid", (expression,)
+    ).fetchall()
+    return np.array(rows, dtype=np.int64).reshape(-1)
+
+
+def _phrase_rowids(raw: sqlite3.Connection, tokens: tuple[str, ...]) -> IntArray:
+    if not tokens:
+        return np.zeros(0, dtype=np.int64)
+    return _rowids(raw, '"' + " ".join(tokens) + '"')
+
+
+def _counts(raw: sqlite3.Connection, token: str, documents: str) -> dict[int, int]:
+    """How often ``token`` occurs in each of the chunks listed in ``documents`` (JSON)."""
+    return {
+        int(doc): int(n)
+        for doc, n in raw.execute(
+            "SELECT doc, count(*) FROM chunks_vocab WHERE term = ?"
+            " AND doc IN (SELECT value FROM json_each(?)) GROUP BY doc",
+            (token, documents),
+        )
+    }
+
+
+def _positions(raw: sqlite3.Connection, token: str, documents: str) -> dict[int, list[int]]:
     """Offsets of ``token`` in each of the chunks listed in ``documents`` (a JSON array)."""
     out: dict[int, list[int]] = defaultdict(list)
-    for doc, offset in conn.exec_driver_sql(
+    for doc, offset in raw.execute(
         "SELECT doc, offset FROM chunks_vocab WHERE term = ?"
         " AND doc IN (SELECT value FROM json_each(?)) ORDER BY doc, offset",
         (token, documents),
@@ -191,27 +262,18 @@ def _positions(conn: Connection, token: str, documents: str) -> dict[int, list[i
     return out
 
 
-def _idf(conn: Connection, tokens: tuple[str, ...], population: Population) -> float:
-    """FTS5's idf of a phrase, its document frequency counted in the population only."""
-    if not tokens:
-        return IDF_FLOOR
-    phrase = '"' + " ".join(tokens) + '"'
-    containing = population.count(
-        int(pk)
-        for (pk,) in conn.exec_driver_sql(
-            "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?", (phrase,)
-        )
-    )
+def _idf(containing: int, population: Population) -> float:
+    """FTS5's idf of a phrase found in ``containing`` of the population's chunks."""
     n = population.chunks
     idf = math.log((n - containing + 0.5) / (containing + 0.5))
     return idf if idf > 0 else IDF_FLOOR
 
 
-def _lengths(conn: Connection, documents: str) -> dict[int, int]:
+def _lengths(raw: sqlite3.Connection, documents: str) -> dict[int, int]:
     """FTS5's own length (in tokens) of each chunk listed in ``documents``."""
     return {
         int(pk): decode_varint(bytes(size))
-        for pk, size in conn.exec_driver_sql(
+        for pk, size in raw.execute(
             "SELECT id, sz FROM chunks_fts_docsize WHERE id IN (SELECT value FROM json_each(?))",
             (documents,),
         )
@@ -246,8 +308,9 @@ def _phrase_starts(
 def _frequencies(
     groups: list[TermGroup],
     phrases: list[_Phrase],
+    counts: dict[str, dict[int, int]],
     positions: dict[str, dict[int, list[int]]],
-    chunk_pks: npt.NDArray[np.int64],
+    chunk_pks: IntArray,
 ) -> list[npt.NDArray[np.float64]]:
     """Per phrase, its instances that count in each chunk (aligned with ``chunk_pks``).
 
@@ -257,10 +320,14 @@ def _frequencies(
     row_of = {int(pk): row for row, pk in enumerate(chunk_pks.tolist())}
     out = []
     for phrase in phrases:
-        counts = np.zeros(len(chunk_pks), dtype=np.float64)
-        for pk in positions[phrase.tokens[0]] if phrase.tokens else ():
-            counts[row_of[pk]] = len(_phrase_starts(phrase.tokens, positions, pk))
-        out.append(counts)
+        frequency = np.zeros(len(chunk_pks), dtype=np.float64)
+        if _counted_alone(phrase, groups):
+            for pk, n in counts[phrase.tokens[0]].items():
+                frequency[row_of[pk]] = n
+        elif phrase.tokens:
+            for pk in positions[phrase.tokens[0]]:
+                frequency[row_of[pk]] = len(_phrase_starts(phrase.tokens, positions, pk))
+        out.append(frequency)
     for index, group in enumerate(groups):
         if len(group) < 2:
             continue

@@ -23,13 +23,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from retrieval import analysis
-from retrieval.access import candidate_clause, candidate_records
+from retrieval.access import filtered_records, visible_records
 from retrieval.dense import DenseIndex
 from retrieval.embedding import Embedder
 from retrieval.errors import InvalidQueryError
 from retrieval.fusion import collapse_to_records, reciprocal_rank_fusion
-from retrieval.lexical import TermGroup, bm25_search, match_expression, single_terms
+from retrieval.lexical import (
+    BoolArray,
+    IntArray,
+    Population,
+    TermGroup,
+    bm25_search,
+    group_matches,
+    single_terms,
+    within,
+)
 from retrieval.models import (
     Document,
     Hit,
@@ -153,21 +164,24 @@ class HybridSearcher:
         ranked = _Ranked(groups=groups, filters=filters, reading=reading)
         with self.store.snapshot() as conn:
             self.dense.sync(self.store, conn)
-            allowed, count = candidate_records(conn, request.scope, filters)
+            # every record the caller may see (BM25's statistics), then those passing filters
+            visible, _ = visible_records(conn, request.scope)
+            allowed = visible
+            if filters != SearchFilters():
+                passing = filtered_records(conn, filters)
+                allowed = visible[: len(passing)] & passing[: len(visible)]
+            count = int(np.count_nonzero(allowed))
             lists: list[list[tuple[int, int, float]]] = [[], []]
             if request.mode in ("bm25", "hybrid"):
-                sql, params = candidate_clause(request.scope, filters)
+                population = self.dense.population(visible)
+                in_scope = population.restrict(allowed)
+                matches = group_matches(conn, groups)
                 if reading is not None and filters.case_id is not None:
                     ranked.dropped_groups = self._scope_common_groups(
-                        conn, groups, sql, params, count
+                        groups, matches, in_scope, population, count
                     )
                 useful = [g for g in groups if g not in ranked.dropped_groups]
-                # statistics over every record the caller may see, whatever the filters
-                visible = allowed
-                if filters != SearchFilters():
-                    visible, _ = candidate_records(conn, request.scope, SearchFilters())
-                population = self.dense.population(visible)
-                lists[0] = bm25_search(conn, useful, sql, params, population, limit)
+                lists[0] = bm25_search(conn, useful, matches, in_scope, population, limit)
             if query_vector is not None:
                 lists[1] = self.dense.search(query_vector, allowed, limit)
             candidates = self._fuse(lists)
@@ -278,28 +292,29 @@ class HybridSearcher:
             c.score = lifted
 
     def _scope_common_groups(
-        self, conn: Any, groups: list[TermGroup], sql: str, params: list[Any], count: int
+        self,
+        groups: list[TermGroup],
+        matches: Mapping[TermGroup, IntArray],
+        candidates: BoolArray,
+        population: Population,
+        count: int,
     ) -> frozenset[TermGroup]:
         """Query terms (or groups) in most records in scope: they cannot tell those apart.
 
-        In one child's case file the child's name is in nearly every record; BM25's corpus-wide
-        IDF still counts it as rare and lets it drown the words that matter ("has Bradley been
-        to the doctors"). Terms in at least ``scope_common_share`` of the candidate records are
-        left out of BM25 (never all of them). Counted over the caller's candidates only, and
-        only within one case: across cases the corpus-wide IDF is the scope's IDF.
+        In one child's case file the child's name is in nearly every record; BM25 still counts
+        it as rare over everything the caller may see and lets it drown the words that matter
+        ("has Bradley been to the doctors"). Terms in at least ``scope_common_share`` of the
+        candidate records are left out of BM25 (never all of them). Counted over the caller's
+        candidates only, and only within one case: across cases BM25's own statistics apply.
         """
         if count < self.config.scope_common_min_records:
             return frozenset()
         common: set[TermGroup] = set()
         distinct = list(dict.fromkeys(groups))
         for group in distinct:
-            found = conn.exec_driver_sql(
-                "SELECT count(DISTINCT c.record_pk) FROM chunks_fts f"
-                " JOIN chunks c ON c.pk = f.rowid"
-                f" WHERE chunks_fts MATCH ? AND c.record_pk IN ({sql})",
-                (match_expression([group]), *params),
-            ).scalar_one()
-            if found >= self.config.scope_common_share * count:
+            rows = matches[group]
+            records = population.record_of[rows[within(candidates, rows)]]
+            if np.unique(records).size >= self.config.scope_common_share * count:
                 common.add(group)
         return frozenset(common) if len(common) < len(distinct) else frozenset()
 

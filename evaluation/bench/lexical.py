@@ -24,11 +24,11 @@ from evaluation.metrics import percentile
 from evaluation.synthetic import DEFAULT_TODAY, SyntheticQuery, people
 from indexer import Indexer
 from retrieval import analysis
-from retrieval.access import candidate_clause, candidate_records
+from retrieval.access import candidate_clause, filtered_records, visible_records
 from retrieval.chunking import ChunkingConfig
 from retrieval.dense import DenseIndex
 from retrieval.embedding import Vectors
-from retrieval.lexical import TermGroup, bm25_search, match_expression
+from retrieval.lexical import TermGroup, bm25_search, group_matches, match_expression
 from retrieval.models import AccessScope, SearchFilters
 from retrieval.search import _lexical_groups
 from retrieval.store import SqliteStore
@@ -146,11 +146,17 @@ class _Paths:
         self, q: _Query, scope: AccessScope, sql: str, params: list[object], times: Json
     ) -> Hits:
         t0 = time.perf_counter()
-        visible, _ = candidate_records(self.conn, scope, SearchFilters())
+        visible, _ = visible_records(self.conn, scope)
+        allowed = visible
+        if q.filters != SearchFilters():
+            passing = filtered_records(self.conn, q.filters)
+            allowed = visible[: len(passing)] & passing[: len(visible)]
         t1 = time.perf_counter()
         population = self.dense.population(visible)
+        in_scope = population.restrict(allowed)
         t2 = time.perf_counter()
-        hits = bm25_search(self.conn, q.groups, sql, params, population, LIMIT)
+        matches = group_matches(self.conn, q.groups)
+        hits = bm25_search(self.conn, q.groups, matches, in_scope, population, LIMIT)
         t3 = time.perf_counter()
         for part, seconds in (("mask", t1 - t0), ("population", t2 - t1), ("bm25", t3 - t2)):
             times[part].append(seconds)
@@ -242,8 +248,9 @@ def bench_lexical(config: BenchConfig, work: Path) -> Json:
             "case's team for a per-case query, teams in turn for cross-case queries)",
             "old": "one SQL: -bm25(chunks_fts), index-wide statistics, MATCH and candidates, "
             f"ORDER BY score DESC, rowid LIMIT {LIMIT}",
-            "new": "candidate_records (visibility mask, no filters) + DenseIndex.population + "
-            f"bm25_search(limit={LIMIT}); parts timed as mask, population, bm25",
+            "new": "visible_records (+ filtered_records when filtered) + DenseIndex.population "
+            f"+ restrict + group_matches + bm25_search(limit={LIMIT}), as retrieval/search.py;"
+            " parts timed as mask, population, bm25",
             "order": f"per query and user, the median of {config.lexical_repeats} runs of each "
             "path back to back, alternating which goes first, every run's results compared; "
             f"the first {config.lexical_warmup} queries run once more, unmeasured, before; one "

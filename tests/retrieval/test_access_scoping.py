@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
+import numpy as np
 import pytest
 from factories import make_record
 from hypothesis import HealthCheck, given, settings
@@ -9,9 +13,11 @@ from hypothesis import strategies as st
 
 from connectors.record import Record
 from indexer import Indexer
+from retrieval.access import candidate_records, filtered_records, visible_records
 from retrieval.embedding import Embedder
-from retrieval.models import AccessScope, Mode, SearchFilters, SearchRequest
+from retrieval.models import AccessScope, Document, Mode, SearchFilters, SearchRequest
 from retrieval.search import HybridSearcher
+from retrieval.store import SqliteStore
 
 TEAMS = ["team:north", "team:south", "team:managers", "role:qa", "user:alice", "user:bob"]
 TOPICS = [
@@ -113,3 +119,67 @@ def test_no_principals_sees_nothing(corpus: tuple[HybridSearcher, list[Record]])
         SearchRequest(text="police", scope=AccessScope(frozenset()), understand=False)
     )
     assert result.hits == ()
+
+
+PRINCIPALS = ["team:a", "team:b", "role:qa", "user:x", "user:y"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    acls=st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(PRINCIPALS), max_size=3, unique=True),
+            st.lists(st.sampled_from(PRINCIPALS), max_size=2, unique=True),
+            st.sampled_from(["CASE-1", "CASE-2"]),
+            st.sampled_from(["visit_note", "safety_plan"]),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+    principals=st.sets(st.sampled_from(PRINCIPALS), max_size=3),
+    case=st.sampled_from([None, "CASE-1"]),
+    doc_types=st.sampled_from([(), ("safety_plan",)]),
+)
+def test_the_fast_visibility_read_is_the_one_access_rule(
+    acls: list[tuple[list[str], list[str], str, str]],
+    principals: set[str],
+    case: str | None,
+    doc_types: tuple[str, ...],
+) -> None:
+    """``visible_records`` (principals index) ∧ ``filtered_records`` = ``candidate_records``."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = SqliteStore(Path(folder) / "s.db")
+        try:
+            with store.transaction() as conn:
+                for i, (acl, deny, case_id, doc_type) in enumerate(acls):
+                    store.upsert_document(
+                        conn,
+                        Document(
+                            id=f"R{i}",
+                            text="text",
+                            acl=tuple(acl),
+                            deny=tuple(deny),
+                            case_id=case_id,
+                            doc_type=doc_type,
+                        ),
+                        [],
+                        content_hash="c",
+                        acl_hash="a",
+                        source="t",
+                        generation=1,
+                    )
+            scope = AccessScope(frozenset(principals))
+            filters = SearchFilters(case_id=case, doc_types=doc_types)
+            with store.snapshot() as conn:
+                visible, seen = visible_records(conn, scope)
+                passing = filtered_records(conn, filters)
+                expected, _ = candidate_records(conn, scope, filters)
+                everyone, _ = candidate_records(conn, scope, SearchFilters())
+            assert set(np.flatnonzero(visible)) == set(np.flatnonzero(everyone))
+            assert seen == int(np.count_nonzero(everyone))
+            both = visible[: len(passing)] & passing[: len(visible)]
+            assert set(np.flatnonzero(both)) == set(np.flatnonzero(expected))
+            rule = {pk + 1 for pk, (acl, deny, _, _) in enumerate(acls) if scope.permits(acl, deny)}
+            assert set(np.flatnonzero(visible).tolist()) == rule
+        finally:
+            store.close()

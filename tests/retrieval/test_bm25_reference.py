@@ -10,10 +10,10 @@ from rank_bm25 import BM25Okapi
 from sqlalchemy import Connection
 
 from retrieval import analysis
-from retrieval.access import candidate_clause, candidate_records
+from retrieval.access import visible_records
 from retrieval.dense import DenseIndex
-from retrieval.lexical import bm25_search, single_terms
-from retrieval.models import AccessScope, ChunkRow, Document, SearchFilters
+from retrieval.lexical import bm25_search, group_matches, single_terms
+from retrieval.models import AccessScope, ChunkRow, Document
 from retrieval.store import SqliteStore
 
 MEDLINE = Path(__file__).resolve().parents[3] / "shared" / "eval-data" / "medline"
@@ -45,13 +45,13 @@ def _index(store: SqliteStore, docs: list[tuple[str, str]]) -> None:
 
 
 def _ours(conn: Connection, store: SqliteStore, query: str) -> list[str]:
-    scope = AccessScope.of("all")
-    sql, params = candidate_clause(scope, SearchFilters())
     mirror = DenseIndex(384)
     mirror.sync(store, conn)
-    visible, _ = candidate_records(conn, scope, SearchFilters())
+    visible, _ = visible_records(conn, AccessScope.of("all"))
     population = mirror.population(visible)
-    hits = bm25_search(conn, single_terms(analysis.terms(query)), sql, params, population, 10)
+    groups = single_terms(analysis.terms(query))
+    matches = group_matches(conn, groups)
+    hits = bm25_search(conn, groups, matches, population.restrict(visible), population, 10)
     docs = store.documents_by_pk(conn, [r for _, r, _ in hits])
     return [docs[r].id for _, r, _ in hits]
 

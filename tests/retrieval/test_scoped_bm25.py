@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 from connectors.record import Record
 from indexer import Indexer
 from retrieval import analysis
-from retrieval.access import candidate_clause, candidate_records
+from retrieval.access import visible_records
 from retrieval.dense import DenseIndex
 from retrieval.embedding import Embedder
 from retrieval.errors import InvalidQueryError
@@ -30,6 +30,7 @@ from retrieval.lexical import (
     TermGroup,
     bm25_search,
     fts5_tokens,
+    group_matches,
     match_expression,
     near_instances,
     single_terms,
@@ -73,9 +74,10 @@ def _search(
     dense = DenseIndex(384)
     with store.snapshot() as conn:
         dense.sync(store, conn)
-        visible, _ = candidate_records(conn, scope, SearchFilters())
-        sql, params = candidate_clause(scope, SearchFilters())
-        hits = bm25_search(conn, groups, sql, params, dense.population(visible), 1000)
+        visible, _ = visible_records(conn, scope)
+        population = dense.population(visible)
+        matches = group_matches(conn, groups)
+        hits = bm25_search(conn, groups, matches, population.restrict(visible), population, 1000)
         ids = store.ids_by_pk(conn, [record for _, record, _ in hits])
     return [(ids[record], score) for _, record, score in hits]
 
