@@ -132,13 +132,22 @@ class DenseIndex:
             rows = self._visible_rows(visible_records)
             chunk_pks = self._chunk_pks[rows]
             record_pks = self._record_pks[rows]
-            total = int(self._lengths[rows].sum())
+            lengths = self._lengths[rows]
+            total = int(lengths.sum())
         size = int(chunk_pks.max()) + 1 if chunk_pks.size else 0
         visible = np.zeros(size, dtype=np.bool_)
         visible[chunk_pks] = True
         record_of = np.full(size, -1, dtype=np.int64)
         record_of[chunk_pks] = record_pks
-        return Population(visible=visible, record_of=record_of, chunks=int(rows.size), terms=total)
+        length_of = np.zeros(size, dtype=np.int64)
+        length_of[chunk_pks] = lengths
+        return Population(
+            visible=visible,
+            record_of=record_of,
+            length_of=length_of,
+            chunks=int(rows.size),
+            terms=total,
+        )
 
     def _visible_rows(self, allowed_records: BoolArray) -> npt.NDArray[np.intp]:
         n = self._size

@@ -54,12 +54,14 @@ class Population:
     """The chunks BM25 takes its statistics from: those of the records the caller may see.
 
     Arrays are indexed by chunk pk (pks beyond their end are not in the population):
-    ``visible`` marks the chunks that count and ``record_of`` gives their record's pk.
+    ``visible`` marks the chunks that count, ``record_of`` gives their record's pk and
+    ``length_of`` their length in FTS5 tokens.
     ``chunks`` is how many chunks count and ``terms`` their total length in FTS5 tokens.
     """
 
     visible: BoolArray
     record_of: IntArray
+    length_of: IntArray
     chunks: int
     terms: int
 
@@ -184,13 +186,12 @@ def bm25_search(
         _Phrase(index, fts5_tokens(term)) for index, group in enumerate(distinct) for term in group
     ]
     documents = json.dumps(chunk_pks.tolist())
-    counted = {p.tokens[0] for p in phrases if _counted_alone(p, distinct)}
-    positioned = {t for p in phrases if not _counted_alone(p, distinct) for t in p.tokens}
-    counts = {token: _counts(raw, token, documents) for token in counted}
-    positions = {token: _positions(raw, token, documents) for token in positioned}
-    frequencies = _frequencies(distinct, phrases, counts, positions, chunk_pks)
-    lengths = _lengths(raw, documents)
-    length = np.fromiter((lengths.get(int(pk), 0) for pk in chunk_pks), dtype=np.float64)
+    counts = {
+        token: _counts(raw, token, documents, chunk_pks)
+        for token in dict.fromkeys(t for p in phrases for t in p.tokens)
+    }
+    frequencies = _frequencies(raw, distinct, phrases, counts, chunk_pks)
+    length = population.length_of[chunk_pks].astype(np.float64)
     average = population.terms / population.chunks
     alone = {g[0]: matches[g] for g in distinct if len(g) == 1}
     idf: dict[tuple[str, ...], float] = {}
@@ -210,11 +211,6 @@ def bm25_search(
         (int(chunk_pks[i]), int(population.record_of[chunk_pks[i]]), float(scores[i]))
         for i in order
     ]
-
-
-def _counted_alone(phrase: _Phrase, groups: list[TermGroup]) -> bool:
-    """A one-token phrase in a one-term group needs only its count in each chunk."""
-    return len(phrase.tokens) == 1 and len(groups[phrase.group]) == 1
 
 
 def _driver(conn: Connection) -> sqlite3.Connection:
@@ -238,16 +234,21 @@ def _phrase_rowids(raw: sqlite3.Connection, tokens: tuple[str, ...]) -> IntArray
     return _rowids(raw, '"' + " ".join(tokens) + '"')
 
 
-def _counts(raw: sqlite3.Connection, token: str, documents: str) -> dict[int, int]:
-    """How often ``token`` occurs in each of the chunks listed in ``documents`` (JSON)."""
-    return {
-        int(doc): int(n)
-        for doc, n in raw.execute(
-            "SELECT doc, count(*) FROM chunks_vocab WHERE term = ?"
-            " AND doc IN (SELECT value FROM json_each(?)) GROUP BY doc",
-            (token, documents),
-        )
-    }
+def _counts(
+    raw: sqlite3.Connection, token: str, documents: str, chunk_pks: IntArray
+) -> npt.NDArray[np.float64]:
+    """How often ``token`` occurs in each chunk of ``chunk_pks`` (ascending; also given as
+    the JSON array ``documents``)."""
+    rows = raw.execute(
+        "SELECT doc, count(*) FROM chunks_vocab WHERE term = ?"
+        " AND doc IN (SELECT value FROM json_each(?)) GROUP BY doc",
+        (token, documents),
+    ).fetchall()
+    out = np.zeros(len(chunk_pks), dtype=np.float64)
+    if rows:
+        found = np.array(rows, dtype=np.int64)
+        out[np.searchsorted(chunk_pks, found[:, 0])] = found[:, 1]
+    return out
 
 
 def _positions(raw: sqlite3.Connection, token: str, documents: str) -> dict[int, list[int]]:
@@ -267,17 +268,6 @@ def _idf(containing: int, population: Population) -> float:
     n = population.chunks
     idf = math.log((n - containing + 0.5) / (containing + 0.5))
     return idf if idf > 0 else IDF_FLOOR
-
-
-def _lengths(raw: sqlite3.Connection, documents: str) -> dict[int, int]:
-    """FTS5's own length (in tokens) of each chunk listed in ``documents``."""
-    return {
-        int(pk): decode_varint(bytes(size))
-        for pk, size in raw.execute(
-            "SELECT id, sz FROM chunks_fts_docsize WHERE id IN (SELECT value FROM json_each(?))",
-            (documents,),
-        )
-    }
 
 
 def decode_varint(data: bytes) -> int:
@@ -306,40 +296,45 @@ def _phrase_starts(
 
 
 def _frequencies(
+    raw: sqlite3.Connection,
     groups: list[TermGroup],
     phrases: list[_Phrase],
-    counts: dict[str, dict[int, int]],
-    positions: dict[str, dict[int, list[int]]],
+    counts: dict[str, npt.NDArray[np.float64]],
     chunk_pks: IntArray,
 ) -> list[npt.NDArray[np.float64]]:
     """Per phrase, its instances that count in each chunk (aligned with ``chunk_pks``).
 
-    A phrase alone counts every instance; inside a NEAR group, only the instances that take
-    part in a match of the group (none where the group does not match), as in FTS5.
+    A one-token phrase alone counts every instance (``counts``). A phrase of several tokens,
+    or any phrase inside a NEAR group, is read from token offsets, and only in the chunks
+    that hold every token of its group: inside a NEAR group only the instances that take part
+    in a match of the group count (none where the group does not match), as in FTS5.
     """
-    row_of = {int(pk): row for row, pk in enumerate(chunk_pks.tolist())}
-    out = []
-    for phrase in phrases:
-        frequency = np.zeros(len(chunk_pks), dtype=np.float64)
-        if _counted_alone(phrase, groups):
-            for pk, n in counts[phrase.tokens[0]].items():
-                frequency[row_of[pk]] = n
-        elif phrase.tokens:
-            for pk in positions[phrase.tokens[0]]:
-                frequency[row_of[pk]] = len(_phrase_starts(phrase.tokens, positions, pk))
-        out.append(frequency)
+    out: list[npt.NDArray[np.float64]] = [
+        counts[p.tokens[0]].copy() if len(p.tokens) == 1 else np.zeros(len(chunk_pks))
+        for p in phrases
+    ]
     for index, group in enumerate(groups):
-        if len(group) < 2:
-            continue
         members = [i for i, p in enumerate(phrases) if p.group == index]
-        lengths = [len(phrases[i].tokens) for i in members]
-        present = np.logical_and.reduce([out[i] > 0 for i in members])
+        tokens = list(dict.fromkeys(t for i in members for t in phrases[i].tokens))
+        if len(group) == 1 and len(tokens) <= 1:
+            continue
+        present = np.logical_and.reduce([counts[t] > 0 for t in tokens]) if tokens else None
         for i in members:
-            out[i][~present] = 0.0
-        for row in np.flatnonzero(present).tolist():
+            out[i][:] = 0.0
+        if present is None or not present.any():
+            continue
+        rows = np.flatnonzero(present)
+        documents = json.dumps(chunk_pks[rows].tolist())
+        positions = {t: _positions(raw, t, documents) for t in tokens}
+        for row in rows.tolist():
             pk = int(chunk_pks[row])
             starts = [_phrase_starts(phrases[i].tokens, positions, pk) for i in members]
-            kept = near_instances(starts, lengths, _near_distance(group))
+            if len(group) == 1:
+                out[members[0]][row] = len(starts[0])
+                continue
+            kept = near_instances(
+                starts, [len(phrases[i].tokens) for i in members], _near_distance(group)
+            )
             for i, instances in zip(members, kept, strict=True):
                 out[i][row] = len(instances)
     return out
