@@ -14,7 +14,10 @@ Scoped statistics make the ranking depend on the visible records alone; for a ca
 sees every record they are the index-wide statistics, so scores equal ``bm25()`` exactly
 (``tests/retrieval/test_scoped_bm25.py``).
 
-What still depends on hidden records: the time FTS5 takes to walk a term's posting list.
+How: ``group_matches`` reads each group's matches from the whole index once; the caller's
+masks (``Population``, candidates) narrow them in memory, and the term counts and offsets
+are read for the remaining chunks only. What still depends on hidden records is time: those
+index-wide matches are read whether or not the caller may see them (README, Security model).
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from functools import lru_cache
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection
+
+from retrieval.errors import RetrievalError
 
 TermGroup = tuple[str, ...]
 """One query term, or the terms of a wording that must appear near each other to match."""
@@ -217,7 +222,8 @@ def _driver(conn: Connection) -> sqlite3.Connection:
     """The SQLite connection under ``conn`` (same transaction), for bulk reads without
     SQLAlchemy's per-row cost."""
     driver = conn.connection.driver_connection
-    assert isinstance(driver, sqlite3.Connection)
+    if not isinstance(driver, sqlite3.Connection):
+        raise RetrievalError("the lexical index needs the embedded SQLite store")
     return driver
 
 
