@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from web_case_file import sign_in_as, web_settings
+from web_case_file import ACCESS_CASES, sign_in_as, web_settings
 from web_helpers import HTML, query_of, result_ids, result_links, tags
 
 from app.audit import AuditQuery
@@ -110,14 +110,7 @@ def test_a_partial_search_is_audited_and_counts_for_time_to_find(
 
 def test_the_partial_never_shows_what_the_user_may_not_see(client: TestClient) -> None:
     settings = web_settings(Path("/unused"))
-    cases = {
-        "alice": ("Zanzibar allegation relative", "SECRET-1", False),
-        "mo": ("Zanzibar allegation relative", "SECRET-1", True),
-        "bob": ("Quetzal relative present at the visit", "DENIED-1", False),
-        "sam": ("Ocelot visit cold home", "HIDDEN-1", True),
-        "nobody": ("Ocelot visit cold home", "HIDDEN-1", False),
-    }
-    for sub, (query, record_id, visible) in cases.items():
+    for sub, (query, record_id, visible) in ACCESS_CASES.items():
         sign_in_as(client, settings, sub)
         fragment = _partial(client, q=query)
         assert (record_id in result_ids(fragment)) is visible, sub

@@ -9,6 +9,7 @@ from urllib.parse import quote, unquote, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 from web_case_file import (
+    ACCESS_CASES,
     AWKWARD_ID,
     SECRET,
     USERS,
@@ -274,13 +275,7 @@ def test_results_are_in_the_first_response_with_cited_highlighted_snippets(
 
 def test_search_never_shows_what_the_user_may_not_see(client: TestClient) -> None:
     settings = web_settings(Path("/unused"))
-    cases = {
-        "alice": ("Zanzibar allegation relative", "SECRET-1", False),
-        "mo": ("Zanzibar allegation relative", "SECRET-1", True),
-        "bob": ("Quetzal relative present at the visit", "DENIED-1", False),
-        "sam": ("Ocelot visit cold home", "HIDDEN-1", True),
-    }
-    for sub, (query, record_id, visible) in cases.items():
+    for sub, (query, record_id, visible) in ACCESS_CASES.items():
         sign_in_as(client, settings, sub)
         page = client.get("/", params={"q": query})
         assert page.status_code == 200

@@ -28,6 +28,16 @@ USERS: dict[str, tuple[str, ...]] = {
     "nobody": (),
 }
 
+# Who may see what: (query finding the record, record id, whether the user sees it). SECRET-1
+# is the managers' note (mo, not alice), DENIED-1 denies bob, HIDDEN-1 is south's (sam only).
+ACCESS_CASES: dict[str, tuple[str, str, bool]] = {
+    "alice": ("Zanzibar allegation relative", "SECRET-1", False),
+    "mo": ("Zanzibar allegation relative", "SECRET-1", True),
+    "bob": ("Quetzal relative present at the visit", "DENIED-1", False),
+    "sam": ("Ocelot visit cold home", "HIDDEN-1", True),
+    "nobody": ("Ocelot visit cold home", "HIDDEN-1", False),
+}
+
 AWKWARD_ID = "files:letters/GP letter #2 ?.txt"
 
 # A full page of long results (only wendy sees them) for the page-weight budget: each text
