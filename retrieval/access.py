@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from retrieval.dense import BoolArray
 from retrieval.errors import AccessCheckError
 from retrieval.models import AccessScope, SearchFilters
+from retrieval.store import sqlite_connection
 
 MAX_PRINCIPALS = 200
 
@@ -100,9 +101,8 @@ def _mask(conn: Connection, sql: str, params: list[Any]) -> tuple[BoolArray, int
     if not sql:
         return np.zeros(0, dtype=np.bool_), 0
     try:
-        pks = np.fromiter(
-            (int(r[0]) for r in conn.exec_driver_sql(sql, tuple(params))), dtype=np.int64
-        )
+        rows = sqlite_connection(conn).execute(sql, tuple(params)).fetchall()
+        pks = np.array(rows, dtype=np.int64).reshape(-1)
     except Exception as exc:
         raise AccessCheckError("the permission check could not be evaluated") from exc
     mask = np.zeros(int(pks.max()) + 1 if pks.size else 0, dtype=np.bool_)

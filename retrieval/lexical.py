@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection
 
-from retrieval.errors import RetrievalError
+from retrieval.store import sqlite_connection
 
 TermGroup = tuple[str, ...]
 """One query term, or the terms of a wording that must appear near each other to match."""
@@ -161,7 +161,7 @@ def group_matches(conn: Connection, groups: Sequence[TermGroup]) -> dict[TermGro
     Index-wide on purpose: callers narrow them with the caller's masks in memory, so no SQL
     joins the permission tables per query.
     """
-    raw = _driver(conn)
+    raw = sqlite_connection(conn)
     return {group: _rowids(raw, _group_expression(group)) for group in _distinct(groups)}
 
 
@@ -186,7 +186,7 @@ def bm25_search(
     chunk_pks = rows[within(candidates, rows)]
     if chunk_pks.size == 0:
         return []
-    raw = _driver(conn)
+    raw = sqlite_connection(conn)
     phrases = [
         _Phrase(index, fts5_tokens(term)) for index, group in enumerate(distinct) for term in group
     ]
@@ -216,15 +216,6 @@ def bm25_search(
         (int(chunk_pks[i]), int(population.record_of[chunk_pks[i]]), float(scores[i]))
         for i in order
     ]
-
-
-def _driver(conn: Connection) -> sqlite3.Connection:
-    """The SQLite connection under ``conn`` (same transaction), for bulk reads without
-    SQLAlchemy's per-row cost."""
-    driver = conn.connection.driver_connection
-    if not isinstance(driver, sqlite3.Connection):
-        raise RetrievalError("the lexical index needs the embedded SQLite store")
-    return driver
 
 
 def _rowids(raw: sqlite3.Connection, expression: str) -> IntArray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 
-from retrieval.errors import IndexMismatchError
+from retrieval.errors import IndexMismatchError, RetrievalError
 from retrieval.models import ChunkRow, Document
 
 SCHEMA_VERSION = "1"
@@ -86,6 +87,15 @@ class FailureRow:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def sqlite_connection(conn: Connection) -> sqlite3.Connection:
+    """The SQLite connection under ``conn`` (same transaction, same snapshot), for bulk reads
+    without SQLAlchemy's per-row cost."""
+    driver = conn.connection.driver_connection
+    if not isinstance(driver, sqlite3.Connection):
+        raise RetrievalError("the embedded store needs SQLite's own driver")
+    return driver
 
 
 def sqlite_engine(path: Path) -> Engine:
