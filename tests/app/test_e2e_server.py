@@ -213,6 +213,7 @@ optional_dates = st.one_of(st.none(), st.dates(dt.date(2021, 6, 1), dt.date(2025
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,  # rare past failures left no input behind: print one to replay it
 )
 @given(
     user=st.sampled_from(sorted(USERS)),
