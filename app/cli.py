@@ -204,6 +204,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host or settings.host,
         port=args.port or settings.port,
         workers=1,
+        timeout_keep_alive=settings.keep_alive_s,
         log_level="info",
     )
     return 0

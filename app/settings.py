@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr = SecretStr("development-only-secret-change-me-before-deploying")
     host: str = "127.0.0.1"
     port: int = 8000
+    # Idle keep-alive connections stay open this long. Longer than the reverse proxy's and the
+    # clients' reuse of an idle connection (nginx reuses upstream ones for 60 s): with
+    # uvicorn's default of 5 s, a request sent as the server closed its connection was reset.
+    keep_alive_s: int = Field(default=75, ge=1, le=3600)
     progress: bool = True
     chunking: ChunkingSettings = ChunkingSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()

@@ -14,8 +14,10 @@ import json
 import os
 import random
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from http.client import HTTPConnection
 from pathlib import Path
 from typing import Any
 
@@ -357,3 +359,22 @@ def test_the_audit_log_recorded_it_all_and_verifies(server: Server, http: httpx.
     )
     assert verified.returncode == 0, verified.stderr
     assert "intact" in verified.stdout
+
+
+def test_an_idle_connection_stays_open_for_the_next_request(server: Server) -> None:
+    """A client (or the council's proxy) reuses an idle connection after several seconds.
+
+    With uvicorn's default keep-alive of 5 s the server closed it first, and a request sent
+    at that moment was reset ("connection reset by peer" in this very suite).
+    """
+    host, port = server.url.removeprefix("http://").split(":")
+    conn = HTTPConnection(host, int(port), timeout=10)
+    try:
+        for pause in (0, 6):
+            time.sleep(pause)
+            conn.request("GET", "/healthz")
+            answer = conn.getresponse()  # RemoteDisconnected if the server closed it
+            assert answer.status == 200
+            answer.read()
+    finally:
+        conn.close()
