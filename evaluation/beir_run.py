@@ -33,7 +33,10 @@ from retrieval.store import SqliteStore
 EVAL_PRINCIPAL = "eval:all"
 Switch = Literal["auto", "on", "off"]
 """``auto``: on for a case file (documents carry ``case_id``), off for other collections."""
-Understand = Switch
+
+
+def _switched_on(switch: Switch, case_file: bool) -> bool:
+    return switch == "on" or (switch == "auto" and case_file)
 
 
 def collection_records(collection: BeirCollection) -> tuple[list[Record], list[tuple[str, str]]]:
@@ -59,7 +62,7 @@ def evaluate_collection(
     search_config: SearchConfig,
     modes: Sequence[Mode],
     principals: Sequence[str] = (),
-    understand: Understand = "auto",
+    understand: Switch = "auto",
     as_you_type: Switch = "auto",
     today: dt.date | None = None,
     progress: bool = False,
@@ -79,7 +82,7 @@ def evaluate_collection(
         searcher.warm()
         scope = AccessScope.of(*principals) if principals else AccessScope.of(EVAL_PRINCIPAL)
         case_file = any(d.case_id for d in collection.documents)
-        use_understanding = understand == "on" or (understand == "auto" and case_file)
+        use_understanding = _switched_on(understand, case_file)
 
         def search(query: EvalQuery, mode: Mode) -> list[tuple[str, float]]:
             request = SearchRequest(
@@ -103,7 +106,7 @@ def evaluate_collection(
             search,
             modes,
             visible_doc_ids=visible,
-            as_you_type=as_you_type == "on" or (as_you_type == "auto" and case_file),
+            as_you_type=_switched_on(as_you_type, case_file),
             context={
                 "backend": "embedded-sqlite",
                 "embedder": embedder.fingerprint,

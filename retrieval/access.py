@@ -26,9 +26,7 @@ def candidate_clause(scope: AccessScope, filters: SearchFilters) -> tuple[str, l
 
     Raises ``AccessCheckError`` for a scope that cannot be evaluated safely.
     """
-    principals = sorted(scope.principals)
-    if len(principals) > MAX_PRINCIPALS:
-        raise AccessCheckError(f"more than {MAX_PRINCIPALS} principals in one request")
+    principals = _principals(scope)
     if not principals:
         return "SELECT pk FROM records WHERE 0", []
     marks = ",".join("?" * len(principals))
@@ -43,6 +41,14 @@ def candidate_clause(scope: AccessScope, filters: SearchFilters) -> tuple[str, l
     sql.append(where)
     params.extend(values)
     return "".join(sql), params
+
+
+def _principals(scope: AccessScope) -> list[str]:
+    """The caller's principals, sorted; ``AccessCheckError`` when there are too many."""
+    principals = sorted(scope.principals)
+    if len(principals) > MAX_PRINCIPALS:
+        raise AccessCheckError(f"more than {MAX_PRINCIPALS} principals in one request")
+    return principals
 
 
 def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
@@ -71,15 +77,15 @@ def visible_records(conn: Connection, scope: AccessScope) -> tuple[BoolArray, in
     (the caller's allow rows minus their deny rows), so its cost follows what the caller may
     see rather than the size of the store. Raises ``AccessCheckError`` when it cannot be read.
     """
-    principals = sorted(scope.principals)
-    if len(principals) > MAX_PRINCIPALS:
-        raise AccessCheckError(f"more than {MAX_PRINCIPALS} principals in one request")
+    principals = _principals(scope)
+    if not principals:
+        return np.zeros(0, dtype=np.bool_), 0
     marks = ",".join("?" * len(principals))
     sql = (
         f"SELECT record_pk FROM principals WHERE effect = 'allow' AND principal IN ({marks})"
         f" EXCEPT SELECT record_pk FROM principals WHERE effect = 'deny' AND principal IN ({marks})"
     )
-    return _mask(conn, sql, [*principals, *principals]) if principals else _mask(conn, "", [])
+    return _mask(conn, sql, [*principals, *principals])
 
 
 def filtered_records(conn: Connection, filters: SearchFilters) -> BoolArray:
@@ -87,6 +93,18 @@ def filtered_records(conn: Connection, filters: SearchFilters) -> BoolArray:
     not checked here: combine it with ``visible_records``)."""
     where, params = _filter_sql(filters)
     return _mask(conn, f"SELECT r.pk FROM records r WHERE 1{where}", params)[0]
+
+
+def scope_masks(
+    conn: Connection, scope: AccessScope, filters: SearchFilters
+) -> tuple[BoolArray, BoolArray]:
+    """Masks indexed by record pk: the records ``scope`` may see, and those of them that also
+    pass ``filters`` (the candidates). One read of the caller's rights serves both."""
+    visible, _ = visible_records(conn, scope)
+    if filters == SearchFilters():
+        return visible, visible
+    passing = filtered_records(conn, filters)
+    return visible, visible[: len(passing)] & passing[: len(visible)]
 
 
 def candidate_records(
@@ -98,8 +116,6 @@ def candidate_records(
 
 
 def _mask(conn: Connection, sql: str, params: list[Any]) -> tuple[BoolArray, int]:
-    if not sql:
-        return np.zeros(0, dtype=np.bool_), 0
     try:
         rows = sqlite_connection(conn).execute(sql, tuple(params)).fetchall()
         pks = np.array(rows, dtype=np.int64).reshape(-1)

@@ -12,10 +12,10 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection
 
-from retrieval.lexical import Population, decode_varint
+from retrieval.lexical import BoolArray, Population, decode_varint, within
 from retrieval.store import SqliteStore
 
-BoolArray = npt.NDArray[np.bool_]
+__all__ = ["BoolArray", "DenseIndex"]
 
 
 _CHUNKS = (
@@ -151,11 +151,7 @@ class DenseIndex:
 
     def _visible_rows(self, allowed_records: BoolArray) -> npt.NDArray[np.intp]:
         n = self._size
-        record_pks = self._record_pks[:n]
-        in_range = record_pks < len(allowed_records)
-        mask = self._live[:n] & in_range
-        mask[in_range] &= allowed_records[record_pks[in_range]]
-        return np.flatnonzero(mask)
+        return np.flatnonzero(self._live[:n] & within(allowed_records, self._record_pks[:n]))
 
     def search(
         self,

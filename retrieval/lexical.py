@@ -198,12 +198,12 @@ def bm25_search(
     frequencies = _frequencies(raw, distinct, phrases, counts, chunk_pks)
     length = population.length_of[chunk_pks].astype(np.float64)
     average = population.terms / population.chunks
-    alone = {g[0]: matches[g] for g in distinct if len(g) == 1}
     idf: dict[tuple[str, ...], float] = {}
     for phrase in phrases:
         if phrase.tokens not in idf:
-            term = distinct[phrase.group][0] if len(distinct[phrase.group]) == 1 else None
-            found = alone[term] if term is not None else _phrase_rowids(raw, phrase.tokens)
+            group = distinct[phrase.group]
+            # a one-term group's matches are its phrase's matches: no second read
+            found = matches[group] if len(group) == 1 else _phrase_rowids(raw, phrase.tokens)
             idf[phrase.tokens] = _idf(int(np.count_nonzero(population.within(found))), population)
     scores = np.zeros(len(chunk_pks), dtype=np.float64)
     for phrase, frequency in zip(phrases, frequencies, strict=True):

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from retrieval import analysis
-from retrieval.access import filtered_records, visible_records
+from retrieval.access import scope_masks
 from retrieval.dense import DenseIndex
 from retrieval.embedding import Embedder
 from retrieval.errors import InvalidQueryError
@@ -164,12 +164,8 @@ class HybridSearcher:
         ranked = _Ranked(groups=groups, filters=filters, reading=reading)
         with self.store.snapshot() as conn:
             self.dense.sync(self.store, conn)
-            # every record the caller may see (BM25's statistics), then those passing filters
-            visible, _ = visible_records(conn, request.scope)
-            allowed = visible
-            if filters != SearchFilters():
-                passing = filtered_records(conn, filters)
-                allowed = visible[: len(passing)] & passing[: len(visible)]
+            # every record the caller may see (BM25's statistics), and those passing filters
+            visible, allowed = scope_masks(conn, request.scope, filters)
             count = int(np.count_nonzero(allowed))
             lists: list[list[tuple[int, int, float]]] = [[], []]
             if request.mode in ("bm25", "hybrid"):

@@ -24,7 +24,7 @@ from evaluation.metrics import percentile
 from evaluation.synthetic import DEFAULT_TODAY, SyntheticQuery, people
 from indexer import Indexer
 from retrieval import analysis
-from retrieval.access import candidate_clause, filtered_records, visible_records
+from retrieval.access import candidate_clause, scope_masks
 from retrieval.chunking import ChunkingConfig
 from retrieval.dense import DenseIndex
 from retrieval.embedding import Vectors
@@ -146,11 +146,7 @@ class _Paths:
         self, q: _Query, scope: AccessScope, sql: str, params: list[object], times: Json
     ) -> Hits:
         t0 = time.perf_counter()
-        visible, _ = visible_records(self.conn, scope)
-        allowed = visible
-        if q.filters != SearchFilters():
-            passing = filtered_records(self.conn, q.filters)
-            allowed = visible[: len(passing)] & passing[: len(visible)]
+        visible, allowed = scope_masks(self.conn, scope, q.filters)
         t1 = time.perf_counter()
         population = self.dense.population(visible)
         in_scope = population.restrict(allowed)
@@ -248,7 +244,7 @@ def bench_lexical(config: BenchConfig, work: Path) -> Json:
             "case's team for a per-case query, teams in turn for cross-case queries)",
             "old": "one SQL: -bm25(chunks_fts), index-wide statistics, MATCH and candidates, "
             f"ORDER BY score DESC, rowid LIMIT {LIMIT}",
-            "new": "visible_records (+ filtered_records when filtered) + DenseIndex.population "
+            "new": "scope_masks (visibility, and filters when filtered) + DenseIndex.population "
             f"+ restrict + group_matches + bm25_search(limit={LIMIT}), as retrieval/search.py;"
             " parts timed as mask, population, bm25",
             "order": f"per query and user, the median of {config.lexical_repeats} runs of each "

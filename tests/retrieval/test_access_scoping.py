@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from connectors.record import Record
 from indexer import Indexer
-from retrieval.access import candidate_records, filtered_records, visible_records
+from retrieval.access import candidate_records, scope_masks, visible_records
 from retrieval.embedding import Embedder
 from retrieval.models import AccessScope, Document, Mode, SearchFilters, SearchRequest
 from retrieval.search import HybridSearcher
@@ -146,7 +146,7 @@ def test_the_fast_visibility_read_is_the_one_access_rule(
     case: str | None,
     doc_types: tuple[str, ...],
 ) -> None:
-    """``visible_records`` (principals index) ∧ ``filtered_records`` = ``candidate_records``."""
+    """``scope_masks`` (principals index, filters beside it) = ``candidate_records``."""
     with tempfile.TemporaryDirectory() as folder:
         store = SqliteStore(Path(folder) / "s.db")
         try:
@@ -171,13 +171,12 @@ def test_the_fast_visibility_read_is_the_one_access_rule(
             scope = AccessScope(frozenset(principals))
             filters = SearchFilters(case_id=case, doc_types=doc_types)
             with store.snapshot() as conn:
-                visible, seen = visible_records(conn, scope)
-                passing = filtered_records(conn, filters)
+                _, seen = visible_records(conn, scope)
+                visible, both = scope_masks(conn, scope, filters)
                 expected, _ = candidate_records(conn, scope, filters)
                 everyone, _ = candidate_records(conn, scope, SearchFilters())
             assert set(np.flatnonzero(visible)) == set(np.flatnonzero(everyone))
             assert seen == int(np.count_nonzero(everyone))
-            both = visible[: len(passing)] & passing[: len(visible)]
             assert set(np.flatnonzero(both)) == set(np.flatnonzero(expected))
             rule = {pk + 1 for pk, (acl, deny, _, _) in enumerate(acls) if scope.permits(acl, deny)}
             assert set(np.flatnonzero(visible).tolist()) == rule
