@@ -41,9 +41,11 @@ RUN useradd --system --uid 10001 --home-dir /data casesearch \
  && mkdir -p /data && chown casesearch /data
 USER casesearch
 
+# No development sign-in: the server refuses to start until CASESEARCH_JWT_SECRET is set.
 ENV CASESEARCH_DATA_DIR=/data \
     CASESEARCH_HOST=0.0.0.0 \
-    CASESEARCH_PORT=8000
+    CASESEARCH_PORT=8000 \
+    CASESEARCH_DEV_SIGN_IN=false
 VOLUME ["/data"]
 EXPOSE 8000
 

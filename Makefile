@@ -23,9 +23,10 @@ $(VENV)/.installed: pyproject.toml
 system-deps:
 	@scripts/system-deps.sh
 
-## demo: install, generate the synthetic case file, index it and serve it on :8000
+## demo: install, generate the synthetic case file, index it and serve it on :8000, in
+## development mode (anyone can sign in as anyone; the pages say so)
 demo: install system-deps
-	$(BIN)/casesearch demo
+	CASESEARCH_DEV_SIGN_IN=true $(BIN)/casesearch demo
 
 serve: install
 	$(BIN)/casesearch serve

@@ -48,7 +48,7 @@ def mint_token(
         claims["iss"] = settings.auth.issuer
     if settings.auth.audience:
         claims["aud"] = settings.auth.audience
-    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
+    return jwt.encode(claims, settings.token_secret(), algorithm="HS256")
 
 
 @lru_cache(maxsize=4)
@@ -73,7 +73,7 @@ def verify_token(settings: Settings, token: str) -> Caller:
                 raise Unauthorized("RS256 is configured without a JWKS URL")
             key: Any = _jwks_client(auth.jwks_url).get_signing_key_from_jwt(token).key
         else:
-            key = settings.jwt_secret.get_secret_value()
+            key = settings.token_secret()
         claims = jwt.decode(
             token,
             key,

@@ -27,10 +27,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as exc:  # one clear line for the operator, no stack trace
         from app.errors import AppError
+        from app.settings import ConfigurationError
         from connectors.errors import ConnectorError
         from retrieval.errors import RetrievalError
 
-        if isinstance(exc, AppError | ConnectorError | RetrievalError | ValueError | OSError):
+        known = AppError | ConfigurationError | ConnectorError | RetrievalError
+        if isinstance(exc, known | ValueError | OSError):
             print(f"error: {exc}", file=sys.stderr)
             return 1
         raise
@@ -198,6 +200,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from app.main import create_app
 
+    settings.check_can_serve()  # before loading anything: no secret, no server
     # One worker on purpose: one process owns the embedded store (DESIGN.md).
     uvicorn.run(
         create_app(settings),
@@ -213,6 +216,8 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from app.demo import prepare_demo
 
+    if not args.no_serve:
+        settings.check_can_serve()
     info = prepare_demo(settings, seed=args.seed, n_cases=args.cases)
     print(info)
     if args.no_serve:

@@ -28,11 +28,15 @@ def prepare_demo(
         summary = services.indexer.run(JsonlConnector(generated.records_path))
     finally:
         services.close()
+    where = f"open http://{settings.host}:{settings.port}/"
     lines = [
         f"demo case file: {len(generated.documents)} records in {n_cases} cases "
         f"({summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged)",
-        f"open http://{settings.host}:{settings.port}/ and sign in as one of the demo users,",
-        "or call the API with one of these development tokens (valid for 8 hours):",
+        f"{where} and sign in as one of the demo users (development mode: anyone can sign in"
+        " as anyone),"
+        if settings.dev_sign_in
+        else f"{where} through the configured identity provider (no development sign-in),",
+        "or call the API with one of these tokens (valid for 8 hours):",
     ]
     for user in demo_users():
         token = mint_token(settings, user.sub, list(user.principals))

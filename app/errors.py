@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.settings import ConfigurationError
 from connectors.errors import ConnectorError, RecordError
 from retrieval.errors import (
     AccessCheckError,
@@ -78,6 +79,7 @@ class AuthUnavailable(AppError):
 
 # (exception type, status, code, expose message?) — first match wins.
 _TABLE: list[tuple[type[Exception], int, str, bool]] = [
+    (ConfigurationError, 503, "not_configured", False),
     (InvalidQueryError, 400, "invalid_query", True),
     (RecordError, 422, "invalid_record", True),
     (AccessCheckError, 503, "access_check_failed", False),

@@ -21,6 +21,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Refuse to serve with no secret or the one printed in the source (outside development
+        # mode): anyone could mint tokens for any principals.
+        config.check_can_serve()
         owned = services is None
         app.state.services = services or build_services(config, serving=True)
         app.state.services.searcher.warm()

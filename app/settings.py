@@ -71,13 +71,28 @@ class LimitSettings(BaseModel):
     rate_limit_per_minute: int = 120
 
 
+# The secret development mode signs tokens with when no CASESEARCH_JWT_SECRET is given. It is in
+# the source, so anyone can mint a token with it: outside development mode it is refused, given
+# or not (``Settings.token_secret``).
+DEVELOPMENT_SECRET = "development-only-secret-change-me-before-deploying"  # noqa: S105
+
+
+class ConfigurationError(Exception):
+    """The settings cannot run a safe service; the message says which variable to set."""
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CASESEARCH_", env_nested_delimiter="__", extra="ignore"
     )
 
     data_dir: Path = Path("./data")
-    jwt_secret: SecretStr = SecretStr("development-only-secret-change-me-before-deploying")
+    # HS256 key for bearer tokens and the key of the pages' CSRF tokens and session cookie.
+    jwt_secret: SecretStr | None = None
+    # Development mode: the web page lets anyone sign in as anyone (demo users or typed
+    # principals), and the built-in DEVELOPMENT_SECRET stands in for a missing jwt_secret. Off
+    # unless set explicitly (`make demo` sets it); every page says when it is on.
+    dev_sign_in: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
     # Idle keep-alive connections stay open this long. Longer than the reverse proxy's and the
@@ -93,10 +108,37 @@ class Settings(BaseSettings):
 
     @field_validator("jwt_secret")
     @classmethod
-    def _long_enough(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value().encode()) < 32:
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < 32:
             raise ValueError("CASESEARCH_JWT_SECRET must be at least 32 bytes (RFC 7518 §3.2)")
         return value
+
+    def token_secret(self) -> str:
+        """The HS256 and CSRF key.
+
+        Raises ``ConfigurationError`` outside development mode when no secret is configured or
+        the configured one is the built-in development secret (printed in this source file).
+        """
+        given = self.jwt_secret.get_secret_value() if self.jwt_secret is not None else None
+        if self.dev_sign_in:
+            return given or DEVELOPMENT_SECRET
+        if given is None:
+            raise ConfigurationError(
+                "CASESEARCH_JWT_SECRET is not set: set it to 32 or more random bytes (for example"
+                " `openssl rand -hex 32`), or set CASESEARCH_DEV_SIGN_IN=true for a development"
+                " server that anyone can sign in to"
+            )
+        if given == DEVELOPMENT_SECRET:
+            raise ConfigurationError(
+                "CASESEARCH_JWT_SECRET is the built-in development secret, which anyone can read"
+                " in the source: set a random one, or set CASESEARCH_DEV_SIGN_IN=true for a"
+                " development server"
+            )
+        return given
+
+    def check_can_serve(self) -> None:
+        """Raise ``ConfigurationError`` when a server with these settings would not be safe."""
+        self.token_secret()
 
     @property
     def store_path(self) -> Path:

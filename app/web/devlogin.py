@@ -1,7 +1,7 @@
 """The development sign-in: demo accounts and the checks on a typed user id and principals.
 
-Only offered when tokens are HS256 (the embedded default); with RS256 the council's identity
-provider signs users in and this module is not used.
+Only offered in development mode (``CASESEARCH_DEV_SIGN_IN=true``, which ``make demo`` sets) with
+HS256 tokens; otherwise the council's identity provider signs users in and this module is unused.
 
 Demo accounts come from ``<data_dir>/users.json`` or, failing that, ``<data_dir>/demo/users.json``
 (where ``casesearch demo`` writes the synthetic case file's accounts); the format is

@@ -98,12 +98,19 @@ def page_session(request: Request, services: ServicesDep) -> Session:
 PageSession = Annotated[Session, Depends(page_session)]
 
 
+def dev_sign_in_on(services: Services) -> bool:
+    """Whether the development sign-in is offered: only when switched on explicitly, and only
+    with locally signed (HS256) tokens."""
+    settings = services.settings
+    return settings.dev_sign_in and settings.auth.algorithm == "HS256"
+
+
 def base_context(services: Services, session: Session | None, **extra: Any) -> dict[str, Any]:
     """What every page's layout needs, plus ``extra``."""
     context: dict[str, Any] = {
         "user": session.caller.subject if session else None,
         "csrf": csrf_token(services.settings, session) if session else "",
-        "dev_login": services.settings.auth.algorithm == "HS256",
+        "dev_login": dev_sign_in_on(services),
         "nav": None,
         "errors": {},
         "max_query_chars": services.settings.limits.max_query_chars,
@@ -143,7 +150,7 @@ def _sign_in_page(
     principals: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    users = demo_users(services.settings) if services.settings.auth.algorithm == "HS256" else ()
+    users = demo_users(services.settings) if dev_sign_in_on(services) else ()
     nonce = new_sign_in_nonce()
     response = render(
         request,
@@ -189,9 +196,9 @@ def sign_in_form(
 
 @router.post("/sign-in", response_class=HTMLResponse)
 async def sign_in(request: Request, services: ServicesDep) -> Response:
-    """Development sign-in (HS256 only): mints the API's JWT into the session cookie."""
+    """Development sign-in (``CASESEARCH_DEV_SIGN_IN=true`` only): mints a JWT into the cookie."""
     settings = services.settings
-    if settings.auth.algorithm != "HS256":
+    if not dev_sign_in_on(services):
         return not_found_page(request, services, None)
     form = await request.form()
     next_path = safe_next(_field(form, "next"))

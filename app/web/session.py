@@ -49,7 +49,7 @@ class SignInRequired(Exception):
 
 
 def _key(settings: Settings) -> bytes:
-    return settings.jwt_secret.get_secret_value().encode()
+    return settings.token_secret().encode()
 
 
 def _mac(settings: Settings, purpose: str, value: str) -> str:

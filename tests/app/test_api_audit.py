@@ -321,7 +321,7 @@ def test_cli_verify_and_list(
 ) -> None:
     _three_views(client, settings)
     monkeypatch.setenv("CASESEARCH_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("CASESEARCH_JWT_SECRET", settings.jwt_secret.get_secret_value())
+    monkeypatch.setenv("CASESEARCH_JWT_SECRET", settings.token_secret())
     get_settings.cache_clear()
     try:
         assert cli.main(["audit", "verify"]) == 0

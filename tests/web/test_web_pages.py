@@ -67,7 +67,7 @@ def test_sign_in_page_is_marked_for_development_and_offers_demo_users(
     page = client.get("/sign-in")
     assert page.status_code == 200
     assert "For development only" in page.text
-    assert "Development sign-in" in page.text
+    assert "Development mode: anyone can sign in here as anyone" in page.text
     offered = [a["value"] for a in tags(page.text, "input") if a.get("name") == "user"]
     assert offered == [sub for sub, principals in USERS.items() if principals] + ["other"]
     cookie = next(c for c in _set_cookie_headers(page) if c.startswith(SIGN_IN_COOKIE))
@@ -222,7 +222,7 @@ def test_rs256_mode_offers_no_development_sign_in(tmp_path: Path, embedder: Embe
             page = client.get("/sign-in")
             assert page.status_code == 200
             assert "through your organisation" in page.text
-            assert "Development sign-in" not in page.text
+            assert "Development mode" not in page.text
             assert not [a for a in tags(page.text, "input") if a.get("name") == "user"]
             posted = client.post("/sign-in", data={"user": "alice", "csrf_token": "x"})
             assert posted.status_code == 404

@@ -168,6 +168,9 @@ def web_settings(data_dir: Path, **overrides: object) -> Settings:
     fields: dict[str, object] = {
         "data_dir": data_dir,
         "jwt_secret": SECRET,
+        # the pages' tests sign in through the development form; tests of a real deployment's
+        # settings pass dev_sign_in=False
+        "dev_sign_in": True,
         "progress": False,
         "limits": {"rate_limit_per_minute": 0},
     }
