@@ -6,6 +6,15 @@ lines while a rewritten or truncated file, or one edited anywhere in place (even
 length, as narrowing an ACL can), is read again from the start. The hash is carried along
 while reading, so checkpoints cost no extra pass over the file. Records that vanish in a
 rewrite are not tombstoned here: the indexer finds them through ``list_ids()``.
+
+Net state only. A log holds superseded lines: a record shared with a team and later narrowed,
+a record and later its tombstone. Read line by line and committed every few records, such a
+file let a record's old line restore its old ACL (or bring a deleted record back) until its
+last line was reached, and a run that died in between left it so. So ``fetch`` reads the part
+of the file it is about to yield twice: first the ids and the number of the last line that
+names each, then the lines, yielding a record or tombstone only from the last line of its id.
+Each record goes straight from its stored state to the file's final word on it, whatever the
+batch size, checkpoint or crash point. Memory: one dict entry per distinct id in that part.
 """
 
 from __future__ import annotations
@@ -80,10 +89,17 @@ class JsonlConnector(Connector):
             if prefix is None:
                 checkpoint, prefix = self.initial_checkpoint(), hashlib.sha256()
             offset, line = checkpoint.offset, checkpoint.line
+            last_line = self._last_lines(handle, offset, line)
             since_checkpoint = 0
             for parsed in self._lines(handle, offset, line):
-                if parsed.item is not None:
-                    yield parsed.item
+                item = parsed.item
+                if (
+                    isinstance(item, Record | Tombstone)
+                    and last_line.get(item.id, 0) > parsed.number
+                ):
+                    item = None  # superseded by a later line of the same id (module docstring)
+                if item is not None:
+                    yield item
                 if not parsed.consumed:
                     break
                 prefix.update(parsed.raw)
@@ -106,6 +122,18 @@ class JsonlConnector(Connector):
         return list(ids)
 
     # --- reading ----------------------------------------------------------------------------
+
+    def _last_lines(self, handle: BinaryIO, offset: int, line: int) -> dict[str, int]:
+        """The number of the last line after ``offset`` that names each record id.
+
+        Lines appended after this pass are not in it, so they are never skipped: they are newer
+        than every line it saw.
+        """
+        last: dict[str, int] = {}
+        for parsed in self._lines(handle, offset, line):
+            if isinstance(parsed.item, Record | Tombstone):
+                last[parsed.item.id] = parsed.number
+        return last
 
     def _open(self) -> BinaryIO:
         try:

@@ -140,12 +140,17 @@ class Indexer:
         return summary
 
     def apply(self, items: Iterable[Record | Tombstone], *, source: str) -> IndexSummary:
-        """Apply pushed records and tombstones (the CMS push API); no checkpoint involved."""
+        """Apply pushed records and tombstones (the CMS push API); no checkpoint involved.
+
+        Only the last item of each id is applied (in order of last appearance): a push that
+        holds a record and later its narrowed version or tombstone never commits the earlier
+        one, however the push is cut into batches.
+        """
         started = time.perf_counter()
         summary = IndexSummary(source=source)
         summary.rebuilt = self.ensure_settings()
         batch: list[Record | Tombstone | Failure] = []
-        for item in items:
+        for item in _last_wins(list(items)):
             batch.append(item)
             if len(batch) >= self.batch_size:
                 self._apply(batch, summary, source, checkpoint=None, bar=None)

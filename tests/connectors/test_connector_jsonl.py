@@ -187,6 +187,26 @@ def test_list_ids_last_line_wins_and_tombstones_remove(path: Path) -> None:
     assert sorted(JsonlConnector(path).list_ids()) == ["b", "c"]
 
 
+def test_fetch_yields_only_the_last_line_of_each_id(path: Path) -> None:
+    """Superseded lines are never yielded, so a reader never sees a record's older ACL again."""
+    path.write_text(
+        record_line("a", "first", acl=["team:wide"])
+        + record_line("b")
+        + record_line("a", "narrowed", acl=["team:narrow"])
+        + record_line("c")
+        + json.dumps({"id": "c", "deleted": True})
+        + "\n"
+    )
+    items = fetch_all(JsonlConnector(path, checkpoint_every=1))
+    yielded = [i for i in items if isinstance(i, Record | Tombstone)]
+    assert [(type(i).__name__, i.id) for i in yielded] == [
+        ("Record", "b"),
+        ("Record", "a"),
+        ("Tombstone", "c"),
+    ]
+    assert records(items)[1].acl == ("team:narrow",)
+
+
 def test_a_byte_order_mark_is_ignored(path: Path) -> None:
     path.write_bytes(b"\xef\xbb\xbf" + record_line("r1").encode())
     assert [r.id for r in records(fetch_all(JsonlConnector(path)))] == ["r1"]
@@ -244,7 +264,11 @@ def test_property_valid_records_read_back_equal(
     path.write_text("".join(json.dumps(r.to_json()) + "\n" for r in expected), encoding="utf-8")
     items = fetch_all(JsonlConnector(path, checkpoint_every=3))
     assert failures(items) == []
-    assert records(items) == expected
+    # each id once, from its last line, in file order (superseded lines are never yielded)
+    last = [
+        r for i, r in enumerate(expected) if all(r.id != later.id for later in expected[i + 1 :])
+    ]
+    assert records(items) == last
     assert sorted(JsonlConnector(path).list_ids()) == sorted(merge(items))
 
 
