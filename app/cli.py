@@ -162,6 +162,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--understand", choices=["auto", "on", "off"], default="auto")
     p.add_argument("--as-you-type", choices=["auto", "on", "off"], default="auto")
     p.set_defaults(handler=_cmd_eval_synthetic)
+
+    p = ev_sub.add_parser(
+        "assertion", help="assertion detection (negated, historical) on a NegEx/ConText TSV"
+    )
+    p.add_argument("tsv", type=Path)
+    p.add_argument("--predictions-out", type=Path, required=True)
+    p.add_argument("--report-out", type=Path, default=None)
+    p.add_argument(
+        "--lines",
+        choices=["all", "odd", "even"],
+        default="all",
+        help="only rows with odd / even line numbers (a split kept apart from tuning)",
+    )
+    p.set_defaults(handler=_cmd_eval_assertion)
     return parser
 
 
@@ -447,6 +461,20 @@ def _cmd_eval_beir(args: argparse.Namespace, settings: Settings) -> int:
         write_run(path, report.modes[mode].run, tag=f"casesearch-{mode}")
     paths = write_report(report, args.report_out)
     print(paths.markdown.read_text(encoding="utf-8"))
+    return 0
+
+
+def _cmd_eval_assertion(args: argparse.Namespace, settings: Settings) -> int:
+    from evaluation.assertion import evaluate
+
+    report = evaluate(
+        args.tsv,
+        predictions_out=args.predictions_out,
+        report_out=args.report_out,
+        subset=args.lines,
+    )
+    if report is not None:
+        print(json.dumps(report, indent=2, sort_keys=True))
     return 0
 
 
