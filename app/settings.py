@@ -61,6 +61,11 @@ class AuthSettings(BaseModel):
     audience: str | None = None
     principals_claim: str = "principals"
     token_ttl_s: int = Field(8 * 3600, ge=60)
+    # Tokens living longer than this (exp - iat, or exp - now without iat) are refused: a
+    # leaked long-lived token would otherwise stay valid for years.
+    max_token_lifetime_s: int = Field(12 * 3600, ge=60)
+    # A user in many directory groups carries thousands of principals; more are refused.
+    max_principals: int = Field(10_000, ge=1, le=100_000)
 
 
 class LimitSettings(BaseModel):
@@ -69,6 +74,11 @@ class LimitSettings(BaseModel):
     max_offset: int = 1000
     max_body_bytes: int = 5_000_000
     rate_limit_per_minute: int = 120
+    # One pushed record's characters (all its strings); a longer one is rejected on its own.
+    max_record_chars: int = Field(200_000, ge=1)
+    # All records of one push: embedding is CPU-bound, and this bounds one request's time
+    # (413 above it; the CMS sends smaller batches).
+    max_push_chars: int = Field(1_000_000, ge=1)
 
 
 # The secret development mode signs tokens with when no CASESEARCH_JWT_SECRET is given. It is in
@@ -99,6 +109,11 @@ class Settings(BaseSettings):
     # clients' reuse of an idle connection (nginx reuses upstream ones for 60 s): with
     # uvicorn's default of 5 s, a request sent as the server closed its connection was reset.
     keep_alive_s: int = Field(default=75, ge=1, le=3600)
+    # The request line and headers together: a request with more is refused (uvicorn answers
+    # 400 and closes), so a client cannot make the server buffer an endless header.
+    max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=1024 * 1024)
+    # On shutdown, requests still running (a push being indexed) get this long, then are cut.
+    shutdown_timeout_s: int = Field(default=30, ge=1, le=3600)
     progress: bool = True
     chunking: ChunkingSettings = ChunkingSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
