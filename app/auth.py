@@ -2,12 +2,16 @@
 
 A token carries ``sub`` and the caller's principals (claim name configurable). Expired tokens,
 bad signatures, a wrong issuer or audience and unsigned (``alg: none``) tokens are rejected:
-only the one configured algorithm is accepted.
+only the one configured algorithm is accepted. The claims are read strictly: ``exp``, ``iat``
+and ``nbf`` must be numbers; a token may live at most ``auth.max_token_lifetime_s``; the
+principals must be a list of strings (a string is not split), at most ``auth.max_principals``;
+``sub`` is at most 256 characters without control characters (it is written to the audit log).
 """
 
 from __future__ import annotations
 
 import time
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -15,7 +19,11 @@ from typing import Any
 import jwt
 
 from app.errors import AuthUnavailable, Unauthorized
-from app.settings import Settings
+from app.settings import AuthSettings, Settings
+
+MAX_SUBJECT_CHARS = 256
+MAX_PRINCIPAL_CHARS = 256
+_TIME_CLAIMS = ("exp", "iat", "nbf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,12 +99,44 @@ def verify_token(settings: Settings, token: str) -> Caller:
         raise Unauthorized("the token has expired") from None
     except (jwt.PyJWTError, ValueError):
         raise Unauthorized("the token is not valid") from None
+    return _caller(auth, claims)
+
+
+def _caller(auth: AuthSettings, claims: dict[str, Any]) -> Caller:
+    """The caller named by verified ``claims``; ``Unauthorized`` for claims of the wrong type
+    or size (PyJWT turns ``"exp": "9999999999"`` into a number, and lets any lifetime pass)."""
+    for name in _TIME_CLAIMS:
+        value = claims.get(name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise Unauthorized(f"the token's '{name}' claim is not a number")
+    exp = float(claims["exp"])
+    issued = float(claims["iat"]) if "iat" in claims else time.time()
+    if exp - issued > auth.max_token_lifetime_s:
+        raise Unauthorized(
+            f"the token lives longer than {auth.max_token_lifetime_s} seconds; ask for a"
+            " shorter-lived one"
+        )
     subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject.strip():
+        raise Unauthorized("the token lacks a subject")
+    if len(subject) > MAX_SUBJECT_CHARS or _has_control(subject):
+        raise Unauthorized(
+            f"the token's subject must be at most {MAX_SUBJECT_CHARS} characters without"
+            " control characters"
+        )
     principals = claims.get(auth.principals_claim, [])
-    if isinstance(principals, str):
-        principals = principals.split()
-    if not isinstance(subject, str) or not subject or not isinstance(principals, list):
-        raise Unauthorized("the token lacks a subject or principals")
-    return Caller(
-        subject=subject, principals=frozenset(p for p in principals if isinstance(p, str) and p)
-    )
+    if not isinstance(principals, list) or not all(isinstance(p, str) for p in principals):
+        raise Unauthorized(f"the token's '{auth.principals_claim}' claim is not a list of strings")
+    if len(principals) > auth.max_principals:
+        raise Unauthorized(f"the token carries more than {auth.max_principals} principals")
+    if any(len(p) > MAX_PRINCIPAL_CHARS or _has_control(p) for p in principals):
+        raise Unauthorized(
+            f"each principal must be at most {MAX_PRINCIPAL_CHARS} characters without control"
+            " characters"
+        )
+    return Caller(subject=subject, principals=frozenset(p for p in principals if p))
+
+
+def _has_control(text: str) -> bool:
+    """Control characters or lone surrogates (neither belongs in a name)."""
+    return any(unicodedata.category(c) in ("Cc", "Cs") for c in text)

@@ -1,11 +1,25 @@
-"""The one table from domain errors to HTTP status codes, and the one JSON error shape."""
+"""The one table from domain errors to HTTP status codes, and the one JSON error shape.
+
+Every exception a route raises is answered here, inside the application: none reaches
+Starlette's ``ServerErrorMiddleware``, which would answer and then re-raise it to the server,
+which logs a traceback and closes the keep-alive connection without ``Connection: close``
+(the client's next request on it is reset; behind a pooling proxy it lands on another user).
+Caller mistakes (4xx) log nothing; server faults (5xx) log one line, with the traceback only
+for errors the table does not know (bugs).
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Sequence
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.settings import ConfigurationError
 from connectors.errors import ConnectorError, RecordError
@@ -15,6 +29,8 @@ from retrieval.errors import (
     InvalidQueryError,
     RetrievalError,
 )
+
+logger = logging.getLogger(__name__)
 
 
 class AppError(Exception):
@@ -97,8 +113,27 @@ _HTTP_CODES = {
 }
 
 
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: ``{"error": {"code", "message"}}`` (documented in OpenAPI)."""
+
+    error: ErrorDetail
+
+
 def error_body(code: str, message: str) -> dict[str, dict[str, str]]:
     return {"error": {"code": code, "message": message}}
+
+
+def status_of(exc: Exception) -> tuple[int, str, bool]:
+    """``(status, code, expose message?)`` for an exception the table knows, else 500."""
+    for kind, status, code, expose in _TABLE:
+        if isinstance(exc, kind):
+            return status, code, expose
+    return 500, "internal_error", False
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -115,11 +150,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        parts = []
-        for err in exc.errors()[:5]:
-            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-            parts.append(f"{where}: {err.get('msg', 'invalid')}" if where else err.get("msg", ""))
-        return JSONResponse(error_body("invalid_request", "; ".join(parts)), status_code=422)
+        return JSONResponse(
+            error_body("invalid_request", validation_message(exc.errors())), status_code=422
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -130,10 +163,73 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _domain(_request: Request, exc: Exception) -> JSONResponse:
-        for kind, status, code, expose in _TABLE:
-            if isinstance(exc, kind):
-                message = str(exc) if expose else "the request could not be completed"
-                return JSONResponse(error_body(code, message), status_code=status)
-        return JSONResponse(
-            error_body("internal_error", "the request could not be completed"), status_code=500
-        )
+        status, code, expose = status_of(exc)
+        message = str(exc) if expose else "the request could not be completed"
+        return JSONResponse(error_body(code, message), status_code=status)
+
+    # Innermost of the middleware: it catches what the exception middleware did not handle.
+    app.add_middleware(AnswerErrors)
+
+
+def validation_message(errors: Sequence[Any]) -> str:
+    """The first few pydantic errors as ``field: message; …`` (never the input itself)."""
+    parts = []
+    for err in list(errors)[:5]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        msg = str(err.get("msg", "invalid"))
+        parts.append(f"{where}: {msg}" if where else msg)
+    return "; ".join(parts) or "the request is not valid"
+
+
+class AnswerErrors:
+    """Answers an exception that escaped the routes with the app's ``Exception`` handler.
+
+    Starlette hands such exceptions to ``ServerErrorMiddleware``, which answers and then
+    re-raises, and the server then logs a traceback and drops the connection. Here the answer
+    is sent and the exception stops: the connection stays usable. 5xx answers are logged once
+    (with the traceback only for errors the table does not know); 4xx are not logged.
+    If the response had already started, nothing can be answered: the exception goes on.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            if started:
+                raise
+            status, code, _ = status_of(exc)
+            if status >= 500:
+                known = code != "internal_error"
+                logger.error(
+                    "%s %s failed: %s (%s)",
+                    scope.get("method"),
+                    scope.get("path"),
+                    code,
+                    type(exc).__name__,
+                    exc_info=None if known else exc,
+                )
+            request = Request(scope, receive)
+            handler = request.app.exception_handlers.get(Exception)
+            response: Response
+            if handler is None:
+                response = JSONResponse(
+                    error_body(code, "the request could not be completed"), status_code=status
+                )
+            else:
+                answer = handler(request, exc)
+                response = await answer if isinstance(answer, Awaitable) else answer
+            await response(scope, receive, send)

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 
+from app.api.deps import add_body_schemas
+from app.api.headers import NoStore
 from app.api.routes import router
 from app.errors import install_error_handlers
 from app.limits import install_limits
 from app.services import Services, build_services
 from app.settings import Settings, get_settings
 from app.web import install_web
+
+logger = logging.getLogger(__name__)
+
+# Files the server creates (the store, its -wal and -shm, caches) are for its own user only.
+PRIVATE_UMASK = 0o077
 
 
 def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
@@ -24,14 +35,17 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         # Refuse to serve with no secret or the one printed in the source (outside development
         # mode): anyone could mint tokens for any principals.
         config.check_can_serve()
+        previous_umask = os.umask(PRIVATE_UMASK)
         owned = services is None
         app.state.services = services or build_services(config, serving=True)
+        make_private(config.data_dir)
         app.state.services.searcher.warm()
         try:
             yield
         finally:
             if owned:
                 app.state.services.close()
+            os.umask(previous_umask)
 
     app = FastAPI(
         title="Case-record search",
@@ -44,6 +58,38 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     )
     install_error_handlers(app)
     install_limits(app, config)
+    app.add_middleware(NoStore)
     app.include_router(router)
     install_web(app)
+
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        # Bodies read after authentication (``app.api.deps.json_body``) are not FastAPI body
+        # parameters: their schemas are added to the generated document once.
+        if app.openapi_schema is None:
+            app.openapi_schema = add_body_schemas(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def make_private(data_dir: Path) -> None:
+    """``chmod 600`` the files in ``data_dir`` (and 700 the folder) that a looser umask left
+    readable by others: the store holds the case records. Files owned by another user, or
+    that vanish meanwhile, are logged and left alone."""
+    try:
+        entries = [data_dir, *data_dir.iterdir()]
+    except OSError:
+        return
+    for path in entries:
+        try:
+            if path.is_symlink():
+                continue
+            mode = path.stat().st_mode & 0o777
+            private = 0o700 if path.is_dir() else 0o600
+            if mode & 0o077:
+                path.chmod(mode & private)
+        except OSError as exc:
+            logger.warning("could not make %s private: %s", path, exc)

@@ -9,10 +9,18 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
 
 from app import actions
-from app.api.deps import CallerDep, ServicesDep
+from app.api.deps import (
+    CallerDep,
+    ServicesDep,
+    body_openapi,
+    json_body,
+    principal_required,
+)
+from app.api.push import push
 from app.api.schemas import (
     AuditEventOut,
     AuditPageOut,
@@ -34,27 +42,54 @@ from app.api.schemas import (
     TimeToFindStats,
 )
 from app.audit import Action, AuditQuery
+from app.auth import Caller
+from app.errors import ErrorOut
 from app.telemetry import TimeToFindSummary
 from retrieval.models import SearchResult
 
 router = APIRouter()
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"description": "Missing, expired or invalid bearer token."},
-    429: {"description": "Too many requests from this user; see Retry-After."},
-    503: {"description": "The audit log or the permission check is unavailable (fail closed)."},
+Responses = dict[int | str, dict[str, Any]]
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"model": ErrorOut, "description": description}
+
+
+# Every answer a route can give is documented, each error in the one shape ``ErrorOut``.
+_ERRORS: Responses = {
+    401: _error("Missing, expired or invalid bearer token."),
+    413: _error("The request body is larger than the configured limit."),
+    422: _error("The request is not valid (the message names the field and the rule)."),
+    429: _error("Too many requests from this user; see Retry-After."),
+    503: _error("The audit log or the permission check is unavailable (fail closed)."),
 }
-_ROLE_ERRORS: dict[int | str, dict[str, Any]] = {
+_ROLE_ERRORS: Responses = {
     **_ERRORS,
-    403: {"description": "The caller lacks the required principal."},
+    403: _error("The caller lacks the required principal."),
 }
-_NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "Missing or not available to the caller (same answer)."}
-}
+_NOT_FOUND: Responses = {404: _error("Missing or not available to the caller (same answer).")}
+
+SearchBodyDep = Annotated[SearchBody, Depends(json_body(SearchBody))]
+OpenEventBodyDep = Annotated[OpenEventBody, Depends(json_body(OpenEventBody))]
+IngestCaller = Annotated[Caller, Depends(principal_required(actions.INGEST))]
+RecordsBodyDep = Annotated[
+    RecordsBody,
+    Depends(json_body(RecordsBody, after=principal_required(actions.INGEST), lone_surrogates=True)),
+]
 
 
-@router.post("/v1/search", response_model=SearchResponse, tags=["search"], responses=_ERRORS)
-def search(body: SearchBody, caller: CallerDep, services: ServicesDep) -> SearchResponse:
+@router.post(
+    "/v1/search",
+    response_model=SearchResponse,
+    tags=["search"],
+    responses={
+        **_ERRORS,
+        400: _error("Nothing in the query can be searched for (invalid_query)."),
+    },
+    openapi_extra=body_openapi(SearchBody),
+)
+def search(caller: CallerDep, body: SearchBodyDep, services: ServicesDep) -> SearchResponse:
     """Hybrid search over the records the caller may see, with verbatim cited snippets.
 
     ``search_id`` identifies this search in the audit log and for time-to-find telemetry
@@ -164,24 +199,43 @@ def case_timeline(
     )
 
 
-@router.post("/v1/records", response_model=RecordsResult, tags=["ingest"], responses=_ROLE_ERRORS)
-def push_records(body: RecordsBody, caller: CallerDep, services: ServicesDep) -> RecordsResult:
+@router.post(
+    "/v1/records",
+    response_model=RecordsResult,
+    tags=["ingest"],
+    responses={
+        **_ROLE_ERRORS,
+        207: {
+            "model": RecordsResult,
+            "description": "Some records were applied and some rejected (see results).",
+        },
+        413: _error(
+            "The body is over the byte limit, or its records hold more characters than one"
+            " push may (limits.max_push_chars): nothing was applied."
+        ),
+        422: _error(
+            "The body is not valid, or no record was applied (then ``results`` says why for each)."
+        ),
+    },
+    openapi_extra=body_openapi(RecordsBody),
+)
+def push_records(
+    caller: IngestCaller, body: RecordsBodyDep, services: ServicesDep
+) -> RecordsResult | JSONResponse:
     """Upsert a batch of records (or tombstones) pushed by a case-management system
     (``role:ingest``).
 
-    Idempotent: pushing the same record twice changes nothing the second time. Invalid
-    records are reported in ``failures`` and the rest are applied.
+    Idempotent: pushing the same record twice changes nothing the second time. Each record is
+    applied or rejected on its own: 200 when all were applied, 207 when some were rejected,
+    422 when none was applied; ``results`` has one entry per record, in order.
     """
-    outcome = actions.push_records(services, caller, body.records)
-    return RecordsResult(
-        added=outcome.added,
-        updated=outcome.updated,
-        unchanged=outcome.unchanged,
-        acl_changed=outcome.acl_changed,
-        deleted=outcome.deleted,
-        failed=len(outcome.failures),
-        failures=outcome.failures,
-    )
+    answer = push(services, caller, body.records)
+    if answer.status_code == 200:
+        return answer.result
+    content = answer.result.model_dump(mode="json")
+    if answer.status_code == 422:
+        content["error"] = {"code": "invalid_records", "message": "no record was applied"}
+    return JSONResponse(content, status_code=answer.status_code)
 
 
 @router.delete("/v1/records/{record_id}", status_code=204, tags=["ingest"], responses=_ROLE_ERRORS)
@@ -239,10 +293,11 @@ def audit(
     tags=["telemetry"],
     responses={
         **_ERRORS,
-        404: {"description": "No search with that id by this caller returned that record."},
+        404: _error("No search with that id by this caller returned that record."),
     },
+    openapi_extra=body_openapi(OpenEventBody),
 )
-def open_event(body: OpenEventBody, caller: CallerDep, services: ServicesDep) -> OpenEventOut:
+def open_event(caller: CallerDep, body: OpenEventBodyDep, services: ServicesDep) -> OpenEventOut:
     """Record that the caller opened a result of their search (time-to-find telemetry)."""
     opened = actions.record_open(services, caller, body.search_id, body.document_id)
     return OpenEventOut(

@@ -3,14 +3,44 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import unicodedata
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def _no_control_characters(value: str) -> str:
+    """Refuse control characters (other than tab and line breaks) and lone surrogates, which
+    cannot be stored or searched and would otherwise fail deep inside the store."""
+    for char in value:
+        if char in _ALLOWED_CONTROLS:
+            continue
+        category = unicodedata.category(char)
+        if category == "Cc":
+            raise ValueError(f"control character U+{ord(char):04X} is not allowed")
+        if category == "Cs":
+            raise ValueError(f"lone surrogate U+{ord(char):04X} cannot be encoded")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must contain something to search for, not only spaces")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_control_characters)]
+QueryText = Annotated[str, AfterValidator(_no_control_characters), AfterValidator(_not_blank)]
 
 
 class SearchBody(BaseModel):
+    """Strict: ``"5"`` is not a number and ``false`` is not 0 (422 either way)."""
+
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {"query": "current safety plan", "case_id": "CASE-1042", "top_k": 5},
@@ -19,9 +49,11 @@ class SearchBody(BaseModel):
         },
     )
 
-    query: str = Field(min_length=1, max_length=1000)
-    case_id: str | None = Field(default=None, max_length=256)
-    doc_types: list[str] | None = Field(default=None, max_length=50)
+    query: QueryText = Field(min_length=1, max_length=1000)
+    case_id: Text | None = Field(default=None, max_length=256)
+    doc_types: list[Annotated[Text, Field(max_length=256)]] | None = Field(
+        default=None, max_length=50
+    )
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     top_k: int = Field(default=10, ge=1, le=50)
@@ -74,8 +106,17 @@ class DocumentOut(BaseModel):
 
 
 class RecordsBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """A CMS push. Each record is checked on its own (``RecordOutcome``): one bad record does
+    not stop the others."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
     records: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+
+
+class RecordOutcome(BaseModel):
+    id: str = Field(description="the record's id, or records[N] when it has none")
+    status: str = Field(description="applied or rejected")
+    error: str | None = Field(default=None, description="why it was rejected")
 
 
 class RecordsResult(BaseModel):
@@ -86,6 +127,7 @@ class RecordsResult(BaseModel):
     deleted: int
     failed: int
     failures: list[dict[str, str]]
+    results: list[RecordOutcome] = Field(description="one per pushed record, in order")
 
 
 class Health(BaseModel):
@@ -134,6 +176,7 @@ class AuditPageOut(BaseModel):
 class OpenEventBody(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {"search_id": "4f9c2b7e0a3d4e5f8a1b2c3d4e5f6a7b", "document_id": "CASE-1042-017"}
@@ -141,8 +184,8 @@ class OpenEventBody(BaseModel):
         },
     )
 
-    search_id: str = Field(min_length=1, max_length=64)
-    document_id: str = Field(min_length=1, max_length=256)
+    search_id: Text = Field(min_length=1, max_length=64)
+    document_id: Text = Field(min_length=1, max_length=256)
 
 
 class OpenEventOut(BaseModel):

@@ -115,7 +115,7 @@ def test_push_requires_ingest_role_and_is_idempotent(
     assert denied.status_code == 403
     ingest = bearer(settings, "cms", "role:ingest")
     first = client.post("/v1/records", json={"records": [record, {"id": "BAD"}]}, headers=ingest)
-    assert first.status_code == 200
+    assert first.status_code == 207  # Multi-Status: one applied, one rejected
     assert first.json()["added"] == 1
     assert first.json()["failures"][0]["source_ref"] == "BAD"
     second = client.post("/v1/records", json={"records": [record]}, headers=ingest).json()
