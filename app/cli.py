@@ -212,23 +212,14 @@ def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
-    from app.main import create_app
+    from app.main import create_app, server_options
 
     settings.check_can_serve()  # before loading anything: no secret, no server
-    # One worker on purpose: one process owns the embedded store (DESIGN.md).
     uvicorn.run(
         create_app(settings),
         host=args.host or settings.host,
         port=args.port or settings.port,
-        workers=1,
-        timeout_keep_alive=settings.keep_alive_s,
-        # h11, not httptools: h11 enforces a limit on the request line and headers (a client
-        # could otherwise make the server buffer a header of any size).
-        http="h11",
-        h11_max_incomplete_event_size=settings.max_header_bytes,
-        # Requests still running at shutdown (a push being indexed) are not waited on forever.
-        timeout_graceful_shutdown=settings.shutdown_timeout_s,
-        log_level="info",
+        **server_options(settings),  # one worker, keep-alive, header limit, shutdown bound
     )
     return 0
 

@@ -75,6 +75,24 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     return app
 
 
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for serving ``create_app(settings)`` (``casesearch serve``)."""
+    return {
+        # One worker on purpose: one process owns the embedded store (DESIGN.md).
+        "workers": 1,
+        "timeout_keep_alive": settings.keep_alive_s,
+        # h11, not httptools: h11 enforces a limit on the request line and headers together
+        # (with httptools a client made the server buffer a 300 MB header); over it, 400 and
+        # the connection is closed.
+        "http": "h11",
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        # Requests still running at shutdown (a push being indexed) get this long, then the
+        # server stops without them.
+        "timeout_graceful_shutdown": settings.shutdown_timeout_s,
+        "log_level": "info",
+    }
+
+
 def make_private(data_dir: Path) -> None:
     """``chmod 600`` the files in ``data_dir`` (and 700 the folder) that a looser umask left
     readable by others: the store holds the case records. Files owned by another user, or
