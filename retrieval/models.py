@@ -127,3 +127,13 @@ class SearchConfig:
     negation_penalty: float = 3.0
     snippet_sentences: int = 2
     snippet_max_chars: int = 480
+    # Concept queries (the query names an indicator category: "instances of neglect"). Each
+    # switch can be turned off for the evaluation's ablation table.
+    concept_indicators: bool = True  # BM25 also matches the category's record wordings
+    concept_exemplar_weight: float = 1.0  # the exemplars' mean direction added to the query's
+    concept_rrf_k: float = 60.0  # RRF constant for a concept query that names no record type
+    rules_by_kind: bool = True  # False: apply every look-up rule to every query (as before)
+    # Look-up rules, each switchable for the ablation table (type_boost = 0 and
+    # negation_penalty = 0 switch off the other two).
+    recency: bool = True  # newest matching record first; plans in force first
+    scope_common: bool = True  # leave out words found in most records of one case

@@ -18,10 +18,11 @@ Order of operations (each step is a module of its own):
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from retrieval.dense import DenseIndex
 from retrieval.embedding import Embedder
 from retrieval.errors import InvalidQueryError
 from retrieval.fusion import collapse_to_records, reciprocal_rank_fusion
+from retrieval.indicators import Category, load_library
 from retrieval.lexical import (
     BoolArray,
     IntArray,
@@ -77,10 +79,34 @@ class _Ranked:
     spans: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
     ids: dict[int, str] = field(default_factory=dict)
     dropped_groups: frozenset[TermGroup] = frozenset()
+    concepts: tuple[Category, ...] = ()
+    kind: QueryKind = "free"
+    # the query's own wordings (before a concept's record wordings were added): the negation
+    # check reads these, since an indicator may itself hold a cue ("no food")
+    own_groups: list[TermGroup] = field(default_factory=list)
 
     @property
     def query_terms(self) -> frozenset[str]:
-        return frozenset(t for g in self.groups for t in g)
+        return frozenset(t for g in self.own_groups for t in g)
+
+
+QueryKind = Literal["lookup", "concept", "free"]
+
+
+def query_kind(reading: QueryUnderstanding | None, concepts: tuple[Category, ...]) -> QueryKind:
+    """Which rules a query gets (``SearchConfig.rules_by_kind``).
+
+    - ``lookup``: it names a record type or asks for the latest ("current safety plan",
+      "last seen by the GP"): type boost, recency and plan versions apply.
+    - ``concept``: it names a safeguarding concern and no record type ("instances of
+      neglect"): records that *describe* the concern matter more than ones that name it, so
+      the look-up rules stay off, fusion leans on meaning (``concept_rrf_k``) and the concern's
+      record wordings and exemplars are added.
+    - ``free``: anything else (words from a record): every rule applies as it always has.
+    """
+    if reading is not None and (reading.doc_types or reading.recency):
+        return "lookup"
+    return "concept" if concepts else "free"
 
 
 class HybridSearcher:
@@ -93,6 +119,8 @@ class HybridSearcher:
         self.embedder = embedder
         self.config = config or SearchConfig()
         self.dense = DenseIndex(embedder.dimension)
+        self._exemplar_directions: dict[str, np.ndarray[Any, np.dtype[np.float32]]] = {}
+        self._exemplar_lock = threading.Lock()
 
     def warm(self) -> None:
         """Load the vectors, the model and the query rules now, not on the first search.
@@ -103,6 +131,8 @@ class HybridSearcher:
             self.dense.sync(self.store, conn)
         self.embedder.embed(["warm up"])
         understand("warm up", today=dt.date.today(), vocabulary=analysis.english_vocabulary)
+        for category in load_library().categories:
+            self._exemplar_direction(category)
 
     def search(self, request: SearchRequest) -> SearchResult:
         """Rank the records ``request.scope`` may see; see the module docstring for the steps.
@@ -125,7 +155,9 @@ class HybridSearcher:
             if c.record_pk in ranked.docs and c.chunk_pk in ranked.spans
         )
         took_ms = (time.perf_counter() - started) * 1000
-        return SearchResult(hits=hits, took_ms=took_ms, understanding=_explain(ranked.reading))
+        return SearchResult(
+            hits=hits, took_ms=took_ms, understanding=_explain(ranked.reading, ranked)
+        )
 
     def rank_ids(self, request: SearchRequest) -> list[tuple[str, float]]:
         """The same ranking as ``search`` as ``(record id, score)`` pairs, without snippets.
@@ -156,12 +188,30 @@ class HybridSearcher:
             )
         if request.mode == "bm25" and not groups:
             raise InvalidQueryError("the query has no searchable words")
+        concepts: tuple[Category, ...] = ()
+        if reading is not None:
+            concepts = load_library().named_in(reading.lexical_query or request.text)
+        kind = query_kind(reading, concepts)
+        own_groups = list(groups)
+        if concepts and self.config.concept_indicators:
+            groups = _with_indicators(groups, concepts)
         query_vector = None
         if request.mode in ("dense", "hybrid"):
             query_vector = self.embedder.embed([dense_text.strip() or request.text])[0]
+            if concepts and self.config.concept_exemplar_weight > 0:
+                query_vector = self._towards_exemplars(query_vector, concepts)
 
         limit = max(self.config.candidates, request.offset + request.top_k)
-        ranked = _Ranked(groups=groups, filters=filters, reading=reading)
+        ranked = _Ranked(
+            groups=groups,
+            filters=filters,
+            reading=reading,
+            concepts=concepts,
+            kind=kind,
+            own_groups=own_groups,
+        )
+        by_kind = self.config.rules_by_kind
+        lookup_rules = not by_kind or kind != "concept"
         with self.store.snapshot() as conn:
             self.dense.sync(self.store, conn)
             # every record the caller may see (BM25's statistics), and those passing filters
@@ -172,7 +222,12 @@ class HybridSearcher:
                 population = self.dense.population(visible)
                 in_scope = population.restrict(allowed)
                 matches = group_matches(conn, groups)
-                if reading is not None and filters.case_id is not None:
+                if (
+                    reading is not None
+                    and filters.case_id is not None
+                    and lookup_rules
+                    and self.config.scope_common
+                ):
                     ranked.dropped_groups = self._scope_common_groups(
                         groups, matches, in_scope, population, count
                     )
@@ -180,8 +235,9 @@ class HybridSearcher:
                 lists[0] = bm25_search(conn, useful, matches, in_scope, population, limit)
             if query_vector is not None:
                 lists[1] = self.dense.search(query_vector, allowed, limit)
-            candidates = self._fuse(lists)
-            if reading is not None:
+            rrf_k = self.config.concept_rrf_k if by_kind and kind == "concept" else None
+            candidates = self._fuse(lists, rrf_k=rrf_k)
+            if reading is not None and lookup_rules:
                 self._boost(conn, candidates, reading, case_scoped=filters.case_id is not None)
                 if not reading.negated:
                     self._demote_negated(conn, candidates, ranked.query_terms)
@@ -195,9 +251,42 @@ class HybridSearcher:
                 ranked.ids = self.store.ids_by_pk(conn, pks)
         return ranked
 
-    def _fuse(self, lists: list[list[tuple[int, int, float]]]) -> list[_Candidate]:
+    def _towards_exemplars(
+        self, query_vector: np.ndarray[Any, Any], concepts: tuple[Category, ...]
+    ) -> np.ndarray[Any, Any]:
+        """The query's direction plus ``concept_exemplar_weight`` times the concepts' own.
+
+        A concept's direction is the normalised mean of its exemplar sentences' embeddings
+        (computed once per process), so "instances of neglect" also points at records that
+        describe neglect in other words. Cosine search normalises the result.
+        """
+        directions = [self._exemplar_direction(c) for c in concepts]
+        concept = np.mean(directions, axis=0)
+        concept /= max(float(np.linalg.norm(concept)), 1e-12)
+        query = query_vector / max(float(np.linalg.norm(query_vector)), 1e-12)
+        blended = query + self.config.concept_exemplar_weight * concept
+        out: np.ndarray[Any, Any] = (blended / max(float(np.linalg.norm(blended)), 1e-12)).astype(
+            np.float32
+        )
+        return out
+
+    def _exemplar_direction(self, category: Category) -> np.ndarray[Any, np.dtype[np.float32]]:
+        with self._exemplar_lock:
+            cached = self._exemplar_directions.get(category.id)
+        if cached is not None:
+            return cached
+        vectors = self.embedder.embed(list(category.exemplars))
+        mean: np.ndarray[Any, np.dtype[np.float32]] = np.mean(vectors, axis=0).astype(np.float32)
+        mean /= max(float(np.linalg.norm(mean)), 1e-12)
+        with self._exemplar_lock:
+            self._exemplar_directions[category.id] = mean
+        return mean
+
+    def _fuse(
+        self, lists: list[list[tuple[int, int, float]]], *, rrf_k: float | None = None
+    ) -> list[_Candidate]:
         """Collapse each ``(chunk, record, score)`` list to records and fuse them with RRF."""
-        k = self.config.rrf_k
+        k = self.config.rrf_k if rrf_k is None else rrf_k
         pairs = [[(c, r) for c, r, _ in chunks] for chunks in lists]
         record_lists = [collapse_to_records(p) for p in pairs]
         fused = reciprocal_rank_fusion([rl for rl in record_lists if rl], k=k)
@@ -263,7 +352,7 @@ class HybridSearcher:
         for c in typed:
             c.score += self.config.type_boost * vote
             c.boosts["doc_type"] = self.config.type_boost * vote
-        if not (reading.recency or plan_lookup):
+        if not (reading.recency or plan_lookup) or not self.config.recency:
             return
         if plan_lookup:
             pool = [c for c in typed if meta[c.record_pk][0] in versioned]
@@ -390,6 +479,12 @@ class HybridSearcher:
         )
 
 
+def _with_indicators(groups: list[TermGroup], concepts: tuple[Category, ...]) -> list[TermGroup]:
+    """``groups`` followed by each concept's record wordings, each one group, distinct."""
+    added = [tuple(analysis.terms(w)) for c in concepts for w in c.indicators]
+    return [g for g in dict.fromkeys([*groups, *added]) if g]
+
+
 def _lexical_groups(reading: QueryUnderstanding) -> list[TermGroup]:
     """The query's own terms one by one, then each added wording as one group, distinct."""
     groups = single_terms(analysis.terms(reading.lexical_base))
@@ -426,10 +521,16 @@ def _filters_json(filters: SearchFilters) -> dict[str, Any]:
     return out
 
 
-def _explain(reading: QueryUnderstanding | None) -> Mapping[str, Any]:
+def _explain(
+    reading: QueryUnderstanding | None, ranked: _Ranked | None = None
+) -> Mapping[str, Any]:
     if reading is None:
         return {}
+    extra: dict[str, Any] = {}
+    if ranked is not None:
+        extra = {"kind": ranked.kind, "concepts": [c.id for c in ranked.concepts]}
     return {
+        **extra,
         "doc_types": list(reading.doc_types),
         "recency": reading.recency,
         "date_from": reading.date_from.isoformat() if reading.date_from else None,

@@ -186,8 +186,7 @@ def test_record_words_join_the_query_but_never_match_it() -> None:
     ("query", "added"),
     [
         ("Oisin's views", "wishes and feelings"),
-        ("home alone", "left unsupervised"),
-        ("kids left unsupervised", "home alone"),
+        ("the child's voice", "wishes and feelings"),
     ],
 )
 def test_shipped_concept_lines(query: str, added: str) -> None:

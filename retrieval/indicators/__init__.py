@@ -1,0 +1,140 @@
+"""The indicator library: safeguarding concerns, their names, and how records describe them.
+
+``library.toml`` (beside this module) is the data, written from published guidance and cited
+there; practitioners extend it without code. This module only reads and checks it:
+
+- ``load_library()`` parses and validates the file once per process (``IndicatorLibraryError``
+  names the category and field of any mistake);
+- ``IndicatorLibrary.named_in(text)`` lists the categories a query names ("instances of
+  neglect", "any DV call outs" once the abbreviation is expanded);
+- each ``Category`` carries its record wordings (``indicators``, matched by BM25 as groups of
+  nearby terms) and ``exemplars`` (sentences whose embeddings give the concept's direction).
+
+Search, the pattern view and the chronology use it; nothing here ranks anything.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from retrieval.errors import RetrievalError
+
+LIBRARY_PATH = Path(__file__).with_name("library.toml")
+_WORD = re.compile(r"[a-z0-9]+(?:[&'-][a-z0-9]+)*")
+_ID = re.compile(r"[a-z][a-z0-9_]{0,47}")
+
+
+class IndicatorLibraryError(RetrievalError):
+    """The indicator library file is malformed; the message names where."""
+
+
+def words(text: str) -> tuple[str, ...]:
+    """Lower-case words, as names are matched (surface forms: "missed" is not "missing")."""
+    return tuple(_WORD.findall(text.lower()))
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    """One safeguarding concern (see ``library.toml`` for what each field means)."""
+
+    id: str
+    label: str
+    definition: str
+    sources: tuple[str, ...]
+    names: tuple[str, ...]
+    indicators: tuple[str, ...]
+    exemplars: tuple[str, ...]
+
+    def named_by(self, query_words: tuple[str, ...]) -> bool:
+        """Whether one of the category's names stands in ``query_words`` (last word may take
+        a plural "s")."""
+        for name in self.names:
+            target = words(name)
+            n = len(target)
+            if not n:
+                continue
+            for i in range(len(query_words) - n + 1):
+                window = query_words[i : i + n]
+                if window[:-1] == target[:-1] and window[-1] in (target[-1], target[-1] + "s"):
+                    return True
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorLibrary:
+    categories: tuple[Category, ...]
+
+    def get(self, category_id: str) -> Category | None:
+        return next((c for c in self.categories if c.id == category_id), None)
+
+    def named_in(self, text: str) -> tuple[Category, ...]:
+        """The categories ``text`` names, in library order."""
+        query_words = words(text)
+        return tuple(c for c in self.categories if c.named_by(query_words))
+
+
+def _strings(entry: dict[str, Any], field: str, where: str, *, required: bool) -> tuple[str, ...]:
+    value = entry.get(field, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise IndicatorLibraryError(f"{where}: '{field}' must be a list of non-empty strings")
+    if required and not value:
+        raise IndicatorLibraryError(f"{where}: '{field}' must not be empty")
+    return tuple(v.strip() for v in value)
+
+
+def _text(entry: dict[str, Any], field: str, where: str) -> str:
+    value = entry.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise IndicatorLibraryError(f"{where}: '{field}' must be a non-empty string")
+    return " ".join(value.split())
+
+
+def parse_library(text: str, *, origin: str = "library.toml") -> IndicatorLibrary:
+    """Parse and check a library file's text; raises ``IndicatorLibraryError``."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise IndicatorLibraryError(f"{origin}: not valid TOML: {exc}") from None
+    entries = data.get("category")
+    if not isinstance(entries, list) or not entries:
+        raise IndicatorLibraryError(f"{origin}: no [[category]] entries")
+    categories: list[Category] = []
+    seen: set[str] = set()
+    for number, entry in enumerate(entries, start=1):
+        where = f"{origin}, category {number}"
+        if not isinstance(entry, dict):
+            raise IndicatorLibraryError(f"{where}: not a table")
+        category_id = entry.get("id")
+        if not isinstance(category_id, str) or not _ID.fullmatch(category_id):
+            raise IndicatorLibraryError(f"{where}: 'id' must be lower-case letters, digits or _")
+        if category_id in seen:
+            raise IndicatorLibraryError(f"{where}: id '{category_id}' is used twice")
+        seen.add(category_id)
+        where = f"{origin}, category '{category_id}'"
+        categories.append(
+            Category(
+                id=category_id,
+                label=_text(entry, "label", where),
+                definition=_text(entry, "definition", where),
+                sources=_strings(entry, "sources", where, required=True),
+                names=_strings(entry, "names", where, required=True),
+                indicators=_strings(entry, "indicators", where, required=True),
+                exemplars=_strings(entry, "exemplars", where, required=True),
+            )
+        )
+    return IndicatorLibrary(tuple(categories))
+
+
+@lru_cache(maxsize=4)
+def load_library(path: Path = LIBRARY_PATH) -> IndicatorLibrary:
+    """The library at ``path`` (default: the one shipped), parsed once per process."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise IndicatorLibraryError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return parse_library(text, origin=str(path))

@@ -1,0 +1,131 @@
+"""The indicator library: a valid, cited data file; concepts named in queries; concept search."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from factories import make_record
+from hypothesis import given
+from hypothesis import strategies as st
+
+from indexer import Indexer
+from retrieval.indicators import (
+    LIBRARY_PATH,
+    IndicatorLibraryError,
+    load_library,
+    parse_library,
+)
+from retrieval.models import AccessScope, SearchFilters, SearchRequest
+from retrieval.search import HybridSearcher, query_kind
+from retrieval.understanding import understand
+
+LIBRARY_TEXT = LIBRARY_PATH.read_text(encoding="utf-8")
+
+
+def test_every_category_cites_sources_defined_in_the_file_header() -> None:
+    defined = set(re.findall(r"^#\s+\[([\w-]+)\]", LIBRARY_TEXT, flags=re.MULTILINE))
+    library = load_library()
+    assert len(library.categories) >= 10
+    for category in library.categories:
+        assert set(category.sources) <= defined, category.id
+        assert len(category.exemplars) >= 3, category.id
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("instances of neglect", ["neglect"]),
+        ("was she neglected", ["neglect"]),
+        ("any DV call outs", ["domestic_abuse"]),
+        ("signs of county lines", ["criminal_exploitation"]),
+        ("has he gone missing", ["missing"]),
+        ("children left home alone", ["supervision"]),
+        ("mum's drinking and mental health", ["parental_mental_health", "substance_misuse"]),
+        # surface forms, not lemmas: "missed" is not "missing"
+        ("missed GP appointments", []),
+        ("current safety plan", []),
+        ("discussed in supervision", []),
+    ],
+)
+def test_categories_named_in_a_query(query: str, expected: list[str]) -> None:
+    assert [c.id for c in load_library().named_in(query)] == expected
+
+
+@given(st.text(max_size=200))
+def test_named_in_never_raises(text: str) -> None:
+    load_library().named_in(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not toml [", "not valid TOML"),
+        ("x = 1", "no [[category]]"),
+        ('[[category]]\nid = "Bad Id"', "'id' must be"),
+        (
+            '[[category]]\nid = "a"\nlabel = "A"\ndefinition = "d"\nsources = ["S"]\n'
+            'names = ["a"]\nindicators = []\nexemplars = ["e"]',
+            "category 'a': 'indicators' must not be empty",
+        ),
+    ],
+)
+def test_a_malformed_library_names_the_problem(text: str, message: str) -> None:
+    with pytest.raises(IndicatorLibraryError, match=re.escape(message)):
+        parse_library(text)
+
+
+def test_query_kinds() -> None:
+    library = load_library()
+
+    def kind(q: str) -> str:
+        reading = understand(q, today=dt.date(2025, 6, 30))
+        return query_kind(reading, library.named_in(reading.lexical_query))
+
+    assert kind("current safety plan") == "lookup"
+    assert kind("when was she last seen by the GP") == "lookup"
+    assert kind("instances of neglect") == "concept"
+    assert kind("grandmother collect Amy from school") == "lookup"  # names a school contact
+    assert kind("mum's new partner") == "free"
+
+
+def test_a_concept_query_finds_records_that_describe_it_without_naming_it(
+    indexer: Indexer, searcher: HybridSearcher
+) -> None:
+    described = make_record(
+        id="DESCRIBED",
+        case_id="CASE-9",
+        title="Home visit",
+        text=(
+            "The fridge was empty and there was no food in the flat. Both children had"
+            " untreated head lice and were wearing dirty clothes that were too small."
+        ),
+    )
+    negated = make_record(
+        id="NEGATED",
+        case_id="CASE-9",
+        title="Review",
+        text="No concerns about neglect were raised by the school or the health visitor.",
+    )
+    unrelated = make_record(
+        id="UNRELATED",
+        case_id="CASE-9",
+        title="Meeting",
+        text="The review meeting was moved to Thursday because the chair was on leave.",
+    )
+    indexer.apply([described, negated, unrelated], source="t")
+    result = searcher.search(
+        SearchRequest(
+            text="instances of neglect",
+            scope=AccessScope.of("team:a"),
+            filters=SearchFilters(case_id="CASE-9"),
+        )
+    )
+    ids = [h.document_id for h in result.hits]
+    assert ids[0] == "DESCRIBED"
+    assert ids.index("NEGATED") > ids.index("DESCRIBED")
+    assert result.understanding["kind"] == "concept"
+    assert result.understanding["concepts"] == ["neglect"]
+    # the snippet quotes the evidence, not a sentence that shows nothing
+    assert "head lice" in result.hits[0].snippet.text or "no food" in result.hits[0].snippet.text
