@@ -67,23 +67,26 @@ eval-scifact eval-medline eval-cranfield: eval-%: install
 
 eval-synthetic: install
 	$(BIN)/casesearch eval synthetic --run-out $(REPORTS)/synthetic.run \
-	  --report-out $(REPORTS)/synthetic.json
+	  --report-out $(REPORTS)/synthetic.json --ablation-out $(REPORTS)/synthetic-ablation.json
 
 # a second case file, generated the same way, kept apart from tuning the query rules
 eval-synthetic-seed11: install
 	$(BIN)/casesearch eval synthetic --seed 11 --run-out $(REPORTS)/synthetic-seed11.run \
-	  --report-out $(REPORTS)/synthetic-seed11.json
+	  --report-out $(REPORTS)/synthetic-seed11.json \
+	  --ablation-out $(REPORTS)/synthetic-seed11-ablation.json
 
 # a third, first evaluated after the query rules were last tuned: figures only, never tuning
 eval-synthetic-seed23: install
 	$(BIN)/casesearch eval synthetic --seed 23 --run-out $(REPORTS)/synthetic-seed23.run \
-	  --report-out $(REPORTS)/synthetic-seed23.json
+	  --report-out $(REPORTS)/synthetic-seed23.json \
+	  --ablation-out $(REPORTS)/synthetic-seed23-ablation.json
 
 # seed 23's records asked in other words (evaluation/synthetic/queries.py), never tuned on
 eval-synthetic-held-out-phrasings: install
 	$(BIN)/casesearch eval synthetic --seed 23 --phrasings held-out \
 	  --run-out $(REPORTS)/synthetic-seed23-held-out-phrasings.run \
-	  --report-out $(REPORTS)/synthetic-seed23-held-out-phrasings.json
+	  --report-out $(REPORTS)/synthetic-seed23-held-out-phrasings.json \
+	  --ablation-out $(REPORTS)/synthetic-seed23-held-out-phrasings-ablation.json
 
 ## bench: speed and memory benchmarks, JSON under reports/bench/
 bench: install

@@ -143,6 +143,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--scratch", type=Path, default=None, help="scratch store folder")
     p.add_argument("--today", type=dt.date.fromisoformat, default=None)
+    _ablation_option(p)
     p.set_defaults(handler=_cmd_eval_beir)
 
     p = ev_sub.add_parser("synthetic", help="the seeded synthetic case file")
@@ -161,6 +162,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--principal", action="append", default=[])
     p.add_argument("--understand", choices=["auto", "on", "off"], default="auto")
     p.add_argument("--as-you-type", choices=["auto", "on", "off"], default="auto")
+    _ablation_option(p)
     p.set_defaults(handler=_cmd_eval_synthetic)
 
     p = ev_sub.add_parser(
@@ -177,6 +179,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(handler=_cmd_eval_assertion)
     return parser
+
+
+def _ablation_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--ablation-out",
+        type=Path,
+        default=None,
+        help="also rank with each rule switched off in turn; nDCG@10 per kind (JSON + .md)",
+    )
 
 
 def _services(settings: Settings) -> Any:
@@ -458,7 +469,36 @@ def _cmd_eval_beir(args: argparse.Namespace, settings: Settings) -> int:
         write_run(path, report.modes[mode].run, tag=f"casesearch-{mode}")
     paths = write_report(report, args.report_out)
     print(paths.markdown.read_text(encoding="utf-8"))
+    if args.ablation_out is not None:
+        _write_ablation(args, settings, collection, scratch / "store.sqlite3")
     return 0
+
+
+def _write_ablation(
+    args: argparse.Namespace, settings: Settings, collection: Any, store: Path
+) -> None:
+    from app.services import build_embedder
+    from evaluation.ablation import run_ablation, write_ablation
+    from evaluation.beir_run import EVAL_PRINCIPAL
+    from retrieval.embedding import CachedEmbedder
+    from retrieval.models import AccessScope
+    from retrieval.search import HybridSearcher
+    from retrieval.store import SqliteStore
+
+    embedder = CachedEmbedder(build_embedder(settings), settings.embedding_cache_path)
+    scope = AccessScope.of(*(args.principal or [EVAL_PRINCIPAL]))
+    opened = SqliteStore(store)
+    try:
+        table = run_ablation(
+            collection,
+            lambda config: HybridSearcher(opened, embedder, config),
+            settings.search.config(),
+            scope,
+            today=args.today,
+        )
+    finally:
+        opened.close()
+    print(write_ablation(table, args.ablation_out).read_text(encoding="utf-8"))
 
 
 def _cmd_eval_assertion(args: argparse.Namespace, settings: Settings) -> int:
