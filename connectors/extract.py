@@ -25,10 +25,11 @@ from typing import Any
 
 from connectors.errors import ExtractionError as ExtractionError
 from connectors.html_text import html_to_text
+from connectors.limits import ExtractionLimits, text_too_long
 from connectors.office import (
     DOC_UNAVAILABLE,
     MAX_CELLS,
-    check_unpacked_size,
+    check_package,
     read_odt,
     read_xlsx,
     refuse_protected_package,
@@ -53,6 +54,8 @@ SUPPORTED_SUFFIXES = (
 # carries images is OCRed as well: the body of a scanned page lives in its image.
 _MIN_TEXT_LAYER_CHARS = 16
 _MAX_EMAIL_DEPTH = 3
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_MULTIPART_HEADER = re.compile(rb"^content-type:\s*multipart/", re.IGNORECASE | re.MULTILINE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 # Attachment types known by MIME type, whatever the attachment's name says.
@@ -89,7 +92,10 @@ class Extractor:
     """Dispatches on the file suffix. OCR runs only when enabled and Tesseract is installed.
 
     ``.doc`` files are read by the ``antiword`` program (found on ``PATH`` unless a path is
-    given); ``max_cells`` bounds the cells read from one workbook.
+    given); ``max_cells`` bounds the cells read from one workbook; ``limits`` the text of one
+    file, the XML of one Office document and the MIME nesting of one e-mail (its memory and
+    time limits apply only in ``connectors.sandbox``, which runs an ``Extractor`` in a child
+    process).
     """
 
     def __init__(
@@ -101,7 +107,9 @@ class Extractor:
         antiword: str = "antiword",
         doc_timeout_s: float = 120.0,
         max_cells: int = MAX_CELLS,
+        limits: ExtractionLimits | None = None,
     ):
+        self.limits = limits or ExtractionLimits()
         self.ocr = ocr
         self.ocr_timeout_s = ocr_timeout_s
         self.ocr_lang = ocr_lang
@@ -115,9 +123,14 @@ class Extractor:
     def extract(self, suffix: str, data: bytes) -> Extracted:
         """Extract the text of a file with this (lower-case, dotted) suffix.
 
-        Raises ``ExtractionError`` for unsupported suffixes and unreadable content.
+        Raises ``ExtractionError`` for unsupported suffixes, unreadable content and text
+        longer than ``limits.max_text_chars``. Lone surrogates (from undecodable bytes in
+        e-mail headers, say) are replaced by U+FFFD so that the result is storable UTF-8.
         """
-        return self._extract(suffix, data, depth=0)
+        extracted = _storable(self._extract(suffix, data, depth=0))
+        if len(extracted.text) > self.limits.max_text_chars:
+            raise ExtractionError(text_too_long(len(extracted.text), self.limits.max_text_chars))
+        return extracted
 
     def _extract(self, suffix: str, data: bytes, *, depth: int) -> Extracted:
         if suffix in TEXT_SUFFIXES:
@@ -128,13 +141,17 @@ class Extractor:
         if suffix == ".pdf":
             return self._pdf(data)
         if suffix == ".docx":
-            return _read("DOCX", _docx_text, data)
+            return _read("DOCX", self._docx_text, data)
         if suffix == ".odt":
-            return _read("ODT", read_odt, data)
+            return _read("ODT", lambda raw: read_odt(raw, limits=self.limits), data)
         if suffix == ".rtf":
             return _read("RTF", rtf_to_text, data)
         if suffix == ".xlsx":
-            return _read("XLSX", lambda raw: (read_xlsx(raw, max_cells=self.max_cells), ""), data)
+            return _read(
+                "XLSX",
+                lambda raw: (read_xlsx(raw, max_cells=self.max_cells, limits=self.limits), ""),
+                data,
+            )
         if suffix == ".doc":
             return self._doc(data)
         if suffix == ".eml":
@@ -206,7 +223,7 @@ class Extractor:
         if data.lstrip().startswith(b"{\\rtf"):
             return _read("RTF", rtf_to_text, data)
         if data.startswith(b"PK\x03\x04"):
-            return _read("DOCX", _docx_text, data)
+            return _read("DOCX", self._docx_text, data)
         command = shutil.which(self.antiword)
         if command is None:
             raise ExtractionError(DOC_UNAVAILABLE)
@@ -275,9 +292,7 @@ class Extractor:
     # --- e-mail ---------------------------------------------------------------------------
 
     def _eml(self, data: bytes, *, depth: int) -> Extracted:
-        message = email.message_from_bytes(data, policy=email.policy.default)
-        if not isinstance(message, EmailMessage):  # policy.default always builds one
-            raise ExtractionError("unreadable e-mail")
+        message = self._parse_email(data)
         metadata = {
             key: value
             for key, header in (("email_from", "from"), ("email_to", "to"), ("email_cc", "cc"))
@@ -315,6 +330,43 @@ class Extractor:
             attachment_failures=tuple(failures),
             ocr_used=ocr_used,
         )
+
+    def _parse_email(self, data: bytes) -> EmailMessage:
+        """Parse an e-mail whose MIME tree is within ``limits``; else ``ExtractionError``.
+
+        Python's parser recurses once per nesting level: 3,000 nested multiparts raised
+        ``RecursionError`` and stopped the run. The multipart headers are counted in the bytes
+        first, and the parsed tree's depth is measured without recursion.
+        """
+        limits = self.limits
+        parts = len(_MULTIPART_HEADER.findall(data))
+        if parts > limits.max_mime_parts:
+            raise ExtractionError(
+                f"the e-mail has {parts:,} multipart sections, more than the "
+                f"{limits.max_mime_parts:,} allowed"
+            )
+        too_deep = (
+            f"the e-mail's MIME parts are nested more than {limits.max_mime_depth} levels deep "
+            "(the limit)"
+        )
+        try:
+            message = email.message_from_bytes(data, policy=email.policy.default)
+        except RecursionError:
+            raise ExtractionError(too_deep) from None
+        if not isinstance(message, EmailMessage):  # policy.default always builds one
+            raise ExtractionError("unreadable e-mail")
+        stack: list[tuple[Any, int]] = [(message, 1)]
+        while stack:
+            part, level = stack.pop()
+            if level > limits.max_mime_depth:
+                raise ExtractionError(too_deep)
+            payload = part.get_payload() if part.is_multipart() else None
+            if isinstance(payload, list):
+                stack.extend((child, level + 1) for child in payload)
+        return message
+
+    def _docx_text(self, data: bytes) -> tuple[str, str]:
+        return _docx_text(data, self.limits)
 
     def _attachment(self, part: EmailMessage, name: str, *, depth: int) -> Extracted:
         content_type = part.get_content_type()
@@ -454,7 +506,7 @@ def _read(kind: str, reader: Callable[[bytes], tuple[str, str]], data: bytes) ->
     return Extracted(text=_tidy(text), title=" ".join(title.split()))
 
 
-def _docx_text(data: bytes) -> tuple[str, str]:
+def _docx_text(data: bytes, limits: ExtractionLimits) -> tuple[str, str]:
     """(text, title) of a DOCX: paragraphs and tables in document order (read through ``_read``,
     which reports whatever a damaged file raises as corrupt)."""
     from docx import Document
@@ -463,7 +515,7 @@ def _docx_text(data: bytes) -> tuple[str, str]:
 
     refuse_protected_package(data, "DOCX")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        check_unpacked_size(archive, "DOCX")
+        check_package(archive, "DOCX", limits)
     document = Document(io.BytesIO(data))
 
     def blocks(container: Any) -> Iterator[str]:
@@ -528,6 +580,25 @@ def _part_text(part: EmailMessage) -> str:
     if part.get_content_subtype() == "html":
         return html_to_text(content)[0]
     return _tidy(_CONTROL.sub("", content))
+
+
+def _storable(extracted: Extracted) -> Extracted:
+    """``extracted`` with every lone surrogate replaced by U+FFFD (they cannot be stored)."""
+
+    def clean(text: str) -> str:
+        return _SURROGATE.sub("\ufffd", text)
+
+    return Extracted(
+        text=clean(extracted.text),
+        title=clean(extracted.title),
+        created_at=extracted.created_at,
+        metadata={clean(k): clean(v) for k, v in extracted.metadata.items()},
+        attachments=tuple(map(clean, extracted.attachments)),
+        attachment_failures=tuple(
+            AttachmentFailure(clean(f.name), clean(f.reason)) for f in extracted.attachment_failures
+        ),
+        ocr_used=extracted.ocr_used,
+    )
 
 
 def _suffix(name: str) -> str:

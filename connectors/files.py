@@ -16,6 +16,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -43,8 +44,10 @@ from connectors.file_metadata import (
     folder_convention,
     load_manifest,
 )
+from connectors.limits import ExtractionLimits
 from connectors.office import MAX_CELLS
 from connectors.record import Record, Tombstone, parse_record
+from connectors.sandbox import IsolatedExtractor
 
 DEFAULT_MAX_BYTES = 50_000_000
 NO_ACL = "no acl: add a manifest row or an _acl.json"
@@ -75,14 +78,16 @@ class _Candidate:
     rel: str
     path: Path
     suffix: str
+    problem: str | None = None  # set: not read, reported as a failure with this reason
 
 
 # Why the walk passes over a file it finds (and, but for "type", how a manifest row is told).
-_Passed = Literal["hidden", "lock", "link", "acl", "manifest", "type", "image"]
+_Passed = Literal["hidden", "lock", "link", "special", "acl", "manifest", "type", "image"]
 _PASSED_REASONS: dict[_Passed, str] = {
     "hidden": "is a hidden file (its name starts with '.'), which is not read",
     "lock": "is an Office lock file (its name starts with '~$'), which is not read",
     "link": "is a symbolic link, which is not followed",
+    "special": "is not a regular file (a FIFO, socket or device), which is never opened",
     "acl": "is an ACL file, not a document",
     "manifest": "is the manifest itself, not a document",
     "image": "is an image and OCR is switched off, so it is not read",
@@ -96,9 +101,14 @@ class FilesConnector(Connector):
     from one spreadsheet; ``ocr`` enables Tesseract for images and scanned PDF pages (when off,
     image files are skipped like unknown types); ``manifest`` names a CSV or JSONL manifest
     (default: ``manifest.csv`` or ``manifest.jsonl`` in the root); a checkpoint is yielded
-    after every ``checkpoint_every`` files read. Unknown extensions, hidden files, symlinks
-    and ACL/manifest files are skipped; the relative paths of skipped files of unknown type
-    from the last walk are in ``skipped``.
+    after every ``checkpoint_every`` files read; ``limits`` caps the text of one file, the XML
+    of one Office document, the MIME nesting of one e-mail, and the memory and time of the
+    child process that reads PDF, Office, e-mail, RTF and image files (``limits.isolate``).
+    Unknown extensions, hidden files, symlinks and ACL/manifest files are skipped; the
+    relative paths of skipped files of unknown type from the last walk are in ``skipped``.
+    Special files (FIFOs, sockets, devices) and names that are not valid UTF-8 are never
+    opened: each is a failure. ``close()`` stops the child process (``fetch`` also stops it
+    when it ends).
     """
 
     scheme = "files"
@@ -114,6 +124,7 @@ class FilesConnector(Connector):
         ocr: bool = True,
         manifest: str | os.PathLike[str] | None = None,
         checkpoint_every: int = 100,
+        limits: ExtractionLimits | None = None,
     ) -> None:
         if max_bytes <= 0 or max_cells <= 0 or checkpoint_every <= 0:
             raise ValueError("max_bytes, max_cells and checkpoint_every must be positive")
@@ -121,7 +132,12 @@ class FilesConnector(Connector):
         self.max_bytes = max_bytes
         self.manifest = manifest
         self.checkpoint_every = checkpoint_every
-        self.extractor = Extractor(ocr=ocr, max_cells=max_cells)
+        self.limits = limits or ExtractionLimits()
+        self.extractor: Extractor | IsolatedExtractor = (
+            IsolatedExtractor(ocr=ocr, max_cells=max_cells, limits=self.limits)
+            if self.limits.isolate
+            else Extractor(ocr=ocr, max_cells=max_cells, limits=self.limits)
+        )
         self.skipped: tuple[str, ...] = ()
 
     @property
@@ -130,6 +146,11 @@ class FilesConnector(Connector):
 
     def initial_checkpoint(self) -> FilesCheckpoint:
         return FilesCheckpoint()
+
+    def close(self) -> None:
+        """Stop the extraction child process, if one runs (idempotent)."""
+        if isinstance(self.extractor, IsolatedExtractor):
+            self.extractor.close()
 
     def fetch(self, checkpoint: Checkpoint) -> Iterator[SourceItem]:
         """Yield records for new or changed files, tombstones for removed ones, then a checkpoint.
@@ -144,6 +165,12 @@ class FilesConnector(Connector):
         """
         if not isinstance(checkpoint, FilesCheckpoint):
             raise TypeError(f"expected FilesCheckpoint, got {type(checkpoint).__name__}")
+        try:
+            yield from self._fetch(checkpoint)
+        finally:
+            self.close()  # no child process outlives the run (the indexer may not call close)
+
+    def _fetch(self, checkpoint: FilesCheckpoint) -> Iterator[SourceItem]:
         manifest = self._manifest()
         for problem in manifest.problems:
             yield Failure.from_error(problem)
@@ -176,9 +203,14 @@ class FilesConnector(Connector):
         yield FilesCheckpoint.model_construct(files=state)
 
     def list_ids(self) -> Iterable[str]:
-        """Ids of every supported file now under the root (readable or not)."""
+        """Ids of every supported file now under the root (readable or not; not those whose
+        name is not valid UTF-8 or that are special files, which never get a record)."""
         manifest = self._manifest()
-        return [self._record_id(c.rel, manifest.rows.get(c.rel)) for c in self._walk()]
+        return [
+            self._record_id(c.rel, manifest.rows.get(c.rel))
+            for c in self._walk()
+            if c.problem is None
+        ]
 
     # --- one file ---------------------------------------------------------------------------
 
@@ -191,6 +223,8 @@ class FilesConnector(Connector):
     ) -> tuple[list[SourceItem], FileState | None]:
         """Items for one file and its new checkpoint entry (``None``: leave it as it was)."""
         rel = candidate.rel
+        if candidate.problem is not None:
+            return [Failure(rel, candidate.problem)], None
         if rel in manifest.broken:
             return self._withdraw(previous, Failure(rel, manifest.broken[rel]))
         try:
@@ -213,9 +247,11 @@ class FilesConnector(Connector):
         if not meta["acl"]:
             return self._withdraw(previous, Failure(rel, NO_ACL))
         try:
-            data = candidate.path.read_bytes()
+            data = self._read(candidate.path)
         except OSError as exc:
             return [Failure(rel, f"cannot read the file: {exc.strerror or exc}")], None
+        except ExtractionError as exc:
+            return [Failure(rel, exc.reason)], None
         sha256 = hashlib.sha256(data).hexdigest()
         state = FileState(
             size=len(data),
@@ -232,6 +268,13 @@ class FilesConnector(Connector):
             )
         except (ExtractionError, RecordError) as exc:
             return [Failure(rel, exc.reason)], None
+        except RecursionError:
+            return [Failure(rel, "the file is nested too deeply to read")], None
+        except MemoryError:
+            return [Failure(rel, "reading the file ran out of memory")], None
+        except Exception as exc:  # a parser bug on one hostile file fails the file, not the run
+            reason = f"unreadable file: {type(exc).__name__}: {str(exc)[:200]}"
+            return [Failure(rel, reason)], None
         items: list[SourceItem] = []
         if previous is not None and previous.id != record.id:
             items.append(Tombstone(previous.id))
@@ -243,6 +286,23 @@ class FilesConnector(Connector):
             for failure in attachment_failures
         )
         return items, state
+
+    def _read(self, path: Path) -> bytes:
+        """The bytes of a regular file, at most ``max_bytes`` (else ``ExtractionError``).
+
+        Opened without following a link and without blocking, and checked to be a regular
+        file on the open descriptor: a FIFO put in place of a file after the walk looked at it
+        cannot hang the run.
+        """
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise ExtractionError(_PASSED_REASONS["special"])
+            data = handle.read(self.max_bytes + 1)
+        if len(data) > self.max_bytes:
+            raise ExtractionError(f"larger than the {_megabytes(self.max_bytes)} limit")
+        return data
 
     @staticmethod
     def _withdraw(
@@ -284,7 +344,10 @@ class FilesConnector(Connector):
             "attachments": list(extracted.attachments),
             "extra": extra,
         }
-        return parse_record(raw, source_ref=candidate.rel), extracted.attachment_failures
+        record = parse_record(
+            raw, source_ref=candidate.rel, max_text_chars=self.limits.max_text_chars
+        )
+        return record, extracted.attachment_failures
 
     # --- metadata ---------------------------------------------------------------------------
 
@@ -326,16 +389,41 @@ class FilesConnector(Connector):
         manifest = find_manifest(self.root, self.manifest)
         skipped: list[str] = []
         for directory, dirnames, filenames in os.walk(self.root, followlinks=False):
-            dirnames[:] = sorted(name for name in dirnames if not name.startswith("."))
             base = Path(directory)
             rel_dir = base.relative_to(self.root).as_posix()
+            kept: list[str] = []
+            for name in sorted(dirnames):
+                if name.startswith("."):
+                    continue
+                rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+                if _is_utf8(name):
+                    kept.append(name)
+                else:  # its files could not be named either: report the folder once
+                    yield _Candidate(
+                        rel=_printable(rel) + "/",
+                        path=base / name,
+                        suffix="",
+                        problem=_NOT_UTF8.format(what="folder", effect="nothing in it is read"),
+                    )
+            dirnames[:] = kept
             for name in sorted(filenames):
                 path = base / name
                 rel = name if rel_dir == "." else f"{rel_dir}/{name}"
                 passed = self._passed_over(rel, path, manifest)
                 if passed in ("type", "image"):
-                    skipped.append(rel)
-                if passed is None:
+                    skipped.append(_printable(rel))
+                if passed == "special":
+                    yield _Candidate(
+                        rel=_printable(rel), path=path, suffix="", problem=_special_reason(path)
+                    )
+                elif passed is None and not _is_utf8(name):
+                    yield _Candidate(
+                        rel=_printable(rel),
+                        path=path,
+                        suffix="",
+                        problem=_NOT_UTF8.format(what="file", effect="it is not read"),
+                    )
+                elif passed is None:
                     yield _Candidate(rel=rel, path=path, suffix=path.suffix.lower())
         self.skipped = tuple(skipped)
 
@@ -348,8 +436,14 @@ class FilesConnector(Connector):
             return "hidden"
         if name.startswith("~$"):
             return "lock"
-        if path.is_symlink():
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            mode = stat.S_IFREG  # gone since the walk listed it: reading it reports that
+        if stat.S_ISLNK(mode):
             return "link"
+        if not stat.S_ISREG(mode):
+            return "special"
         if (manifest is not None and path == manifest) or rel in MANIFEST_NAMES:
             return "manifest"
         suffix = path.suffix.lower()
@@ -391,6 +485,41 @@ class FilesConnector(Connector):
             kind = f"the extension {suffix!r}" if suffix else "no extension"
             return f"path {shown} has {kind}, which is not a type that is read"
         return f"path {shown} {_PASSED_REASONS[passed]}"
+
+
+_NOT_UTF8 = (
+    "the {what} name is not valid UTF-8 (its undecodable bytes are shown as \\xNN); "
+    "{effect} until it is renamed"
+)
+
+
+def _is_utf8(name: str) -> bool:
+    """False for a name ``os`` decoded with surrogate escapes (its bytes are not UTF-8)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(rel: str) -> str:
+    """``rel`` with each undecodable byte as ``\\xNN``: a name that can be shown and stored."""
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
+
+
+def _special_reason(path: Path) -> str:
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return _PASSED_REASONS["special"]
+    kinds = (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    )
+    kind = next((label for test, label in kinds if test(mode)), "not a regular file")
+    return f"is {kind}, not a regular file: skipped without being opened"
 
 
 def _hash_json(value: Any) -> str:

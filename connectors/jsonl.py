@@ -31,6 +31,7 @@ from pydantic import Field
 
 from connectors.base import Checkpoint, Connector, Failure, SourceItem
 from connectors.errors import FatalConnectorError, RecordError
+from connectors.limits import MAX_TEXT_CHARS
 from connectors.record import Record, Tombstone, is_tombstone, parse_record
 
 _BLOCK = 1 << 20
@@ -57,16 +58,26 @@ class _Line:
 
 
 class JsonlConnector(Connector):
-    """Reads a JSONL file of records, yielding a checkpoint every ``checkpoint_every`` lines."""
+    """Reads a JSONL file of records, yielding a checkpoint every ``checkpoint_every`` lines.
+
+    A record whose text is longer than ``max_text_chars`` is a failure for its line.
+    """
 
     scheme = "jsonl"
     checkpoint_type = JsonlCheckpoint
 
-    def __init__(self, path: str | os.PathLike[str], *, checkpoint_every: int = 200) -> None:
-        if checkpoint_every <= 0:
-            raise ValueError("checkpoint_every must be positive")
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        checkpoint_every: int = 200,
+        max_text_chars: int = MAX_TEXT_CHARS,
+    ) -> None:
+        if checkpoint_every <= 0 or max_text_chars <= 0:
+            raise ValueError("checkpoint_every and max_text_chars must be positive")
         self.path = Path(path)
         self.checkpoint_every = checkpoint_every
+        self.max_text_chars = max_text_chars
 
     @property
     def source_id(self) -> str:
@@ -178,9 +189,13 @@ class JsonlConnector(Connector):
             record_id = value.get("id")
             if not isinstance(record_id, str) or not record_id.strip():
                 return Failure(ref, "a tombstone needs a non-empty string 'id'")
+            if not _is_unicode(record_id):
+                return Failure(
+                    ref, "the tombstone's 'id' holds a lone surrogate (a broken \\u escape)"
+                )
             return Tombstone(record_id.strip())
         try:
-            return parse_record(value, source_ref=ref)
+            return parse_record(value, source_ref=ref, max_text_chars=self.max_text_chars)
         except RecordError as exc:
             return Failure.from_error(exc)
 
@@ -209,3 +224,12 @@ class JsonlConnector(Connector):
             prefix.update(block)
             remaining -= len(block)
         return prefix if prefix.hexdigest() == checkpoint.prefix_sha256 else None
+
+
+def _is_unicode(text: str) -> bool:
+    """False when ``text`` holds a lone surrogate (it cannot be stored as UTF-8)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

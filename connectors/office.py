@@ -18,6 +18,8 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from connectors.errors import ExtractionError
+from connectors.limits import ExtractionLimits
+from connectors.xml_guard import check_xml_parts
 
 # A ZIP-based document whose parts unpack to more than this is refused (a "ZIP bomb").
 MAX_UNPACKED_BYTES = 500_000_000
@@ -54,6 +56,14 @@ def check_unpacked_size(archive: zipfile.ZipFile, kind: str) -> None:
         raise ExtractionError(
             f"{kind} unpacks to {total:,} bytes, more than the {MAX_UNPACKED_BYTES:,}-byte limit"
         )
+
+
+def check_package(archive: zipfile.ZipFile, kind: str, limits: ExtractionLimits) -> None:
+    """Raise ``ExtractionError`` when the archive unpacks past ``MAX_UNPACKED_BYTES`` or its
+    XML parts hold more elements, or deeper nesting, than ``limits`` allow (checked by
+    streaming, before a parser builds anything)."""
+    check_unpacked_size(archive, kind)
+    check_xml_parts(archive, kind, limits)
 
 
 # --- OpenDocument text ----------------------------------------------------------------------
@@ -97,17 +107,18 @@ _NOT_TEXT = frozenset(
 )
 
 
-def read_odt(data: bytes) -> tuple[str, str]:
+def read_odt(data: bytes, *, limits: ExtractionLimits | None = None) -> tuple[str, str]:
     """Text of an OpenDocument text file and its ``dc:title`` (empty when it has none).
 
     Paragraphs, headings and list items in document order; table rows with cells joined by
     `` | `` (covered cells of a merge skipped, repeated rows and cells read once); text boxes
     and notes after the paragraph that holds them. Raises ``ExtractionError`` for an
-    encrypted file, one without ``content.xml``, or one that declares a DTD.
+    encrypted file, one without ``content.xml``, one that declares a DTD, or one past
+    ``limits`` (``check_package``).
     """
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         names = set(archive.namelist())
-        check_unpacked_size(archive, "ODT")
+        check_package(archive, "ODT", limits or ExtractionLimits())
         if "META-INF/manifest.xml" in names and (
             b"encryption-data" in archive.read("META-INF/manifest.xml")
         ):
@@ -194,18 +205,20 @@ def _rows(element: ElementTree.Element) -> Iterator[ElementTree.Element]:
 # --- Excel workbooks ------------------------------------------------------------------------
 
 
-def read_xlsx(data: bytes, *, max_cells: int = MAX_CELLS) -> str:
+def read_xlsx(
+    data: bytes, *, max_cells: int = MAX_CELLS, limits: ExtractionLimits | None = None
+) -> str:
     """Every worksheet as ``Sheet: NAME`` then one line per non-empty row, cells `` | ``.
 
     Formulas give their cached values (what Excel last showed; none if the file was never
     opened in a spreadsheet program). Raises ``ExtractionError`` when the workbook has more
-    than ``max_cells`` cells or unpacks to more than ``MAX_UNPACKED_BYTES``.
+    than ``max_cells`` cells or is past ``limits`` (``check_package``).
     """
     from openpyxl import load_workbook
 
     refuse_protected_package(data, "XLSX")
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        check_unpacked_size(archive, "XLSX")
+        check_package(archive, "XLSX", limits or ExtractionLimits())
     budget = max_cells
     sheets: list[str] = []
     with warnings.catch_warnings():

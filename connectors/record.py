@@ -9,11 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from connectors.errors import RecordError
+from connectors.limits import MAX_TEXT_CHARS, text_too_long
 
 KNOWN_DOC_TYPES: frozenset[str] = frozenset(
     {
@@ -125,18 +127,28 @@ def parse_record(
     *,
     source_ref: str | None = None,
     require_acl: bool = True,
+    max_text_chars: int = MAX_TEXT_CHARS,
 ) -> Record:
     """Validate one raw record and return it normalised.
 
     Raises ``RecordError`` naming ``source_ref`` (or the record id) and the reason when the id
-    is missing, the text is empty, a field has the wrong type, a date does not parse, or (with
-    ``require_acl``) ``acl`` is missing or empty. Unknown ``doc_type`` values are kept as given;
-    unknown keys are kept in ``extra``.
+    is missing, the text is empty or longer than ``max_text_chars``, a field has the wrong
+    type, a date does not parse, any string holds a lone surrogate (``"\\ud800"`` in JSON: it
+    cannot be stored as UTF-8), ``deleted`` is anything but ``false`` (a tombstone is
+    ``"deleted": true`` and is not a record), or (with ``require_acl``) ``acl`` is missing or
+    empty. Unknown ``doc_type`` values are kept as given; unknown keys are kept in ``extra``.
     """
     if not isinstance(raw, Mapping):
         raise RecordError(source_ref or "<record>", "a record must be a JSON object")
     record_id = raw.get("id")
-    ref = source_ref or (str(record_id) if record_id else "<record without id>")
+    ref = source_ref or (_ref_of(record_id) if record_id else "<record without id>")
+    _refuse_surrogates(raw, ref)
+    if raw.get("deleted", False) is not False:
+        raise RecordError(
+            ref,
+            f"'deleted' is {_printable(raw.get('deleted'))}: a tombstone needs the JSON boolean "
+            "true, a record false or no 'deleted' at all",
+        )
     if not isinstance(record_id, str) or not record_id.strip():
         raise RecordError(ref, "missing or empty 'id'")
     record_id = record_id.strip()
@@ -150,6 +162,8 @@ def parse_record(
         text = ""
     if not isinstance(text, str):
         raise RecordError(ref, "'text' must be a string")
+    if len(text) > max_text_chars:
+        raise RecordError(ref, text_too_long(len(text), max_text_chars))
     if "\x00" in text:
         text = text.replace("\x00", "")
     if not text.strip():
@@ -191,6 +205,47 @@ def parse_record(
 def is_tombstone(raw: Mapping[str, Any]) -> bool:
     """True for ``{"id": …, "deleted": true}`` lines."""
     return isinstance(raw, Mapping) and raw.get("deleted") is True
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refuse_surrogates(value: Any, ref: str, *, depth: int = 0) -> None:
+    """Raise ``RecordError`` when a string anywhere in ``value`` holds a lone surrogate.
+
+    ``json.loads`` turns the escape ``\\ud800`` into one; it cannot be encoded as UTF-8, so
+    the store would fail on it, and with it the whole batch. Strings from JSON never hold a
+    valid surrogate pair (those decode to one character), so any surrogate is an error.
+    """
+    if isinstance(value, str):
+        match = _SURROGATE.search(value)
+        if match is not None:
+            raise RecordError(
+                ref,
+                f"a string holds the lone surrogate \\u{ord(match.group()):04x} at character "
+                f"{match.start():,}, which is not valid Unicode text (a broken \\u escape?)",
+            )
+    elif depth > 64:
+        raise RecordError(ref, "the record is nested more than 64 levels deep")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            _refuse_surrogates(key, ref, depth=depth + 1)
+            _refuse_surrogates(item, ref, depth=depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refuse_surrogates(item, ref, depth=depth + 1)
+
+
+def _ref_of(record_id: Any) -> str:
+    text = str(record_id)
+    return ascii(text) if _SURROGATE.search(text) else text
+
+
+def _printable(value: Any) -> str:
+    """A short, printable form of an untrusted value for a failure message."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    shown = ascii(text) if isinstance(value, str) else text
+    return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
 def _principals(value: Any, name: str, ref: str) -> tuple[str, ...]:

@@ -1,4 +1,8 @@
-"""Build a connector from a source spec: ``jsonl:PATH``, ``files:DIR`` or ``sql:URL#table``."""
+"""Build a connector from a source spec: ``jsonl:PATH``, ``files:DIR`` or ``sql:URL#table``.
+
+The caps on what one input may cost (``ExtractionLimits``) come from the caller, which builds
+them from its settings: this package reads no settings of its own.
+"""
 
 from __future__ import annotations
 
@@ -8,37 +12,40 @@ from connectors.base import Connector
 from connectors.errors import ConnectorError
 from connectors.files import FilesConnector
 from connectors.jsonl import JsonlConnector
+from connectors.limits import ExtractionLimits
 from connectors.sql import SqlConnector
 
 
-def _jsonl(rest: str) -> Connector:
-    return JsonlConnector(rest)
+def _jsonl(rest: str, limits: ExtractionLimits) -> Connector:
+    return JsonlConnector(rest, max_text_chars=limits.max_text_chars)
 
 
-def _files(rest: str) -> Connector:
-    return FilesConnector(rest)
+def _files(rest: str, limits: ExtractionLimits) -> Connector:
+    return FilesConnector(rest, limits=limits)
 
 
-def _sql(rest: str) -> Connector:
+def _sql(rest: str, limits: ExtractionLimits) -> Connector:
     url, hash_sign, table = rest.rpartition("#")
     if not hash_sign or not url.strip() or not table.strip():
         raise ConnectorError(
             "a SQL source is 'sql:URL#table', e.g. sql:postgresql+psycopg://user@host/db#records"
         )
-    return SqlConnector(url.strip(), table.strip())
+    return SqlConnector(url.strip(), table.strip(), max_text_chars=limits.max_text_chars)
 
 
-SCHEMES: dict[str, Callable[[str], Connector]] = {
+SCHEMES: dict[str, Callable[[str, ExtractionLimits], Connector]] = {
     "jsonl": _jsonl,
     "files": _files,
     "sql": _sql,
 }
 
 
-def connector_from_source(spec: str) -> Connector:
+def connector_from_source(spec: str, *, limits: ExtractionLimits | None = None) -> Connector:
     """The connector a ``--source`` spec names. Nothing is opened or read yet.
 
-    Raises ``ConnectorError`` for an unknown scheme or a spec without a location.
+    ``limits`` (default: ``ExtractionLimits()``, see ``connectors/README.md``) caps the text
+    of a record and, for ``files:``, the XML, MIME nesting, memory and time of reading one
+    file. Raises ``ConnectorError`` for an unknown scheme or a spec without a location.
     """
     scheme, colon, rest = spec.strip().partition(":")
     if not colon:
@@ -50,7 +57,7 @@ def connector_from_source(spec: str) -> Connector:
         raise ConnectorError(f"unknown source scheme {scheme!r}: use one of {_known()}")
     if not rest.strip():
         raise ConnectorError(f"source {spec!r} names no location after '{scheme}:'")
-    return factory(rest.strip())
+    return factory(rest.strip(), limits or ExtractionLimits())
 
 
 def _known() -> str:

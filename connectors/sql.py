@@ -27,6 +27,7 @@ from pydantic import Field
 
 from connectors.base import Checkpoint, Connector, Failure, SourceItem
 from connectors.errors import ConnectorError, FatalConnectorError, RecordError
+from connectors.limits import MAX_TEXT_CHARS
 from connectors.record import Record, Tombstone, parse_record
 
 ValueKind = Literal["datetime", "date", "int", "float", "decimal", "uuid", "str"]
@@ -84,6 +85,7 @@ class SqlConnector(Connector):
         updated_column: str = "updated_at",
         column_map: Mapping[str, str] | None = None,
         batch_size: int = 500,
+        max_text_chars: int = MAX_TEXT_CHARS,
     ) -> None:
         try:
             self.url = sa.engine.make_url(url)
@@ -101,6 +103,7 @@ class SqlConnector(Connector):
         self.updated_column = updated_column
         self.column_map = dict(column_map or {})
         self.batch_size = batch_size
+        self.max_text_chars = max_text_chars
         self._engine: sa.Engine | None = None
         self._table: sa.Table | None = None
 
@@ -272,7 +275,7 @@ class SqlConnector(Connector):
                 for key, value in row.items()
                 if key not in used and not isinstance(value, bytes | memoryview)
             }
-            return parse_record(raw, source_ref=ref)
+            return parse_record(raw, source_ref=ref, max_text_chars=self.max_text_chars)
         except RecordError as exc:
             return Failure.from_error(exc)
 

@@ -27,6 +27,7 @@ from connectors.base import Checkpoint
 from connectors.extract import NOT_TEXT, OCR_UNAVAILABLE, ExtractionError, Extractor, decode_text
 from connectors.files import FilesConnector
 from connectors.html_text import html_to_text
+from connectors.limits import ExtractionLimits
 
 needs_tesseract = pytest.mark.skipif(
     shutil.which("tesseract") is None, reason="Tesseract is not installed (apt: tesseract-ocr)"
@@ -163,8 +164,12 @@ def test_ocr_unavailable_is_a_failure(root: Path, monkeypatch: pytest.MonkeyPatc
     import pytesseract
 
     monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
-    assert failure_of(extract_one(root, "scan.png", scan_png(["Unread"]))) == OCR_UNAVAILABLE
-    reason = failure_of(extract_one(root, "scan.pdf", image_only_pdf(["Unread page"])))
+    here = ExtractionLimits(isolate=False)  # the patch reaches this process only
+    assert (
+        failure_of(extract_one(root, "scan.png", scan_png(["Unread"]), limits=here))
+        == OCR_UNAVAILABLE
+    )
+    reason = failure_of(extract_one(root, "scan.pdf", image_only_pdf(["Unread page"]), limits=here))
     assert reason.startswith(OCR_UNAVAILABLE)
 
 

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 from connectors.extract import ExtractionError, Extractor
 from connectors.files import FilesConnector
+from connectors.limits import ExtractionLimits
 
 needs_antiword = pytest.mark.skipif(
     shutil.which("antiword") is None, reason="antiword is not installed (apt: antiword)"
@@ -230,7 +231,10 @@ def test_a_document_that_unpacks_past_the_limit_is_refused(
         "big.odt": odt_bytes(body),
         "big.docx": docx_bytes(["Repeated visit note. " * 1000]),
     }[name]
-    assert "more than the 10,000-byte limit" in failure_of(extract_one(root, name, data))
+    here = ExtractionLimits(isolate=False)  # the patch reaches this process only
+    assert "more than the 10,000-byte limit" in failure_of(
+        extract_one(root, name, data, limits=here)
+    )
 
 
 # --- legacy Word .doc --------------------------------------------------------------------------
