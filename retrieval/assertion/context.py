@@ -24,6 +24,7 @@ which every :class:`Assertion` carries.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -222,11 +223,7 @@ def _analyse(sentence: str, lexicon: Lexicon) -> tuple[tuple[_Token, ...], tuple
     """Tokens of ``sentence`` and the scope of every trigger in it (cached: assessing several
     mentions of one sentence tokenises it once)."""
     surface = analysis.surface_tokens(sentence)
-    tokens = tuple(
-        _Token(start, start + len(text), normalise_token(text), _WORDLESS.fullmatch(text) is None)
-        for start, text in surface
-        if not text.isspace()
-    )
+    tokens = tuple(_tokens(surface))
     matches = _matches(tokens, lexicon.root)
     starting = {m.first: m for m in matches}
     scopes: list[_Scope] = []
@@ -243,6 +240,20 @@ def _analyse(sentence: str, lexicon: Lexicon) -> tuple[tuple[_Token, ...], tuple
                 first = _backward_start(tokens, matches, match.first, category, window)
                 scopes.append(_Scope(category, match, first, match.first))
     return tokens, tuple(scopes)
+
+
+def _tokens(surface: list[tuple[int, str]]) -> Iterator[_Token]:
+    """Word tokens as spaCy splits them; a run of punctuation ("):", "?!") split into its
+    characters, so a phrase ":" or ";" ends scopes wherever the mark stands."""
+    for start, text in surface:
+        if text.isspace():
+            continue
+        if _WORDLESS.fullmatch(text) is None:
+            yield _Token(start, start + len(text), normalise_token(text), True)
+            continue
+        for offset, char in enumerate(text):
+            if not char.isspace():
+                yield _Token(start + offset, start + offset + 1, normalise_token(char), False)
 
 
 def _matches(tokens: tuple[_Token, ...], root: TrieNode) -> list[_Match]:

@@ -27,6 +27,10 @@ CONTEXT_CATEGORIES: frozenset[str] = frozenset(get_args(ContextCategory))
 DIRECTIONS: tuple[str, ...] = get_args(Direction)
 PLACEHOLDERS = {
     "<year>": re.compile(r"(?:19|20)\d\d"),
+    "<month>": re.compile(
+        r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+        r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+    ),
     "<num>": re.compile(r"\d+|one|two|three|four|five|six|seven|eight|nine|ten|several|many"),
 }
 _COLUMNS = ("phrase", "category", "direction", "window", "ends", "source")
