@@ -1,16 +1,24 @@
-"""API fixtures: settings over a fresh data folder, services over three records, a client."""
+"""API fixtures: settings over a fresh data folder, services over three records, a client,
+and a real server in a thread."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+import uvicorn
 from factories import make_record
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from app.main import create_app
+from app.main import create_app, server_options
 from app.services import Services, build_services
 from app.settings import Settings
 from retrieval.embedding import Embedder
@@ -68,3 +76,47 @@ def services(settings: Settings, embedder: Embedder) -> Iterator[Services]:
 def client(services: Services) -> Iterator[TestClient]:
     with TestClient(create_app(services=services)) as test_client:
         yield test_client
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """A real uvicorn server (``casesearch serve``'s options) on a local port, in a thread."""
+
+    url: str
+    host: str
+    port: int
+
+
+@contextmanager
+def live_server(app: Any, settings: Settings) -> Iterator[LiveServer]:
+    """Serve ``app`` with ``server_options(settings)`` until the block ends.
+
+    uvicorn's logging is left unconfigured so that its records (a traceback for an exception
+    that escaped the app) reach pytest's ``caplog``.
+    """
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    options = {**server_options(settings), "log_config": None}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **options))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the server did not start")
+        time.sleep(0.05)
+    try:
+        yield LiveServer(url=f"http://127.0.0.1:{port}", host="127.0.0.1", port=port)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=60)
+
+
+ServeLive = Callable[[Any, Settings], AbstractContextManager[LiveServer]]
+
+
+@pytest.fixture
+def serve_live() -> ServeLive:
+    """``live_server``, for test modules (which cannot import this conftest by name)."""
+    return live_server
