@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from retrieval.assertion import Assertion, assess
 
@@ -147,7 +147,7 @@ def _binary(pairs: list[tuple[bool, bool]]) -> dict[str, float | int]:
     }
 
 
-def score(predictions: Sequence[Prediction]) -> dict[str, object]:
+def score(predictions: Sequence[Prediction]) -> dict[str, Any]:
     """Per-class precision / recall / F1 (negated, historical, hypothetical, other person) and
     accuracies. Rows without a label in a column are left out of that column's figures."""
     negation = [
@@ -194,7 +194,7 @@ def evaluate(
     predictions_out: Path | None,
     report_out: Path | None = None,
     subset: Subset = "all",
-) -> dict[str, object] | None:
+) -> dict[str, Any] | None:
     """Predict every selected row, write the predictions, and score them when labelled.
 
     Returns the report (also written as JSON with sorted keys to ``report_out``), or None when
