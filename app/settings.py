@@ -75,10 +75,11 @@ class LimitSettings(BaseModel):
     max_body_bytes: int = 5_000_000
     rate_limit_per_minute: int = 120
     # One pushed record's characters (all its strings); a longer one is rejected on its own.
-    max_record_chars: int = Field(200_000, ge=1)
-    # All records of one push: embedding is CPU-bound, and this bounds one request's time
-    # (413 above it; the CMS sends smaller batches).
-    max_push_chars: int = Field(1_000_000, ge=1)
+    max_record_chars: int = Field(100_000, ge=1)
+    # All records of one push (413 above it; the CMS sends smaller batches). Embedding is
+    # CPU-bound: one busy shared core indexed 5,500 characters a second, so 200,000 is about
+    # 36 s of one core at worst (a 4.8 MB push had kept a core busy for over 4 minutes).
+    max_push_chars: int = Field(200_000, ge=1)
 
 
 # The secret development mode signs tokens with when no CASESEARCH_JWT_SECRET is given. It is in
