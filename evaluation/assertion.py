@@ -32,10 +32,6 @@ SUBJECT_VALUES = frozenset({"patient", "child", "subject"})
 PREDICTION_HEADER = ("line number", "negation", "temporality")
 
 
-class AssertionDataError(ValueError):
-    """The input TSV cannot be read as the assertion layout (the message names the line)."""
-
-
 @dataclass(frozen=True, slots=True)
 class Row:
     line: str
@@ -62,18 +58,18 @@ class Prediction:
 
 
 def read_rows(path: Path) -> list[Row]:
-    """Rows of ``path`` in file order; the first line is a header when its first field is not
-    a number. Raises :class:`AssertionDataError` for a row with fewer than three columns."""
+    """Rows of ``path`` in file order, blank lines skipped; the first line is a header when its
+    first field is not a number. A row cut short reads its missing columns as empty, so every
+    input row still gets a prediction."""
     with path.open(encoding="utf-8", newline="") as handle:
         lines = list(csv.reader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
     if lines and lines[0] and not lines[0][0].strip().isdigit():
         lines = lines[1:]
     rows: list[Row] = []
-    for number, fields in enumerate(lines, start=2):
+    for fields in lines:
         if not any(f.strip() for f in fields):
             continue
-        if len(fields) < 3:
-            raise AssertionDataError(f"{path} line {number}: fewer than three columns")
+        fields = fields + [""] * (3 - len(fields))
         labels = [f.strip() or None for f in fields[3:6]] + [None] * 3
         rows.append(Row(fields[0].strip(), fields[1], fields[2], *labels[:3]))
     return rows

@@ -33,7 +33,8 @@ def test_predictions_have_a_header_and_one_row_per_input_row(
         "8\tneglect\tNEGLECT was found at the visit.\n"
         "12\tdrug use\tHistory of DRUG USE.\n"
         "13\tdrinks\tIf mum DRINKS again she will call.\n"
-        "14\tbruising\tThis sentence names another thing.\n",
+        "14\tbruising\tThis sentence names another thing.\n"
+        "15\tcut short\n",
         encoding="utf-8",
     )
     out = tmp_path / "pred.tsv"
@@ -45,6 +46,7 @@ def test_predictions_have_a_header_and_one_row_per_input_row(
         "12\tAffirmed\tHistorical",
         "13\tAffirmed\tNot particular",
         "14\tAffirmed\tRecent",
+        "15\tAffirmed\tRecent",
     ]
     assert capsys.readouterr().out == ""  # no labels, no report
 
