@@ -74,6 +74,7 @@ class IsolatedExtractor:
         self._local = Extractor(ocr=ocr, max_cells=max_cells, limits=self.limits)
         self._process: subprocess.Popen[bytes] | None = None
         self.started = 0  # child processes started so far (for tests and diagnostics)
+        self.peak_rss_bytes = 0  # the largest peak RSS a child reported (diagnostics)
 
     def extract(self, suffix: str, data: bytes) -> Extracted:
         """The text of a file with this suffix; see ``Extractor.extract``."""
@@ -106,6 +107,8 @@ class IsolatedExtractor:
         if not isinstance(answer, dict):
             self.close()
             raise ExtractionError("the extraction process sent a malformed answer")
+        if isinstance(answer.get("peak_rss"), int):
+            self.peak_rss_bytes = max(self.peak_rss_bytes, answer["peak_rss"])
         if answer.get("memory"):
             self.close()
             raise ExtractionError(self._memory_reason())
@@ -278,6 +281,7 @@ def serve() -> None:
         try:
             answer = _answer(extractor, str(header["suffix"]), data)
             del data
+            answer["peak_rss"] = _peak_rss()
             blob = json.dumps(answer).encode()
         except MemoryError:
             answer, blob = {"memory": True}, b'{"memory": true}'
@@ -288,6 +292,19 @@ def serve() -> None:
             os._exit(3)
         if answer.get("memory"):
             return  # a fresh process for the next file: this heap may be fragmented
+
+
+def _peak_rss() -> int:
+    """This process's peak RSS (``VmHWM``: unlike ``ru_maxrss``, not carried over from the
+    parent's pages before ``exec``); 0 where ``/proc`` is missing."""
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def _answer(extractor: Extractor, suffix: str, data: bytes) -> dict[str, Any]:

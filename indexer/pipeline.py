@@ -10,10 +10,19 @@ saved in the same transaction as the records before it, so a ``kill -9`` at any 
 either the batch and its checkpoint or neither; a rerun resumes from the last checkpoint and
 re-applies idempotent upserts. Deletions: tombstones, and (after a full pass) store ids of this
 source missing from ``connector.list_ids()``.
+
+One record never stops a run. A record that cannot be prepared (chunking, analysis or
+embedding raises, e.g. spaCy's E088 on a text past ``nlp.max_length``, or a string that is not
+storable UTF-8) becomes a stored failure under its record id, with a reason starting
+``not indexed:``, and the rest of its batch is indexed. Its connector's checkpoint still moves
+past it (re-reading would fail the same way), so such a failure is kept until the record is
+indexed or deleted, even for connectors whose failures are otherwise cleared when a run no
+longer reports them.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +33,7 @@ from tqdm import tqdm
 from connectors.base import Checkpoint, Connector, Failure
 from connectors.record import Record, Tombstone
 from retrieval import analysis
-from retrieval.chunking import ChunkingConfig, chunk_text
+from retrieval.chunking import ChunkingConfig, ChunkSpan, chunk_text
 from retrieval.embedding import Embedder
 from retrieval.models import ChunkRow, Document
 from retrieval.store import SqliteStore
@@ -69,6 +78,10 @@ class IndexSummary:
 class _Prepared:
     record: Record
     chunks: list[ChunkRow]
+
+
+# Reasons of failures the indexer itself records start with this (see the module docstring).
+NOT_INDEXED = "not indexed: "
 
 
 class Indexer:
@@ -125,10 +138,13 @@ class Indexer:
             self._apply(pending, summary, source, checkpoint=None, bar=bar)
             if connector.reports_failures_every_run:
                 # a complete run: what it did not report again has been fixed
+                still_failing = {ref for ref, _ in summary.failures} | {
+                    row.source_ref
+                    for row in self.store.failures(source)
+                    if row.reason.startswith(NOT_INDEXED)
+                }
                 with self.store.transaction() as conn:
-                    summary.resolved = self.store.clear_failures_except(
-                        conn, source, {ref for ref, _ in summary.failures}
-                    )
+                    summary.resolved = self.store.clear_failures_except(conn, source, still_failing)
             if detect_deletions:
                 self._delete_missing(connector, summary, source)
         finally:
@@ -166,11 +182,21 @@ class Indexer:
         for start in range(0, len(ids), self.batch_size):
             docs = [self.store.document(i) for i in ids[start : start + self.batch_size]]
             present = [d for d in docs if d is not None]
-            prepared = self._prepare([_record_of(d) for d in present])
+            prepared, failed = self._prepare([_record_of(d) for d in present])
             with self.store.transaction() as conn:
                 generation = self.store.next_generation(conn)
                 for prep in prepared:
                     self._write(conn, prep, source=None, generation=generation, keep_source=True)
+                # A record the new settings cannot prepare leaves the index rather than keep
+                # vectors of the old model beside the new ones.
+                sources = self.store.stored_states([f.source_ref for f in failed], conn)
+                for failure in failed:
+                    state = sources.get(failure.source_ref)
+                    self.store.delete_document(conn, failure.source_ref, generation)
+                    if state is not None and state.source is not None:
+                        self.store.record_failure(
+                            conn, state.source, failure.source_ref, failure.reason
+                        )
         with self.store.transaction() as conn:
             self.store.set_meta(conn, "embedder", self.embedder.fingerprint)
             self.store.set_meta(conn, "chunking", self.chunking.fingerprint())
@@ -206,7 +232,7 @@ class Indexer:
                 acl_only.append(item)
             else:
                 summary.unchanged += 1
-        prepared = self._prepare(to_embed)
+        prepared, not_indexed = self._prepare(to_embed)
         with self.store.transaction() as conn:
             generation = self.store.next_generation(conn)
             for prep in prepared:
@@ -230,7 +256,8 @@ class Indexer:
             for record_id in deletions:
                 if self.store.delete_document(conn, record_id, generation):
                     summary.deleted += 1
-            for failure in (i for i in items if isinstance(i, Failure)):
+                self.store.clear_failure(conn, source, record_id)
+            for failure in [*(i for i in items if isinstance(i, Failure)), *not_indexed]:
                 self.store.record_failure(conn, source, failure.source_ref, failure.reason)
                 summary.failed += 1
                 summary.failures.append((failure.source_ref, failure.reason))
@@ -241,33 +268,69 @@ class Indexer:
             elapsed = max(bar.format_dict.get("elapsed", 0.0), 1e-6)
             bar.set_postfix(chunks_per_s=f"{summary.chunks_embedded / elapsed:.0f}")
 
-    def _prepare(self, records: Sequence[Record]) -> list[_Prepared]:
-        """Chunk and embed records (outside any transaction: embedding is the slow part)."""
-        spans = [chunk_text(r.text, self.chunking) for r in records]
-        texts: list[str] = []
-        for record, chunks in zip(records, spans, strict=True):
-            texts.extend(_embedding_text(record.title, c.text) for c in chunks)
-        vectors = self.embedder.embed(texts, progress=False) if texts else None
+    def _prepare(self, records: Sequence[Record]) -> tuple[list[_Prepared], list[Failure]]:
+        """Chunk and embed records (outside any transaction: embedding is the slow part).
+
+        Returns the prepared records in input order and a ``Failure`` (named by record id,
+        reason starting ``NOT_INDEXED``) for each record whose preparation raised; the others
+        are unaffected. Embedding runs once for the whole batch and, only if that raises, once
+        per record to find the one at fault.
+        """
+        analysed: list[tuple[Record, list[ChunkSpan], list[str]]] = []
+        failures: list[Failure] = []
+        for record in records:
+            try:
+                _check_storable(record)
+                chunks = chunk_text(record.text, self.chunking)
+                title_terms = " ".join(analysis.terms(record.title))
+                terms = [
+                    f"{title_terms} {' '.join(analysis.terms(c.text))}".strip() for c in chunks
+                ]
+            except Exception as exc:  # one record's text must not stop the batch
+                failures.append(_not_indexed(record, exc))
+                continue
+            analysed.append((record, chunks, terms))
+        texts = [_embedding_text(r.title, c.text) for r, chunks, _ in analysed for c in chunks]
+        try:
+            vectors: list[Any] = list(self.embedder.embed(texts, progress=False)) if texts else []
+        except Exception:
+            vectors, analysed = self._embed_one_by_one(analysed, failures)
         out: list[_Prepared] = []
         row = 0
-        for record, chunks in zip(records, spans, strict=True):
-            title_terms = " ".join(analysis.terms(record.title))
+        for record, chunks, terms in analysed:
             rows: list[ChunkRow] = []
-            for c in chunks:
-                assert vectors is not None
-                body = " ".join(analysis.terms(c.text))
+            for c, chunk_terms in zip(chunks, terms, strict=True):
                 rows.append(
                     ChunkRow(
                         ordinal=c.ordinal,
                         char_start=c.char_start,
                         char_end=c.char_end,
-                        terms=f"{title_terms} {body}".strip(),
+                        terms=chunk_terms,
                         vector=vectors[row].tobytes(),
                     )
                 )
                 row += 1
             out.append(_Prepared(record, rows))
-        return out
+        return out, failures
+
+    def _embed_one_by_one(
+        self,
+        analysed: list[tuple[Record, list[ChunkSpan], list[str]]],
+        failures: list[Failure],
+    ) -> tuple[list[Any], list[tuple[Record, list[ChunkSpan], list[str]]]]:
+        """Embed each record alone; the records that raise go to ``failures`` (mutated)."""
+        vectors: list[Any] = []
+        kept: list[tuple[Record, list[ChunkSpan], list[str]]] = []
+        for record, chunks, terms in analysed:
+            texts = [_embedding_text(record.title, c.text) for c in chunks]
+            try:
+                found = list(self.embedder.embed(texts, progress=False)) if texts else []
+            except Exception as exc:
+                failures.append(_not_indexed(record, exc))
+                continue
+            vectors.extend(found)
+            kept.append((record, chunks, terms))
+        return vectors, kept
 
     def _write(
         self,
@@ -305,6 +368,25 @@ class Indexer:
                 for record_id in missing[start : start + 500]:
                     deleted += self.store.delete_document(conn, record_id, generation)
         return deleted
+
+
+def _check_storable(record: Record) -> None:
+    """Raise ``UnicodeEncodeError`` when a string of ``record`` cannot be stored as UTF-8.
+
+    ``parse_record`` refuses lone surrogates; this covers records built any other way, which
+    would otherwise fail inside the batch's transaction and take the whole batch with them.
+    """
+    json.dumps(record.to_json(), ensure_ascii=False).encode("utf-8")
+
+
+def _not_indexed(record: Record, exc: Exception) -> Failure:
+    detail = str(exc) or type(exc).__name__
+    if len(detail) > 300:
+        detail = detail[:297] + "..."
+    # The id itself may be what cannot be stored: keep it printable.
+    ref = record.id.encode("utf-8", "backslashreplace").decode("utf-8")
+    detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")
+    return Failure(ref, f"{NOT_INDEXED}{type(exc).__name__}: {detail}")
 
 
 def _embedding_text(title: str, text: str) -> str:
