@@ -35,6 +35,9 @@ from connectors.limits import MAX_TEXT_CHARS
 from connectors.record import Record, Tombstone, is_tombstone, parse_record
 
 _BLOCK = 1 << 20
+# A record at the text limit written with every character as a \uXXXX escape is 30 MB; twice
+# that leaves room for the rest of the record. A longer line is read past, never held whole.
+MAX_LINE_BYTES = 64 << 20
 _BOM = b"\xef\xbb\xbf"
 
 
@@ -55,12 +58,15 @@ class _Line:
     item: Record | Tombstone | Failure | None  # None: a blank line
     consumed: bool  # False: the last line had no newline and did not parse (maybe mid-write)
     raw: bytes = b""  # the line's bytes as read (for the running prefix hash)
+    start: int = 0  # offset of the line's first byte
+    skipped: bool = False  # too long: not kept in ``raw``, hashed from the file instead
 
 
 class JsonlConnector(Connector):
     """Reads a JSONL file of records, yielding a checkpoint every ``checkpoint_every`` lines.
 
-    A record whose text is longer than ``max_text_chars`` is a failure for its line.
+    A record whose text is longer than ``max_text_chars`` is a failure for its line, and so
+    is a line longer than ``max_line_bytes`` (read past in blocks, never held whole).
     """
 
     scheme = "jsonl"
@@ -72,12 +78,14 @@ class JsonlConnector(Connector):
         *,
         checkpoint_every: int = 200,
         max_text_chars: int = MAX_TEXT_CHARS,
+        max_line_bytes: int = MAX_LINE_BYTES,
     ) -> None:
-        if checkpoint_every <= 0 or max_text_chars <= 0:
-            raise ValueError("checkpoint_every and max_text_chars must be positive")
+        if checkpoint_every <= 0 or max_text_chars <= 0 or max_line_bytes <= 0:
+            raise ValueError("checkpoint_every, max_text_chars and max_line_bytes must be positive")
         self.path = Path(path)
         self.checkpoint_every = checkpoint_every
         self.max_text_chars = max_text_chars
+        self.max_line_bytes = max_line_bytes
 
     @property
     def source_id(self) -> str:
@@ -113,7 +121,10 @@ class JsonlConnector(Connector):
                     yield item
                 if not parsed.consumed:
                     break
-                prefix.update(parsed.raw)
+                if parsed.skipped:
+                    self._hash_range(handle, parsed.start, parsed.end, prefix)
+                else:
+                    prefix.update(parsed.raw)
                 offset, line = parsed.end, parsed.number
                 since_checkpoint += 1
                 if since_checkpoint >= self.checkpoint_every:
@@ -156,11 +167,25 @@ class JsonlConnector(Connector):
         handle.seek(offset)
         number = line
         position = offset
-        while original := handle.readline():
+        while original := handle.readline(self.max_line_bytes + 1):
             start = position
             number += 1
             position += len(original)
             terminated = original.endswith(b"\n")
+            if len(original) > self.max_line_bytes and not terminated:
+                length, terminated = self._skip_line(handle, len(original))
+                position = start + length
+                reason = (
+                    f"the line is {length:,} bytes long, more than the "
+                    f"{self.max_line_bytes:,}-byte limit"
+                )
+                if not terminated:  # maybe still being written: leave it for the next run
+                    failure = Failure(f"{self.path}:{number}", f"incomplete last line: {reason}")
+                    yield _Line(number, start, failure, consumed=False)
+                    return
+                failure = Failure(f"{self.path}:{number}", reason)
+                yield _Line(number, position, failure, consumed=True, start=start, skipped=True)
+                continue
             raw = original[len(_BOM) :] if start == 0 and original.startswith(_BOM) else original
             item = self._parse(raw.rstrip(b"\r\n"), number)
             if item is None:
@@ -172,6 +197,30 @@ class JsonlConnector(Connector):
                 yield _Line(number, start, Failure(item.source_ref, reason), consumed=False)
                 return
             yield _Line(number, position, item, consumed=True, raw=original)
+
+    def _skip_line(self, handle: BinaryIO, read: int) -> tuple[int, bool]:
+        """Read past the rest of an over-long line without keeping it: (its length in bytes,
+        whether it ends with a newline)."""
+        length = read
+        while block := handle.readline(_BLOCK):
+            length += len(block)
+            if block.endswith(b"\n"):
+                return length, True
+        return length, False
+
+    @staticmethod
+    def _hash_range(handle: BinaryIO, start: int, end: int, prefix: hashlib._Hash) -> None:
+        """Feed bytes ``start:end`` of the file to ``prefix``, leaving the position as it was."""
+        position = handle.tell()
+        handle.seek(start)
+        remaining = end - start
+        while remaining > 0:
+            block = handle.read(min(_BLOCK, remaining))
+            if not block:
+                break
+            prefix.update(block)
+            remaining -= len(block)
+        handle.seek(position)
 
     def _parse(self, raw: bytes, number: int) -> Record | Tombstone | Failure | None:
         ref = f"{self.path}:{number}"

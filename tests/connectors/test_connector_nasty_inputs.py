@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from connector_contract import failures, fetch_all, records
+from connector_contract import failures, fetch_all, final_checkpoint, records
 from connector_documents import docx_bytes
 from nasty_inputs import (
     current_rss_bytes,
@@ -317,3 +317,35 @@ def test_a_20_mib_jsonl_record_is_a_failure_under_the_default_cap(tmp_path: Path
         "more than the 5,000,000-character limit" in reasons(items)[f"{tmp_path / 'cms.jsonl'}:1"]
     )
     assert [r.id for r in records(items)] == ["r1"]
+
+
+def test_a_jsonl_line_over_the_byte_limit_is_read_past_and_the_checkpoint_holds(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cms.jsonl"
+    long = json.dumps({"id": "r2", "text": "word " * 100, "acl": ["team:a"]})
+    path.write_text(f"{good_line('r1')}\n{long}\n{good_line('r3')}\n")
+    connector = JsonlConnector(path, max_line_bytes=200)
+    items = fetch_all(connector)
+    assert "more than the 200-byte limit" in reasons(items)[f"{path}:2"]
+    assert [r.id for r in records(items)] == ["r1", "r3"]
+    # The running hash covered the skipped line: an append is read alone, not from the start.
+    with path.open("a") as handle:
+        handle.write(good_line("r4") + "\n")
+    again = fetch_all(connector, final_checkpoint(items))
+    assert [r.id for r in records(again)] == ["r4"]
+    assert reasons(again) == {}
+
+
+def test_an_unterminated_jsonl_line_over_the_limit_is_left_for_the_next_run(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "cms.jsonl"
+    path.write_text(good_line("r1") + "\n" + '{"id": "r2", "text": "' + "x" * 500)
+    connector = JsonlConnector(path, max_line_bytes=200)
+    items = fetch_all(connector)
+    assert "incomplete last line" in reasons(items)[f"{path}:2"]
+    with path.open("a") as handle:
+        handle.write('", "acl": ["team:a"]}\n')
+    again = fetch_all(connector, final_checkpoint(items))
+    assert "more than the 200-byte limit" in reasons(again)[f"{path}:2"]
