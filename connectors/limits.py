@@ -27,8 +27,8 @@ MAX_XML_DEPTH = 256
 MAX_MIME_DEPTH = 32
 # Multipart containers in one e-mail, counted in its bytes before it is parsed.
 MAX_MIME_PARTS = 1_000
-# Memory (address space) of the process that reads untrusted formats. Python, pypdf,
-# python-docx, openpyxl and Pillow use about 150 MB before reading anything.
+# Memory (address space) of the process that reads untrusted formats. Its peak RSS on ordinary
+# documents is about 50 MiB; a file at the 50 MB size limit has room for several copies.
 EXTRACTION_MEMORY_BYTES = 1 << 30
 # Wall-clock seconds to read one file, OCR included (the OCR step's own per-image timeout is
 # 300 s, so a lower limit would cut off what it allows).
