@@ -23,7 +23,7 @@ import contextlib
 import datetime as dt
 import json
 import os
-import select
+import selectors
 import signal
 import struct
 import subprocess
@@ -211,18 +211,18 @@ def _read_exactly(stream: IO[bytes], size: int, deadline: float) -> bytes:
     fd = stream.fileno()
     chunks: list[bytes] = []
     remaining = size
-    while remaining:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError
-        ready, _, _ = select.select([fd], [], [], left)
-        if not ready:
-            raise TimeoutError
-        chunk = os.read(fd, min(remaining, 1 << 20))
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        remaining -= len(chunk)
+    # A selector, not select.select: a server may hold descriptors past select's 1024.
+    with selectors.DefaultSelector() as selector:
+        selector.register(fd, selectors.EVENT_READ)
+        while remaining:
+            left = deadline - time.monotonic()
+            if left <= 0 or not selector.select(left):
+                raise TimeoutError
+            chunk = os.read(fd, min(remaining, 1 << 20))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            remaining -= len(chunk)
     return b"".join(chunks)
 
 
