@@ -6,7 +6,6 @@ event happens there, so the web pages get exactly the same behaviour.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -27,6 +26,7 @@ from app.api.schemas import (
     CitationOut,
     DocumentOut,
     Health,
+    IsoDate,
     OpenEventBody,
     OpenEventOut,
     RecordsBody,
@@ -178,11 +178,11 @@ def case_timeline(
     case_id: Annotated[str, Path(max_length=256)],
     caller: CallerDep,
     services: ServicesDep,
-    doc_type: Annotated[list[str] | None, Query(max_length=50)] = None,
+    doc_type: Annotated[list[str], Query(max_length=50, default_factory=list)],
 ) -> TimelineOut:
     """The case's records the caller may see, newest first (an unknown case and a case with
     nothing visible both answer an empty list)."""
-    entries = actions.case_timeline_for(services, caller, case_id, doc_type or ())
+    entries = actions.case_timeline_for(services, caller, case_id, doc_type)
     return TimelineOut(
         case_id=case_id,
         entries=[
@@ -254,8 +254,8 @@ def audit(
     case_id: Annotated[str | None, Query(max_length=256)] = None,
     record_id: Annotated[str | None, Query(max_length=256)] = None,
     action: Action | None = None,
-    date_from: Annotated[dt.date | None, Query(description="first UTC day, inclusive")] = None,
-    date_to: Annotated[dt.date | None, Query(description="last UTC day, inclusive")] = None,
+    date_from: Annotated[IsoDate | None, Query(description="first UTC day, inclusive")] = None,
+    date_to: Annotated[IsoDate | None, Query(description="last UTC day, inclusive")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> AuditPageOut:
@@ -317,8 +317,8 @@ def open_event(caller: CallerDep, body: OpenEventBodyDep, services: ServicesDep)
 def time_to_find(
     caller: CallerDep,
     services: ServicesDep,
-    date_from: Annotated[dt.date | None, Query(description="first UTC day, inclusive")] = None,
-    date_to: Annotated[dt.date | None, Query(description="last UTC day, inclusive")] = None,
+    date_from: Annotated[IsoDate | None, Query(description="first UTC day, inclusive")] = None,
+    date_to: Annotated[IsoDate | None, Query(description="last UTC day, inclusive")] = None,
 ) -> TimeToFindOut:
     """Seconds from a search to its first opened result, per UTC day and overall
     (``role:auditor`` or ``role:qa``)."""

@@ -3,40 +3,82 @@
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
+import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
 
-_ALLOWED_CONTROLS = frozenset("\t\n\r")
+# The text rules, as JSON Schema patterns (OpenAPI) and checked by the same expressions here,
+# spelled out as code points so that ECMA, Rust and Python regex engines agree: no control
+# characters but tab and line breaks; a query has something besides spaces.
+CONTROL = "\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F"
+SPACE = (
+    "\\u0009\\u000A\\u000D\\u0020\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F"
+    "\\u3000\\uFEFF"
+)
+TEXT_PATTERN = f"^[^{CONTROL}]*$"
+QUERY_PATTERN = f"^[^{CONTROL}]*[^{CONTROL}{SPACE}][^{CONTROL}]*$"
+_CONTROL = re.compile(f"[{CONTROL}]")
+_SOMETHING = re.compile(f"[^{CONTROL}{SPACE}]")
 
 
 def _no_control_characters(value: str) -> str:
     """Refuse control characters (other than tab and line breaks) and lone surrogates, which
     cannot be stored or searched and would otherwise fail deep inside the store."""
+    found = _CONTROL.search(value)
+    if found:
+        raise ValueError(f"control character U+{ord(found.group()):04X} is not allowed")
     for char in value:
-        if char in _ALLOWED_CONTROLS:
-            continue
-        category = unicodedata.category(char)
-        if category == "Cc":
-            raise ValueError(f"control character U+{ord(char):04X} is not allowed")
-        if category == "Cs":
+        if "\ud800" <= char <= "\udfff":
             raise ValueError(f"lone surrogate U+{ord(char):04X} cannot be encoded")
     return value
 
 
 def _not_blank(value: str) -> str:
-    if not value.strip():
+    if not _SOMETHING.search(value):
         raise ValueError("must contain something to search for, not only spaces")
     return value
 
 
-Text = Annotated[str, AfterValidator(_no_control_characters)]
-QueryText = Annotated[str, AfterValidator(_no_control_characters), AfterValidator(_not_blank)]
+def _json_integer(value: Any) -> Any:
+    """JSON Schema's integer: ``5`` and ``5.0``, not ``"5"``, ``true`` or ``5.5``."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("must be an integer (a JSON number, not a string or boolean)")
+    return value
+
+
+Text = Annotated[
+    str,
+    AfterValidator(_no_control_characters),
+    Field(json_schema_extra={"pattern": TEXT_PATTERN}),
+]
+QueryText = Annotated[
+    str,
+    AfterValidator(_no_control_characters),
+    AfterValidator(_not_blank),
+    Field(json_schema_extra={"pattern": QUERY_PATTERN}),
+]
+JsonInt = Annotated[int, Strict(False), BeforeValidator(_json_integer)]
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    """Only ``YYYY-MM-DD`` (pydantic would also read a number as a Unix time: ``1e-259`` was
+    1970-01-01)."""
+    if isinstance(value, dt.date):
+        return value
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[dt.date, Strict(False), BeforeValidator(_iso_date)]
 
 
 class SearchBody(BaseModel):
-    """Strict: ``"5"`` is not a number and ``false`` is not 0 (422 either way)."""
+    """Strict: ``"5"`` is not a number and ``false`` is not 0 (422 either way); ``5.0`` is
+    the integer 5, as JSON Schema has it."""
 
     model_config = ConfigDict(
         extra="forbid",
@@ -54,10 +96,10 @@ class SearchBody(BaseModel):
     doc_types: list[Annotated[Text, Field(max_length=256)]] | None = Field(
         default=None, max_length=50
     )
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    top_k: int = Field(default=10, ge=1, le=50)
-    offset: int = Field(default=0, ge=0, le=1000)
+    date_from: IsoDate | None = None
+    date_to: IsoDate | None = None
+    top_k: JsonInt = Field(default=10, ge=1, le=50)
+    offset: JsonInt = Field(default=0, ge=0, le=1000)
 
 
 class SnippetOut(BaseModel):

@@ -162,7 +162,7 @@ def test_pushing_without_the_ingest_role_is_403_before_the_body_is_read(
         ("offset", False),
         ("offset", "0"),
         ("top_k", "5"),
-        ("top_k", 5.0),
+        ("top_k", 5.5),
         ("top_k", True),
         ("query", 5),
         ("case_id", 7),
