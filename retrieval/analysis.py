@@ -71,6 +71,12 @@ def _stop_words() -> frozenset[str]:
 
 
 @lru_cache(maxsize=200_000)
+def lemma(word: str) -> str:
+    """The lowercased lookup lemma of one surface word, stop words included ("went" → "go")."""
+    lower = word.lower()
+    return str(_lemma_table().get(lower, lower))
+
+
 def normalise(word: str) -> tuple[str, ...]:
     """Terms for one surface word: lowercased lemma, split on non-word characters, no stops.
 

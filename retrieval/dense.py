@@ -164,16 +164,45 @@ class DenseIndex:
         ``allowed_records[record_pk]`` says whether a record may be returned; records beyond
         the array's end are not allowed. Ties are broken by chunk pk.
         """
+        if limit <= 0:
+            return []
+        scores, chunk_pks, record_of = self._scored(query, allowed_records)
+        return self._top(scores, chunk_pks, record_of, limit)
+
+    def search_above(
+        self,
+        query: npt.NDArray[np.float32],
+        allowed_records: BoolArray,
+        limit: int,
+        min_score: float,
+    ) -> tuple[list[tuple[int, int, float]], npt.NDArray[np.int64]]:
+        """``search`` keeping only chunks scoring at least ``min_score``, and the distinct
+        record pks of *every* allowed chunk above it (not only the top ``limit``): the total."""
+        scores, chunk_pks, record_of = self._scored(query, allowed_records)
+        keep = scores >= min_score
+        scores, chunk_pks, record_of = scores[keep], chunk_pks[keep], record_of[keep]
+        above = np.unique(record_of).astype(np.int64)
+        return (self._top(scores, chunk_pks, record_of, limit) if limit > 0 else []), above
+
+    def _scored(
+        self, query: npt.NDArray[np.float32], allowed_records: BoolArray
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Cosine, chunk pk and record pk of every live chunk of an allowed record."""
         with self._lock:
             rows = self._visible_rows(allowed_records)
-            if rows.size == 0 or limit <= 0:
-                return []
-            scores = self._vectors[rows] @ query
-            chunk_pks = self._chunk_pks[rows]
-            record_of = self._record_pks[rows]
-        if rows.size > limit:
+            scores: npt.NDArray[np.float32] = self._vectors[rows] @ query
+            return scores, self._chunk_pks[rows], self._record_pks[rows]
+
+    @staticmethod
+    def _top(
+        scores: npt.NDArray[np.float32],
+        chunk_pks: npt.NDArray[np.int64],
+        record_of: npt.NDArray[np.int64],
+        limit: int,
+    ) -> list[tuple[int, int, float]]:
+        if scores.size > limit:
             top = np.argpartition(-scores, limit - 1)[:limit]
         else:
-            top = np.arange(rows.size)
+            top = np.arange(scores.size)
         order = top[np.lexsort((chunk_pks[top], -scores[top]))]
         return [(int(chunk_pks[i]), int(record_of[i]), float(scores[i])) for i in order]

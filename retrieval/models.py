@@ -107,6 +107,9 @@ class SearchResult:
     hits: tuple[Hit, ...]
     took_ms: float
     understanding: Mapping[str, Any] = field(default_factory=dict)
+    # records the caller may see, within the filters, that match at all: a query word, or a
+    # meaning above the relevance floor (counted over every such record, not only this page)
+    total: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,4 +139,8 @@ class SearchConfig:
     # Look-up rules, each switchable for the ablation table (type_boost = 0 and
     # negation_penalty = 0 switch off the other two).
     recency: bool = True  # newest matching record first; plans in force first
+    # Relevance floor: a record found by meaning alone (no query word in it) must reach this
+    # cosine with the query, else it is no match ("xylophone trampoline zebra" finds nothing).
+    # Calibrated in README ("Relevance floor"); -1 switches it off.
+    relevance_floor: float = 0.25
     scope_common: bool = True  # leave out words found in most records of one case

@@ -32,7 +32,7 @@ from retrieval.dense import DenseIndex
 from retrieval.embedding import Embedder
 from retrieval.errors import InvalidQueryError
 from retrieval.fusion import collapse_to_records, reciprocal_rank_fusion
-from retrieval.indicators import Category, load_library
+from retrieval.indicators import Category, bm25_wording, load_library
 from retrieval.lexical import (
     BoolArray,
     IntArray,
@@ -84,6 +84,7 @@ class _Ranked:
     # the query's own wordings (before a concept's record wordings were added): the negation
     # check reads these, since an indicator may itself hold a cue ("no food")
     own_groups: list[TermGroup] = field(default_factory=list)
+    total: int = 0
 
     @property
     def query_terms(self) -> frozenset[str]:
@@ -119,7 +120,7 @@ class HybridSearcher:
         self.embedder = embedder
         self.config = config or SearchConfig()
         self.dense = DenseIndex(embedder.dimension)
-        self._exemplar_directions: dict[str, np.ndarray[Any, np.dtype[np.float32]]] = {}
+        self.concept_directions: dict[str, np.ndarray[Any, np.dtype[np.float32]]] = {}
         self._exemplar_lock = threading.Lock()
 
     def warm(self) -> None:
@@ -132,7 +133,7 @@ class HybridSearcher:
         self.embedder.embed(["warm up"])
         understand("warm up", today=dt.date.today(), vocabulary=analysis.english_vocabulary)
         for category in load_library().categories:
-            self._exemplar_direction(category)
+            self.concept_direction(category)
 
     def search(self, request: SearchRequest) -> SearchResult:
         """Rank the records ``request.scope`` may see; see the module docstring for the steps.
@@ -156,7 +157,10 @@ class HybridSearcher:
         )
         took_ms = (time.perf_counter() - started) * 1000
         return SearchResult(
-            hits=hits, took_ms=took_ms, understanding=_explain(ranked.reading, ranked)
+            hits=hits,
+            took_ms=took_ms,
+            understanding=_explain(ranked.reading, ranked),
+            total=ranked.total,
         )
 
     def rank_ids(self, request: SearchRequest) -> list[tuple[str, float]]:
@@ -218,6 +222,7 @@ class HybridSearcher:
             visible, allowed = scope_masks(conn, request.scope, filters)
             count = int(np.count_nonzero(allowed))
             lists: list[list[tuple[int, int, float]]] = [[], []]
+            matched: list[IntArray] = []  # record pks that match at all (the total)
             if request.mode in ("bm25", "hybrid"):
                 population = self.dense.population(visible)
                 in_scope = population.restrict(allowed)
@@ -233,8 +238,17 @@ class HybridSearcher:
                     )
                 useful = [g for g in groups if g not in ranked.dropped_groups]
                 lists[0] = bm25_search(conn, useful, matches, in_scope, population, limit)
+                matched += [
+                    population.record_of[rows[within(in_scope, rows)]]
+                    for rows in (matches[g] for g in useful)
+                ]
             if query_vector is not None:
-                lists[1] = self.dense.search(query_vector, allowed, limit)
+                # a query with nothing left to mean ("latest") ranks by date: no floor
+                content = reading is None or bool(reading.dense_query.strip())
+                floor = self.config.relevance_floor if content else -np.inf
+                lists[1], above = self.dense.search_above(query_vector, allowed, limit, floor)
+                matched.append(above)
+            ranked.total = int(np.unique(np.concatenate(matched)).size) if matched else 0
             rrf_k = self.config.concept_rrf_k if by_kind and kind == "concept" else None
             candidates = self._fuse(lists, rrf_k=rrf_k)
             if reading is not None and lookup_rules:
@@ -260,7 +274,7 @@ class HybridSearcher:
         (computed once per process), so "instances of neglect" also points at records that
         describe neglect in other words. Cosine search normalises the result.
         """
-        directions = [self._exemplar_direction(c) for c in concepts]
+        directions = [self.concept_direction(c) for c in concepts]
         concept = np.mean(directions, axis=0)
         concept /= max(float(np.linalg.norm(concept)), 1e-12)
         query = query_vector / max(float(np.linalg.norm(query_vector)), 1e-12)
@@ -270,16 +284,16 @@ class HybridSearcher:
         )
         return out
 
-    def _exemplar_direction(self, category: Category) -> np.ndarray[Any, np.dtype[np.float32]]:
+    def concept_direction(self, category: Category) -> np.ndarray[Any, np.dtype[np.float32]]:
         with self._exemplar_lock:
-            cached = self._exemplar_directions.get(category.id)
+            cached = self.concept_directions.get(category.id)
         if cached is not None:
             return cached
         vectors = self.embedder.embed(list(category.exemplars))
         mean: np.ndarray[Any, np.dtype[np.float32]] = np.mean(vectors, axis=0).astype(np.float32)
         mean /= max(float(np.linalg.norm(mean)), 1e-12)
         with self._exemplar_lock:
-            self._exemplar_directions[category.id] = mean
+            self.concept_directions[category.id] = mean
         return mean
 
     def _fuse(
@@ -481,7 +495,7 @@ class HybridSearcher:
 
 def _with_indicators(groups: list[TermGroup], concepts: tuple[Category, ...]) -> list[TermGroup]:
     """``groups`` followed by each concept's record wordings, each one group, distinct."""
-    added = [tuple(analysis.terms(w)) for c in concepts for w in c.indicators]
+    added = [g for c in concepts for w in c.indicators if (g := bm25_wording(w)) is not None]
     return [g for g in dict.fromkeys([*groups, *added]) if g]
 
 

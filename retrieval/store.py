@@ -488,6 +488,14 @@ class SqliteStore:
             for r in rows
         ]
 
+    def case_record_pks(self, conn: Connection, case_ids: Iterable[str]) -> dict[str, list[int]]:
+        """case id → the pks of all its records (callers narrow them to what a user may see)."""
+        rows = _select_in(conn, "SELECT case_id, pk FROM records WHERE case_id IN", case_ids)
+        out: dict[str, list[int]] = {}
+        for case_id, pk in rows:
+            out.setdefault(str(case_id), []).append(int(pk))
+        return out
+
     def chunk_spans(
         self, conn: Connection, chunk_pks: Iterable[int]
     ) -> dict[int, tuple[int, int, int, int]]:

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from retrieval.analysis import lemma, surface_tokens, terms
 from retrieval.errors import RetrievalError
 
 LIBRARY_PATH = Path(__file__).with_name("library.toml")
@@ -63,6 +65,63 @@ class Category:
                 if window[:-1] == target[:-1] and window[-1] in (target[-1], target[-1] + "s"):
                     return True
         return False
+
+
+WORDING_SLACK = 2
+"""Other words allowed between two words of a wording, as BM25's groups allow
+("missed appointments" matches "missed three dental appointments")."""
+
+
+@dataclass(frozen=True, slots=True)
+class WordingMatch:
+    wording: str
+    start: int  # character offsets in the text searched
+    end: int
+
+
+def find_wordings(text: str, wordings: Iterable[str]) -> list[WordingMatch]:
+    """Where each of ``wordings`` occurs in ``text`` (first occurrence of each, text order).
+
+    Words are compared by lemma with stop words kept, so "no food" needs the "no" and matches
+    "no food" and "No foods"; at most ``WORDING_SLACK`` other words may stand between two words
+    of a wording, in the wording's order. Unlike BM25's terms, nothing is dropped.
+    """
+    tokens = [
+        (start, start + len(surface), lemma(surface)) for start, surface in surface_tokens(text)
+    ]
+    keys = [key for _, _, key in tokens]
+    found: list[WordingMatch] = []
+    for wording in dict.fromkeys(wordings):
+        target = [lemma(w) for w in words(wording)]
+        if not target:
+            continue
+        for i, key in enumerate(keys):
+            if key != target[0]:
+                continue
+            position, ok = i, True
+            for wanted in target[1:]:
+                window = keys[position + 1 : position + 2 + WORDING_SLACK]
+                if wanted not in window:
+                    ok = False
+                    break
+                position += 1 + window.index(wanted)
+            if ok:
+                found.append(WordingMatch(wording, tokens[i][0], tokens[position][1]))
+                break
+    found.sort(key=lambda m: (m.start, m.end))
+    return found
+
+
+def bm25_wording(wording: str) -> tuple[str, ...] | None:
+    """The wording as a BM25 group of terms, or None when dropping stop words would change
+    what it means: "no food" would become "food", "home alone" "home". Kept when no word
+    was dropped or two terms or more remain ("not brought to appointments")."""
+    group = tuple(terms(wording))
+    if not group:
+        return None
+    if len(group) >= 2 or len(group) == len(words(wording)):
+        return group
+    return None
 
 
 @dataclass(frozen=True, slots=True)

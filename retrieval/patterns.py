@@ -1,0 +1,394 @@
+"""Patterns across cases: which cases show a concern, how often, since when, on what evidence.
+
+For a QA officer's question ("which cases show neglect?"): an indicator category, or free text
+that may name categories. Over the records the caller may see that pass the filters, and
+nothing else:
+
+1. **Evidence by wording.** Each sentence holding one of the category's names or record
+   wordings (``retrieval.indicators``; all words of a wording in one sentence) is a mention.
+   Its reading (``retrieval.assertion``: negated, historical, hypothetical, someone else) is
+   attached. Only *affirmed* mentions count; negated, hypothetical and other-person mentions
+   are kept apart and never counted. A historical mention counts (it is still history of the
+   concern) and says so.
+2. **Evidence by meaning.** Each chunk whose vector is close to the concern's direction (the
+   mean of its exemplar sentences, plus the question's own meaning for free text) supports its
+   record even without the words; the record's quoted sentence is then the chunk's sentence
+   with most of the concern's words, else its first.
+3. **Strength.** A record is a *strong* match when it has an affirmed mention of a name, two
+   distinct affirmed wordings, or a chunk at least ``strong_cosine`` from the direction; any
+   other support makes it a *weak* match. Cases are ordered by strong records, then all
+   records; the default answer lists only cases with a strong record (``include_weak`` lists
+   the rest). The thresholds are calibrated in README.md ("Pattern view").
+
+Counts (records, cases, months, teams) are over supporting records only, so the numbers never
+include a record the caller cannot see.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from retrieval import analysis
+from retrieval.access import scope_masks
+from retrieval.assertion import Assertion, assess
+from retrieval.errors import InvalidQueryError
+from retrieval.indicators import Category, find_wordings, load_library
+from retrieval.lexical import TermGroup, group_matches, within
+from retrieval.models import AccessScope, Document, SearchFilters
+from retrieval.search import HybridSearcher
+from retrieval.understanding import understand
+
+
+@dataclass(frozen=True, slots=True)
+class PatternQuery:
+    scope: AccessScope
+    text: str | None = None
+    category: str | None = None
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    include_weak: bool = False
+    evidence_per_case: int = 3
+    today: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One quoted sentence: ``record.text[char_start:char_end] == text``."""
+
+    document_id: str
+    case_id: str | None
+    created_at: dt.date | None
+    chunk_id: str
+    source_uri: str | None
+    text: str
+    char_start: int
+    char_end: int
+    assertion: str  # affirmed, historical, negated, hypothetical, other person
+    cues: tuple[str, ...]
+    via: str  # "wording" or "meaning"
+    wording: str | None  # the name or record wording found, for "wording"
+    strong: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CasePattern:
+    case_id: str
+    records: int
+    strong_records: int
+    first: dt.date | None
+    last: dt.date | None
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PatternResult:
+    categories: tuple[str, ...]
+    cases: tuple[CasePattern, ...]
+    histogram: tuple[tuple[str, int], ...]  # ("YYYY-MM", supporting records), by month
+    teams: tuple[tuple[str, int], ...]  # (team principal, supporting records)
+    total_cases: int
+    total_records: int
+    set_apart: tuple[Evidence, ...]  # negated, hypothetical or other-person mentions
+    set_apart_records: int
+    strong_cosine: float
+    took_ms: float = 0.0
+
+
+@dataclass(slots=True)
+class _RecordSupport:
+    doc: Document
+    evidence: list[Evidence] = field(default_factory=list)
+    set_apart: list[Evidence] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)
+    wordings: set[str] = field(default_factory=set)
+    best_cosine: float = -1.0
+
+    def strong(self, strong_cosine: float) -> bool:
+        return bool(self.names) or len(self.wordings) >= 2 or self.best_cosine >= strong_cosine
+
+
+class PatternFinder:
+    """Answers pattern questions over one searcher's store and vectors. Thread-safe."""
+
+    def __init__(
+        self,
+        searcher: HybridSearcher,
+        *,
+        meaning_cosine: float = 0.5,
+        strong_cosine: float = 0.6,
+        min_strong_records: int = 2,
+        min_strong_share: float = 0.08,
+        max_meaning_chunks: int = 5000,
+    ) -> None:
+        self.searcher = searcher
+        self.meaning_cosine = meaning_cosine
+        self.strong_cosine = strong_cosine
+        self.min_strong_records = min_strong_records
+        self.min_strong_share = min_strong_share
+        self.max_meaning_chunks = max_meaning_chunks
+
+    def shows(self, strong_records: int, case_records: int) -> bool:
+        """The "strong matches only" rule: a case shows the concern when at least
+        ``min_strong_records`` of its records are strong matches and they are at least
+        ``min_strong_share`` of the case's records the caller may see (a pattern recurs; one
+        mention in a long file is not one). Calibrated in README.md ("Pattern view")."""
+        return (
+            strong_records >= self.min_strong_records
+            and strong_records >= self.min_strong_share * case_records
+        )
+
+    def find(self, query: PatternQuery) -> PatternResult:
+        """The cases showing the concern. Raises ``InvalidQueryError`` for an unknown
+        category or a question that is blank or names nothing to look for."""
+        import time
+
+        started = time.perf_counter()
+        categories, own_groups, direction = self._concern(query)
+        names = [w for c in categories for w in c.names]
+        names += [" ".join(g) for g in own_groups]
+        wordings = [w for c in categories for w in c.indicators]
+        # candidates: chunks holding the content words of any name or wording (a superset;
+        # each sentence is then matched exactly, stop words included)
+        groups = list(dict.fromkeys(g for w in [*names, *wordings] if (g := _group(w))))
+        store = self.searcher.store
+        support: dict[int, _RecordSupport] = {}
+        with store.snapshot() as conn:
+            self.searcher.dense.sync(store, conn)
+            visible, allowed = scope_masks(conn, query.scope, query.filters)
+            population = self.searcher.dense.population(visible)
+            in_scope = population.restrict(allowed)
+            matches = group_matches(conn, groups) if groups else {}
+            lexical_chunks: set[int] = set()
+            for rows in matches.values():
+                lexical_chunks.update(int(pk) for pk in rows[within(in_scope, rows)])
+            meaning: dict[int, float] = {}
+            if direction is not None:
+                found, _ = self.searcher.dense.search_above(
+                    direction, allowed, self.max_meaning_chunks, self.meaning_cosine
+                )
+                meaning = {chunk: score for chunk, _record, score in found}
+            chunk_pks = sorted(lexical_chunks | set(meaning))
+            spans = store.chunk_spans(conn, chunk_pks)
+            docs = store.documents_by_pk(conn, {span[0] for span in spans.values()})
+            cases = {d.case_id for d in docs.values() if d.case_id}
+            sizes = {
+                case: int(np.count_nonzero(within(allowed, np.asarray(pks, dtype=np.int64))))
+                for case, pks in store.case_record_pks(conn, cases).items()
+            }
+        for chunk_pk in chunk_pks:
+            record_pk, ordinal, start, end = spans[chunk_pk]
+            doc = docs.get(record_pk)
+            if doc is None:
+                continue
+            entry = support.setdefault(record_pk, _RecordSupport(doc))
+            cosine = meaning.get(chunk_pk)
+            if cosine is not None:
+                entry.best_cosine = max(entry.best_cosine, cosine)
+            found_wording = self._wordings(entry, ordinal, start, end, names, wordings)
+            if cosine is not None and not found_wording:
+                entry.evidence.append(self._meaning_evidence(doc, ordinal, start, end, cosine))
+        return self._summarise(query, categories, support, sizes, started)
+
+    # -- the concern ------------------------------------------------------------------------
+
+    def _concern(
+        self, query: PatternQuery
+    ) -> tuple[tuple[Category, ...], list[TermGroup], np.ndarray[Any, Any] | None]:
+        library = load_library()
+        if query.category is not None:
+            category = library.get(query.category)
+            if category is None:
+                known = ", ".join(c.id for c in library.categories)
+                raise InvalidQueryError(f"unknown category '{query.category}' (known: {known})")
+            return (category,), [], self._direction(None, (category,))
+        text = (query.text or "").strip()
+        if not text:
+            raise InvalidQueryError("give a query or a category")
+        reading = understand(
+            text, today=query.today or dt.date.today(), vocabulary=analysis.english_vocabulary
+        )
+        categories = library.named_in(reading.lexical_query or text)
+        own: list[TermGroup] = [(t,) for t in analysis.terms(reading.lexical_base)]
+        own += [g for w in reading.lexical_additions if (g := _group(w))]
+        if not categories and not own:
+            raise InvalidQueryError("the query has no searchable words")
+        return categories, own, self._direction(reading.dense_query or text, categories)
+
+    def _direction(
+        self, text: str | None, categories: tuple[Category, ...]
+    ) -> np.ndarray[Any, Any] | None:
+        parts = [self.searcher.concept_direction(c) for c in categories]
+        if text:
+            vector = self.searcher.embedder.embed([text])[0]
+            parts.append(vector / max(float(np.linalg.norm(vector)), 1e-12))
+        if not parts:
+            return None
+        mean = np.mean(parts, axis=0)
+        out: np.ndarray[Any, Any] = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(
+            np.float32
+        )
+        return out
+
+    # -- evidence ---------------------------------------------------------------------------
+
+    def _wordings(
+        self,
+        entry: _RecordSupport,
+        ordinal: int,
+        start: int,
+        end: int,
+        names: Sequence[str],
+        wordings: Sequence[str],
+    ) -> bool:
+        """Add the chunk's sentences that hold a name or wording; whether any did."""
+        doc = entry.doc
+        found = False
+        year = doc.created_at.year if doc.created_at else None
+        name_set = set(names)
+        for sentence in analysis.sentences(doc.text[start:end]):
+            s_start, s_end = start + sentence.start, start + sentence.end
+            text = doc.text[s_start:s_end]
+            hits = find_wordings(text, [*names, *wordings])
+            if not hits:
+                continue
+            hit = next((h for h in hits if h.wording in name_set), hits[0])
+            is_name = hit.wording in name_set
+            reading = assess(text, (hit.start, hit.end), record_year=year)
+            evidence = self._evidence(doc, ordinal, s_start, s_end, reading, "wording", hit.wording)
+            evidence = _with_strength(evidence, is_name)
+            found = True
+            if (
+                reading.negated
+                or reading.temporality == "hypothetical"
+                or reading.experiencer == "other"
+            ):
+                entry.set_apart.append(evidence)
+                continue
+            entry.names.update(h.wording for h in hits if h.wording in name_set)
+            entry.wordings.update(h.wording for h in hits if h.wording not in name_set)
+            entry.evidence.append(evidence)
+        return found
+
+    def _meaning_evidence(
+        self, doc: Document, ordinal: int, start: int, end: int, cosine: float
+    ) -> Evidence:
+        sentences = analysis.sentences(doc.text[start:end])
+        first = sentences[0] if sentences else analysis.Sentence(0, end - start)
+        s_start, s_end = start + first.start, start + first.end
+        reading = assess(doc.text[s_start:s_end], None)
+        evidence = self._evidence(doc, ordinal, s_start, s_end, reading, "meaning", None)
+        return _with_strength(evidence, cosine >= self.strong_cosine)
+
+    def _evidence(
+        self,
+        doc: Document,
+        ordinal: int,
+        start: int,
+        end: int,
+        reading: Assertion,
+        via: str,
+        wording: str | None,
+    ) -> Evidence:
+        return Evidence(
+            document_id=doc.id,
+            case_id=doc.case_id,
+            created_at=doc.created_at,
+            chunk_id=f"{doc.id}#{ordinal}",
+            source_uri=doc.source_uri,
+            text=doc.text[start:end],
+            char_start=start,
+            char_end=end,
+            assertion=reading.label,
+            cues=tuple(c.text for c in reading.cues),
+            via=via,
+            wording=wording,
+            strong=False,
+        )
+
+    # -- summary ----------------------------------------------------------------------------
+
+    def _summarise(
+        self,
+        query: PatternQuery,
+        categories: Sequence[Category],
+        support: dict[int, _RecordSupport],
+        sizes: dict[str, int],
+        started: float,
+    ) -> PatternResult:
+        import time
+
+        supporting = [s for s in support.values() if s.evidence]
+        set_apart = [s for s in support.values() if not s.evidence and s.set_apart]
+        by_case: dict[str, list[_RecordSupport]] = defaultdict(list)
+        for s in supporting:
+            by_case[s.doc.case_id or s.doc.id].append(s)
+        cases: list[CasePattern] = []
+        for case_id, records in by_case.items():
+            strong = [r for r in records if r.strong(self.strong_cosine)]
+            size = max(sizes.get(case_id, len(records)), len(records))
+            if not query.include_weak and not self.shows(len(strong), size):
+                continue
+            dates = [r.doc.created_at for r in records if r.doc.created_at]
+            ordered = sorted(
+                (e for r in records for e in r.evidence),
+                key=lambda e: (
+                    not e.strong,
+                    e.via != "wording",
+                    -(e.created_at or dt.date.min).toordinal(),
+                ),
+            )
+            cases.append(
+                CasePattern(
+                    case_id=case_id,
+                    records=len(records),
+                    strong_records=len(strong),
+                    first=min(dates, default=None),
+                    last=max(dates, default=None),
+                    evidence=tuple(_one_per_record(ordered, query.evidence_per_case)),
+                )
+            )
+        cases.sort(key=lambda c: (-c.strong_records, -c.records, c.case_id))
+        shown = {c.case_id for c in cases}
+        counted = [s for s in supporting if (s.doc.case_id or s.doc.id) in shown]
+        months = Counter(s.doc.created_at.strftime("%Y-%m") for s in counted if s.doc.created_at)
+        teams = Counter(p for s in counted for p in set(s.doc.acl) if p.startswith("team:"))
+        return PatternResult(
+            categories=tuple(c.id for c in categories),
+            cases=tuple(cases),
+            histogram=tuple(sorted(months.items())),
+            teams=tuple(sorted(teams.items(), key=lambda kv: (-kv[1], kv[0]))),
+            total_cases=len(cases),
+            total_records=len(counted),
+            set_apart=tuple(e for s in set_apart for e in s.set_apart[:1])[:20],
+            set_apart_records=len(set_apart),
+            strong_cosine=self.strong_cosine,
+            took_ms=(time.perf_counter() - started) * 1000,
+        )
+
+
+def _group(wording: str) -> TermGroup:
+    return tuple(analysis.terms(wording))
+
+
+def _with_strength(evidence: Evidence, strong: bool) -> Evidence:
+    from dataclasses import replace
+
+    return replace(evidence, strong=strong)
+
+
+def _one_per_record(evidence: Sequence[Evidence], limit: int) -> list[Evidence]:
+    out: list[Evidence] = []
+    seen: set[str] = set()
+    for e in evidence:
+        if e.document_id in seen:
+            continue
+        seen.add(e.document_id)
+        out.append(e)
+        if len(out) >= limit:
+            break
+    return out
