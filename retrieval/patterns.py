@@ -30,6 +30,7 @@ import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -250,15 +251,20 @@ class PatternFinder:
         found = False
         year = doc.created_at.year if doc.created_at else None
         name_set = set(names)
-        for sentence in analysis.sentences(doc.text[start:end]):
-            s_start, s_end = start + sentence.start, start + sentence.end
-            text = doc.text[s_start:s_end]
-            hits = find_wordings(text, [*names, *wordings])
+        chunk = doc.text[start:end]
+        in_chunk = find_wordings(chunk, [*names, *wordings])
+        if not in_chunk:
+            return False
+        for sentence in _sentences(chunk):
+            hits = [h for h in in_chunk if sentence.start <= h.start and h.end <= sentence.end]
             if not hits:
                 continue
+            s_start, s_end = start + sentence.start, start + sentence.end
+            text = doc.text[s_start:s_end]
             hit = next((h for h in hits if h.wording in name_set), hits[0])
             is_name = hit.wording in name_set
-            reading = assess(text, (hit.start, hit.end), record_year=year)
+            target = (hit.start - sentence.start, hit.end - sentence.start)
+            reading = assess(text, target, record_year=year)
             evidence = self._evidence(doc, ordinal, s_start, s_end, reading, "wording", hit.wording)
             evidence = _with_strength(evidence, is_name)
             found = True
@@ -277,7 +283,7 @@ class PatternFinder:
     def _meaning_evidence(
         self, doc: Document, ordinal: int, start: int, end: int, cosine: float
     ) -> Evidence:
-        sentences = analysis.sentences(doc.text[start:end])
+        sentences = _sentences(doc.text[start:end])
         first = sentences[0] if sentences else analysis.Sentence(0, end - start)
         s_start, s_end = start + first.start, start + first.end
         reading = assess(doc.text[s_start:s_end], None)
@@ -369,6 +375,11 @@ class PatternFinder:
             strong_cosine=self.strong_cosine,
             took_ms=(time.perf_counter() - started) * 1000,
         )
+
+
+@lru_cache(maxsize=4096)
+def _sentences(text: str) -> tuple[analysis.Sentence, ...]:
+    return analysis.sentences(text)
 
 
 def _group(wording: str) -> TermGroup:

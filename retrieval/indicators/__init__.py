@@ -80,36 +80,44 @@ class WordingMatch:
 
 
 def find_wordings(text: str, wordings: Iterable[str]) -> list[WordingMatch]:
-    """Where each of ``wordings`` occurs in ``text`` (first occurrence of each, text order).
+    """Every occurrence of each of ``wordings`` in ``text``, in text order.
 
     Words are compared by lemma with stop words kept, so "no food" needs the "no" and matches
     "no food" and "No foods"; at most ``WORDING_SLACK`` other words may stand between two words
     of a wording, in the wording's order. Unlike BM25's terms, nothing is dropped.
     """
-    tokens = [
-        (start, start + len(surface), lemma(surface)) for start, surface in surface_tokens(text)
-    ]
+    compiled = _compiled(tuple(dict.fromkeys(wordings)))
+    tokens = _lemma_tokens(text)
     keys = [key for _, _, key in tokens]
+    positions: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        positions.setdefault(key, []).append(i)
     found: list[WordingMatch] = []
-    for wording in dict.fromkeys(wordings):
-        target = [lemma(w) for w in words(wording)]
-        if not target:
-            continue
-        for i, key in enumerate(keys):
-            if key != target[0]:
-                continue
-            position, ok = i, True
+    for wording, target in compiled:
+        for i in positions.get(target[0], ()):
+            position = i
             for wanted in target[1:]:
                 window = keys[position + 1 : position + 2 + WORDING_SLACK]
                 if wanted not in window:
-                    ok = False
                     break
                 position += 1 + window.index(wanted)
-            if ok:
+            else:
                 found.append(WordingMatch(wording, tokens[i][0], tokens[position][1]))
-                break
-    found.sort(key=lambda m: (m.start, m.end))
+    found.sort(key=lambda m: (m.start, m.end, m.wording))
     return found
+
+
+@lru_cache(maxsize=256)
+def _compiled(wordings: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    out = [(w, tuple(lemma(x) for x in words(w))) for w in wordings]
+    return tuple((w, keys) for w, keys in out if keys)
+
+
+@lru_cache(maxsize=8192)
+def _lemma_tokens(text: str) -> tuple[tuple[int, int, str], ...]:
+    return tuple(
+        (start, start + len(surface), lemma(surface)) for start, surface in surface_tokens(text)
+    )
 
 
 def bm25_wording(wording: str) -> tuple[str, ...] | None:
