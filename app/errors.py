@@ -215,11 +215,12 @@ class AnswerErrors:
             if status >= 500:
                 known = code != "internal_error"
                 logger.error(
-                    "%s %s failed: %s (%s)",
+                    "%s %s failed: %s (%s: %s)",
                     scope.get("method"),
                     scope.get("path"),
                     code,
                     type(exc).__name__,
+                    exc if known else "see the traceback",
                     exc_info=None if known else exc,
                 )
             request = Request(scope, receive)

@@ -98,6 +98,10 @@ def json_body(
                     raise RequestValidationError(
                         [{"loc": ("body",), "msg": f"the body is not valid JSON ({exc})"}]
                     ) from None
+                except RecursionError:
+                    raise RequestValidationError(
+                        [{"loc": ("body",), "msg": "the body is nested too deeply"}]
+                    ) from None
                 return model.model_validate(data)
             return model.model_validate_json(raw)
         except ValidationError as exc:

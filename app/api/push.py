@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 APPLIED = "applied"
 REJECTED = "rejected"
+MAX_DEPTH = 64  # nesting of one record's JSON (the connectors' limit too)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,19 +49,19 @@ def push(
     limits = services.settings.limits
     refs = [_shown(_ref(raw, i)) for i, raw in enumerate(raw_records)]
     errors: dict[int, str] = {}
-    sizes = [_chars(raw) for raw in raw_records]
     total = 0
     for i, raw in enumerate(raw_records):
         problem = _unstorable(raw)
-        if problem is None and sizes[i] > limits.max_record_chars:
-            problem = (
-                f"the record holds {sizes[i]} characters; at most {limits.max_record_chars}"
-                " per record"
-            )
+        if problem is None:  # and so at most MAX_DEPTH deep
+            size = _chars(raw)
+            if size > limits.max_record_chars:
+                problem = (
+                    f"the record holds {size} characters; at most {limits.max_record_chars}"
+                    " per record"
+                )
+            total += size
         if problem is not None:
             errors[i] = problem
-        else:
-            total += sizes[i]
     if total > limits.max_push_chars:
         raise PayloadTooLarge(
             f"the records hold {total} characters; at most {limits.max_push_chars} per push"
@@ -149,8 +150,11 @@ def _chars(value: Any) -> int:
     return 0
 
 
-def _unstorable(value: Any, where: str = "") -> str | None:
-    """Why some string in ``value`` cannot be stored (UTF-8 cannot encode lone surrogates)."""
+def _unstorable(value: Any, where: str = "", depth: int = 0) -> str | None:
+    """Why ``value`` cannot be stored: a string UTF-8 cannot encode (a lone surrogate), or
+    nesting deeper than ``MAX_DEPTH``."""
+    if depth > MAX_DEPTH:
+        return f"the record is nested more than {MAX_DEPTH} levels deep"
     if isinstance(value, str):
         try:
             value.encode("utf-8")
@@ -161,12 +165,12 @@ def _unstorable(value: Any, where: str = "") -> str | None:
     if isinstance(value, Mapping):
         for key, item in value.items():
             name = f"{where}.{_shown(str(key))}" if where else _shown(str(key))
-            problem = _unstorable(str(key), name) or _unstorable(item, name)
+            problem = _unstorable(str(key), name) or _unstorable(item, name, depth + 1)
             if problem is not None:
                 return problem
     if isinstance(value, list):
         for n, item in enumerate(value):
-            problem = _unstorable(item, f"{where}[{n}]")
+            problem = _unstorable(item, f"{where}[{n}]", depth + 1)
             if problem is not None:
                 return problem
     return None

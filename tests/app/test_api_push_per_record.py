@@ -183,3 +183,26 @@ def _ignore_errors(call: Any) -> None:
         call()
     except Exception:  # the server cut the request: what this test expects
         return
+
+
+def test_deeply_nested_input_is_a_4xx_not_a_crash(client: TestClient, settings: Settings) -> None:
+    """JSON nested past Python's recursion limit (``json.loads`` raises RecursionError, not
+    ValueError), and a record nested past 64 levels, are caller mistakes."""
+    too_deep = b'{"records": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}"
+    answer = _push(client, settings, too_deep)
+    assert answer.status_code == 422
+    assert "nested" in answer.json()["error"]["message"]
+
+    nested: Any = "x"
+    for _ in range(80):
+        nested = {"n": nested}
+    deep = _push(client, settings, {"records": [{**_record("DEEP-1"), "extra": nested}]})
+    assert deep.status_code == 422
+    assert "nested more than 64" in deep.json()["results"][0]["error"]
+
+    search = client.post(
+        "/v1/search",
+        content=b'{"query": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        headers={**bearer(settings, "alice", "team:north"), **JSON},
+    )
+    assert search.status_code == 422
