@@ -32,7 +32,7 @@ from app.telemetry import OpenRecorded, TimeToFind
 from connectors.errors import RecordError
 from connectors.record import Record, Tombstone, is_tombstone, parse_record
 from retrieval.browse import TimelineEntry, case_timeline
-from retrieval.errors import AccessCheckError
+from retrieval.errors import AccessCheckError, InvalidQueryError
 from retrieval.models import (
     AccessScope,
     Document,
@@ -41,6 +41,7 @@ from retrieval.models import (
     SearchRequest,
     SearchResult,
 )
+from retrieval.patterns import PatternQuery, PatternResult
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +147,68 @@ def run_search(
 
     _audit(services, entry, also=record_search)
     return search_id, result
+
+
+@dataclass(frozen=True, slots=True)
+class PatternParams:
+    """One pattern question as the caller asked it (validated at the edge)."""
+
+    query: str | None = None
+    category: str | None = None
+    case_id: str | None = None
+    doc_types: tuple[str, ...] = ()
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+    include_weak: bool = False
+
+    def filters_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"all": self.include_weak}
+        for key in ("category", "case_id", "date_from", "date_to"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value.isoformat() if isinstance(value, dt.date) else value
+        if self.doc_types:
+            out["doc_types"] = list(self.doc_types)
+        return out
+
+
+def run_patterns(services: Services, caller: Caller, params: PatternParams) -> PatternResult:
+    """The cases showing a concern, over the records ``caller`` may see only; audited.
+
+    Raises ``InvalidQueryError`` for an unknown category or a blank question (or both given),
+    ``AccessCheckError`` when permissions cannot be evaluated and ``AuditUnavailable`` when the
+    audit event cannot be written (nothing is returned then).
+    """
+    if (params.query is None) == (params.category is None):
+        raise InvalidQueryError("give either a query or a category")
+    if params.query is not None:
+        check_search_limits(services.settings.limits, query=params.query, top_k=1, offset=0)
+    result = services.patterns.find(
+        PatternQuery(
+            scope=AccessScope(caller.all_principals),
+            text=params.query,
+            category=params.category,
+            filters=SearchFilters(
+                case_id=params.case_id,
+                doc_types=params.doc_types,
+                date_from=params.date_from,
+                date_to=params.date_to,
+            ),
+            include_weak=params.include_weak,
+        )
+    )
+    shown = [e for c in result.cases for e in c.evidence] + list(result.set_apart)
+    entry = _entry(
+        caller,
+        "patterns",
+        query=params.query or "",
+        filters=params.filters_json(),
+        record_ids=list(dict.fromkeys(e.document_id for e in shown)),
+        case_ids=[c.case_id for c in result.cases],
+        detail={"cases": result.total_cases, "records": result.total_records},
+    )
+    _audit(services, entry)
+    return result
 
 
 def open_document(

@@ -28,9 +28,12 @@ from sqlalchemy import Connection
 
 from retrieval.store import SqliteStore
 
-Action = Literal["search", "view", "view_denied", "browse", "push", "delete", "audit_query"]
+Action = Literal[
+    "search", "patterns", "view", "view_denied", "browse", "push", "delete", "audit_query"
+]
 ACTIONS: tuple[Action, ...] = (
     "search",
+    "patterns",
     "view",
     "view_denied",
     "browse",

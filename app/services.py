@@ -9,6 +9,7 @@ from app.settings import Settings
 from app.telemetry import Telemetry
 from indexer import Indexer
 from retrieval.embedding import CachedEmbedder, Embedder, SentenceTransformerEmbedder
+from retrieval.patterns import PatternFinder
 from retrieval.search import HybridSearcher
 from retrieval.store import SqliteStore
 
@@ -19,6 +20,7 @@ class Services:
     store: SqliteStore
     embedder: Embedder
     searcher: HybridSearcher
+    patterns: PatternFinder
     indexer: Indexer
     audit: AuditLog
     telemetry: Telemetry
@@ -45,11 +47,13 @@ def build_services(
     """Everything a process needs; ``serving`` tunes the model for one query at a time."""
     store = SqliteStore(settings.store_path)
     model = embedder or build_embedder(settings, serving=serving)
+    searcher = HybridSearcher(store, model, settings.search.config())
     return Services(
         settings=settings,
         store=store,
         embedder=model,
-        searcher=HybridSearcher(store, model, settings.search.config()),
+        searcher=searcher,
+        patterns=PatternFinder(searcher),
         indexer=Indexer(store, model, settings.chunking.config(), progress=settings.progress),
         audit=AuditLog(store),
         telemetry=Telemetry(store),

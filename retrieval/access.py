@@ -18,7 +18,10 @@ from retrieval.errors import AccessCheckError
 from retrieval.models import AccessScope, SearchFilters
 from retrieval.store import sqlite_connection
 
-MAX_PRINCIPALS = 200
+# A real user may be in thousands of directory groups. SQLite binds at most 32,766 parameters
+# and a search binds each principal twice (allow and deny); the token check caps principals at
+# the same number (app/settings.py, auth.max_principals).
+MAX_PRINCIPALS = 10_000
 
 
 def candidate_clause(scope: AccessScope, filters: SearchFilters) -> tuple[str, list[Any]]:

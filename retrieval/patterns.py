@@ -145,7 +145,8 @@ class PatternFinder:
 
     def find(self, query: PatternQuery) -> PatternResult:
         """The cases showing the concern. Raises ``InvalidQueryError`` for an unknown
-        category or a question that is blank or names nothing to look for."""
+        category or a blank question (a question with no word to match is looked for
+        by meaning alone)."""
         import time
 
         started = time.perf_counter()
@@ -216,8 +217,6 @@ class PatternFinder:
         categories = library.named_in(reading.lexical_query or text)
         own: list[TermGroup] = [(t,) for t in analysis.terms(reading.lexical_base)]
         own += [g for w in reading.lexical_additions if (g := _group(w))]
-        if not categories and not own:
-            raise InvalidQueryError("the query has no searchable words")
         return categories, own, self._direction(reading.dense_query or text, categories)
 
     def _direction(

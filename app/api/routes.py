@@ -1,4 +1,4 @@
-"""The JSON API: search, documents, case timeline, CMS push, audit, telemetry, health.
+"""The JSON API: search, patterns, documents, case timeline, CMS push, audit, telemetry, health.
 
 Routes translate between HTTP and ``app.actions``; every check, audit event and telemetry
 event happens there, so the web pages get exactly the same behaviour.
@@ -27,14 +27,20 @@ from app.api.schemas import (
     DocumentOut,
     Health,
     IsoDate,
+    MonthCount,
     OpenEventBody,
     OpenEventOut,
+    PatternCaseOut,
+    PatternEvidenceOut,
+    PatternsBody,
+    PatternsResponse,
     RecordsBody,
     RecordsResult,
     ResultOut,
     SearchBody,
     SearchResponse,
     SnippetOut,
+    TeamCount,
     TimelineEntryOut,
     TimelineOut,
     TimeToFindDay,
@@ -46,6 +52,7 @@ from app.auth import Caller
 from app.errors import ErrorOut
 from app.telemetry import TimeToFindSummary
 from retrieval.models import SearchResult
+from retrieval.patterns import Evidence, PatternResult
 
 router = APIRouter()
 
@@ -71,6 +78,7 @@ _ROLE_ERRORS: Responses = {
 _NOT_FOUND: Responses = {404: _error("Missing or not available to the caller (same answer).")}
 
 SearchBodyDep = Annotated[SearchBody, Depends(json_body(SearchBody))]
+PatternsBodyDep = Annotated[PatternsBody, Depends(json_body(PatternsBody))]
 OpenEventBodyDep = Annotated[OpenEventBody, Depends(json_body(OpenEventBody))]
 IngestCaller = Annotated[Caller, Depends(principal_required(actions.INGEST))]
 RecordsBodyDep = Annotated[
@@ -108,12 +116,89 @@ def search(caller: CallerDep, body: SearchBodyDep, services: ServicesDep) -> Sea
     return to_response(result, search_id=search_id)
 
 
+@router.post(
+    "/v1/patterns",
+    response_model=PatternsResponse,
+    tags=["search"],
+    responses={
+        **_ERRORS,
+        400: _error("Unknown category, both or neither of query and category (invalid_query)."),
+    },
+    openapi_extra=body_openapi(PatternsBody),
+)
+def patterns(caller: CallerDep, body: PatternsBodyDep, services: ServicesDep) -> PatternsResponse:
+    """The cases that show a concern (an indicator category or free text), strongest first.
+
+    Counted over the records the caller may see and nothing else. Only affirmed mentions count;
+    negated, hypothetical and other-person mentions are listed apart in ``set_apart``. Only
+    cases above the strong-matches threshold are listed unless ``all`` is true.
+    """
+    result = actions.run_patterns(
+        services,
+        caller,
+        actions.PatternParams(
+            query=body.query,
+            category=body.category,
+            case_id=body.case_id,
+            doc_types=tuple(body.doc_types or ()),
+            date_from=body.date_from,
+            date_to=body.date_to,
+            include_weak=body.all,
+        ),
+    )
+    return patterns_response(result)
+
+
+def patterns_response(result: PatternResult) -> PatternsResponse:
+    return PatternsResponse(
+        categories=list(result.categories),
+        cases=[
+            PatternCaseOut(
+                case_id=c.case_id,
+                records=c.records,
+                strong_records=c.strong_records,
+                first=c.first,
+                last=c.last,
+                evidence=[_evidence_out(e) for e in c.evidence],
+            )
+            for c in result.cases
+        ],
+        histogram=[MonthCount(month=m, records=n) for m, n in result.histogram],
+        teams=[TeamCount(team=t, records=n) for t, n in result.teams],
+        total_cases=result.total_cases,
+        total_records=result.total_records,
+        set_apart=[_evidence_out(e) for e in result.set_apart],
+        set_apart_records=result.set_apart_records,
+        took_ms=round(result.took_ms, 3),
+    )
+
+
+def _evidence_out(e: Evidence) -> PatternEvidenceOut:
+    return PatternEvidenceOut(
+        document_id=e.document_id,
+        case_id=e.case_id,
+        created_at=e.created_at,
+        snippet=e.text,
+        citation=CitationOut(
+            document_id=e.document_id,
+            chunk_id=e.chunk_id,
+            char_start=e.char_start,
+            char_end=e.char_end,
+            source_uri=e.source_uri,
+        ),
+        assertion=e.assertion,
+        via=e.via,
+        wording=e.wording,
+    )
+
+
 def to_response(result: SearchResult, *, search_id: str) -> SearchResponse:
     """The API body for an audited search (also printed by ``casesearch search --json``)."""
     return SearchResponse(
         search_id=search_id,
         took_ms=round(result.took_ms, 3),
         query=dict(result.understanding),
+        total=result.total,
         results=[
             ResultOut(
                 document_id=hit.document_id,

@@ -6,7 +6,18 @@ import datetime as dt
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    field_validator,
+    model_validator,
+)
+
+from retrieval.indicators import load_library
 
 # The text rules, as JSON Schema patterns (OpenAPI) and checked by the same expressions here,
 # spelled out as code points so that ECMA, Rust and Python regex engines agree: no control
@@ -132,6 +143,108 @@ class SearchResponse(BaseModel):
     results: list[ResultOut]
     took_ms: float
     query: dict[str, Any] = Field(default_factory=dict)
+    total: int = Field(
+        default=0,
+        description="Records the caller may see, within the filters, that match at all: a query"
+        " word, or a meaning above the relevance floor. 0 means no good match.",
+    )
+
+
+class PatternsBody(BaseModel):
+    """A pattern question: ``query`` (free text) or ``category`` (an indicator library id)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["query"], "properties": {"query": {"type": "string"}}},
+                {"required": ["category"], "properties": {"category": {"type": "string"}}},
+            ],
+            "examples": [
+                {"category": "neglect", "date_from": "2024-01-01"},
+                {"query": "which cases show signs of county lines?"},
+            ],
+        },
+    )
+
+    query: QueryText | None = Field(default=None, min_length=1, max_length=1000)
+    category: Text | None = Field(
+        default=None,
+        max_length=64,
+        json_schema_extra={"enum": [c.id for c in load_library().categories]},
+        description="An indicator category id (retrieval/indicators/library.toml).",
+    )
+    case_id: Text | None = Field(default=None, max_length=256)
+    doc_types: list[Annotated[Text, Field(max_length=256)]] | None = Field(
+        default=None, max_length=50
+    )
+    date_from: IsoDate | None = None
+    date_to: IsoDate | None = None
+    all: bool = Field(
+        default=False, description="Also list cases below the strong-matches threshold."
+    )
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: str | None) -> str | None:
+        if value is not None and load_library().get(value) is None:
+            known = ", ".join(c.id for c in load_library().categories)
+            raise ValueError(f"unknown category (known: {known})")
+        return value
+
+    @model_validator(mode="after")
+    def _one_of(self) -> PatternsBody:
+        if (self.query is None) == (self.category is None):
+            raise ValueError("give either query or category, not both")
+        return self
+
+
+class PatternEvidenceOut(BaseModel):
+    document_id: str
+    case_id: str | None
+    created_at: dt.date | None
+    snippet: str
+    citation: CitationOut
+    assertion: str = Field(
+        description="How the sentence reads: affirmed, historical, negated, hypothetical or"
+        " other person."
+    )
+    via: str = Field(description="wording (a name or record wording of the concern) or meaning")
+    wording: str | None
+
+
+class PatternCaseOut(BaseModel):
+    case_id: str
+    records: int
+    strong_records: int
+    first: dt.date | None
+    last: dt.date | None
+    evidence: list[PatternEvidenceOut]
+
+
+class MonthCount(BaseModel):
+    month: str
+    records: int
+
+
+class TeamCount(BaseModel):
+    team: str
+    records: int
+
+
+class PatternsResponse(BaseModel):
+    categories: list[str]
+    cases: list[PatternCaseOut]
+    histogram: list[MonthCount]
+    teams: list[TeamCount]
+    total_cases: int
+    total_records: int
+    set_apart: list[PatternEvidenceOut] = Field(
+        description="Negated, hypothetical or other-person mentions: shown, never counted."
+    )
+    set_apart_records: int
+    took_ms: float
 
 
 class DocumentOut(BaseModel):

@@ -99,11 +99,6 @@ def test_a_user_in_five_thousand_groups_is_accepted(settings: Settings) -> None:
     assert len(caller.principals) == 5_000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="retrieval/access.py caps a search at MAX_PRINCIPALS = 200 (AccessCheckError, 503);"
-    " lifting it is a change to retrieval/, outside this change",
-)
 def test_searching_with_five_thousand_principals_works_and_stays_fast(
     client: TestClient, settings: Settings
 ) -> None:
