@@ -40,6 +40,10 @@ KNOWN_DOC_TYPES: frozenset[str] = frozenset(
 )
 
 MAX_ID_LENGTH = 256
+# bounds on ``subjects``: a record is about a household, not a register
+MAX_SUBJECTS = 50
+MAX_OTHER_NAMES = 20
+MAX_NAME_LENGTH = 200
 _FIELDS = (
     "id",
     "case_id",
@@ -53,7 +57,32 @@ _FIELDS = (
     "deny",
     "source_uri",
     "attachments",
+    "subjects",
 )
+_SUBJECT_KEYS = frozenset({"id", "name", "other_names", "dob", "role"})
+
+
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """A person the record is about (DESIGN.md, "Record": ``subjects``).
+
+    ``role`` is "child" for the child the case is about; other values ("mother", "father",
+    "carer", "sibling", …) are kept as given, lower-cased.
+    """
+
+    id: str
+    name: str
+    role: str
+    other_names: tuple[str, ...] = ()
+    dob: dt.date | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "name": self.name, "role": self.role}
+        if self.other_names:
+            data["other_names"] = list(self.other_names)
+        if self.dob is not None:
+            data["dob"] = self.dob.isoformat()
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +108,15 @@ class Record:
     source_uri: str | None = None
     attachments: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
+    subjects: tuple[Subject, ...] = ()
 
     def content_hash(self) -> str:
         """Hash of everything that changes chunks or vectors (text, title and metadata).
 
         Permissions are deliberately excluded: an ACL-only change must not re-embed.
+        ``subjects`` are included (names are searchable and shown, so a corrected name must
+        reach the store), but only when present: a record without subjects keeps the hash it
+        had before the field existed, so existing stores are not re-embedded.
         """
         payload = {
             "text": self.text,
@@ -97,6 +130,8 @@ class Record:
             "attachments": list(self.attachments),
             "extra": _jsonable(dict(self.extra)),
         }
+        if self.subjects:
+            payload["subjects"] = [s.to_json() for s in self.subjects]
         return _sha256(payload)
 
     def acl_hash(self) -> str:
@@ -112,6 +147,7 @@ class Record:
         data["created_at"] = self.created_at.isoformat() if self.created_at else None
         data["updated_at"] = self.updated_at.isoformat() if self.updated_at else None
         data["extra"] = _jsonable(dict(self.extra))
+        data["subjects"] = [s.to_json() for s in self.subjects]
         return data
 
 
@@ -136,7 +172,8 @@ def parse_record(
     type, a date does not parse, any string holds a lone surrogate (``"\\ud800"`` in JSON: it
     cannot be stored as UTF-8), ``deleted`` is anything but ``false`` (a tombstone is
     ``"deleted": true`` and is not a record), or (with ``require_acl``) ``acl`` is missing or
-    empty. Unknown ``doc_type`` values are kept as given; unknown keys are kept in ``extra``.
+    empty, or ``subjects`` is malformed (see ``parse_subjects``). Unknown ``doc_type`` values
+    are kept as given; unknown keys are kept in ``extra``.
     """
     if not isinstance(raw, Mapping):
         raise RecordError(source_ref or "<record>", "a record must be a JSON object")
@@ -199,7 +236,76 @@ def parse_record(
         source_uri=_optional_str(raw.get("source_uri"), "source_uri", ref),
         attachments=tuple(_string_list(raw.get("attachments"), "attachments", ref)),
         extra=extra,
+        subjects=parse_subjects(raw.get("subjects"), ref),
     )
+
+
+def parse_subjects(value: Any, ref: str) -> tuple[Subject, ...]:
+    """Validate a record's ``subjects`` (``None`` or a list of person objects).
+
+    Each entry needs ``id``, ``name`` and ``role`` as non-empty strings (at most
+    ``MAX_NAME_LENGTH`` characters); ``other_names`` is an optional list of such strings
+    (at most ``MAX_OTHER_NAMES``), ``dob`` an optional ISO date. At most ``MAX_SUBJECTS``
+    entries; a person id may appear once. Unknown keys are refused (a typo such as ``"nmae"``
+    would otherwise drop a name silently). Raises ``RecordError`` naming the record and the
+    entry (``subjects[2].dob``).
+    """
+    if value is None:
+        return ()
+    if not isinstance(value, list | tuple):
+        raise RecordError(ref, "'subjects' must be a list of person objects")
+    if len(value) > MAX_SUBJECTS:
+        raise RecordError(ref, f"'subjects' holds more than {MAX_SUBJECTS} people")
+    subjects: list[Subject] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(value):
+        where = f"subjects[{index}]"
+        if not isinstance(entry, Mapping):
+            raise RecordError(ref, f"'{where}' must be an object with id, name and role")
+        unknown = sorted(str(k) for k in entry if k not in _SUBJECT_KEYS)
+        if unknown:
+            raise RecordError(ref, f"'{where}' has unknown key(s): {', '.join(unknown)}")
+        person_id = _subject_text(entry.get("id"), f"{where}.id", ref)
+        if person_id in seen:
+            raise RecordError(ref, f"'{where}.id' repeats the person id {person_id!r}")
+        seen.add(person_id)
+        others = entry.get("other_names")
+        if others is None:
+            others = []
+        if not isinstance(others, list | tuple):
+            raise RecordError(ref, f"'{where}.other_names' must be a list of strings")
+        if len(others) > MAX_OTHER_NAMES:
+            raise RecordError(ref, f"'{where}.other_names' holds more than {MAX_OTHER_NAMES} names")
+        other_names = tuple(
+            dict.fromkeys(
+                _subject_text(o, f"{where}.other_names[{i}]", ref) for i, o in enumerate(others)
+            )
+        )
+        subjects.append(
+            Subject(
+                id=person_id,
+                name=_subject_text(entry.get("name"), f"{where}.name", ref),
+                role=_subject_text(entry.get("role"), f"{where}.role", ref).lower(),
+                other_names=other_names,
+                dob=_dob(entry.get("dob"), f"{where}.dob", ref),
+            )
+        )
+    return tuple(subjects)
+
+
+def _dob(value: Any, name: str, ref: str) -> dt.date | None:
+    if isinstance(value, str) and len(value.strip()) not in (0, 10):
+        raise RecordError(ref, f"'{name}' is not an ISO date (YYYY-MM-DD): {value[:40]!r}")
+    return _date(value, name, ref)
+
+
+def _subject_text(value: Any, name: str, ref: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise RecordError(ref, f"'{name}' must be a non-empty string")
+    text = " ".join(value.split())
+    if len(text) > MAX_NAME_LENGTH:
+        raise RecordError(ref, f"'{name}' is longer than {MAX_NAME_LENGTH} characters")
+    return text
 
 
 def is_tombstone(raw: Mapping[str, Any]) -> bool:

@@ -32,10 +32,11 @@ from tqdm import tqdm
 
 from connectors.base import Checkpoint, Connector, Failure
 from connectors.record import Record, Tombstone
+from connectors.record import Subject as RecordSubject
 from retrieval import analysis
 from retrieval.chunking import ChunkingConfig, ChunkSpan, chunk_text
 from retrieval.embedding import Embedder
-from retrieval.models import ChunkRow, Document
+from retrieval.models import ChunkRow, Document, Subject
 from retrieval.store import SqliteStore
 
 
@@ -417,6 +418,9 @@ def _document_of(record: Record) -> Document:
         source_uri=record.source_uri,
         attachments=record.attachments,
         extra=record.extra,
+        subjects=tuple(
+            Subject(s.id, s.name, s.role, s.other_names, s.dob) for s in record.subjects
+        ),
     )
 
 
@@ -435,4 +439,7 @@ def _record_of(doc: Document) -> Record:
         source_uri=doc.source_uri,
         attachments=doc.attachments,
         extra=doc.extra,
+        subjects=tuple(
+            RecordSubject(s.id, s.name, s.role, s.other_names, s.dob) for s in doc.subjects
+        ),
     )

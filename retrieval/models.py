@@ -12,6 +12,25 @@ MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")
 
 
 @dataclass(frozen=True, slots=True)
+class Subject:
+    """A person a record is about; ``role`` "child" is the child the case is for."""
+
+    id: str
+    name: str
+    role: str
+    other_names: tuple[str, ...] = ()
+    dob: dt.date | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"id": self.id, "name": self.name, "role": self.role}
+        if self.other_names:
+            data["other_names"] = list(self.other_names)
+        if self.dob is not None:
+            data["dob"] = self.dob.isoformat()
+        return data
+
+
+@dataclass(frozen=True, slots=True)
 class Document:
     """A record as the store keeps it (the indexer maps connector records to this)."""
 
@@ -28,6 +47,12 @@ class Document:
     source_uri: str | None = None
     attachments: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
+    subjects: tuple[Subject, ...] = ()
+
+    @property
+    def children(self) -> tuple[Subject, ...]:
+        """The subjects with role "child", in the record's order."""
+        return tuple(s for s in self.subjects if s.role == "child")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +83,14 @@ class AccessScope:
 
 @dataclass(frozen=True, slots=True)
 class SearchFilters:
+    """``case_ids`` (when not empty) keeps records of those cases only; it narrows, never
+    widens, what the caller may see (a child's name in the query sets it)."""
+
     case_id: str | None = None
     doc_types: tuple[str, ...] = ()
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+    case_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +129,7 @@ class Hit:
     snippet: Snippet
     source_uri: str | None
     why: Mapping[str, Any]
+    subjects: tuple[Subject, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

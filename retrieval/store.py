@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 
 from retrieval.errors import IndexMismatchError, RetrievalError
-from retrieval.models import ChunkRow, Document
+from retrieval.models import ChunkRow, Document, Subject
 
 SCHEMA_VERSION = "1"
 
@@ -56,6 +56,14 @@ _DDL = [
     """CREATE TABLE IF NOT EXISTS removed_chunks (
         chunk_pk INTEGER PRIMARY KEY, generation INTEGER NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS removed_generation ON removed_chunks (generation)",
+    # the people a record is about (DESIGN.md "subjects"); stores made before this table
+    # existed get it on open, and their records have no subjects until they are re-indexed
+    """CREATE TABLE IF NOT EXISTS subjects (
+        record_pk INTEGER NOT NULL REFERENCES records (pk) ON DELETE CASCADE,
+        ordinal INTEGER NOT NULL, person_id TEXT NOT NULL, name TEXT NOT NULL,
+        other_names TEXT NOT NULL DEFAULT '[]', dob TEXT, role TEXT NOT NULL,
+        PRIMARY KEY (record_pk, ordinal))""",
+    "CREATE INDEX IF NOT EXISTS subjects_role ON subjects (role, person_id, record_pk)",
     """CREATE TABLE IF NOT EXISTS checkpoints (
         source TEXT PRIMARY KEY, checkpoint TEXT NOT NULL, updated_at TEXT NOT NULL,
         last_run TEXT)""",
@@ -74,6 +82,18 @@ class StoredState:
     content_hash: str
     acl_hash: str
     source: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectRow:
+    """One person named by one record, with the record's pk and case (for name look-ups)."""
+
+    record_pk: int
+    case_id: str | None
+    person_id: str
+    name: str
+    other_names: tuple[str, ...]
+    dob: dt.date | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,6 +293,7 @@ class SqliteStore:
                 (*values, pk),
             )
         self._write_principals(conn, pk, doc.acl, doc.deny)
+        self._write_subjects(conn, pk, doc.subjects)
         for chunk in chunks:
             chunk_pk = conn.exec_driver_sql(
                 "INSERT INTO chunks (record_pk, ordinal, char_start, char_end, vector, generation)"
@@ -314,6 +335,7 @@ class SqliteStore:
         pk = int(row[0])
         self._remove_chunks(conn, pk, generation)
         conn.exec_driver_sql("DELETE FROM principals WHERE record_pk = ?", (pk,))
+        conn.exec_driver_sql("DELETE FROM subjects WHERE record_pk = ?", (pk,))
         conn.exec_driver_sql("DELETE FROM records WHERE pk = ?", (pk,))
         return True
 
@@ -337,6 +359,46 @@ class SqliteStore:
         rows += [(pk, p, "deny") for p in sorted(set(deny))]
         if rows:
             conn.exec_driver_sql("INSERT INTO principals VALUES (?, ?, ?)", rows)
+
+    def _write_subjects(self, conn: Connection, pk: int, subjects: Sequence[Subject]) -> None:
+        conn.exec_driver_sql("DELETE FROM subjects WHERE record_pk = ?", (pk,))
+        rows = [
+            (
+                pk,
+                ordinal,
+                s.id,
+                s.name,
+                json.dumps(list(s.other_names)),
+                s.dob.isoformat() if s.dob else None,
+                s.role,
+            )
+            for ordinal, s in enumerate(subjects)
+        ]
+        if rows:
+            conn.exec_driver_sql("INSERT INTO subjects VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def subject_rows(self, conn: Connection, role: str) -> list[SubjectRow]:
+        """Every (record, person) pair with ``role``, ordered by person id then record pk.
+
+        Rights are not checked here: callers keep only rows of records the user may see.
+        """
+        rows = conn.exec_driver_sql(
+            "SELECT s.record_pk, r.case_id, s.person_id, s.name, s.other_names, s.dob"
+            " FROM subjects s JOIN records r ON r.pk = s.record_pk WHERE s.role = ?"
+            " ORDER BY s.person_id, s.record_pk",
+            (role,),
+        ).all()
+        return [
+            SubjectRow(
+                int(pk),
+                case_id,
+                str(pid),
+                str(name),
+                tuple(json.loads(others or "[]")),
+                dt.date.fromisoformat(dob) if dob else None,
+            )
+            for pk, case_id, pid, name, others, dob in rows
+        ]
 
     def ids_for_source(self, source: str, conn: Connection | None = None) -> set[str]:
         if conn is None:
@@ -469,6 +531,7 @@ class SqliteStore:
                 tuple(pks),
             ):
                 (acl if effect == "allow" else deny)[int(pk)].append(str(principal))
+        subjects = self._subjects_of(conn, pks)
         return [
             Document(
                 id=r[1],
@@ -484,9 +547,30 @@ class SqliteStore:
                 extra=json.loads(r[11] or "{}"),
                 acl=tuple(acl[int(r[0])]),
                 deny=tuple(deny[int(r[0])]),
+                subjects=tuple(subjects.get(int(r[0]), ())),
             )
             for r in rows
         ]
+
+    def _subjects_of(self, conn: Connection, pks: Sequence[int]) -> dict[int, list[Subject]]:
+        out: dict[int, list[Subject]] = {}
+        rows = _select_in(
+            conn,
+            "SELECT record_pk, ordinal, person_id, name, other_names, dob, role FROM subjects"
+            " WHERE record_pk IN",
+            pks,
+        )
+        for pk, _ordinal, pid, name, others, dob, role in sorted(rows, key=lambda r: r[:2]):
+            out.setdefault(int(pk), []).append(
+                Subject(
+                    id=str(pid),
+                    name=str(name),
+                    role=str(role),
+                    other_names=tuple(json.loads(others or "[]")),
+                    dob=dt.date.fromisoformat(dob) if dob else None,
+                )
+            )
+        return out
 
     def case_record_pks(self, conn: Connection, case_ids: Iterable[str]) -> dict[str, list[int]]:
         """case id → the pks of all its records (callers narrow them to what a user may see)."""
