@@ -32,6 +32,7 @@ from app.telemetry import OpenRecorded, TimeToFind
 from connectors.errors import RecordError
 from connectors.record import Record, Tombstone, is_tombstone, parse_record
 from retrieval.browse import TimelineEntry, case_timeline
+from retrieval.chronology import Chronology, case_chronology
 from retrieval.errors import AccessCheckError, InvalidQueryError
 from retrieval.models import (
     AccessScope,
@@ -481,3 +482,47 @@ def _audit(
         raise AuditUnavailable(
             "the request was not completed because it could not be recorded in the audit log"
         ) from exc
+
+
+def case_chronology_for(
+    services: Services,
+    caller: Caller,
+    case_id: str,
+    *,
+    categories: Sequence[str] = (),
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+) -> Chronology:
+    """The case's dated significant events from the records ``caller`` may see, oldest first.
+
+    A case with no visible record answers no events, exactly like a case that does not exist.
+    Raises ``InvalidQueryError`` for an unknown category. Audited as ``browse`` (with
+    ``"view": "chronology"``) listing the records quoted; ``AuditUnavailable`` when the event
+    cannot be written (nothing is returned then).
+    """
+    chronology = case_chronology(
+        services.store,
+        AccessScope(caller.all_principals),
+        case_id,
+        categories=tuple(categories) or None,
+        date_from=date_from,
+        date_to=date_to,
+    )
+    filters_json: dict[str, Any] = {"case_id": case_id}
+    if categories:
+        filters_json["categories"] = list(categories)
+    for key, value in (("date_from", date_from), ("date_to", date_to)):
+        if value is not None:
+            filters_json[key] = value.isoformat()
+    _audit(
+        services,
+        _entry(
+            caller,
+            "browse",
+            filters=filters_json,
+            record_ids=list(dict.fromkeys(e.citation.document_id for e in chronology.events)),
+            case_ids=[case_id],
+            detail={"view": "chronology", "results": len(chronology.events)},
+        ),
+    )
+    return chronology
