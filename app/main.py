@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.api.chronology import router as chronology_router
 from app.api.deps import add_body_schemas
 from app.api.headers import NoStore
 from app.api.routes import router
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     install_limits(app, config)
     app.add_middleware(NoStore)
     app.include_router(router)
+    app.include_router(chronology_router)
     install_web(app)
 
     generate = app.openapi
