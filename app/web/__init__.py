@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import AppError
 from app.web.failures import pages_or, sign_in_redirect
+from app.web.patterns import router as patterns_router
 from app.web.render import STATIC_DIR
 from app.web.routes import router
 from app.web.session import SignInRequired
@@ -22,6 +23,7 @@ __all__ = ["install_web"]
 
 def install_web(app: FastAPI) -> None:
     app.include_router(router)
+    app.include_router(patterns_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(SignInRequired, sign_in_redirect)
     for kind in (StarletteHTTPException, AppError, Exception):
