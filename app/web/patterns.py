@@ -45,7 +45,6 @@ EVIDENCE_COLUMNS = (
     "document_id",
     "date",
     "assertion",
-    "strong",
     "via",
     "wording",
     "quote",
@@ -62,13 +61,13 @@ ASSERTION_TAGS: dict[str, tuple[str, str]] = {
     "historical": ("Historical", "govuk-tag--grey"),
     "negated": ("Negated", "govuk-tag--green"),
     "hypothetical": ("Hypothetical", "govuk-tag--yellow"),
-    "other person": ("About someone else", "govuk-tag--purple"),
+    "other person": ("Someone else", "govuk-tag--purple"),
 }
 
 # The chart's drawing units (the SVG scales to the column's width).
-CHART_HEIGHT = 160
-CHART_BAR = 28
-CHART_GAP = 8
+CHART_HEIGHT = 220
+CHART_BAR = 40
+CHART_GAP = 12
 CHART_LEFT = 40
 CHART_BOTTOM = 36
 CHART_TOP = 12
@@ -164,7 +163,6 @@ class EvidenceView:
     quote: str
     tag: str
     tag_class: str
-    strong: bool
     via: str
 
 
@@ -213,7 +211,7 @@ def evidence_url(e: Evidence) -> str:
 
 def _evidence_view(e: Evidence) -> EvidenceView:
     tag, tag_class = ASSERTION_TAGS.get(e.assertion, (e.assertion.capitalize(), "govuk-tag--grey"))
-    via = f"the wording “{e.wording}”" if e.via == "wording" and e.wording else "its meaning"
+    via = f"the wording “{e.wording}”" if e.via == "wording" and e.wording else "meaning"
     return EvidenceView(
         url=evidence_url(e),
         date=present.long_date(e.created_at),
@@ -221,7 +219,6 @@ def _evidence_view(e: Evidence) -> EvidenceView:
         quote=e.text,
         tag=tag,
         tag_class=tag_class,
-        strong=e.strong,
         via=via,
     )
 
@@ -409,7 +406,6 @@ def evidence_csv(result: PatternResult) -> str:
             e.document_id,
             e.created_at.isoformat() if e.created_at else "",
             e.assertion,
-            "yes" if e.strong else "no",
             e.via,
             e.wording or "",
             e.text,

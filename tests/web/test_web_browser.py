@@ -22,9 +22,13 @@ import pytest
 import uvicorn
 from web_case_file import case_file, web_settings
 from web_helpers import query_of
+from web_pattern_file import QA_PRINCIPALS, pattern_file
 
+from app.auth import mint_token
 from app.main import create_app
 from app.services import build_services
+from app.web.session import SESSION_COOKIE
+from connectors.record import Record
 from retrieval.embedding import Embedder
 
 pytestmark = pytest.mark.integration
@@ -67,12 +71,12 @@ def _free_port() -> int:
         return port
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
-    """The base URL of a running server (one uvicorn worker, as ``casesearch serve`` runs)."""
-    settings = web_settings(tmp_path_factory.mktemp("browser"))
+@contextlib.contextmanager
+def _serving(data_dir: Path, embedder: Embedder, records: list[Record]) -> Iterator[str]:
+    """Serve ``records`` (one uvicorn worker, as ``casesearch serve`` runs); the base URL."""
+    settings = web_settings(data_dir)
     services = build_services(settings, embedder=embedder)
-    services.indexer.apply(case_file(), source="test")
+    services.indexer.apply(records, source="test")
     port = _free_port()
     config = uvicorn.Config(
         create_app(services=services),
@@ -94,6 +98,20 @@ def server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iter
     running.should_exit = True
     thread.join(timeout=15)
     services.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
+    """The base URL of a running server over the tiny case file."""
+    with _serving(tmp_path_factory.mktemp("browser"), embedder, case_file()) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def pattern_server(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
+    """The base URL of a running server over the pattern view's case file."""
+    with _serving(tmp_path_factory.mktemp("patterns"), embedder, pattern_file()) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -475,4 +493,47 @@ def test_no_serious_accessibility_violations(page: Page) -> None:
     pages["case"] = serious_violations(page)
     page.goto("/cases/CASE-404")
     pages["not found"] = serious_violations(page)
+    page.goto("/patterns")
+    pages["patterns"] = serious_violations(page)
+    page.goto("/patterns?category=&q=")
+    pages["patterns errors"] = serious_violations(page)
     assert {name: found for name, found in pages.items() if found} == {}
+
+
+# -- the pattern view -------------------------------------------------------------------------
+
+
+def test_a_qa_officer_finds_the_cases_showing_neglect(
+    browser: Browser, pattern_server: str
+) -> None:
+    context = browser.new_context(base_url=pattern_server, viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(15_000)
+    token = mint_token(web_settings(Path("/unused")), "qa", list(QA_PRINCIPALS))
+    context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": pattern_server}])
+    try:
+        page = context.new_page()
+        page.goto("/")
+        page.get_by_role("link", name="Patterns").click()
+        page.get_by_label("Concern").select_option(label="Neglect")
+        page.get_by_role("button", name="Find cases").click()
+        expect(page.locator("#pattern-summary")).to_have_text("3 cases, 12 records")
+        chart = page.get_by_role("img", name=re.compile("per month"))
+        expect(chart).to_be_visible()
+        expect(page.locator("#pattern-cases > li h4")).to_have_text(
+            ["CASE-1021", "CASE-1034", "CASE-1047"]
+        )
+        expect(page.locator("#set-apart > li")).to_have_count(3)
+        for details in page.locator("details").all():
+            details.evaluate("(d) => { d.open = true }")
+        assert serious_violations(page) == []
+        page.evaluate("() => document.activeElement.blur()")
+        screenshot(page, "patterns")
+
+        first = page.locator("#pattern-cases > li").first
+        quote = first.locator("blockquote").first.inner_text()
+        first.get_by_role("link", name=re.compile("at this sentence")).first.click()
+        cited = page.locator("mark#cited")
+        expect(cited).to_be_in_viewport()
+        assert cited.inner_text() == quote
+    finally:
+        context.close()
