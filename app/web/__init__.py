@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.errors import AppError
+from app.web.chronology import router as chronology_router
 from app.web.failures import pages_or, sign_in_redirect
 from app.web.patterns import router as patterns_router
 from app.web.render import STATIC_DIR
@@ -22,6 +23,8 @@ __all__ = ["install_web"]
 
 
 def install_web(app: FastAPI) -> None:
+    # before the case page, whose /cases/{case_id:path} would take /cases/X/chronology
+    app.include_router(chronology_router)
     app.include_router(router)
     app.include_router(patterns_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
