@@ -71,6 +71,7 @@ CHART_GAP = 12
 CHART_LEFT = 40
 CHART_BOTTOM = 36
 CHART_TOP = 12
+DAY_MONTH_YEAR = ("day", "month", "year")
 
 
 @dataclass(slots=True)
@@ -100,9 +101,6 @@ class PatternForm:
             out.append(("all", "1"))
         out.extend(extra.items())
         return out
-
-
-DAY_MONTH_YEAR = ("day", "month", "year")
 
 
 def parse_pattern_form(request: Request, services: Services) -> PatternForm:
@@ -314,10 +312,8 @@ def _page(
 ) -> HTMLResponse:
     errors = form.errors
     library = load_library()
-    asked = ""
-    if result is not None:
-        labels = [c.label for cid in result.categories if (c := library.get(cid))]
-        asked = form.q or ", ".join(labels)
+    named = [c.label for cid in (result.categories if result else ()) if (c := library.get(cid))]
+    asked = (form.q or ", ".join(named)) if result is not None else ""
     return render(
         request,
         "patterns.html",
@@ -331,9 +327,7 @@ def _page(
             categories=_category_options(),
             result=result,
             asked=asked,
-            named=[
-                c.label for cid in (result.categories if result else ()) if (c := library.get(cid))
-            ],
+            named=named,
             cases=[_case_view(c) for c in result.cases] if result else [],
             chart=monthly_chart(result.histogram) if result else None,
             teams=[(_team_label(t), n) for t, n in result.teams] if result else [],
