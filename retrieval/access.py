@@ -61,6 +61,9 @@ def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
     if filters.case_id is not None:
         sql.append(" AND r.case_id = ?")
         params.append(filters.case_id)
+    if filters.case_ids:
+        sql.append(f" AND r.case_id IN ({','.join('?' * len(filters.case_ids))})")
+        params.extend(filters.case_ids)
     if filters.doc_types:
         sql.append(f" AND r.doc_type IN ({','.join('?' * len(filters.doc_types))})")
         params.extend(filters.doc_types)

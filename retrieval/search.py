@@ -21,13 +21,13 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
 
 from retrieval import analysis
-from retrieval.access import scope_masks
+from retrieval.access import scope_masks, visible_records
 from retrieval.dense import DenseIndex
 from retrieval.embedding import Embedder
 from retrieval.errors import InvalidQueryError
@@ -52,6 +52,7 @@ from retrieval.models import (
     SearchResult,
 )
 from retrieval.negation import mentions_only_negated
+from retrieval.people import NameResolution, PeopleDirectory, resolve_names
 from retrieval.snippets import make_snippet
 from retrieval.store import SqliteStore
 from retrieval.understanding import QueryUnderstanding, understand
@@ -85,6 +86,7 @@ class _Ranked:
     # check reads these, since an indicator may itself hold a cue ("no food")
     own_groups: list[TermGroup] = field(default_factory=list)
     total: int = 0
+    naming: NameResolution | None = None
 
     @property
     def query_terms(self) -> frozenset[str]:
@@ -122,6 +124,8 @@ class HybridSearcher:
         self.dense = DenseIndex(embedder.dimension)
         self.concept_directions: dict[str, np.ndarray[Any, np.dtype[np.float32]]] = {}
         self._exemplar_lock = threading.Lock()
+        self._people: tuple[int, PeopleDirectory] | None = None
+        self._people_lock = threading.Lock()
 
     def warm(self) -> None:
         """Load the vectors, the model and the query rules now, not on the first search.
@@ -151,15 +155,21 @@ class HybridSearcher:
                 ranked.groups,
                 ranked.filters,
                 ranked.reading,
+                ranked.naming,
             )
             for c in ranked.page
             if c.record_pk in ranked.docs and c.chunk_pk in ranked.spans
         )
         took_ms = (time.perf_counter() - started) * 1000
+        understanding = dict(_explain(ranked.reading, ranked))
+        if ranked.naming is not None and ranked.naming.people:
+            understanding["people"] = [p.as_json() for p in ranked.naming.people]
+            if ranked.filters.case_ids:
+                understanding["scoped_to"] = _scope_text(ranked.naming)
         return SearchResult(
             hits=hits,
             took_ms=took_ms,
-            understanding=_explain(ranked.reading, ranked),
+            understanding=understanding,
             total=ranked.total,
         )
 
@@ -176,17 +186,25 @@ class HybridSearcher:
             raise InvalidQueryError("the query is empty")
         today = request.today or dt.date.today()
         reading: QueryUnderstanding | None = None
-        dense_text = request.text
+        text = request.text
         filters = request.filters
+        naming: NameResolution | None = None
+        if request.understand and filters.case_id is None and not filters.case_ids:
+            naming = self.resolve_names(request)
+            person = naming.person
+            if person is not None and person.case_ids:
+                # narrows the caller's visible set to the child's cases, never widens it
+                filters = replace(filters, case_ids=person.case_ids)
+                text = naming.text if naming.text.strip() else request.text
+        dense_text = text
         if not request.understand:
-            groups = single_terms(analysis.terms(request.text))
+            groups = single_terms(analysis.terms(text))
         else:
-            reading = understand(request.text, today=today, vocabulary=analysis.english_vocabulary)
+            reading = understand(text, today=today, vocabulary=analysis.english_vocabulary)
             dense_text = reading.dense_query
             groups = _lexical_groups(reading)
-            filters = SearchFilters(
-                case_id=filters.case_id,
-                doc_types=filters.doc_types,
+            filters = replace(
+                filters,
                 date_from=filters.date_from or reading.date_from,
                 date_to=filters.date_to or reading.date_to,
             )
@@ -194,14 +212,14 @@ class HybridSearcher:
             raise InvalidQueryError("the query has no searchable words")
         concepts: tuple[Category, ...] = ()
         if reading is not None:
-            concepts = load_library().named_in(reading.lexical_query or request.text)
+            concepts = load_library().named_in(reading.lexical_query or text)
         kind = query_kind(reading, concepts)
         own_groups = list(groups)
         if concepts and self.config.concept_indicators:
             groups = _with_indicators(groups, concepts)
         query_vector = None
         if request.mode in ("dense", "hybrid"):
-            query_vector = self.embedder.embed([dense_text.strip() or request.text])[0]
+            query_vector = self.embedder.embed([dense_text.strip() or text])[0]
             if concepts and self.config.concept_exemplar_weight > 0:
                 query_vector = self._towards_exemplars(query_vector, concepts)
 
@@ -213,6 +231,7 @@ class HybridSearcher:
             concepts=concepts,
             kind=kind,
             own_groups=own_groups,
+            naming=naming,
         )
         by_kind = self.config.rules_by_kind
         lookup_rules = not by_kind or kind != "concept"
@@ -229,7 +248,7 @@ class HybridSearcher:
                 matches = group_matches(conn, groups)
                 if (
                     reading is not None
-                    and filters.case_id is not None
+                    and _case_scoped(filters)
                     and lookup_rules
                     and self.config.scope_common
                 ):
@@ -252,7 +271,7 @@ class HybridSearcher:
             rrf_k = self.config.concept_rrf_k if by_kind and kind == "concept" else None
             candidates = self._fuse(lists, rrf_k=rrf_k)
             if reading is not None and lookup_rules:
-                self._boost(conn, candidates, reading, case_scoped=filters.case_id is not None)
+                self._boost(conn, candidates, reading, case_scoped=_case_scoped(filters))
                 if not reading.negated:
                     self._demote_negated(conn, candidates, ranked.query_terms)
             candidates.sort(key=lambda c: (-c.score, c.record_pk))
@@ -264,6 +283,28 @@ class HybridSearcher:
             else:
                 ranked.ids = self.store.ids_by_pk(conn, pks)
         return ranked
+
+    def resolve_names(self, request: SearchRequest) -> NameResolution:
+        """The child(ren) ``request.text`` names among those ``request.scope`` may see.
+
+        Only records the caller may see supply names (``retrieval.people``), so a child she
+        may not see is an unknown word. Raises ``AccessCheckError`` like ``search``.
+        """
+        with self.store.snapshot() as conn:
+            directory = self._people_directory(conn)
+            visible, _ = visible_records(conn, request.scope)
+        return resolve_names(request.text, directory.visible(visible))
+
+    def _people_directory(self, conn: Any) -> PeopleDirectory:
+        generation = self.store.generation(conn)
+        with self._people_lock:
+            cached = self._people
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        directory = PeopleDirectory(self.store.subject_rows(conn, "child"))
+        with self._people_lock:
+            self._people = (generation, directory)
+        return directory
 
     def _towards_exemplars(
         self, query_vector: np.ndarray[Any, Any], concepts: tuple[Category, ...]
@@ -455,6 +496,7 @@ class HybridSearcher:
         groups: list[TermGroup],
         filters: SearchFilters,
         reading: QueryUnderstanding | None,
+        naming: NameResolution | None = None,
     ) -> Hit:
         _record_pk, ordinal, start, end = span
         chunk_terms = {t.term for t in analysis.tokens(doc.text[start:end])}
@@ -479,6 +521,8 @@ class HybridSearcher:
         }
         if reading is not None:
             why["query"] = _explain(reading)
+        if naming is not None and filters.case_ids:
+            why["scoped_to"] = _scope_text(naming)
         return Hit(
             document_id=doc.id,
             case_id=doc.case_id,
@@ -490,6 +534,7 @@ class HybridSearcher:
             snippet=snippet,
             source_uri=doc.source_uri,
             why=why,
+            subjects=doc.subjects,
         )
 
 
@@ -522,10 +567,23 @@ def _relative_relevance(pool: list[_Candidate]) -> dict[int, float]:
     return out
 
 
+def _case_scoped(filters: SearchFilters) -> bool:
+    """One case's records (a case filter, or the cases of the one child the query names)."""
+    return filters.case_id is not None or bool(filters.case_ids)
+
+
+def _scope_text(naming: NameResolution) -> str:
+    """ "scoped to Ruth Walker, CASE-1042" for the one child the query named."""
+    person = naming.people[0]
+    return f"scoped to {person.name}, {', '.join(person.case_ids)}"
+
+
 def _filters_json(filters: SearchFilters) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if filters.case_id:
         out["case_id"] = filters.case_id
+    if filters.case_ids:
+        out["case_ids"] = list(filters.case_ids)
     if filters.doc_types:
         out["doc_types"] = list(filters.doc_types)
     if filters.date_from:

@@ -1,0 +1,238 @@
+"""Children by name: find the child a query names ("Ruth's safety plan") among those the caller
+may see.
+
+People come from the ``subjects`` of records (DESIGN.md, "Record"). ``PeopleDirectory`` holds
+every child row of the store; ``visible`` keeps only rows of records the caller may see, so
+the name, other names and cases of a person are read from visible records alone, and a child
+known only from hidden records does not exist for the caller: her name is an unknown word.
+
+Matching (``resolve_names``):
+
+- **Which query words can be names.** A word that is capitalised or possessive ("Ruth",
+  "Ruth's"), or one that is not an English word in any case ("kai", "alfie"). A lower-case
+  English word is never read as a name: many names are also words ("grace", "summer",
+  "bradley"), and "summer holiday" must not open Summer's case.
+- **Against what.** Each visible child's given names (every word of ``name`` but the last, the
+  parts of a hyphenated name, every word of ``other_names``) and surname (the last word).
+- **How close.** Exact (case-insensitive) matches always count. A word that is not an English
+  word also matches a name within ``MIN_SIMILARITY`` (0.75) of rapidfuzz's normalised
+  optimal-string-alignment similarity, so one typo or transposed pair in a name of four to
+  seven letters ("Ruht", "Kia" is too short: names under ``MIN_FUZZY_LENGTH`` letters match
+  exactly only) and two in one of eight or more. English words match exactly only ("Plan" is
+  not "Alan").
+- A word that is not English and ends in "s" is also tried without it ("Ruths plan").
+- **Who wins.** A child needs a given-name match, or (with none anywhere) a surname match.
+  When any child matches exactly, fuzzy-only matches drop out. Each child scores the sum of
+  its best similarities (given names 1.0, surname 0.5 per word); the best score wins, and
+  equal best scores mean the user must choose.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+from retrieval.analysis import is_english_word
+from retrieval.store import SubjectRow
+
+MIN_SIMILARITY = 0.75
+MIN_FUZZY_LENGTH = 4
+SURNAME_WEIGHT = 0.5
+_WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:-[^\W\d_]+)*(?:['’]s?)?")
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A child the caller may see: the name on the newest visible record naming them, every
+    other name on those records, and the cases of those records (sorted)."""
+
+    id: str
+    name: str
+    other_names: tuple[str, ...]
+    case_ids: tuple[str, ...]
+
+    def as_json(self) -> dict[str, object]:
+        return {"id": self.id, "name": self.name, "case_ids": list(self.case_ids)}
+
+
+@dataclass(frozen=True, slots=True)
+class NameResolution:
+    """What ``resolve_names`` found.
+
+    ``people``: the children the query names (best first; empty when none). ``text``: the
+    query with the name's words removed when exactly one child matched, else the query as
+    given. ``words``: the query words read as the name.
+    """
+
+    people: tuple[Person, ...]
+    text: str
+    words: tuple[str, ...] = ()
+
+    @property
+    def person(self) -> Person | None:
+        """The one child the query names, or None (no name, or several children)."""
+        return self.people[0] if len(self.people) == 1 else None
+
+
+@dataclass(frozen=True, slots=True)
+class _QueryWord:
+    start: int
+    end: int
+    word: str  # without a possessive ending, lower case
+    strong: bool  # capitalised or possessive
+    english: bool
+
+
+class PeopleDirectory:
+    """Every child row of the store, ready to be narrowed to what one caller may see."""
+
+    def __init__(self, rows: Sequence[SubjectRow]) -> None:
+        ordered = sorted(rows, key=lambda r: (r.person_id, r.record_pk))
+        self._rows = ordered
+        self._pks = np.array([r.record_pk for r in ordered], dtype=np.int64)
+
+    def visible(self, mask: np.ndarray[tuple[int], np.dtype[np.bool_]]) -> list[Person]:
+        """The children named by records where ``mask[record_pk]`` is true, by person id."""
+        if not self._rows or mask.size == 0:
+            return []
+        inside = self._pks < mask.size
+        seen = np.zeros(len(self._rows), dtype=np.bool_)
+        seen[inside] = mask[self._pks[inside]]
+        people: dict[str, list[SubjectRow]] = {}
+        for index in np.flatnonzero(seen):
+            row = self._rows[int(index)]
+            people.setdefault(row.person_id, []).append(row)
+        return [_person(pid, rows) for pid, rows in people.items()]
+
+
+def _person(person_id: str, rows: list[SubjectRow]) -> Person:
+    newest = rows[-1]  # rows are in record pk order: the last one was indexed last
+    # names on older records (before a correction) and every other name still find the child
+    others = dict.fromkeys(n for r in reversed(rows) for n in (*r.other_names, r.name))
+    others.pop(newest.name, None)
+    cases = sorted({r.case_id for r in rows if r.case_id})
+    return Person(person_id, newest.name, tuple(others), tuple(cases))
+
+
+def resolve_names(query: str, people: Iterable[Person]) -> NameResolution:
+    """The visible child (or children) ``query`` names; see the module docstring for the rules.
+
+    ``people`` must already be narrowed to what the caller may see
+    (``PeopleDirectory.visible``). Pure: nothing is read or written.
+    """
+    everyone = list(people)
+    words = _query_words(query)
+    if not everyone or not words:
+        return NameResolution((), query)
+    given, surnames = _name_tokens(everyone)
+    # per person: query word index -> (similarity, exact, is_given)
+    hits: dict[int, dict[int, tuple[float, bool, bool]]] = {}
+    for w_index, word in enumerate(words):
+        if not word.strong and word.english:
+            continue
+        fuzzy = not word.english and len(word.word) >= MIN_FUZZY_LENGTH
+        forms = [word.word]
+        if not word.english and word.word.endswith("s") and len(word.word) > 3:
+            forms.append(word.word[:-1])  # a possessive typed without its apostrophe
+        for tokens, is_given in ((given, True), (surnames, False)):
+            found = [m for form in forms for m in _matches(form, list(tokens), fuzzy)]
+            for token, similarity in found:
+                exact = similarity >= 1.0
+                for p_index in tokens[token]:
+                    mine = hits.setdefault(p_index, {})
+                    old = mine.get(w_index)
+                    if old is None or (similarity, is_given) > (old[0], old[2]):
+                        mine[w_index] = (similarity, exact, is_given)
+    candidates = {p: h for p, h in hits.items() if any(g for _, _, g in h.values())}
+    if not candidates:
+        candidates = {p: h for p, h in hits.items() if any(words[w].strong for w in h)}
+    if not candidates:
+        return NameResolution((), query)
+    if any(e for h in candidates.values() for _, e, _ in h.values()):
+        candidates = {p: h for p, h in candidates.items() if any(e for _, e, _ in h.values())}
+    scores = {
+        p: sum(s * (1.0 if g else SURNAME_WEIGHT) for s, _, g in h.values())
+        for p, h in candidates.items()
+    }
+    best = max(scores.values())
+    winners = sorted(
+        (p for p, s in scores.items() if s >= best - 1e-9),
+        key=lambda p: (everyone[p].name, everyone[p].id),
+    )
+    chosen = tuple(everyone[p] for p in winners)
+    used = sorted({w for p in winners for w in candidates[p]})
+    if len(chosen) != 1:
+        return NameResolution(chosen, query, tuple(words[w].word for w in used))
+    return NameResolution(
+        chosen, _without(query, [words[w] for w in used]), tuple(words[w].word for w in used)
+    )
+
+
+def _query_words(query: str) -> list[_QueryWord]:
+    out: list[_QueryWord] = []
+    for match in _WORD.finditer(query):
+        raw = match.group()
+        possessive = raw[-1] in "'’" or raw.lower().endswith(("'s", "’s"))
+        word = re.sub(r"['’]s?$", "", raw)
+        if not word:
+            continue
+        out.append(
+            _QueryWord(
+                start=match.start(),
+                end=match.end(),
+                word=word.lower(),
+                strong=possessive or word[0].isupper(),
+                english=is_english_word(word),
+            )
+        )
+    return out
+
+
+def _name_tokens(people: Sequence[Person]) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+    """Lower-case given-name and surname words → indexes into ``people``."""
+    given: dict[str, set[int]] = {}
+    surnames: dict[str, set[int]] = {}
+    for index, person in enumerate(people):
+        for n, full in enumerate((person.name, *person.other_names)):
+            parts = full.lower().split()
+            if n == 0 and len(parts) > 1:
+                surnames.setdefault(parts[-1], set()).add(index)
+                parts = parts[:-1]
+            for part in parts:
+                for piece in {part, *part.split("-")}:
+                    if piece:
+                        given.setdefault(piece, set()).add(index)
+    return given, surnames
+
+
+def _matches(word: str, tokens: list[str], fuzzy: bool) -> list[tuple[str, float]]:
+    if not fuzzy:
+        return [(word, 1.0)] if word in tokens else []
+    found = process.extract(
+        word,
+        tokens,
+        scorer=OSA.normalized_similarity,
+        score_cutoff=MIN_SIMILARITY,
+        limit=None,
+    )
+    return [
+        (token, float(score))
+        for token, score, _ in found
+        if score >= 1.0 or len(token) >= MIN_FUZZY_LENGTH
+    ]
+
+
+def _without(query: str, words: Sequence[_QueryWord]) -> str:
+    """``query`` with ``words`` (and their possessive endings) cut out, spaces tidied."""
+    kept: list[str] = []
+    position = 0
+    for word in sorted(words, key=lambda w: w.start):
+        kept.append(query[position : word.start])
+        position = word.end
+    kept.append(query[position:])
+    return " ".join("".join(kept).split())

@@ -1,0 +1,315 @@
+"""Children by name: resolution rules, visibility, search scoping, and the hidden-name property."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from factories import make_record
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from connectors.record import Record
+from indexer import Indexer
+from retrieval.chunking import ChunkingConfig
+from retrieval.embedding import Embedder
+from retrieval.models import AccessScope, SearchFilters, SearchRequest, SearchResult
+from retrieval.people import PeopleDirectory, Person, resolve_names
+from retrieval.search import HybridSearcher
+from retrieval.store import SqliteStore, SubjectRow
+
+PEOPLE = [
+    Person("P-1", "Ruth Walker", ("Ruthie",), ("CASE-1",)),
+    Person("P-2", "Kai Campbell", (), ("CASE-2",)),
+    Person("P-3", "Lily-Mae Carter", (), ("CASE-3",)),
+    Person("P-4", "Alfie Hughes", (), ("CASE-4",)),
+]
+
+
+@pytest.mark.parametrize(
+    ("query", "name", "rest"),
+    [
+        ("Ruth's safety plan", "Ruth Walker", "safety plan"),
+        ("Ruth safety plan", "Ruth Walker", "safety plan"),
+        ("when did Kai last see the GP", "Kai Campbell", "when did last see the GP"),
+        ("when did kai last see the GP", "Kai Campbell", "when did last see the GP"),
+        ("Ruht's safety plan", "Ruth Walker", "safety plan"),  # transposed letters
+        ("alfei school", "Alfie Hughes", "school"),  # not an English word: fuzzy
+        ("Ruthie", "Ruth Walker", ""),  # another name
+        ("Lily's plan", "Lily-Mae Carter", "plan"),  # part of a hyphenated name
+        ("Ruth Walker", "Ruth Walker", ""),
+    ],
+)
+def test_a_name_in_the_query_finds_the_child(query: str, name: str, rest: str) -> None:
+    found = resolve_names(query, PEOPLE)
+    assert found.person is not None
+    assert found.person.name == name
+    assert found.text == rest
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "current safety plan",
+        "summer holidays",  # a name is also a word: lower case is the word
+        "Plan for the family",  # an English word matches exactly only ("Plan" is not a name)
+        "Kia GP",  # names under four letters match exactly only
+        "Zara's plan",  # nobody of that name is visible
+    ],
+)
+def test_words_that_are_not_a_visible_childs_name_find_nobody(query: str) -> None:
+    found = resolve_names(query, PEOPLE)
+    assert found.people == ()
+    assert found.text == query
+
+
+def test_two_children_of_one_name_ask_the_user_and_a_surname_decides() -> None:
+    people = [*PEOPLE, Person("P-9", "Ruth Okafor", (), ("CASE-9",))]
+    found = resolve_names("Ruth's safety plan", people)
+    assert [p.name for p in found.people] == ["Ruth Okafor", "Ruth Walker"]
+    assert found.person is None
+    assert found.text == "Ruth's safety plan"
+    decided = resolve_names("Ruth Okafor safety plan", people)
+    assert decided.person is not None
+    assert decided.person.case_ids == ("CASE-9",)
+
+
+def test_only_visible_records_supply_names_and_cases() -> None:
+    rows = [
+        SubjectRow(1, "CASE-1", "P-1", "Ruth Walker", ("Ruthie",), None),
+        SubjectRow(2, "CASE-7", "P-1", "Ruth Hidden-Name", (), None),  # hidden record
+        SubjectRow(3, "CASE-1", "P-1", "Ruth Walker", (), None),
+        SubjectRow(4, "CASE-8", "P-8", "Zara Secret", (), None),  # hidden record
+    ]
+    mask = np.array([False, True, False, True, False])
+    people = PeopleDirectory(rows).visible(mask)
+    assert people == [Person("P-1", "Ruth Walker", ("Ruthie",), ("CASE-1",))]
+    assert resolve_names("Zara's plan", people).people == ()
+
+
+# -- search ---------------------------------------------------------------------------------
+
+
+def _child(pid: str, name: str, **extra: Any) -> list[dict[str, Any]]:
+    return [{"id": pid, "name": name, "role": "child", **extra}]
+
+
+def _corpus() -> list[Record]:
+    ruth = _child("P-1", "Ruth Walker", other_names=["Ruthie"])
+    kai = _child("P-2", "Kai Campbell")
+    okafor = _child("P-3", "Ruth Okafor")
+    return [
+        make_record(
+            id="C1-1",
+            case_id="CASE-1",
+            doc_type="safety_plan",
+            title="Safety plan",
+            text="Safety plan: Ruth will stay with her grandmother at weekends.",
+            subjects=ruth,
+        ),
+        make_record(
+            id="C1-2",
+            case_id="CASE-1",
+            doc_type="health_contact",
+            title="GP letter",
+            text="Ruth was seen by the GP for a chest infection.",
+            subjects=ruth,
+        ),
+        make_record(
+            id="C2-1",
+            case_id="CASE-2",
+            doc_type="safety_plan",
+            title="Safety plan",
+            text="Safety plan agreed: Kai will not be left alone with the ex-partner.",
+            subjects=kai,
+            created_at="2024-05-01",
+        ),
+        make_record(
+            id="C2-2",
+            case_id="CASE-2",
+            doc_type="health_contact",
+            title="GP letter",
+            text="Kai was seen by the GP; he is well.",
+            subjects=kai,
+        ),
+        make_record(
+            id="C3-1",
+            case_id="CASE-3",
+            doc_type="safety_plan",
+            title="Safety plan",
+            text="Safety plan for Ruth: no contact with the neighbour.",
+            subjects=okafor,
+            acl=["team:b"],
+        ),
+    ]
+
+
+@pytest.fixture(scope="module")
+def named(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> HybridSearcher:
+    store = SqliteStore(tmp_path_factory.mktemp("people") / "s.db")
+    Indexer(store, embedder, ChunkingConfig(max_words=60)).apply(_corpus(), source="t")
+    return HybridSearcher(store, embedder)
+
+
+def _search(searcher: HybridSearcher, text: str, *principals: str) -> SearchResult:
+    return searcher.search(SearchRequest(text=text, scope=AccessScope.of(*principals)))
+
+
+def test_a_childs_name_scopes_the_search_to_her_case(named: HybridSearcher) -> None:
+    result = _search(named, "Ruth's safety plan", "team:a")
+    assert result.hits[0].document_id == "C1-1"
+    assert {h.case_id for h in result.hits} == {"CASE-1"}
+    assert result.understanding["scoped_to"] == "scoped to Ruth Walker, CASE-1"
+    assert result.understanding["people"] == [
+        {"id": "P-1", "name": "Ruth Walker", "case_ids": ["CASE-1"]}
+    ]
+    assert result.hits[0].why["scoped_to"] == "scoped to Ruth Walker, CASE-1"
+    assert [s.name for s in result.hits[0].subjects] == ["Ruth Walker"]
+
+
+def test_a_misspelt_name_scopes_too(named: HybridSearcher) -> None:
+    result = _search(named, "when did Kia last see the GP", "team:a")  # too short: no
+    assert "scoped_to" not in result.understanding
+    result = _search(named, "Ruhts safety plan", "team:a")
+    assert {h.case_id for h in result.hits} == {"CASE-1"}
+
+
+def test_several_children_of_that_name_are_offered_not_guessed(named: HybridSearcher) -> None:
+    result = _search(named, "Ruth's safety plan", "team:a", "team:b")
+    assert [p["case_ids"] for p in result.understanding["people"]] == [["CASE-3"], ["CASE-1"]]
+    assert "scoped_to" not in result.understanding
+    assert {h.case_id for h in result.hits} >= {"CASE-1", "CASE-3"}
+
+
+def test_a_case_filter_wins_over_a_name(named: HybridSearcher) -> None:
+    result = named.search(
+        SearchRequest(
+            text="Kai safety plan",
+            scope=AccessScope.of("team:a"),
+            filters=SearchFilters(case_id="CASE-1"),
+        )
+    )
+    assert {h.case_id for h in result.hits} == {"CASE-1"}
+    assert "people" not in result.understanding
+
+
+# -- the property: a name the caller may not see never changes what she gets back ------------
+
+VISIBLE_NAMES = ["Ruth Walker", "Kai Campbell", "Amara Osei"]
+HIDDEN_NAMES = ["Ruth Hidden", "Zara Secret", "Kai Campbell", "Amara Osei-Boateng", "Tobi Adeyemi"]
+TOPICS = [
+    "Safety plan agreed with mum; no contact with the ex-partner.",
+    "Seen by the GP for asthma; inhaler reviewed.",
+    "School reports poor attendance and hunger in the mornings.",
+    "Police attended after a domestic incident at the home.",
+]
+QUERY_FORMS = ["{}'s safety plan", "when did {} last see the GP", "{} school", "{}", "police {}"]
+
+
+def _base_records() -> list[Record]:
+    records = []
+    for c, name in enumerate(VISIBLE_NAMES):
+        first = name.split()[0]
+        for t, topic in enumerate(TOPICS):
+            records.append(
+                make_record(
+                    id=f"V{c}-{t}",
+                    title=f"Note {c}-{t}",  # the factory's default title differs per call
+                    case_id=f"CASE-V{c}",
+                    text=f"{first}: {topic}",
+                    created_at=f"2024-0{t + 1}-1{c}",
+                    subjects=_child(f"P-V{c}", name),
+                    acl=["team:a"],
+                )
+            )
+    return records
+
+
+def _hidden_records() -> list[Record]:
+    """Records the caller may not see (another team, or denied to her), each naming a child:
+    new children, children of visible names in new cases, and a visible child renamed."""
+    records = []
+    for h, name in enumerate(HIDDEN_NAMES):
+        first = name.split()[0]
+        records.append(
+            make_record(
+                id=f"H{h}",
+                title=f"Note H{h}",
+                case_id=f"CASE-V{h % 2}" if h % 3 == 0 else f"CASE-H{h}",
+                text=f"{first}: {TOPICS[h % len(TOPICS)]}",
+                subjects=_child(f"P-H{h}", name, other_names=["Ruthie"]),
+                acl=["team:b"] if h % 2 else ["team:a"],
+                deny=[] if h % 2 else ["user:alice"],
+            )
+        )
+    records.append(
+        make_record(
+            id="H-renamed",
+            title="Note H-renamed",
+            case_id="CASE-V0",
+            text=f"Ruth: {TOPICS[0]}",
+            subjects=_child("P-V0", "Ruth Walker-Secret", other_names=["Zara"]),
+            acl=["team:b"],
+        )
+    )
+    return records
+
+
+@pytest.fixture(scope="module")
+def twins(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> tuple[HybridSearcher, HybridSearcher]:
+    """The same visible records, without and with hidden records naming children."""
+    searchers = []
+    for with_hidden in (False, True):
+        path: Path = tmp_path_factory.mktemp("twin") / "s.db"
+        store = SqliteStore(path)
+        indexer = Indexer(store, embedder, ChunkingConfig(max_words=60))
+        indexer.apply(_base_records(), source="t")
+        if with_hidden:  # added after, so visible records keep their pks
+            indexer.apply(_hidden_records(), source="t")
+        searchers.append(HybridSearcher(store, embedder))
+    return searchers[0], searchers[1]
+
+
+def _typo(name: str, at: int) -> str:
+    if len(name) < 4:
+        return name
+    i = 1 + at % (len(name) - 2)
+    return name[:i] + name[i + 1] + name[i] + name[i + 2 :]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=st.sampled_from([*VISIBLE_NAMES, *HIDDEN_NAMES, "Ruthie", "Zara", "Ruth Walker-Secret"]),
+    first_only=st.booleans(),
+    typo=st.one_of(st.none(), st.integers(min_value=0, max_value=10)),
+    form=st.sampled_from(QUERY_FORMS),
+    mode=st.sampled_from(["bm25", "dense", "hybrid"]),
+)
+def test_a_hidden_childs_name_never_changes_what_the_caller_gets(
+    twins: tuple[HybridSearcher, HybridSearcher],
+    name: str,
+    first_only: bool,
+    typo: int | None,
+    form: str,
+    mode: str,
+) -> None:
+    words = name.split()[0] if first_only else name
+    if typo is not None:
+        words = _typo(words, typo)
+    request = SearchRequest(
+        text=form.format(words),
+        scope=AccessScope.of("team:a", "user:alice"),
+        mode=mode,  # type: ignore[arg-type]
+    )
+    without, with_hidden = (s.search(request) for s in twins)
+    assert [(h.document_id, h.score, h.snippet, h.subjects, h.why) for h in with_hidden.hits] == [
+        (h.document_id, h.score, h.snippet, h.subjects, h.why) for h in without.hits
+    ]
+    assert with_hidden.understanding == without.understanding
+    assert with_hidden.total == without.total
