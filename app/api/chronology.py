@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from app import actions
 from app.api.deps import CallerDep, ServicesDep
 from app.api.routes import _ERRORS, _error
-from retrieval.chronology import Chronology, ChronologyEvent
+from retrieval.chronology import Chronology, ChronologyEvent, load_rules
 
 router = APIRouter()
 
@@ -36,6 +36,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "significance",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CATEGORY_IDS = [c.id for c in load_rules().categories]
 
 
 class ChronologyCitationOut(BaseModel):
@@ -147,7 +148,15 @@ def case_chronology(
     case_id: Annotated[str, Path(max_length=256)],
     caller: CallerDep,
     services: ServicesDep,
-    category: Annotated[list[str], Query(max_length=20, default_factory=list)],
+    category: Annotated[
+        list[str],
+        Query(
+            max_length=20,
+            default_factory=list,
+            description="keep events of these categories (see `categories` in the answer)",
+            json_schema_extra={"items": {"type": "string", "enum": _CATEGORY_IDS}},
+        ),
+    ],
     date_from: Annotated[dt.date | None, Query(description="events on or after")] = None,
     date_to: Annotated[dt.date | None, Query(description="events on or before")] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
