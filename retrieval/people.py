@@ -9,17 +9,20 @@ known only from hidden records does not exist for the caller: her name is an unk
 Matching (``resolve_names``):
 
 - **Which query words can be names.** A word that is capitalised or possessive ("Ruth",
-  "Ruth's"), or one that is not an English word in any case ("kai", "alfie"). A lower-case
-  English word is never read as a name: many names are also words ("grace", "summer",
-  "bradley"), and "summer holiday" must not open Summer's case.
+  "Ruth's"), or one that is not a common English word in any case ("kai", "alfie", "ruth").
+  A lower-case common word is never read as a name: some names are also words ("grace",
+  "summer", "ruby"), and "summer holiday" must not open Summer's case. Common words are
+  spaCy's English lookup lemmas and the forms they inflect, plus stop words: unlike a
+  dictionary, that list holds few names (WordNet's "david" or "elijah" are not in it).
 - **Against what.** Each visible child's given names (every word of ``name`` but the last, the
   parts of a hyphenated name, every word of ``other_names``) and surname (the last word).
-- **How close.** Exact (case-insensitive) matches always count. A word that is not an English
+- **How close.** Exact (case-insensitive) matches always count. A word that is not a common
   word also matches a name within ``MIN_SIMILARITY`` (0.75) of rapidfuzz's normalised
-  optimal-string-alignment similarity, so one typo or transposed pair in a name of four to
-  seven letters ("Ruht", "Kia" is too short: names under ``MIN_FUZZY_LENGTH`` letters match
-  exactly only) and two in one of eight or more. English words match exactly only ("Plan" is
-  not "Alan").
+  optimal-string-alignment similarity: one typo or transposed pair in a name of four to seven
+  letters ("Ruht", "Rby" for Ruby), two in one of eight or more. A name under
+  ``MIN_FUZZY_LENGTH`` letters matches a typo only when the typo is written as a name and is
+  longer ("Avva" for Ava, but "Kia" is not "Kai"); common words match exactly only
+  ("Plan" is not "Alan") and words in capitals ("CSE", "LAC": abbreviations).
 - A word that is not English and ends in "s" is also tried without it ("Ruths plan").
 - **Who wins.** A child needs a given-name match, or (with none anywhere) a surname match.
   When any child matches exactly, fuzzy-only matches drop out. Each child scores the sum of
@@ -32,12 +35,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
+from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.lookups import Table, load_lookups
 
-from retrieval.analysis import is_english_word
 from retrieval.store import SubjectRow
 
 MIN_SIMILARITY = 0.75
@@ -85,7 +90,8 @@ class _QueryWord:
     end: int
     word: str  # without a possessive ending, lower case
     strong: bool  # capitalised or possessive
-    english: bool
+    english: bool  # a common English word (never fuzzy, and a name only when strong)
+    capitals: bool  # "CSE": an abbreviation, never fuzzy
 
 
 class PeopleDirectory:
@@ -134,13 +140,16 @@ def resolve_names(query: str, people: Iterable[Person]) -> NameResolution:
     hits: dict[int, dict[int, tuple[float, bool, bool]]] = {}
     for w_index, word in enumerate(words):
         if not word.strong and word.english:
-            continue
-        fuzzy = not word.english and len(word.word) >= MIN_FUZZY_LENGTH
+            continue  # "summer holiday", "grace period": the word, not the child
+        # a three-letter word may be a four-letter name missing a letter ("Rby"), but only
+        # when written as a name: lower-case "cin" is an abbreviation, not Cian
+        short = len(word.word) == MIN_FUZZY_LENGTH - 1 and word.strong
+        fuzzy = not word.english and not word.capitals and (len(word.word) >= 4 or short)
         forms = [word.word]
         if not word.english and word.word.endswith("s") and len(word.word) > 3:
             forms.append(word.word[:-1])  # a possessive typed without its apostrophe
         for tokens, is_given in ((given, True), (surnames, False)):
-            found = [m for form in forms for m in _matches(form, list(tokens), fuzzy)]
+            found = [m for form in forms for m in _matches(form, list(tokens), fuzzy, word.strong)]
             for token, similarity in found:
                 exact = similarity >= 1.0
                 for p_index in tokens[token]:
@@ -187,10 +196,29 @@ def _query_words(query: str) -> list[_QueryWord]:
                 end=match.end(),
                 word=word.lower(),
                 strong=possessive or word[0].isupper(),
-                english=is_english_word(word),
+                english=is_common_word(word),
+                capitals=len(word) > 1 and word.isupper(),
             )
         )
     return out
+
+
+def is_common_word(word: str) -> bool:
+    """``word`` (any case) is a stop word, one of spaCy's English lookup lemmas or a form it
+    inflects ("doctors")."""
+    lower = word.lower()
+    table = _lemmas()
+    return lower in STOP_WORDS or lower in _lemma_values() or table.get(lower) is not None
+
+
+@lru_cache(maxsize=1)
+def _lemmas() -> Table:
+    return load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+
+
+@lru_cache(maxsize=1)
+def _lemma_values() -> frozenset[str]:
+    return frozenset(str(v).lower() for v in _lemmas().values())
 
 
 def _name_tokens(people: Sequence[Person]) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
@@ -210,7 +238,9 @@ def _name_tokens(people: Sequence[Person]) -> tuple[dict[str, set[int]], dict[st
     return given, surnames
 
 
-def _matches(word: str, tokens: list[str], fuzzy: bool) -> list[tuple[str, float]]:
+def _matches(word: str, tokens: list[str], fuzzy: bool, strong: bool) -> list[tuple[str, float]]:
+    """Name tokens equal to ``word`` or (``fuzzy``) within ``MIN_SIMILARITY`` of it. A
+    three-letter name matches fuzzily only a word written as a name ("Avva" for Ava)."""
     if not fuzzy:
         return [(word, 1.0)] if word in tokens else []
     found = process.extract(
@@ -223,7 +253,9 @@ def _matches(word: str, tokens: list[str], fuzzy: bool) -> list[tuple[str, float
     return [
         (token, float(score))
         for token, score, _ in found
-        if score >= 1.0 or len(token) >= MIN_FUZZY_LENGTH
+        if score >= 1.0
+        or len(token) >= MIN_FUZZY_LENGTH
+        or (strong and len(token) == MIN_FUZZY_LENGTH - 1 and len(word) >= MIN_FUZZY_LENGTH)
     ]
 
 

@@ -151,6 +151,7 @@ def _documents(rng: random.Random, case: CaseFile, today: dt.date) -> list[Synth
     team_acl = ("role:qa", f"team:{case.team}")
     managers_acl = ("role:qa", f"team:{case.team}-managers")
     deny = (people.CONFLICTED_WORKER[case.team].user,) if case.conflict_of_interest else ()
+    subjects = people.family_subjects(case.number, case.family)
     docs: list[SyntheticDocument] = []
     for seq, item in enumerate(written, start=1):
         doc_id = f"{case.case_id}-{seq:03d}"
@@ -176,6 +177,7 @@ def _documents(rng: random.Random, case: CaseFile, today: dt.date) -> list[Synth
                 tags=dict(sorted(draft.tags.items())),
                 decoys=frozenset(draft.decoys),
                 subject=draft.subject,
+                subjects=subjects,
             )
         )
     return docs

@@ -103,6 +103,8 @@ class SyntheticDocument:
     tags: Mapping[str, int]
     decoys: frozenset[str]
     subject: str
+    # the people the record is about, in DESIGN.md's ``subjects`` format (child first)
+    subjects: tuple[Mapping[str, object], ...] = ()
 
     def record(self) -> dict[str, object]:
         """The document in DESIGN.md's record format."""
@@ -118,6 +120,7 @@ class SyntheticDocument:
             "acl": list(self.acl),
             "deny": list(self.deny),
             "source_uri": self.source_uri,
+            "subjects": [dict(p) for p in self.subjects],
         }
 
     def corpus_line(self) -> dict[str, object]:
@@ -135,6 +138,7 @@ class SyntheticDocument:
                 "acl": list(self.acl),
                 "deny": list(self.deny),
                 "source_uri": self.source_uri,
+                "subjects": [dict(p) for p in self.subjects],
             },
         }
 

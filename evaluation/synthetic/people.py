@@ -446,3 +446,29 @@ def _school_for(rng: random.Random, town: Town, age: int) -> str:
     if age < 11:
         return pick(rng, town.primary_schools)
     return pick(rng, town.secondary_schools)
+
+
+def family_subjects(case_number: int, family: Family) -> tuple[dict[str, object], ...]:
+    """The household as a record's ``subjects`` (DESIGN.md): the index child first (role
+    "child", with date of birth), then siblings, mother, father and mother's partner. Person
+    ids are stable per case (``P-<case number>-<n>``)."""
+    subjects: list[dict[str, object]] = []
+
+    def add(person: Person, role: str, born: dt.date | None = None) -> None:
+        entry: dict[str, object] = {
+            "id": f"P-{case_number}-{len(subjects) + 1}",
+            "name": person.full,
+            "role": role,
+        }
+        if born is not None:
+            entry["dob"] = born.isoformat()
+        subjects.append(entry)
+
+    add(family.index_child.person, "child", family.index_child.born)
+    for sibling in family.siblings:
+        add(sibling.person, "sibling", sibling.born)
+    add(family.mother, "mother")
+    add(family.father, "father")
+    if family.partner is not None:
+        add(family.partner, "partner")
+    return tuple(subjects)
