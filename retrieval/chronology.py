@@ -7,8 +7,9 @@ its sources), in two rules:
 
 1. **Event records.** A record whose type maps to a category (a referral, strategy discussion,
    conference minutes, a plan, a police notification, a health or school contact...) is an
-   event. Its quoted sentence is the first holding one of the category's cues or an outcome
-   cue ("decision", "subject to a child protection plan"), else its first sentence of five
+   event. Its quoted sentence is the first holding the category's most preferred cue found
+   ("decision" for conference minutes, "arrested" for a police notification), else the first
+   holding an outcome cue ("agreed", "no further action"), else its first sentence of five
    words or more, else its first sentence.
 2. **Indicator sentences.** A sentence holding a name or record wording of an indicator
    category (``retrieval.indicators``) is an event when ``retrieval.assertion`` reads it as
@@ -299,17 +300,23 @@ def _record_sentence(
     category: EventCategory,
     rules: ChronologyRules,
 ) -> tuple[analysis.Sentence, str]:
-    for span in spans:
-        lower = text[span.start : span.end].lower()
-        if _has_cue(lower, rules.outcome_cues):
-            return span, f"outcome: {category.significance}"
-    for span in spans:
-        if _has_cue(text[span.start : span.end].lower(), category.cues):
-            return span, category.significance
-    for span in spans:
-        if len(text[span.start : span.end].split()) >= _MIN_WORDS:
-            return span, category.significance
-    return spans[0], category.significance
+    """The record's most informative sentence: the first holding the category's first cue
+    found (cues are in order of preference), else the first holding an outcome cue, else the
+    first of five words or more, else the first. An outcome cue in it makes it an outcome."""
+    pairs = [(span, text[span.start : span.end].lower()) for span in spans]
+    chosen: analysis.Sentence | None = None
+    for cue in category.cues:
+        chosen = next((span for span, low in pairs if _has_cue(low, (cue,))), None)
+        if chosen is not None:
+            break
+    if chosen is None:
+        chosen = next((span for span, low in pairs if _has_cue(low, rules.outcome_cues)), None)
+    if chosen is None:
+        long_enough = (span for span, low in pairs if len(low.split()) >= _MIN_WORDS)
+        chosen = next(long_enough, spans[0])
+    if _has_cue(text[chosen.start : chosen.end].lower(), rules.outcome_cues):
+        return chosen, f"outcome: {category.significance}"
+    return chosen, category.significance
 
 
 def _indicator_sentence(
