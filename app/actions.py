@@ -53,6 +53,9 @@ NOT_FOUND_MESSAGE = "no record with that id is available to you"
 
 # The indexer is not thread-safe and pushes arrive on the server's worker threads.
 _INGEST_LOCK = threading.Lock()
+# Audit writes from the worker threads take turns here: waiting in SQLite's busy handler
+# instead means sleeping 1, 2, 5 … up to 100 ms between retries, whatever the lock's holder.
+_AUDIT_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,21 +115,22 @@ def run_search(
     check_search_limits(
         services.settings.limits, query=params.query, top_k=params.top_k, offset=params.offset
     )
-    result = services.searcher.search(
-        SearchRequest(
-            text=params.query,
-            scope=AccessScope(caller.all_principals),
-            filters=SearchFilters(
-                case_id=params.case_id,
-                doc_types=params.doc_types,
-                date_from=params.date_from,
-                date_to=params.date_to,
-            ),
-            mode=params.mode,
-            top_k=params.top_k,
-            offset=params.offset,
+    with services.search_slot():
+        result = services.searcher.search(
+            SearchRequest(
+                text=params.query,
+                scope=AccessScope(caller.all_principals),
+                filters=SearchFilters(
+                    case_id=params.case_id,
+                    doc_types=params.doc_types,
+                    date_from=params.date_from,
+                    date_to=params.date_to,
+                ),
+                mode=params.mode,
+                top_k=params.top_k,
+                offset=params.offset,
+            )
         )
-    )
     search_id = uuid.uuid4().hex
     ids = [hit.document_id for hit in result.hits]
     entry = _entry(
@@ -184,20 +188,21 @@ def run_patterns(services: Services, caller: Caller, params: PatternParams) -> P
         raise InvalidQueryError("give either a query or a category")
     if params.query is not None:
         check_search_limits(services.settings.limits, query=params.query, top_k=1, offset=0)
-    result = services.patterns.find(
-        PatternQuery(
-            scope=AccessScope(caller.all_principals),
-            text=params.query,
-            category=params.category,
-            filters=SearchFilters(
-                case_id=params.case_id,
-                doc_types=params.doc_types,
-                date_from=params.date_from,
-                date_to=params.date_to,
-            ),
-            include_weak=params.include_weak,
+    with services.search_slot():
+        result = services.patterns.find(
+            PatternQuery(
+                scope=AccessScope(caller.all_principals),
+                text=params.query,
+                category=params.category,
+                filters=SearchFilters(
+                    case_id=params.case_id,
+                    doc_types=params.doc_types,
+                    date_from=params.date_from,
+                    date_to=params.date_to,
+                ),
+                include_weak=params.include_weak,
+            )
         )
-    )
     shown = [e for c in result.cases for e in c.evidence] + list(result.set_apart)
     entry = _entry(
         caller,
@@ -467,7 +472,7 @@ def _audit(
     """
     try:
         log = services.audit
-        with services.store.transaction() as conn:
+        with _AUDIT_LOCK, services.store.transaction() as conn:
             log.append(conn, entry)
             if also is not None:
                 conn.exec_driver_sql("SAVEPOINT extra")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import threading
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 
 from app.audit import AuditLog
 from app.settings import Settings
@@ -24,6 +27,12 @@ class Services:
     indexer: Indexer
     audit: AuditLog
     telemetry: Telemetry
+    # Bounds the searches computed at once (``limits.max_concurrent_searches``); None: no bound.
+    search_slots: threading.BoundedSemaphore | None = field(default=None)
+
+    def search_slot(self) -> AbstractContextManager[object]:
+        """Hold one search slot for the block (waiting for one, about first come, first served)."""
+        return self.search_slots if self.search_slots is not None else nullcontext()
 
     def close(self) -> None:
         self.store.close()
@@ -57,4 +66,11 @@ def build_services(
         indexer=Indexer(store, model, settings.chunking.config(), progress=settings.progress),
         audit=AuditLog(store),
         telemetry=Telemetry(store),
+        search_slots=_search_slots(settings.limits.max_concurrent_searches),
     )
+
+
+def _search_slots(limit: int | None) -> threading.BoundedSemaphore | None:
+    if limit == 0:
+        return None
+    return threading.BoundedSemaphore(limit or os.cpu_count() or 1)

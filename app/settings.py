@@ -80,6 +80,11 @@ class LimitSettings(BaseModel):
     # CPU-bound: one busy shared core indexed 5,500 characters a second, so 200,000 is about
     # 36 s of one core at worst (a 4.8 MB push had kept a core busy for over 4 minutes).
     max_push_chars: int = Field(200_000, ge=1)
+    # Searches and pattern questions computed at once; more wait their turn (about first
+    # come, first served). None: one per CPU core; 0: no limit (all 40 worker threads at once,
+    # fighting for the GIL and the cores: throughput fell as clients were added and p95 reached
+    # seconds; `python -m evaluation.bench --only load`).
+    max_concurrent_searches: int | None = Field(None, ge=0, le=1024)
 
 
 # The secret development mode signs tokens with when no CASESEARCH_JWT_SECRET is given. It is in
