@@ -1,8 +1,9 @@
 """Speed and memory benchmarks: incremental indexing (issue 3), HTTP search latency (issue 4),
-embedding precision and BM25 with statistics over the caller's records (``lexical``).
+embedding precision, BM25 with statistics over the caller's records (``lexical``) and search
+under concurrent load (``load``, fail-safe issue item 5).
 
 ``python -m evaluation.bench --out reports/bench [--records N]
-[--only indexing,latency,embedding,lexical] [--lexical-sizes 2000,10000] [--quick]`` writes
+[--only indexing,latency,embedding,lexical,load] [--lexical-sizes 2000,10000] [--quick]`` writes
 one JSON file per benchmark (sorted keys), ``summary.json`` and ``summary.md`` (built from every
 benchmark file present, so ``--only`` refreshes one part).
 
@@ -42,11 +43,13 @@ from evaluation.bench.embedding import bench_embedding, embedding_texts
 from evaluation.bench.indexing import RERUN_RATIO_MAX, RESTRICTED_TO, bench_indexing
 from evaluation.bench.latency import HTTP_P95_MAX_MS, bench_latency
 from evaluation.bench.lexical import bench_lexical
+from evaluation.bench.load import LOAD_P95_MAX_MS, bench_load
 from evaluation.bench.report import dump, write_summary
 
 __all__ = [
     "BENCHMARKS",
     "HTTP_P95_MAX_MS",
+    "LOAD_P95_MAX_MS",
     "RERUN_RATIO_MAX",
     "RESTRICTED_TO",
     "RUNNERS",
@@ -58,6 +61,7 @@ __all__ = [
     "bench_indexing",
     "bench_latency",
     "bench_lexical",
+    "bench_load",
     "embedding_texts",
     "environment",
     "main",
@@ -71,6 +75,7 @@ RUNNERS: dict[str, Callable[[BenchConfig, Path], Json]] = {
     "latency": bench_latency,
     "embedding": bench_embedding,
     "lexical": bench_lexical,
+    "load": bench_load,
 }
 
 
@@ -119,6 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--search-threads", type=int, help="torch threads of the server and the in-process searcher"
     )
+    parser.add_argument(
+        "--load-clients", help="comma-separated client counts of the load benchmark"
+    )
+    parser.add_argument("--load-seconds", type=float, help="measured seconds per load level")
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
@@ -136,6 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "index_precision": args.index_precision,
         "search_threads": args.search_threads,
         "lexical_sizes": _sizes(parser, args.lexical_sizes) if args.lexical_sizes else None,
+        "load_clients": (
+            _sizes(parser, args.load_clients, "--load-clients") if args.load_clients else None
+        ),
+        "load_seconds": args.load_seconds,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     if config.records < 3 or min(config.requests, config.embed_texts) < 1:
@@ -152,11 +165,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0 if summary["invariants_ok"] else 1
 
 
-def _sizes(parser: argparse.ArgumentParser, text: str) -> tuple[int, ...]:
+def _sizes(
+    parser: argparse.ArgumentParser, text: str, flag: str = "--lexical-sizes"
+) -> tuple[int, ...]:
     try:
         sizes = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        parser.error(f"--lexical-sizes takes comma-separated record counts; got {text!r}")
+        parser.error(f"{flag} takes comma-separated counts; got {text!r}")
     if not sizes or min(sizes) < 1:
-        parser.error(f"--lexical-sizes takes record counts of at least 1; got {text!r}")
+        parser.error(f"{flag} takes counts of at least 1; got {text!r}")
     return sizes

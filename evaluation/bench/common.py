@@ -21,7 +21,7 @@ from evaluation import EvaluationError
 from evaluation.synthetic import SyntheticCollection, build_collection
 from retrieval.embedding import Precision, SentenceTransformerEmbedder, Vectors
 
-BENCHMARKS = ("indexing", "latency", "embedding", "lexical")
+BENCHMARKS = ("indexing", "latency", "embedding", "lexical", "load")
 Json = dict[str, Any]
 
 
@@ -50,6 +50,10 @@ class BenchConfig:
     lexical_cross_queries: int = 35  # the QA queries across cases (35 exist)
     lexical_warmup: int = 5  # queries run on both paths, unmeasured, before each size
     lexical_repeats: int = 3  # runs per query, user and path; the median is kept
+    load_clients: tuple[int, ...] = (4, 16, 32, 64)  # closed-loop clients, one level at a time
+    load_seconds: float = 20.0  # measured per level
+    load_warmup_s: float = 3.0  # per level, before measuring
+    load_plan: int = 600  # distinct (query, case, user) requests the clients cycle through
     seed: int = 7
 
     @classmethod
@@ -58,6 +62,7 @@ class BenchConfig:
             records=400, reruns=2, verify_sample=10, demo_cases=4, requests=60, warmup=5,
             latency_budget_s=45.0, embed_texts=64, embed_block=32, lexical_sizes=(300, 1_000),
             lexical_case_queries=20, lexical_cross_queries=10, lexical_warmup=2, lexical_repeats=2,
+            load_clients=(4, 16), load_seconds=5.0, load_warmup_s=1.0, load_plan=100,
         )  # fmt: skip
 
 

@@ -7,10 +7,14 @@ import json
 from pathlib import Path
 
 from evaluation.bench.common import BENCHMARKS, Json, now
+from evaluation.bench.load import markdown_table
 
 
 def dump(path: Path, data: Json) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+_LOAD_FIGURES = ("requests_per_s", "p50_ms", "p95_ms", "p99_ms", "errors")
 
 
 def _figures(name: str, data: Json) -> Json:
@@ -61,6 +65,13 @@ def _figures(name: str, data: Json) -> Json:
             "ratio_new_over_old_p95": each("ratio_new_over_old", "p95_ms"),
             "matched_chunks_max": each("matched_chunks", "max"),
         }
+    if name == "load":
+        return {
+            variant: {
+                str(row["clients"]): {k: row.get(k) for k in _LOAD_FIGURES} for row in block["rows"]
+            }
+            for variant, block in data["variants"].items()
+        }
     return {
         "texts_per_s": data["texts_per_s"],
         "ratio_bf16_over_fp32": data["ratio_bf16_over_fp32"],
@@ -93,7 +104,12 @@ def write_summary(out: Path) -> Json:
              "by side in one run; absolute times on a shared CPU are noisy.", ""]  # fmt: skip
     for name, part in parts.items():
         lines += [f"## {name} ({part['finished_at']})", ""]
-        lines += [f"- {k}: {json.dumps(v, sort_keys=True)}" for k, v in part["figures"].items()]
+        if name == "load":  # a table per server variant says it faster than nested JSON
+            data = json.loads((out / part["file"]).read_text(encoding="utf-8"))
+            for variant, block in data["variants"].items():
+                lines += [f"Server variant `{variant}`:", "", *markdown_table(block["rows"]), ""]
+        else:
+            lines += [f"- {k}: {json.dumps(v, sort_keys=True)}" for k, v in part["figures"].items()]
         for t in part["targets"]:
             verdict = "met" if t["met"] else "**NOT met**"
             lines.append(f"- target {t['name']} ≤ {t['limit']}: {t['value']} — {verdict}")

@@ -1,0 +1,193 @@
+"""Benchmark 5, search under load (fail-safe issue, item 5): closed-loop clients against one
+``casesearch serve`` on the demo corpus, at several concurrencies, for a bounded time each.
+
+Each client sends ``POST /v1/search`` (mixed queries from many users, each query sent by a
+user who sees its case) on its own keep-alive connection and sends the next as soon as the
+answer arrives. Throughput is the answers in the measured window over its length; latencies
+are those of requests that started inside it. The server is measured twice in one run, with
+its search concurrency limit off (``limits.max_concurrent_searches = 0``, every worker thread
+searches at once) and at its default (as many searches at once as cores), so that the two
+tables come from the same machine and minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+import os
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+
+from evaluation.bench.common import BenchConfig, Json, phase, rss_mib, target
+from evaluation.bench.latency import _plan
+from evaluation.bench.process import cli, cli_env, cli_index, server
+from evaluation.metrics import percentile
+from evaluation.synthetic import generate_case_file
+
+LOAD_P95_MAX_MS = 300.0  # at 16 clients
+# The server configurations compared: name -> CASESEARCH_LIMITS__MAX_CONCURRENT_SEARCHES
+# (absent: the default).
+VARIANTS: dict[str, str | None] = {"unlimited": "0", "default": None}
+
+Plan = list[tuple[str, str | None, str]]  # (query, case id, token)
+
+
+def _stats(ms: Sequence[float]) -> Json:
+    if not ms:
+        return {"n": 0}
+    return {
+        "n": len(ms),
+        "p50_ms": round(percentile(list(ms), 50), 1),
+        "p95_ms": round(percentile(list(ms), 95), 1),
+        "p99_ms": round(percentile(list(ms), 99), 1),
+        "max_ms": round(max(ms), 1),
+    }
+
+
+async def _closed_loop(url: str, plan: Plan, clients: int, warmup_s: float, seconds: float) -> Json:
+    """``clients`` closed-loop clients for ``warmup_s + seconds``; figures of the last part."""
+    import httpx
+
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    measure_from, stop_at = start + warmup_s, start + warmup_s + seconds
+    latencies: list[float] = []
+    statuses: dict[str, int] = {}
+    completed = 0
+
+    async def client(index: int) -> None:
+        nonlocal completed
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as http:
+            i = index * 7919
+            while loop.time() < stop_at:
+                text, case_id, token = plan[i % len(plan)]
+                i += 1
+                body: Json = {"query": text, "top_k": 10}
+                if case_id is not None:
+                    body["case_id"] = case_id
+                sent = loop.time()
+                try:
+                    response = await http.post(
+                        "/v1/search", json=body, headers={"Authorization": f"Bearer {token}"}
+                    )
+                    key = str(response.status_code)
+                except httpx.HTTPError as exc:
+                    key = type(exc).__name__
+                done = loop.time()
+                if sent >= measure_from and done <= stop_at:
+                    latencies.append((done - sent) * 1000)
+                    statuses[key] = statuses.get(key, 0) + 1
+                if measure_from <= done <= stop_at:
+                    completed += 1
+
+    load_before = os.getloadavg()
+    await asyncio.gather(*(client(i) for i in range(clients)))
+    errors = sum(n for key, n in statuses.items() if key != "200")
+    return {
+        "clients": clients,
+        "requests_per_s": round(completed / seconds, 2),
+        **_stats(latencies),
+        "errors": errors,
+        "statuses": dict(sorted(statuses.items())),
+        "load_average_1m": [round(load_before[0], 2), round(os.getloadavg()[0], 2)],
+    }
+
+
+def bench_load(config: BenchConfig, work: Path) -> Json:
+    """Closed-loop load at ``config.load_clients`` against the server, once per variant."""
+    root = work / "load"
+    phases: dict[str, Json] = {}
+    secret = secrets.token_urlsafe(32)
+    env = cli_env(
+        root / "data",
+        CASESEARCH_JWT_SECRET=secret,
+        CASESEARCH_LIMITS__RATE_LIMIT_PER_MINUTE="1000000",
+    )
+    with phase(phases, "generate_and_index"):
+        generated = generate_case_file(
+            root / "demo", seed=config.seed, n_cases=config.demo_cases, today=dt.date.today()
+        )
+        cli_index(env, generated.records_path)
+    tokens: dict[str, str] = {}
+    plan: Plan = []
+    for text, case_id, user in _plan(generated.root, config.load_plan):
+        if user["sub"] not in tokens:
+            principals = [a for p in user["principals"] for a in ("--principal", p)]
+            tokens[user["sub"]] = cli(["token", "--sub", user["sub"], *principals], env).strip()
+        plan.append((text, case_id, tokens[user["sub"]]))
+    serve_env = {**env, "OMP_NUM_THREADS": str(config.search_threads or 1)}
+    variants: Json = {}
+    for name, limit in VARIANTS.items():
+        variant_env = dict(serve_env)
+        if limit is not None:
+            variant_env["CASESEARCH_LIMITS__MAX_CONCURRENT_SEARCHES"] = limit
+        rows: list[Json] = []
+        with (
+            phase(phases, f"serve_{name}"),
+            server(variant_env, root / f"server-{name}.log") as (url, pid),
+        ):
+            for clients in config.load_clients:
+                row = asyncio.run(
+                    _closed_loop(url, plan, clients, config.load_warmup_s, config.load_seconds)
+                )
+                rows.append(row)
+                print(f"bench: load {name} {row}", flush=True)
+            peak = rss_mib("VmHWM", pid)
+        variants[name] = {"rows": rows, "server_peak_rss_mib": peak}
+    default = {row["clients"]: row for row in variants["default"]["rows"]}
+    lowest, highest = min(default), max(default)
+    p95_at = 16 if 16 in default else highest
+    invariants = {
+        f"{name}_no_errors": all(row["errors"] == 0 for row in v["rows"])
+        for name, v in variants.items()
+    }
+    return {
+        "phases": phases,
+        "variants": variants,
+        "parameters": {
+            "corpus": f"evaluation.synthetic demo: seed {config.seed}, {config.demo_cases} cases",
+            "clients": list(config.load_clients),
+            "warmup_s": config.load_warmup_s,
+            "seconds": config.load_seconds,
+            "users": len(tokens),
+            "distinct_requests": len(plan),
+            "client": "closed loop, asyncio + httpx in one process, one keep-alive connection "
+            "per client, top_k 10; the clients share the server's cores",
+            "server": "casesearch serve (one uvicorn worker), rate limit 1000000/min, "
+            f"OMP_NUM_THREADS={serve_env['OMP_NUM_THREADS']}",
+            "variants": {
+                k: f"CASESEARCH_LIMITS__MAX_CONCURRENT_SEARCHES={v or 'default'}"
+                for k, v in VARIANTS.items()
+            },
+        },
+        "targets": [
+            target(
+                f"p95_ms_at_{p95_at}_clients",
+                default[p95_at].get("p95_ms", math.inf),
+                LOAD_P95_MAX_MS,
+            ),
+            # Throughput at the highest concurrency at least that at the lowest: a ratio ≤ 1.
+            target(
+                f"req_s_at_{lowest}_over_req_s_at_{highest}",
+                default[lowest]["requests_per_s"] / max(default[highest]["requests_per_s"], 1e-9),
+                1.0,
+            ),
+        ],
+        "invariants": invariants,
+    }
+
+
+def markdown_table(rows: Sequence[Json]) -> list[str]:
+    """The rows as a markdown table: clients, req/s, p50, p95, p99, errors, load average."""
+    lines = ["| clients | req/s | p50 ms | p95 ms | p99 ms | errors | load avg 1m (start, end) |",
+             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    for r in rows:
+        load = ", ".join(str(x) for x in r["load_average_1m"])
+        lines.append(
+            f"| {r['clients']} | {r['requests_per_s']} | {r.get('p50_ms')} | {r.get('p95_ms')} "
+            f"| {r.get('p99_ms')} | {r['errors']} | {load} |"
+        )
+    return lines
