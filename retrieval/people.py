@@ -43,7 +43,9 @@ from rapidfuzz.distance import OSA
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.lookups import Table, load_lookups
 
-from retrieval.store import SubjectRow
+from retrieval.access import visible_records
+from retrieval.models import AccessScope
+from retrieval.store import SqliteStore, SubjectRow
 
 MIN_SIMILARITY = 0.75
 MIN_FUZZY_LENGTH = 4
@@ -268,3 +270,30 @@ def _without(query: str, words: Sequence[_QueryWord]) -> str:
         position = word.end
     kept.append(query[position:])
     return " ".join("".join(kept).split())
+
+
+def visible_people(store: SqliteStore, scope: AccessScope) -> list[Person]:
+    """The children named by records ``scope`` may see (for pages: labels, headings).
+
+    Raises ``AccessCheckError`` when permissions cannot be evaluated.
+    """
+    with store.snapshot() as conn:
+        rows = store.subject_rows(conn, "child")
+        visible, _ = visible_records(conn, scope)
+    return PeopleDirectory(rows).visible(visible)
+
+
+def children_by_case(people: Iterable[Person]) -> dict[str, list[Person]]:
+    """case id → its children, by name."""
+    out: dict[str, list[Person]] = {}
+    for person in sorted(people, key=lambda p: (p.name, p.id)):
+        for case_id in person.case_ids:
+            out.setdefault(case_id, []).append(person)
+    return out
+
+
+def case_label(case_id: str, children: Sequence[Person]) -> str:
+    """"Ruth Walker (CASE-1042)", or the case id alone when no child is named."""
+    if not children:
+        return case_id
+    return f"{' and '.join(p.name for p in children)} ({case_id})"

@@ -126,6 +126,12 @@ def _rank(value: Any) -> str:
     return f"{value}" if isinstance(value, int) and value > 0 else "not in the top matches"
 
 
+def subject_names(subjects: Iterable[Any]) -> str:
+    """The children a record is about, by name ("Ruth Walker"); others are left out."""
+    names = [str(s.name) for s in subjects if getattr(s, "role", None) == "child"]
+    return ", ".join(dict.fromkeys(names))
+
+
 def why_facts(why: Mapping[str, Any]) -> list[Fact]:
     """The ``why`` object of a hit as rows a practitioner can read.
 
@@ -148,6 +154,9 @@ def why_facts(why: Mapping[str, Any]) -> list[Fact]:
     query = why.get("query")
     if isinstance(query, Mapping):
         facts.extend(_query_facts(query))
+    scoped = why.get("scoped_to")
+    if isinstance(scoped, str) and scoped:
+        facts.append(Fact("Child named", scoped[:1].upper() + scoped[1:]))
     score = why.get("fused_score")
     if isinstance(score, int | float):
         facts.append(Fact("Combined score", f"{score:.4f}"))

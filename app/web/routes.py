@@ -48,6 +48,7 @@ from app.web.session import (
 from retrieval.browse import visible_cases
 from retrieval.errors import InvalidQueryError
 from retrieval.models import AccessScope, Hit, SearchResult
+from retrieval.people import case_label, children_by_case, resolve_names, visible_people
 
 # A select lists every case the user may see when there are few enough to scan; beyond that
 # (a QA officer sees them all) a text box keeps the page small.
@@ -284,6 +285,16 @@ class ResultView:
     case_id: str | None
     snippet: list[present.Piece]
     why: list[present.Fact]
+    names: str = ""  # the children the record is about ("Ruth Walker")
+
+
+@dataclass(frozen=True, slots=True)
+class PersonChoice:
+    """One child of an ambiguous name: the search again in her case, and her case page."""
+
+    label: str
+    search_url: str
+    case_url: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -311,7 +322,28 @@ def _result_view(search_id: str, hit: Hit) -> ResultView:
         case_id=hit.case_id,
         snippet=present.pieces(hit.snippet.text, hit.snippet.highlights),
         why=present.why_facts(hit.why),
+        names=present.subject_names(hit.subjects),
     )
+
+
+def _person_choices(form: SearchForm, result: SearchResult | None) -> list[PersonChoice]:
+    """ "Which Ruth?": one choice per case of each child the query's name fits, when several
+    children (all visible to the user: search only lists those) share it."""
+    people = result.understanding.get("people") if result is not None else None
+    if not isinstance(people, list) or len(people) < 2:
+        return []
+    choices: list[PersonChoice] = []
+    for person in people:
+        for case_id in person.get("case_ids", []):
+            scoped = [(k, v) for k, v in form.params(page=1) if k != "case_id"]
+            choices.append(
+                PersonChoice(
+                    label=f"{person.get('name', '')} ({case_id})",
+                    search_url=present.search_url([*scoped, ("case_id", case_id)]),
+                    case_url=present.case_url(case_id),
+                )
+            )
+    return choices
 
 
 def _doc_type_options(selected: list[str]) -> list[Option]:
@@ -339,9 +371,22 @@ def search_page(request: Request, services: ServicesDep, session: PageSession) -
     """
     settings = services.settings
     form = parse_search_form(request, settings)
-    cases = visible_cases(
-        services.store, AccessScope(session.caller.all_principals), limit=CASE_SELECT_MAX + 1
-    )
+    scope = AccessScope(session.caller.all_principals)
+    cases = visible_cases(services.store, scope, limit=CASE_SELECT_MAX + 1)
+    people = visible_people(services.store, scope)
+    by_case = children_by_case(people)
+    if (
+        form.submitted
+        and not form.errors
+        and not form.case_id
+        and form.offset == 0
+        and not wants_partial(request)
+    ):
+        # a search box holding just a child's name opens the child's case
+        naming = resolve_names(form.q, people)
+        person = naming.person
+        if person is not None and not naming.text.strip() and len(person.case_ids) == 1:
+            return _redirect(present.case_url(person.case_ids[0]))
     result: SearchResult | None = None
     search_id = ""
     errors = dict(form.errors)
@@ -383,10 +428,23 @@ def search_page(request: Request, services: ServicesDep, session: PageSession) -
             all_cases_url=_without_case(form),
             cases=cases[:CASE_SELECT_MAX] if len(cases) <= CASE_SELECT_MAX else cases[:1],
             case_select=len(cases) <= CASE_SELECT_MAX,
+            case_labels={c: case_label(c, by_case.get(c, [])) for c in cases},
             doc_type_options=_doc_type_options(form.doc_types),
+            person_choices=_person_choices(form, result),
+            which_name=_which_name(result),
+            scoped_to=(result.understanding.get("scoped_to") if result is not None else None),
         ),
         status_code=400 if errors else 200,
     )
+
+
+def _which_name(result: SearchResult | None) -> str:
+    """The first name several children share ("Ruth"), for "Which Ruth?"."""
+    people = result.understanding.get("people") if result is not None else None
+    if not isinstance(people, list) or len(people) < 2:
+        return ""
+    names = {str(p.get("name", "")).split(" ")[0] for p in people}
+    return names.pop() if len(names) == 1 else "child"
 
 
 def _without_case(form: SearchForm) -> str:
@@ -479,6 +537,9 @@ def case_page(
         {"text": text, "url": present.search_url([("q", query), ("case_id", case_id)])}
         for text, query in QUICK_LOOKUPS
     ]
+    children = children_by_case(
+        visible_people(services.store, AccessScope(session.caller.all_principals))
+    ).get(case_id, [])
     return render(
         request,
         "case.html",
@@ -486,6 +547,7 @@ def case_page(
             services,
             session,
             case_id=case_id,
+            case_heading=case_label(case_id, children),
             entries=shown,
             type_options=options,
             selected_types=wanted,
