@@ -46,6 +46,7 @@ from app.api.schemas import (
     TimeToFindDay,
     TimeToFindOut,
     TimeToFindStats,
+    subjects_out,
 )
 from app.audit import Action, AuditQuery
 from app.auth import Caller
@@ -216,6 +217,7 @@ def to_response(result: SearchResult, *, search_id: str) -> SearchResponse:
                     source_uri=hit.source_uri,
                 ),
                 why=dict(hit.why),
+                subjects=subjects_out(hit.subjects),
             )
             for hit in result.hits
         ],
@@ -250,6 +252,7 @@ def get_document(
         author=doc.author,
         source_uri=doc.source_uri,
         attachments=list(doc.attachments),
+        subjects=subjects_out(doc.subjects),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from pydantic import (
@@ -18,6 +19,7 @@ from pydantic import (
 )
 
 from retrieval.indicators import load_library
+from retrieval.models import Subject
 
 # The text rules, as JSON Schema patterns (OpenAPI) and checked by the same expressions here,
 # spelled out as code points so that ECMA, Rust and Python regex engines agree: no control
@@ -126,6 +128,23 @@ class CitationOut(BaseModel):
     source_uri: str | None
 
 
+class SubjectOut(BaseModel):
+    """A person the record is about (DESIGN.md ``subjects``); role "child" is the child."""
+
+    id: str
+    name: str
+    role: str
+    other_names: list[str] = Field(default_factory=list)
+    dob: dt.date | None = None
+
+
+def subjects_out(subjects: Iterable[Subject]) -> list[SubjectOut]:
+    return [
+        SubjectOut(id=s.id, name=s.name, role=s.role, other_names=list(s.other_names), dob=s.dob)
+        for s in subjects
+    ]
+
+
 class ResultOut(BaseModel):
     document_id: str
     case_id: str | None
@@ -136,6 +155,7 @@ class ResultOut(BaseModel):
     snippet: SnippetOut
     citation: CitationOut
     why: dict[str, Any]
+    subjects: list[SubjectOut] = Field(default_factory=list)
 
 
 class SearchResponse(BaseModel):
@@ -258,6 +278,7 @@ class DocumentOut(BaseModel):
     author: str | None
     source_uri: str | None
     attachments: list[str]
+    subjects: list[SubjectOut] = Field(default_factory=list)
 
 
 class RecordsBody(BaseModel):
