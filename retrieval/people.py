@@ -293,7 +293,7 @@ def children_by_case(people: Iterable[Person]) -> dict[str, list[Person]]:
 
 
 def case_label(case_id: str, children: Sequence[Person]) -> str:
-    """"Ruth Walker (CASE-1042)", or the case id alone when no child is named."""
+    """ "Ruth Walker (CASE-1042)", or the case id alone when no child is named."""
     if not children:
         return case_id
     return f"{' and '.join(p.name for p in children)} ({case_id})"
