@@ -4,10 +4,11 @@
 Each client sends ``POST /v1/search`` (mixed queries from many users, each query sent by a
 user who sees its case) on its own keep-alive connection and sends the next as soon as the
 answer arrives. Throughput is the answers in the measured window over its length; latencies
-are those of requests that started inside it. The server is measured twice in one run, with
-its search concurrency limit off (``limits.max_concurrent_searches = 0``, every worker thread
-searches at once) and at its default (as many searches at once as cores), so that the two
-tables come from the same machine and minute.
+are those of requests that started inside it. Two servers are measured in one run: the
+default (no bound on concurrent searches: every worker thread may search) and ``bounded``
+(``limits.max_concurrent_searches`` = the number of cores, the rest queue), so that the two
+tables come from the same machine and minutes: both servers run throughout, and at each
+concurrency the two take turns.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import datetime as dt
 import math
 import os
 import secrets
+import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from pathlib import Path
 
 from evaluation.bench.common import BenchConfig, Json, phase, rss_mib, target
@@ -28,8 +31,8 @@ from evaluation.synthetic import generate_case_file
 
 LOAD_P95_MAX_MS = 300.0  # at 16 clients
 # The server configurations compared: name -> CASESEARCH_LIMITS__MAX_CONCURRENT_SEARCHES
-# (absent: the default).
-VARIANTS: dict[str, str | None] = {"unlimited": "0", "default": None}
+# (absent: the default, no bound).
+VARIANTS: dict[str, str | None] = {"default": None, "bounded": str(os.cpu_count() or 1)}
 
 Plan = list[tuple[str, str | None, str]]  # (query, case id, token)
 
@@ -119,24 +122,30 @@ def bench_load(config: BenchConfig, work: Path) -> Json:
             tokens[user["sub"]] = cli(["token", "--sub", user["sub"], *principals], env).strip()
         plan.append((text, case_id, tokens[user["sub"]]))
     serve_env = {**env, "OMP_NUM_THREADS": str(config.search_threads or 1)}
-    variants: Json = {}
-    for name, limit in VARIANTS.items():
-        variant_env = dict(serve_env)
-        if limit is not None:
-            variant_env["CASESEARCH_LIMITS__MAX_CONCURRENT_SEARCHES"] = limit
-        rows: list[Json] = []
-        with (
-            phase(phases, f"serve_{name}"),
-            server(variant_env, root / f"server-{name}.log") as (url, pid),
-        ):
-            for clients in config.load_clients:
+    rows: dict[str, list[Json]] = {name: [] for name in VARIANTS}
+    peaks: dict[str, float | None] = {}
+    with phase(phases, "serve_and_measure"), ExitStack() as stack:
+        servers: dict[str, tuple[str, int]] = {}
+        for name, limit in VARIANTS.items():
+            variant_env = dict(serve_env)
+            if limit is not None:
+                variant_env["CASESEARCH_LIMITS__MAX_CONCURRENT_SEARCHES"] = limit
+            servers[name] = stack.enter_context(server(variant_env, root / f"server-{name}.log"))
+        # Both servers run throughout; per level the variants take turns, alternating which
+        # goes first, so a change in the machine's load falls on both alike.
+        for level, clients in enumerate(config.load_clients):
+            order = list(VARIANTS) if level % 2 == 0 else list(reversed(VARIANTS))
+            for name in order:
+                url = servers[name][0]
                 row = asyncio.run(
                     _closed_loop(url, plan, clients, config.load_warmup_s, config.load_seconds)
                 )
-                rows.append(row)
-                print(f"bench: load {name} {row}", flush=True)
-            peak = rss_mib("VmHWM", pid)
-        variants[name] = {"rows": rows, "server_peak_rss_mib": peak}
+                rows[name].append(row)
+                print(f"bench: load {name} {row}", file=sys.stderr, flush=True)
+        peaks = {name: rss_mib("VmHWM", pid) for name, (_, pid) in servers.items()}
+    variants: Json = {
+        name: {"rows": rows[name], "server_peak_rss_mib": peaks[name]} for name in VARIANTS
+    }
     default = {row["clients"]: row for row in variants["default"]["rows"]}
     lowest, highest = min(default), max(default)
     p95_at = 16 if 16 in default else highest
