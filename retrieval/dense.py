@@ -175,14 +175,20 @@ class DenseIndex:
         allowed_records: BoolArray,
         limit: int,
         min_score: float,
-    ) -> tuple[list[tuple[int, int, float]], npt.NDArray[np.int64]]:
-        """``search`` keeping only chunks scoring at least ``min_score``, and the distinct
-        record pks of *every* allowed chunk above it (not only the top ``limit``): the total."""
+        strong_score: float | None = None,
+    ) -> tuple[list[tuple[int, int, float]], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """``search`` keeping only chunks scoring at least ``min_score``; with the distinct
+        record pks of *every* allowed chunk scoring at least ``min_score`` and at least
+        ``strong_score`` (default: ``min_score``), not only of the top ``limit``."""
         scores, chunk_pks, record_of = self._scored(query, allowed_records)
         keep = scores >= min_score
         scores, chunk_pks, record_of = scores[keep], chunk_pks[keep], record_of[keep]
         above = np.unique(record_of).astype(np.int64)
-        return (self._top(scores, chunk_pks, record_of, limit) if limit > 0 else []), above
+        strong = above
+        if strong_score is not None and strong_score > min_score:
+            strong = np.unique(record_of[scores >= strong_score]).astype(np.int64)
+        top = self._top(scores, chunk_pks, record_of, limit) if limit > 0 else []
+        return top, above, strong
 
     def _scored(
         self, query: npt.NDArray[np.float32], allowed_records: BoolArray

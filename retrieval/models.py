@@ -169,8 +169,14 @@ class SearchConfig:
     # Look-up rules, each switchable for the ablation table (type_boost = 0 and
     # negation_penalty = 0 switch off the other two).
     recency: bool = True  # newest matching record first; plans in force first
-    # Relevance floor: a record found by meaning alone (no query word in it) must reach this
-    # cosine with the query, else it is no match ("xylophone trampoline zebra" finds nothing).
-    # Calibrated in README ("Relevance floor"); -1 switches it off.
-    relevance_floor: float = 0.25
+    # Relevance floor (hybrid search; the bm25 and dense modes are unfloored baselines). A
+    # record is a match when its meaning reaches ``floor_cosine`` with the query, or when it
+    # holds query words and either its meaning reaches ``floor_cosine_with_words`` or it holds
+    # at least ``floor_word_share`` of the query's own words. "xylophone trampoline zebra"
+    # then finds nothing, though one record mentions a trampoline. Calibrated in README
+    # ("Relevance floor"); relevance_floor = False switches it off.
+    relevance_floor: bool = True
+    floor_cosine: float = 0.35
+    floor_cosine_with_words: float = 0.23
+    floor_word_share: float = 0.5
     scope_common: bool = True  # leave out words found in most records of one case

@@ -170,7 +170,7 @@ class PatternFinder:
                 lexical_chunks.update(int(pk) for pk in rows[within(in_scope, rows)])
             meaning: dict[int, float] = {}
             if direction is not None:
-                found, _ = self.searcher.dense.search_above(
+                found, _, _ = self.searcher.dense.search_above(
                     direction, allowed, self.max_meaning_chunks, self.meaning_cosine
                 )
                 meaning = {chunk: score for chunk, _record, score in found}

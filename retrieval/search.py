@@ -241,7 +241,16 @@ class HybridSearcher:
             visible, allowed = scope_masks(conn, request.scope, filters)
             count = int(np.count_nonzero(allowed))
             lists: list[list[tuple[int, int, float]]] = [[], []]
-            matched: list[IntArray] = []  # record pks that match at all (the total)
+            # a query with nothing left to mean ("latest") ranks by date: no floor
+            content = reading is None or bool(reading.dense_query.strip())
+            floored = (
+                self.config.relevance_floor
+                and request.mode == "hybrid"
+                and content
+                and not _case_scoped(filters)
+            )
+            lexical: list[IntArray] = []  # per useful group, the records it matches
+            useful: list[TermGroup] = []
             if request.mode in ("bm25", "hybrid"):
                 population = self.dense.population(visible)
                 in_scope = population.restrict(allowed)
@@ -257,19 +266,31 @@ class HybridSearcher:
                     )
                 useful = [g for g in groups if g not in ranked.dropped_groups]
                 lists[0] = bm25_search(conn, useful, matches, in_scope, population, limit)
-                matched += [
-                    population.record_of[rows[within(in_scope, rows)]]
+                lexical = [
+                    np.unique(population.record_of[rows[within(in_scope, rows)]])
                     for rows in (matches[g] for g in useful)
                 ]
+            dense_any = dense_strong = np.empty(0, dtype=np.int64)
             if query_vector is not None:
-                # a query with nothing left to mean ("latest") ranks by date: no floor
-                content = reading is None or bool(reading.dense_query.strip())
-                floor = self.config.relevance_floor if content else -np.inf
-                lists[1], above = self.dense.search_above(query_vector, allowed, limit, floor)
-                matched.append(above)
-            ranked.total = int(np.unique(np.concatenate(matched)).size) if matched else 0
+                low = self.config.floor_cosine_with_words if floored else -np.inf
+                lists[1], dense_any, dense_strong = self.dense.search_above(
+                    query_vector, allowed, limit, low, self.config.floor_cosine if floored else None
+                )
+            worded = np.unique(np.concatenate(lexical)) if lexical else dense_strong[:0]
+            if floored:
+                own = [lexical[useful.index(g)] for g in ranked.own_groups if g in useful]
+                covered = _covering(own, self.config.floor_word_share, worded)
+                keep = np.union1d(
+                    dense_strong, np.union1d(np.intersect1d(worded, dense_any), covered)
+                )
+            else:
+                keep = np.union1d(worded, dense_any)
+            ranked.total = int(keep.size)
             rrf_k = self.config.concept_rrf_k if by_kind and kind == "concept" else None
             candidates = self._fuse(lists, rrf_k=rrf_k)
+            if floored:
+                kept = set(keep.tolist())
+                candidates = [c for c in candidates if c.record_pk in kept]
             if reading is not None and lookup_rules:
                 self._boost(conn, candidates, reading, case_scoped=_case_scoped(filters))
                 if not reading.negated:
@@ -515,6 +536,7 @@ class HybridSearcher:
             "matched_terms": sorted(matched),
             "bm25_rank": candidate.bm25_rank,
             "dense_rank": candidate.dense_rank,
+            "cosine": None if candidate.cosine is None else round(candidate.cosine, 4),
             "fused_score": round(candidate.score, 6),
             "boosts": {k: round(v, 6) for k, v in candidate.boosts.items()},
             "filters": _filters_json(filters),
@@ -536,6 +558,17 @@ class HybridSearcher:
             why=why,
             subjects=doc.subjects,
         )
+
+
+def _covering(own: list[IntArray], share: float, worded: IntArray) -> IntArray:
+    """Records holding at least ``share`` of the query's own words (each word's records in
+    ``own``); every worded record when none of the query's own words is left to count."""
+    if not own:
+        return worded
+    records, counts = np.unique(np.concatenate(own), return_counts=True)
+    need = max(1, int(np.ceil(share * len(own))))
+    out: IntArray = records[counts >= need].astype(np.int64)
+    return out
 
 
 def _with_indicators(groups: list[TermGroup], concepts: tuple[Category, ...]) -> list[TermGroup]:
