@@ -200,7 +200,7 @@ def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from connectors.registry import connector_from_source
 
     services = _services(settings)
-    connector = connector_from_source(args.source)
+    connector = connector_from_source(args.source, limits=settings.extraction.limits())
     if args.rebuild:
         services.indexer.rebuild()
     summary = services.indexer.run(connector, detect_deletions=not args.no_deletions)

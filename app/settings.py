@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from connectors import limits as caps
 from retrieval.chunking import ChunkingConfig
 from retrieval.models import SearchConfig
 
@@ -66,6 +67,23 @@ class AuthSettings(BaseModel):
     max_token_lifetime_s: int = Field(12 * 3600, ge=60)
     # A user in many directory groups carries thousands of principals; more are refused.
     max_principals: int = Field(10_000, ge=1, le=100_000)
+
+
+class ExtractionSettings(BaseModel):
+    """Caps on what one file or record may cost an indexing run (connectors/README.md,
+    "Limits"): ``CASESEARCH_EXTRACTION__MAX_TEXT_CHARS`` and so on."""
+
+    max_text_chars: int = Field(caps.MAX_TEXT_CHARS, ge=1_000)
+    max_xml_elements: int = Field(caps.MAX_XML_ELEMENTS, ge=1_000)
+    max_xml_depth: int = Field(caps.MAX_XML_DEPTH, ge=16)
+    max_mime_depth: int = Field(caps.MAX_MIME_DEPTH, ge=2)
+    max_mime_parts: int = Field(caps.MAX_MIME_PARTS, ge=2)
+    memory_bytes: int = Field(caps.EXTRACTION_MEMORY_BYTES, ge=64 << 20)
+    timeout_s: float = Field(caps.EXTRACTION_TIMEOUT_S, gt=0)
+    isolate: bool = True
+
+    def limits(self) -> caps.ExtractionLimits:
+        return caps.ExtractionLimits(**self.model_dump())
 
 
 class LimitSettings(BaseModel):
@@ -126,6 +144,7 @@ class Settings(BaseSettings):
     search: SearchSettings = SearchSettings()
     auth: AuthSettings = AuthSettings()
     limits: LimitSettings = LimitSettings()
+    extraction: ExtractionSettings = ExtractionSettings()
 
     @field_validator("jwt_secret")
     @classmethod
