@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 EVAL   ?= ../shared/eval-data
 REPORTS ?= reports
 
-.PHONY: install system-deps frontend-deps demo serve test test-fast lint typecheck eval eval-scifact eval-medline eval-cranfield eval-synthetic eval-synthetic-seed11 eval-synthetic-seed23 eval-synthetic-held-out-phrasings bench clean
+.PHONY: install system-deps frontend-deps demo serve test test-fast lint typecheck eval eval-concerns eval-scifact eval-medline eval-cranfield eval-synthetic eval-synthetic-seed11 eval-synthetic-seed23 eval-synthetic-held-out-phrasings bench clean
 
 ## install: virtual environment with the pinned CPU torch, the package and its dev tools
 install: $(VENV)/.installed
@@ -59,7 +59,16 @@ typecheck: install
 
 ## eval: the public collections and the synthetic case file; reports under reports/
 eval: eval-scifact eval-medline eval-cranfield eval-synthetic eval-synthetic-seed11 \
-	eval-synthetic-seed23 eval-synthetic-held-out-phrasings
+	eval-synthetic-seed23 eval-synthetic-held-out-phrasings eval-concerns
+
+## eval-concerns: the pattern view and the chronology on the synthetic case file, and the
+## assertion detector on the NegEx/ConText sentences
+eval-concerns: install
+	$(PY) -m evaluation.patterns --seed 7 --cases 40 --out $(REPORTS)/patterns.json
+	$(PY) -m evaluation.chronology --seed 7 --cases 40 > $(REPORTS)/chronology.json
+	$(BIN)/casesearch eval assertion $(EVAL)/context-negex/dev.tsv \
+	  --predictions-out $(REPORTS)/assertion/context-negex-dev.predictions.tsv \
+	  --report-out $(REPORTS)/assertion/context-negex-dev-all.json
 
 eval-scifact eval-medline eval-cranfield: eval-%: install
 	$(BIN)/casesearch eval beir $(EVAL)/$* --mode all \
