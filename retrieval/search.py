@@ -28,11 +28,12 @@ import numpy as np
 
 from retrieval import analysis
 from retrieval.access import scope_masks, visible_records
+from retrieval.assertion import assess_spans
 from retrieval.dense import DenseIndex
 from retrieval.embedding import Embedder
 from retrieval.errors import InvalidQueryError
 from retrieval.fusion import collapse_to_records, reciprocal_rank_fusion
-from retrieval.indicators import Category, bm25_wording, load_library
+from retrieval.indicators import Category, bm25_wording, find_wordings, load_library
 from retrieval.lexical import (
     BoolArray,
     IntArray,
@@ -293,7 +294,11 @@ class HybridSearcher:
                 candidates = [c for c in candidates if c.record_pk in kept]
             if reading is not None and lookup_rules:
                 self._boost(conn, candidates, reading, case_scoped=_case_scoped(filters))
-                if not reading.negated:
+            # not a look-up rule: every kind of query that is not itself negated gets it
+            if reading is not None and not reading.negated:
+                if concepts:
+                    self._demote_unasserted(conn, candidates, concepts)
+                else:
                     self._demote_negated(conn, candidates, ranked.query_terms)
             candidates.sort(key=lambda c: (-c.score, c.record_pk))
             ranked.page = candidates[request.offset : request.offset + request.top_k]
@@ -479,6 +484,49 @@ class HybridSearcher:
                 common.add(group)
         return frozenset(common) if len(common) < len(distinct) else frozenset()
 
+    def _demote_unasserted(
+        self, conn: Any, candidates: list[_Candidate], concepts: tuple[Category, ...]
+    ) -> None:
+        """Move down records whose every mention of the concern reads as not asserted.
+
+        A mention is a name or record wording of the concern; the assertion detector
+        (``retrieval.assertion``, ConText-style) reads it in its sentence. A record that only
+        says "no concerns about neglect", "if mum drinks again" or "her sister neglected her
+        children" is not an instance of the concern. Historical mentions count as asserted.
+        Records found by meaning alone (no mention) are left where they are.
+        """
+        if self.config.negation_penalty <= 0:
+            return
+        window = sorted(candidates, key=lambda c: (-c.score, c.record_pk))
+        window = window[: self.config.negation_window]
+        if not window:
+            return
+        wordings = [w for c in concepts for w in (*c.names, *c.indicators)]
+        texts = self._texts(conn, [c.record_pk for c in window])
+        vote = 1.0 / (self.config.concept_rrf_k + 1)
+        for c in window:
+            text = texts.get(c.record_pk, "")
+            spans = [(m.start, m.end) for m in find_wordings(text, wordings)]
+            if not spans:
+                continue
+            readings = assess_spans(text, spans)
+            if all(r.label in ("negated", "hypothetical", "other person") for r in readings):
+                penalty = self.config.negation_penalty * vote
+                c.score -= penalty
+                c.boosts["not_asserted"] = -penalty
+
+    def _texts(self, conn: Any, pks: list[int]) -> dict[int, str]:
+        """Title and text of each record, as one string: the title is indexed with the text,
+        so it is read with it ("Strat discussion" above a note whose only other match is in
+        "did not meet" is not a negated mention)."""
+        marks = ",".join(str(pk) for pk in pks)
+        return {
+            int(pk): f"{title}\n{text}"
+            for pk, title, text in conn.exec_driver_sql(
+                f"SELECT pk, title, text FROM records WHERE pk IN ({marks})"
+            )
+        }
+
     def _demote_negated(
         self, conn: Any, candidates: list[_Candidate], query_terms: frozenset[str]
     ) -> None:
@@ -493,15 +541,7 @@ class HybridSearcher:
         window = window[: self.config.negation_window]
         if not window:
             return
-        marks = ",".join(str(c.record_pk) for c in window)
-        # the title is indexed with the text, so it is read with it ("Strat discussion" above
-        # a note whose only other match is in "did not meet" is not a negated mention)
-        texts = {
-            int(pk): f"{title}\n{text}"
-            for pk, title, text in conn.exec_driver_sql(
-                f"SELECT pk, title, text FROM records WHERE pk IN ({marks})"
-            )
-        }
+        texts = self._texts(conn, [c.record_pk for c in window])
         vote = 1.0 / (self.config.rrf_k + 1)
         for c in window:
             if mentions_only_negated(texts.get(c.record_pk, ""), query_terms):
