@@ -39,7 +39,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from retrieval import analysis
+from retrieval import analysis, rulefiles
 from retrieval.access import candidate_clause
 from retrieval.assertion import assess
 from retrieval.errors import InvalidQueryError, RetrievalError
@@ -129,17 +129,11 @@ class Chronology:
 
 
 def _strings(entry: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
-    value = entry.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ChronologyRulesError(f"{where}: '{key}' must be a list of non-empty strings")
-    return tuple(v.strip() for v in value)
+    return rulefiles.strings(entry, key, where, ChronologyRulesError)
 
 
 def _text(entry: dict[str, Any], key: str, where: str) -> str:
-    value = entry.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise ChronologyRulesError(f"{where}: '{key}' must be a non-empty string")
-    return " ".join(value.split())
+    return rulefiles.text(entry, key, where, ChronologyRulesError)
 
 
 def parse_rules(text: str, *, origin: str = "chronology.toml") -> ChronologyRules:

@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from retrieval import rulefiles
 from retrieval.analysis import lemma, surface_tokens, terms
 from retrieval.errors import RetrievalError
 
@@ -146,19 +147,11 @@ class IndicatorLibrary:
 
 
 def _strings(entry: dict[str, Any], field: str, where: str, *, required: bool) -> tuple[str, ...]:
-    value = entry.get(field, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise IndicatorLibraryError(f"{where}: '{field}' must be a list of non-empty strings")
-    if required and not value:
-        raise IndicatorLibraryError(f"{where}: '{field}' must not be empty")
-    return tuple(v.strip() for v in value)
+    return rulefiles.strings(entry, field, where, IndicatorLibraryError, required=required)
 
 
 def _text(entry: dict[str, Any], field: str, where: str) -> str:
-    value = entry.get(field)
-    if not isinstance(value, str) or not value.strip():
-        raise IndicatorLibraryError(f"{where}: '{field}' must be a non-empty string")
-    return " ".join(value.split())
+    return rulefiles.text(entry, field, where, IndicatorLibraryError)
 
 
 def parse_library(text: str, *, origin: str = "library.toml") -> IndicatorLibrary:
