@@ -43,9 +43,7 @@ from rapidfuzz.distance import OSA
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.lookups import Table, load_lookups
 
-from retrieval.access import visible_records
-from retrieval.models import AccessScope
-from retrieval.store import SqliteStore, SubjectRow
+from retrieval.store import SubjectRow
 
 MIN_SIMILARITY = 0.75
 MIN_FUZZY_LENGTH = 4
@@ -270,17 +268,6 @@ def _without(query: str, words: Sequence[_QueryWord]) -> str:
         position = word.end
     kept.append(query[position:])
     return " ".join("".join(kept).split())
-
-
-def visible_people(store: SqliteStore, scope: AccessScope) -> list[Person]:
-    """The children named by records ``scope`` may see (for pages: labels, headings).
-
-    Raises ``AccessCheckError`` when permissions cannot be evaluated.
-    """
-    with store.snapshot() as conn:
-        rows = store.subject_rows(conn, "child")
-        visible, _ = visible_records(conn, scope)
-    return PeopleDirectory(rows).visible(visible)
 
 
 def children_by_case(people: Iterable[Person]) -> dict[str, list[Person]]:

@@ -45,6 +45,7 @@ from retrieval.lexical import (
     within,
 )
 from retrieval.models import (
+    AccessScope,
     Document,
     Hit,
     SearchConfig,
@@ -53,7 +54,7 @@ from retrieval.models import (
     SearchResult,
 )
 from retrieval.negation import mentions_only_negated
-from retrieval.people import NameResolution, PeopleDirectory, resolve_names
+from retrieval.people import NameResolution, PeopleDirectory, Person, resolve_names
 from retrieval.snippets import make_snippet
 from retrieval.store import SqliteStore
 from retrieval.understanding import QueryUnderstanding, understand
@@ -316,10 +317,15 @@ class HybridSearcher:
         Only records the caller may see supply names (``retrieval.people``), so a child she
         may not see is an unknown word. Raises ``AccessCheckError`` like ``search``.
         """
+        return resolve_names(request.text, self.visible_people(request.scope))
+
+    def visible_people(self, scope: AccessScope) -> list[Person]:
+        """The children named by records ``scope`` may see (the store's child rows are read
+        once per store generation). Raises ``AccessCheckError`` like ``search``."""
         with self.store.snapshot() as conn:
             directory = self._people_directory(conn)
-            visible, _ = visible_records(conn, request.scope)
-        return resolve_names(request.text, directory.visible(visible))
+            visible, _ = visible_records(conn, scope)
+        return directory.visible(visible)
 
     def _people_directory(self, conn: Any) -> PeopleDirectory:
         generation = self.store.generation(conn)

@@ -48,7 +48,7 @@ from app.web.session import (
 from retrieval.browse import visible_cases
 from retrieval.errors import InvalidQueryError
 from retrieval.models import AccessScope, Hit, SearchResult
-from retrieval.people import case_label, children_by_case, resolve_names, visible_people
+from retrieval.people import case_label, children_by_case, resolve_names
 
 # A select lists every case the user may see when there are few enough to scan; beyond that
 # (a QA officer sees them all) a text box keeps the page small.
@@ -373,7 +373,7 @@ def search_page(request: Request, services: ServicesDep, session: PageSession) -
     form = parse_search_form(request, settings)
     scope = AccessScope(session.caller.all_principals)
     cases = visible_cases(services.store, scope, limit=CASE_SELECT_MAX + 1)
-    people = visible_people(services.store, scope)
+    people = services.searcher.visible_people(scope)
     by_case = children_by_case(people)
     if (
         form.submitted
@@ -537,9 +537,8 @@ def case_page(
         {"text": text, "url": present.search_url([("q", query), ("case_id", case_id)])}
         for text, query in QUICK_LOOKUPS
     ]
-    children = children_by_case(
-        visible_people(services.store, AccessScope(session.caller.all_principals))
-    ).get(case_id, [])
+    scope = AccessScope(session.caller.all_principals)
+    children = children_by_case(services.searcher.visible_people(scope)).get(case_id, [])
     return render(
         request,
         "case.html",
