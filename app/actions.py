@@ -13,6 +13,7 @@ database work (one indexed query, then the rule in memory), one audit event each
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -23,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from app.audit import Action, AuditEntry, AuditPage, AuditQuery
+from app.audit import Action, AuditEntry, AuditEvent, AuditPage, AuditQuery
 from app.auth import Caller
 from app.errors import AuditUnavailable, Forbidden, NotFound
 from app.limits import check_search_limits
@@ -31,8 +32,10 @@ from app.services import Services
 from app.telemetry import OpenRecorded, TimeToFind
 from connectors.errors import RecordError
 from connectors.record import Record, Tombstone, is_tombstone, parse_record
+from indexer.pipeline import _embedding_text as embedding_text
 from retrieval.browse import TimelineEntry, case_timeline
 from retrieval.chronology import Chronology, case_chronology
+from retrieval.embedding import CachedEmbedder
 from retrieval.errors import AccessCheckError, InvalidQueryError
 from retrieval.models import (
     AccessScope,
@@ -323,6 +326,7 @@ def audit_events(services: Services, caller: Caller, query: AuditQuery) -> Audit
             "subject": query.subject,
             "case_id": query.case_id,
             "record_id": query.record_id,
+            "person": query.person,
             "action": query.action,
             "date_from": query.date_from,
             "date_to": query.date_to,
@@ -531,3 +535,151 @@ def case_chronology_for(
         ),
     )
     return chronology
+
+
+# -- data subjects: export and erasure --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectExport:
+    """Every record about one person that the caller may see, and the audit of who saw them
+    (events naming the person or one of those records, oldest first)."""
+
+    person_id: str
+    records: list[Document]
+    events: list[AuditEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class ErasureOutcome:
+    """What ``erase`` removed. ``unredacted_queries``: older audit events that returned an
+    erased record and whose query text is chained, so it stays (README, "Erasure")."""
+
+    record_ids: tuple[str, ...]
+    chunks: int
+    cached_vectors: int
+    redacted_queries: int
+    unredacted_queries: int
+    audit_seq: int
+
+
+def audit_by_person(services: Services, caller: Caller, person_id: str) -> list[AuditEvent]:
+    """Every audit event naming ``person_id`` (newest first); needs ``role:auditor``.
+
+    Audited as ``audit_query`` with ``{"person": person_id}``.
+    """
+    _require(caller, AUDITOR)
+    events = _events_about(services, person_id, ())
+    _audit(
+        services,
+        _entry(
+            caller,
+            "audit_query",
+            filters={"person": person_id},
+            detail={"events": len(events), "total": len(events)},
+        ),
+    )
+    return events[::-1]
+
+
+def export_subject(services: Services, caller: Caller, person_id: str) -> SubjectExport:
+    """The records naming ``person_id`` that ``caller`` may see, with their audit events.
+
+    Audited as ``export_subject`` with the exported record ids (the export's own event is not
+    in the export).
+    """
+    scope = AccessScope(caller.all_principals)
+    with services.store.snapshot() as conn:
+        ids = services.store.record_ids_naming(conn, person_id)
+        docs = [services.store.document(i, conn) for i in ids]
+    records = [d for d in docs if d is not None and scope.permits(d.acl, d.deny)]
+    events = _events_about(services, person_id, [d.id for d in records])
+    _audit(
+        services,
+        _entry(
+            caller,
+            "export_subject",
+            filters={"person": person_id},
+            record_ids=[d.id for d in records],
+            case_ids=[d.case_id for d in records if d.case_id],
+            detail={"records": len(records), "events": len(events)},
+        ),
+    )
+    return SubjectExport(person_id=person_id, records=records, events=events)
+
+
+def erase(
+    services: Services,
+    operator: str,
+    *,
+    reason: str,
+    record_ids: Sequence[str] = (),
+    person_id: str | None = None,
+) -> ErasureOutcome:
+    """Erase records (``record_ids`` and/or every record naming ``person_id``) from every store.
+
+    In one transaction: the records' text, chunks, vectors, lexical entries, permissions,
+    subjects and quarantine entries go, the query texts of audit events that returned them are
+    deleted, and an ``erase`` event (who, why, the ids: never text) is appended; the
+    generation bump makes a running server drop the vectors on its next search. Then the
+    embedding cache forgets the chunk and query texts, and every SQLite file is compacted.
+    Raises ``InvalidQueryError`` when ``reason`` is blank or nothing is named.
+    """
+    if not reason.strip():
+        raise InvalidQueryError("an erasure needs a reason")
+    if not record_ids and person_id is None:
+        raise InvalidQueryError("name the records or the person to erase")
+    store = services.store
+    with _INGEST_LOCK, _AUDIT_LOCK, store.transaction() as conn:
+        ids = list(dict.fromkeys(record_ids))
+        if person_id is not None:
+            ids.extend(i for i in store.record_ids_naming(conn, person_id) if i not in ids)
+        redacted = services.audit.redact_queries(conn, ids)
+        event = services.audit.append(
+            conn,
+            AuditEntry(
+                subject=operator,
+                principals=(),
+                action="erase",
+                record_ids=ids,
+                detail={
+                    "reason": reason,
+                    "person": person_id,
+                    "redacted_queries": list(redacted.seqs),
+                    "unredacted_queries": redacted.kept,
+                },
+            ),
+        )
+        texts = store.erase_documents(conn, ids, store.next_generation(conn))
+    cached = 0
+    embedder = services.embedder
+    if isinstance(embedder, CachedEmbedder):
+        forget = [embedding_text(title, text) for title, text in texts]
+        cached = embedder.forget([*forget, *redacted.texts])
+    store.compact()
+    return ErasureOutcome(
+        record_ids=tuple(ids),
+        chunks=len(texts),
+        cached_vectors=cached,
+        redacted_queries=len(redacted.seqs),
+        unredacted_queries=redacted.kept,
+        audit_seq=event.seq,
+    )
+
+
+def _events_about(
+    services: Services, person_id: str, record_ids: Sequence[str]
+) -> list[AuditEvent]:
+    """Events naming ``person_id`` or one of ``record_ids`` (older events carry no person
+    ids, so records find those), oldest first."""
+    found: dict[int, AuditEvent] = {}
+    queries = [AuditQuery(person=person_id)] + [AuditQuery(record_id=r) for r in record_ids]
+    for query in queries:
+        offset = 0
+        while True:
+            page = services.audit.query(dataclasses.replace(query, limit=1000, offset=offset))
+            found.update((e.seq, e) for e in page.events)
+            offset += len(page.events)
+            if not page.events or offset >= page.total:
+                break
+    return [found[s] for s in sorted(found)]

@@ -11,6 +11,16 @@ from those questions by editing the index is also detected.
 
 What the chain cannot show on its own is the removal of the *newest* events (truncation): keep
 the head hash that ``verify()`` reports somewhere else (a ticket, a log shipper) and compare.
+
+Data subjects and erasure. Events written by this version also carry ``person_ids`` (the people
+the event's records name, read from the store's ``subjects`` when the event is written) and are
+indexed in ``audit_persons``; both are covered by the chain (``person_ids`` is hashed, and
+``verify()`` checks the index against it). Their query text is kept apart in ``audit_queries``
+with a random salt, and the chain covers ``query_digest = sha256(salt + NUL + query)`` instead of
+the text, so an erasure can delete the text (and its salt) without breaking the chain; ``verify()``
+accepts a missing text only when a later ``erase`` event names that event in
+``detail.redacted_queries``. Events written before this version hash their query text itself and
+have no ``person_ids``: their text cannot be removed without breaking the chain.
 """
 
 from __future__ import annotations
@@ -29,7 +39,16 @@ from sqlalchemy import Connection
 from retrieval.store import SqliteStore
 
 Action = Literal[
-    "search", "patterns", "view", "view_denied", "browse", "push", "delete", "audit_query"
+    "search",
+    "patterns",
+    "view",
+    "view_denied",
+    "browse",
+    "push",
+    "delete",
+    "audit_query",
+    "export_subject",
+    "erase",
 ]
 ACTIONS: tuple[Action, ...] = (
     "search",
@@ -40,6 +59,8 @@ ACTIONS: tuple[Action, ...] = (
     "push",
     "delete",
     "audit_query",
+    "export_subject",
+    "erase",
 )
 GENESIS_HASH = "0" * 64
 
@@ -66,17 +87,36 @@ _DDL = [
         ref TEXT NOT NULL,
         PRIMARY KEY (kind, ref, seq))""",
     "CREATE INDEX IF NOT EXISTS audit_refs_seq ON audit_refs (seq)",
+    # the data subjects of each event (chained through audit_events.person_ids)
+    """CREATE TABLE IF NOT EXISTS audit_persons (
+        seq INTEGER NOT NULL REFERENCES audit_events (seq),
+        person_id TEXT NOT NULL,
+        PRIMARY KEY (person_id, seq))""",
+    "CREATE INDEX IF NOT EXISTS audit_persons_seq ON audit_persons (seq)",
+    # query texts, apart from the chain (which holds their salted digest) so erasure can go
+    """CREATE TABLE IF NOT EXISTS audit_queries (
+        seq INTEGER PRIMARY KEY REFERENCES audit_events (seq),
+        salt TEXT NOT NULL,
+        query TEXT NOT NULL)""",
 ]
-_TRIGGER_NAMES = frozenset(
+# columns added after the first version; older rows hold NULL (and hash without them)
+_ADDED_COLUMNS = (("person_ids", "TEXT"), ("query_digest", "TEXT"))
+_LEGACY_TRIGGER_NAMES = frozenset(
     f"{table}_no_{verb}"
     for table in ("audit_events", "audit_refs")
     for verb in ("update", "delete")
 )
+_TRIGGER_NAMES = _LEGACY_TRIGGER_NAMES | {
+    "audit_persons_no_update",
+    "audit_persons_no_delete",
+    "audit_queries_no_update",
+}
+# audit_queries rows may be deleted (erasure); verify() checks each deletion was an erasure
 _TRIGGERS = [
-    f"""CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table}
+    f"""CREATE TRIGGER IF NOT EXISTS {name} BEFORE {name.rsplit("_", 1)[1].upper()}
+        ON {name.rsplit("_no_", 1)[0]}
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"""
-    for table in ("audit_events", "audit_refs")
-    for verb in ("UPDATE", "DELETE")
+    for name in sorted(_TRIGGER_NAMES)
 ]
 _COLUMNS = (
     "seq, event_id, at, subject, principals, action, query, filters, record_ids, case_ids,"
@@ -115,34 +155,53 @@ class AuditEvent:
     detail: Mapping[str, Any]
     prev_hash: str
     hash: str
+    # None on events written before data subjects were recorded (they hash without it)
+    person_ids: tuple[str, ...] | None = None
+    # set when the query text is kept apart (``audit_queries``): the chain covers this digest
+    query_digest: str | None = None
+    query_salt: str | None = field(default=None, repr=False)
 
     def hashed_content(self) -> dict[str, Any]:
-        """The fields covered by ``hash`` (everything but the hashes themselves)."""
-        return {
+        """The fields covered by ``hash`` (everything but the hashes themselves; the query's
+        salted digest instead of its text when the text is kept apart)."""
+        content: dict[str, Any] = {
             "seq": self.seq,
             "event_id": self.event_id,
             "at": self.at,
             "subject": self.subject,
             "principals": list(self.principals),
             "action": self.action,
-            "query": self.query,
             "filters": dict(self.filters),
             "record_ids": list(self.record_ids),
             "case_ids": list(self.case_ids),
             "detail": dict(self.detail),
         }
+        if self.query_digest is None:
+            content["query"] = self.query
+        else:
+            content["query_digest"] = self.query_digest
+        if self.person_ids is not None:
+            content["person_ids"] = list(self.person_ids)
+        return content
 
     def as_json(self) -> dict[str, Any]:
-        return {**self.hashed_content(), "prev_hash": self.prev_hash, "hash": self.hash}
+        """The hashed content with the query text (None once erased) and the hashes."""
+        return {
+            **self.hashed_content(),
+            "query": self.query,
+            "prev_hash": self.prev_hash,
+            "hash": self.hash,
+        }
 
 
 @dataclass(frozen=True, slots=True)
 class AuditQuery:
     """Filters for ``AuditLog.query``; every given filter must match. Dates are UTC days."""
 
-    subject: str | None = None
+    subject: str | None = None  # the user who acted (token ``sub``)
     case_id: str | None = None
     record_id: str | None = None
+    person: str | None = None  # a data subject: events whose records name this person id
     action: str | None = None
     date_from: dt.date | None = None
     date_to: dt.date | None = None
@@ -154,6 +213,17 @@ class AuditQuery:
 class AuditPage:
     events: list[AuditEvent]
     total: int
+
+
+@dataclass(frozen=True, slots=True)
+class RedactedQueries:
+    """What ``AuditLog.redact_queries`` removed: the events (``seqs``) and their texts (for the
+    caller to forget elsewhere, e.g. the embedding cache), and how many older events keep a
+    chained query text that cannot be removed (``kept``)."""
+
+    seqs: tuple[int, ...]
+    texts: tuple[str, ...]
+    kept: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +250,10 @@ def chain_hash(prev_hash: str, content: Mapping[str, Any]) -> str:
     return hashlib.sha256((prev_hash + canonical_json(content)).encode("utf-8")).hexdigest()
 
 
+def query_digest(salt: str, query: str) -> str:
+    return hashlib.sha256(f"{salt}\x00{query}".encode()).hexdigest()
+
+
 def _utc_now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
@@ -197,7 +271,13 @@ class AuditLog:
         self.store = store
         if create:
             with store.transaction() as conn:
-                for statement in (*_DDL, *_TRIGGERS):
+                for statement in _DDL:
+                    conn.exec_driver_sql(statement)
+                present = _columns(conn)
+                for name, kind in _ADDED_COLUMNS:
+                    if name not in present:
+                        conn.exec_driver_sql(f"ALTER TABLE audit_events ADD COLUMN {name} {kind}")
+                for statement in _TRIGGERS:
                     conn.exec_driver_sql(statement)
 
     # -- writing ------------------------------------------------------------------------------
@@ -211,6 +291,8 @@ class AuditLog:
             "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
         ).first()
         seq, prev_hash = (1, GENESIS_HASH) if last is None else (int(last[0]) + 1, str(last[1]))
+        record_ids = tuple(dict.fromkeys(entry.record_ids))
+        salt = None if entry.query is None else uuid.uuid4().hex
         draft = AuditEvent(
             seq=seq,
             event_id=uuid.uuid4().hex,
@@ -220,16 +302,20 @@ class AuditLog:
             action=entry.action,
             query=entry.query,
             filters=_jsonable(entry.filters),
-            record_ids=tuple(dict.fromkeys(entry.record_ids)),
+            record_ids=record_ids,
             case_ids=tuple(sorted({c for c in entry.case_ids if c})),
             detail=_jsonable(entry.detail),
             prev_hash=prev_hash,
             hash="",
+            person_ids=tuple(self.store.person_ids_of(conn, record_ids)),
+            query_digest=None if salt is None else query_digest(salt, entry.query or ""),
+            query_salt=salt,
         )
         content = draft.hashed_content()
         digest = chain_hash(prev_hash, content)
         conn.exec_driver_sql(
-            f"INSERT INTO audit_events ({_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            f"INSERT INTO audit_events ({_COLUMNS}, person_ids, query_digest)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 seq,
                 draft.event_id,
@@ -237,15 +323,27 @@ class AuditLog:
                 draft.subject,
                 canonical_json(content["principals"]),
                 draft.action,
-                draft.query,
+                None,  # the text goes to audit_queries
                 canonical_json(content["filters"]),
                 canonical_json(content["record_ids"]),
                 canonical_json(content["case_ids"]),
                 canonical_json(content["detail"]),
                 prev_hash,
                 digest,
+                canonical_json(content["person_ids"]),
+                draft.query_digest,
             ),
         )
+        if salt is not None:
+            conn.exec_driver_sql(
+                "INSERT INTO audit_queries (seq, salt, query) VALUES (?, ?, ?)",
+                (seq, salt, draft.query),
+            )
+        if draft.person_ids:
+            conn.exec_driver_sql(
+                "INSERT INTO audit_persons (seq, person_id) VALUES (?, ?)",
+                [(seq, p) for p in draft.person_ids],
+            )
         refs = _refs_of(draft)
         if refs:
             conn.exec_driver_sql(
@@ -281,22 +379,69 @@ class AuditLog:
             if ref is not None:
                 where.append("e.seq IN (SELECT seq FROM audit_refs WHERE kind = ? AND ref = ?)")
                 params.extend((kind, ref))
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
-        columns = ", ".join(f"e.{c.strip()}" for c in _COLUMNS.split(","))
         with self.store.snapshot() as conn:
             if not _tables_exist(conn):
                 return AuditPage(events=[], total=0)
+            current = _is_current(conn)
+            if q.person is not None:
+                if not current:
+                    return AuditPage(events=[], total=0)
+                where.append("e.seq IN (SELECT seq FROM audit_persons WHERE person_id = ?)")
+                params.append(q.person)
+            clause = f" WHERE {' AND '.join(where)}" if where else ""
             total = int(
                 conn.exec_driver_sql(
                     f"SELECT count(*) FROM audit_events e{clause}", tuple(params)
                 ).scalar_one()
             )
             rows = conn.exec_driver_sql(
-                f"SELECT {columns} FROM audit_events e{clause} ORDER BY e.seq DESC"
-                " LIMIT ? OFFSET ?",
+                f"{_select(current)}{clause} ORDER BY e.seq DESC LIMIT ? OFFSET ?",
                 (*params, q.limit, q.offset),
             ).all()
         return AuditPage(events=[_event(tuple(r)) for r in rows], total=total)
+
+    def redact_queries(self, conn: Connection, record_ids: Sequence[str]) -> RedactedQueries:
+        """Delete the query texts (and salts) of the events that named ``record_ids``, inside
+        ``conn``'s write transaction; the caller must append the ``erase`` event naming
+        ``RedactedQueries.seqs`` in ``detail.redacted_queries`` in the same transaction, or
+        ``verify()`` reports the removal.
+
+        Events written before query texts were kept apart cannot lose theirs without breaking
+        the chain: they are counted in ``RedactedQueries.kept``.
+        """
+        ids = list(dict.fromkeys(record_ids))
+        seqs: set[int] = set()
+        for start in range(0, len(ids), 500):
+            batch = tuple(ids[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            seqs.update(
+                int(r[0])
+                for r in conn.exec_driver_sql(
+                    f"SELECT seq FROM audit_refs WHERE kind = 'record' AND ref IN ({marks})",
+                    batch,
+                )
+            )
+        ordered = sorted(seqs)
+        texts: list[str] = []
+        kept = 0
+        redacted: list[int] = []
+        for start in range(0, len(ordered), 500):
+            batch_seqs = tuple(ordered[start : start + 500])
+            marks = ",".join("?" * len(batch_seqs))
+            for seq, text in conn.exec_driver_sql(
+                f"SELECT seq, query FROM audit_queries WHERE seq IN ({marks})", batch_seqs
+            ):
+                redacted.append(int(seq))
+                texts.append(str(text))
+            kept += int(
+                conn.exec_driver_sql(
+                    "SELECT count(*) FROM audit_events WHERE query IS NOT NULL"
+                    f" AND seq IN ({marks})",
+                    batch_seqs,
+                ).scalar_one()
+            )
+            conn.exec_driver_sql(f"DELETE FROM audit_queries WHERE seq IN ({marks})", batch_seqs)
+        return RedactedQueries(seqs=tuple(sorted(redacted)), texts=tuple(texts), kept=kept)
 
     def verify(self, *, expect_head: str | None = None) -> VerifyReport:
         """Walk the whole chain in order; report the first event that does not check out.
@@ -319,8 +464,10 @@ class AuditLog:
                     "SELECT name FROM sqlite_master WHERE type = 'trigger'"
                 )
             }
-            report = _walk(conn, expect_head)
-        return dataclasses.replace(report, protected=_TRIGGER_NAMES.issubset(triggers))
+            current = _is_current(conn)
+            report = _walk(conn, expect_head, current=current)
+        needed = _TRIGGER_NAMES if current else _LEGACY_TRIGGER_NAMES
+        return dataclasses.replace(report, protected=needed.issubset(triggers))
 
 
 def _expected_head(report: VerifyReport, expect_head: str | None, *, found: bool) -> VerifyReport:
@@ -338,7 +485,7 @@ def _expected_head(report: VerifyReport, expect_head: str | None, *, found: bool
     )
 
 
-def _walk(conn: Connection, expect_head: str | None = None) -> VerifyReport:
+def _walk(conn: Connection, expect_head: str | None = None, *, current: bool) -> VerifyReport:
     count = 0
     prev_hash = GENESIS_HASH
     head_seq: int | None = None
@@ -355,9 +502,19 @@ def _walk(conn: Connection, expect_head: str | None = None) -> VerifyReport:
             reason=reason,
         )
 
-    events = conn.exec_driver_sql(f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq")
+    events = conn.exec_driver_sql(f"{_select(current)} ORDER BY e.seq")
     refs = _grouped_refs(conn.exec_driver_sql("SELECT seq, kind, ref FROM audit_refs ORDER BY seq"))
     pending = next(refs, None)
+    persons = _grouped_refs(
+        conn.exec_driver_sql(
+            "SELECT seq, 'person', person_id FROM audit_persons ORDER BY seq"
+            if current
+            else "SELECT 0, '', '' WHERE 0"
+        )
+    )
+    pending_person = next(persons, None)
+    missing_text: list[tuple[int, str]] = []  # events whose query text was deleted
+    erased: set[int] = set()  # events an erase event says it redacted
     for row in events:
         seq, event_id = int(row[0]), str(row[1])
         try:
@@ -376,11 +533,31 @@ def _walk(conn: Connection, expect_head: str | None = None) -> VerifyReport:
             pending = next(refs, None)
         if stored != _refs_of(event):
             return broken(seq, event_id, "reference index differs")
+        if pending_person is not None and pending_person[0] < seq:
+            return broken(pending_person[0], None, "person index names no event")
+        people: set[tuple[str, str]] = set()
+        if pending_person is not None and pending_person[0] == seq:
+            people = pending_person[1]
+            pending_person = next(persons, None)
+        if people != {("person", p) for p in event.person_ids or ()}:
+            return broken(seq, event_id, "person index differs")
+        if event.query_digest is not None:
+            if event.query is None:
+                missing_text.append((seq, event_id))
+            elif query_digest(event.query_salt or "", event.query) != event.query_digest:
+                return broken(seq, event_id, "query text does not match its digest")
+        if event.action == "erase":
+            erased.update(int(s) for s in event.detail.get("redacted_queries", ()))
         prev_hash, head_seq = event.hash, seq
         found = found or event.hash == expect_head
         count += 1
     if pending is not None:
         return broken(pending[0], None, "reference to no event")
+    if pending_person is not None:
+        return broken(pending_person[0], None, "person index names no event")
+    for seq, event_id in missing_text:
+        if seq not in erased:
+            return broken(seq, event_id, "query text removed without an erasure")
     intact = VerifyReport(ok=True, events=count, head_seq=head_seq, head_hash=prev_hash)
     return _expected_head(intact, expect_head, found=found)
 
@@ -393,6 +570,34 @@ def _tables_exist(conn: Connection) -> bool:
         )
     }
     return names == {"audit_events", "audit_refs"}
+
+
+def _columns(conn: Connection) -> set[str]:
+    return {str(r[1]) for r in conn.exec_driver_sql("PRAGMA table_info(audit_events)")}
+
+
+def _is_current(conn: Connection) -> bool:
+    """Whether the log has this version's tables and columns (an older file opened read-only
+    with ``create=False`` may not)."""
+    names = {
+        str(r[0])
+        for r in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE name IN ('audit_persons', 'audit_queries')"
+        )
+    }
+    added = {name for name, _ in _ADDED_COLUMNS}
+    return names == {"audit_persons", "audit_queries"} and added.issubset(_columns(conn))
+
+
+def _select(current: bool) -> str:
+    """SELECT of every event column (``_event``'s order) from ``audit_events e``."""
+    base = ", ".join(f"e.{c.strip()}" for c in _COLUMNS.split(","))
+    if not current:
+        return f"SELECT {base}, NULL, NULL, NULL, NULL FROM audit_events e"
+    return (
+        f"SELECT {base}, e.person_ids, e.query_digest, q.salt, q.query FROM audit_events e"
+        " LEFT JOIN audit_queries q ON q.seq = e.seq"
+    )
 
 
 def _grouped_refs(rows: Any) -> Iterator[tuple[int, set[tuple[str, str]]]]:
@@ -413,6 +618,8 @@ def _refs_of(event: AuditEvent) -> set[tuple[str, str]]:
 
 
 def _event(row: tuple[Any, ...]) -> AuditEvent:
+    kept_apart = row[14] is not None
+    query = row[16] if kept_apart else row[6]
     return AuditEvent(
         seq=int(row[0]),
         event_id=str(row[1]),
@@ -420,13 +627,16 @@ def _event(row: tuple[Any, ...]) -> AuditEvent:
         subject=str(row[3]),
         principals=tuple(json.loads(row[4])),
         action=str(row[5]),
-        query=None if row[6] is None else str(row[6]),
+        query=None if query is None else str(query),
         filters=json.loads(row[7]),
         record_ids=tuple(json.loads(row[8])),
         case_ids=tuple(json.loads(row[9])),
         detail=json.loads(row[10]),
         prev_hash=str(row[11]),
         hash=str(row[12]),
+        person_ids=None if row[13] is None else tuple(json.loads(row[13])),
+        query_digest=None if row[14] is None else str(row[14]),
+        query_salt=None if row[15] is None else str(row[15]),
     )
 
 

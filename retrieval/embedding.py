@@ -194,3 +194,19 @@ class CachedEmbedder:
         for i, k in enumerate(keys):
             out[i] = np.frombuffer(found[k], dtype=np.float32)
         return out
+
+    def forget(self, texts: Sequence[str]) -> int:
+        """Delete the cached vectors of ``texts`` and compact the cache file so their pages
+        are gone from it; returns how many were cached."""
+        keys = list(dict.fromkeys(self._key(t) for t in texts))
+        removed = 0
+        with self._lock:
+            with self._db:
+                for start in range(0, len(keys), 500):
+                    batch = keys[start : start + 500]
+                    marks = ",".join("?" * len(batch))
+                    removed += self._db.execute(
+                        f"DELETE FROM vectors WHERE key IN ({marks})", batch
+                    ).rowcount
+            self._db.execute("VACUUM")
+        return removed

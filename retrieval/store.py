@@ -400,6 +400,66 @@ class SqliteStore:
             for pk, case_id, pid, name, others, dob in rows
         ]
 
+    def person_ids_of(self, conn: Connection, record_ids: Sequence[str]) -> list[str]:
+        """The distinct person ids the given records name (sorted); unknown ids name nobody."""
+        rows = _select_in(
+            conn,
+            "SELECT DISTINCT s.person_id FROM subjects s JOIN records r ON r.pk = s.record_pk"
+            " WHERE r.id IN",
+            record_ids,
+        )
+        return sorted({str(r[0]) for r in rows})
+
+    def record_ids_naming(self, conn: Connection, person_id: str) -> list[str]:
+        """Ids of every record whose subjects include ``person_id`` (sorted; rights unchecked)."""
+        rows = conn.exec_driver_sql(
+            "SELECT DISTINCT r.id FROM subjects s JOIN records r ON r.pk = s.record_pk"
+            " WHERE s.person_id = ? ORDER BY r.id",
+            (person_id,),
+        )
+        return [str(r[0]) for r in rows]
+
+    # -- erasure ------------------------------------------------------------------------------
+
+    def erase_documents(
+        self, conn: Connection, record_ids: Sequence[str], generation: int
+    ) -> list[tuple[str, str]]:
+        """Delete the records with their chunks, vectors, lexical entries, permissions, subjects
+        and quarantine entries inside ``conn``'s transaction; returns ``(title, chunk text)``
+        of every chunk deleted (for the caller to forget cached embeddings of).
+
+        Lexical entries are merged away (FTS5 ``optimize``) so no term stays in the shadow
+        tables; deleted pages stay in the file until ``compact()``.
+        """
+        texts: list[tuple[str, str]] = []
+        for record_id in dict.fromkeys(record_ids):
+            doc = self.document(record_id, conn)
+            if doc is not None:
+                spans = conn.exec_driver_sql(
+                    "SELECT c.char_start, c.char_end FROM chunks c JOIN records r"
+                    " ON r.pk = c.record_pk WHERE r.id = ? ORDER BY c.ordinal",
+                    (record_id,),
+                )
+                texts.extend((doc.title, doc.text[start:end]) for start, end in spans)
+                self.delete_document(conn, record_id, generation)
+            conn.exec_driver_sql("DELETE FROM failures WHERE source_ref = ?", (record_id,))
+        conn.exec_driver_sql("INSERT INTO chunks_fts (chunks_fts) VALUES ('optimize')")
+        return texts
+
+    def compact(self) -> None:
+        """Checkpoint the WAL (truncating it), VACUUM, and truncate again: pages freed by
+        deletions leave the files. Needs no other open transaction on the store."""
+        with self.engine.connect() as conn:
+            raw = sqlite_connection(conn)
+            previous = raw.isolation_level
+            raw.isolation_level = None  # VACUUM cannot run inside a transaction
+            try:
+                raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                raw.execute("VACUUM")
+                raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                raw.isolation_level = previous
+
     def ids_for_source(self, source: str, conn: Connection | None = None) -> set[str]:
         if conn is None:
             with self.engine.connect() as own:
