@@ -118,6 +118,32 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(handler=_cmd_audit_list)
+    p = au_sub.add_parser(
+        "person", help="events whose records name a data subject (a person id), oldest first"
+    )
+    p.add_argument("person_id")
+    p.add_argument("--csv", action="store_true", help="CSV (the default is one line an event)")
+    p.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    p.set_defaults(handler=_cmd_audit_person)
+
+    p = sub.add_parser(
+        "export-subject",
+        help="every record about a person the principals may see, with who saw them (audited)",
+    )
+    p.add_argument("person_id")
+    p.add_argument("--principal", action="append", default=[], help="repeatable")
+    p.add_argument("--subject", help="who is exporting (default: cli:<login name>)")
+    p.add_argument("--out", type=Path, required=True, help="directory for records.jsonl, audit.csv")
+    p.set_defaults(handler=_cmd_export_subject)
+
+    p = sub.add_parser(
+        "erase", help="erase records (or every record about a person) from every store"
+    )
+    p.add_argument("--record", action="append", default=[], help="a record id (repeatable)")
+    p.add_argument("--subject", dest="person_id", help="a person id: every record naming them")
+    p.add_argument("--reason", required=True, help="why (kept in the audit log: no names)")
+    p.add_argument("--by", help="who is erasing (default: cli:<login name>)")
+    p.set_defaults(handler=_cmd_erase)
 
     ev = sub.add_parser("eval", help="evaluate retrieval on a test collection")
     ev_sub = ev.add_subparsers(metavar="KIND")
@@ -419,6 +445,135 @@ def _cmd_audit_list(args: argparse.Namespace, settings: Settings) -> int:
         )
     if not args.json:
         print(f"({len(page.events)} of {page.total} matching events)")
+    return 0
+
+
+_AUDIT_CSV_COLUMNS = (
+    "seq",
+    "at",
+    "user",
+    "action",
+    "query",
+    "record_ids",
+    "case_ids",
+    "person_ids",
+    "event_id",
+)
+
+
+def _write_audit_csv(events: Sequence[Any], out: Any) -> None:
+    """One row an event; lists are joined with spaces."""
+    import csv
+
+    writer = csv.writer(out)
+    writer.writerow(_AUDIT_CSV_COLUMNS)
+    for e in events:
+        writer.writerow(
+            [
+                e.seq,
+                e.at,
+                e.subject,
+                e.action,
+                e.query or "",
+                " ".join(e.record_ids),
+                " ".join(e.case_ids),
+                " ".join(e.person_ids or ()),
+                e.event_id,
+            ]
+        )
+
+
+def _cmd_audit_person(args: argparse.Namespace, settings: Settings) -> int:
+    from app.audit import AuditLog, AuditQuery
+
+    log = AuditLog(_audit_store(settings), create=False)
+    events: list[Any] = []
+    while True:
+        page = log.query(AuditQuery(person=args.person_id, limit=1000, offset=len(events)))
+        events.extend(page.events)
+        if not page.events or len(events) >= page.total:
+            break
+    events.reverse()  # oldest first
+    out = args.out.open("w", encoding="utf-8", newline="") if args.out else sys.stdout
+    try:
+        if args.csv:
+            _write_audit_csv(events, out)
+        else:
+            for e in events:
+                query = f" “{e.query}”" if e.query else ""
+                print(
+                    f"{e.seq:>6}  {e.at}  {e.subject}  {e.action}{query}"
+                    f"  records [{', '.join(e.record_ids)}]",
+                    file=out,
+                )
+    finally:
+        if args.out:
+            out.close()
+    return 0
+
+
+def _cmd_export_subject(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from app.actions import export_subject
+    from app.auth import Caller
+
+    if not args.principal:
+        print(
+            "error: give at least one --principal (nobody sees anything otherwise)", file=sys.stderr
+        )
+        return 2
+    caller = Caller(
+        subject=args.subject or f"cli:{getpass.getuser()}", principals=frozenset(args.principal)
+    )
+    export = export_subject(_services(settings), caller, args.person_id)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with (args.out / "records.jsonl").open("w", encoding="utf-8") as records:
+        for doc in export.records:
+            records.write(json.dumps(_document_json(doc), sort_keys=True, ensure_ascii=False))
+            records.write("\n")
+    with (args.out / "audit.csv").open("w", encoding="utf-8", newline="") as audit:
+        _write_audit_csv(export.events, audit)
+    print(
+        f"{len(export.records)} records and {len(export.events)} audit events about "
+        f"{args.person_id} written to {args.out}"
+    )
+    return 0
+
+
+def _document_json(doc: Any) -> dict[str, Any]:
+    import dataclasses
+
+    out: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(doc), default=str))
+    return out
+
+
+def _cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
+    from app.actions import erase
+
+    if not args.record and not args.person_id:
+        print("error: give --record ID (repeatable) or --subject PERSON_ID", file=sys.stderr)
+        return 2
+    outcome = erase(
+        _services(settings),
+        args.by or f"cli:{getpass.getuser()}",
+        reason=args.reason,
+        record_ids=args.record,
+        person_id=args.person_id,
+    )
+    print(
+        f"erased {len(outcome.record_ids)} records ({outcome.chunks} chunks, "
+        f"{outcome.cached_vectors} cached vectors); query text removed from "
+        f"{outcome.redacted_queries} audit events; audit event {outcome.audit_seq}"
+    )
+    if outcome.unredacted_queries:
+        print(
+            f"warning: {outcome.unredacted_queries} older audit events keep their query text "
+            "(it is part of their chained hash; README, 'Erasure')",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -341,6 +341,14 @@ def audit(
     subject: Annotated[str | None, Query(max_length=256)] = None,
     case_id: Annotated[str | None, Query(max_length=256)] = None,
     record_id: Annotated[str | None, Query(max_length=256)] = None,
+    person: Annotated[
+        str | None,
+        Query(
+            max_length=256,
+            description="a data subject's person id: events whose records name this person"
+            " (``subject`` is the user who acted)",
+        ),
+    ] = None,
     action: Action | None = None,
     date_from: Annotated[IsoDate | None, Query(description="first UTC day, inclusive")] = None,
     date_to: Annotated[IsoDate | None, Query(description="last UTC day, inclusive")] = None,
@@ -350,7 +358,8 @@ def audit(
     """Who looked up (or changed) what: audit events, newest first (``role:auditor``).
 
     "Who looked up case X between dates": ``?case_id=X&date_from=…&date_to=…``;
-    "who viewed record Y": ``?record_id=Y&action=view``.
+    "who viewed record Y": ``?record_id=Y&action=view``; "who looked up this child":
+    ``?person=P-1042-1``.
     """
     page = actions.audit_events(
         services,
@@ -359,6 +368,7 @@ def audit(
             subject=subject,
             case_id=case_id,
             record_id=record_id,
+            person=person,
             action=action,
             date_from=date_from,
             date_to=date_to,
