@@ -37,6 +37,15 @@ VARIANTS: dict[str, str | None] = {"default": None, "bounded": str(os.cpu_count(
 Plan = list[tuple[str, str | None, str]]  # (query, case id, token)
 
 
+def _cpu_s(pid: int | str = "self") -> float | None:
+    """User plus system CPU seconds of process ``pid`` so far (None where there is no /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _stats(ms: Sequence[float]) -> Json:
     if not ms:
         return {"n": 0}
@@ -136,10 +145,19 @@ def bench_load(config: BenchConfig, work: Path) -> Json:
         for level, clients in enumerate(config.load_clients):
             order = list(VARIANTS) if level % 2 == 0 else list(reversed(VARIANTS))
             for name in order:
-                url = servers[name][0]
+                url, pid = servers[name]
+                server_cpu, client_cpu = _cpu_s(pid), _cpu_s()
                 row = asyncio.run(
                     _closed_loop(url, plan, clients, config.load_warmup_s, config.load_seconds)
                 )
+                # Where the two cores went: the cores the server and the clients kept busy,
+                # on average over the level (warm-up included); the rest went to other work.
+                span = config.load_warmup_s + config.load_seconds
+                server_now, client_now = _cpu_s(pid), _cpu_s()
+                if server_cpu is not None and server_now is not None:
+                    row["server_cpu_cores"] = round((server_now - server_cpu) / span, 2)
+                if client_cpu is not None and client_now is not None:
+                    row["client_cpu_cores"] = round((client_now - client_cpu) / span, 2)
                 rows[name].append(row)
                 print(f"bench: load {name} {row}", file=sys.stderr, flush=True)
         peaks = {name: rss_mib("VmHWM", pid) for name, (_, pid) in servers.items()}
@@ -191,12 +209,13 @@ def bench_load(config: BenchConfig, work: Path) -> Json:
 
 def markdown_table(rows: Sequence[Json]) -> list[str]:
     """The rows as a markdown table: clients, req/s, p50, p95, p99, errors, load average."""
-    lines = ["| clients | req/s | p50 ms | p95 ms | p99 ms | errors | load avg 1m (start, end) |",
-             "|---|---|---|---|---|---|---|"]  # fmt: skip
+    lines = ["| clients | req/s | p50 ms | p95 ms | p99 ms | errors | server / client cores "
+             "| load avg 1m (start, end) |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for r in rows:
         load = ", ".join(str(x) for x in r["load_average_1m"])
+        cores = f"{r.get('server_cpu_cores')} / {r.get('client_cpu_cores')}"
         lines.append(
             f"| {r['clients']} | {r['requests_per_s']} | {r.get('p50_ms')} | {r.get('p95_ms')} "
-            f"| {r.get('p99_ms')} | {r['errors']} | {load} |"
+            f"| {r.get('p99_ms')} | {r['errors']} | {cores} | {load} |"
         )
     return lines
