@@ -88,11 +88,7 @@ def find_wordings(text: str, wordings: Iterable[str]) -> list[WordingMatch]:
     of a wording, in the wording's order. Unlike BM25's terms, nothing is dropped.
     """
     compiled = _compiled(tuple(dict.fromkeys(wordings)))
-    tokens = _lemma_tokens(text)
-    keys = [key for _, _, key in tokens]
-    positions: dict[str, list[int]] = {}
-    for i, key in enumerate(keys):
-        positions.setdefault(key, []).append(i)
+    tokens, keys, positions = _indexed(text)
     found: list[WordingMatch] = []
     for wording, target in compiled:
         for i in positions.get(target[0], ()):
@@ -115,10 +111,19 @@ def _compiled(wordings: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], .
 
 
 @lru_cache(maxsize=8192)
-def _lemma_tokens(text: str) -> tuple[tuple[int, int, str], ...]:
-    return tuple(
+def _indexed(
+    text: str,
+) -> tuple[tuple[tuple[int, int, str], ...], tuple[str, ...], dict[str, tuple[int, ...]]]:
+    """The text's tokens as (start, end, lemma), their lemmas, and where each lemma stands.
+    Cached by text: search and the pattern view read the same records again and again."""
+    tokens = tuple(
         (start, start + len(surface), lemma(surface)) for start, surface in surface_tokens(text)
     )
+    keys = tuple(key for _, _, key in tokens)
+    positions: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        positions.setdefault(key, []).append(i)
+    return tokens, keys, {k: tuple(v) for k, v in positions.items()}
 
 
 def bm25_wording(wording: str) -> tuple[str, ...] | None:
