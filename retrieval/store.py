@@ -448,7 +448,11 @@ class SqliteStore:
 
     def compact(self) -> None:
         """Checkpoint the WAL (truncating it), VACUUM, and truncate again: pages freed by
-        deletions leave the files. Needs no other open transaction on the store."""
+        deletions leave the files.
+
+        Raises ``RetrievalError`` when another connection's open transaction keeps the WAL
+        from being emptied (the deleted pages may then still be in it: run it again).
+        """
         with self.engine.connect() as conn:
             raw = sqlite_connection(conn)
             previous = raw.isolation_level
@@ -456,9 +460,14 @@ class SqliteStore:
             try:
                 raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 raw.execute("VACUUM")
-                raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = raw.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
             finally:
                 raw.isolation_level = previous
+        if busy is None or int(busy[0]) != 0:
+            raise RetrievalError(
+                "the store's write-ahead log could not be emptied while other transactions are"
+                " open; run the compaction again when they end"
+            )
 
     def ids_for_source(self, source: str, conn: Connection | None = None) -> set[str]:
         if conn is None:
