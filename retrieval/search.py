@@ -52,6 +52,7 @@ from retrieval.models import (
     SearchFilters,
     SearchRequest,
     SearchResult,
+    Snippet,
 )
 from retrieval.negation import mentions_only_negated
 from retrieval.people import NameResolution, PeopleDirectory, Person, resolve_names
@@ -158,6 +159,7 @@ class HybridSearcher:
                 ranked.filters,
                 ranked.reading,
                 ranked.naming,
+                ranked.concepts,
             )
             for c in ranked.page
             if c.record_pk in ranked.docs and c.chunk_pk in ranked.spans
@@ -564,6 +566,7 @@ class HybridSearcher:
         filters: SearchFilters,
         reading: QueryUnderstanding | None,
         naming: NameResolution | None = None,
+        concepts: tuple[Category, ...] = (),
     ) -> Hit:
         _record_pk, ordinal, start, end = span
         chunk_terms = {t.term for t in analysis.tokens(doc.text[start:end])}
@@ -591,6 +594,8 @@ class HybridSearcher:
             why["query"] = _explain(reading)
         if naming is not None and filters.case_ids:
             why["scoped_to"] = _scope_text(naming)
+        if concepts:
+            why["concern"] = _concern_reading(doc.text, snippet, concepts)
         return Hit(
             document_id=doc.id,
             case_id=doc.case_id,
@@ -604,6 +609,20 @@ class HybridSearcher:
             why=why,
             subjects=doc.subjects,
         )
+
+
+def _concern_reading(text: str, snippet: Snippet, concepts: tuple[Category, ...]) -> dict[str, Any]:
+    """How the snippet's first mention of the concern reads ("affirmed", "negated",
+    "historical", "hypothetical", "other person"), or that the record matched by meaning."""
+    wordings = [w for c in concepts for w in (*c.names, *c.indicators)]
+    quoted = text[snippet.char_start : snippet.char_end]
+    found = find_wordings(quoted, wordings)
+    if not found:
+        return {"read_as": "meaning", "wording": None}
+    first = found[0]
+    span = (snippet.char_start + first.start, snippet.char_start + first.end)
+    reading = assess_spans(text, [span])[0]
+    return {"read_as": reading.label, "wording": first.wording}
 
 
 def _covering(own: list[IntArray], share: float, worded: IntArray) -> IntArray:

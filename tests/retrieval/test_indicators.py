@@ -127,5 +127,10 @@ def test_a_concept_query_finds_records_that_describe_it_without_naming_it(
     assert ids.index("NEGATED") > ids.index("DESCRIBED")
     assert result.understanding["kind"] == "concept"
     assert result.understanding["concepts"] == ["neglect"]
-    # the snippet quotes the evidence, not a sentence that shows nothing
+    # the snippet quotes the evidence, not a sentence that shows nothing, and says how it
+    # was read
     assert "head lice" in result.hits[0].snippet.text or "no food" in result.hits[0].snippet.text
+    assert result.hits[0].why["concern"]["read_as"] == "affirmed"
+    negated = next(h for h in result.hits if h.document_id == "NEGATED")
+    assert negated.why["concern"]["read_as"] == "negated"
+    assert "not_asserted" in negated.why["boosts"]
