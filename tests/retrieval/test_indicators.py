@@ -131,6 +131,6 @@ def test_a_concept_query_finds_records_that_describe_it_without_naming_it(
     # was read
     assert "head lice" in result.hits[0].snippet.text or "no food" in result.hits[0].snippet.text
     assert result.hits[0].why["concern"]["read_as"] == "affirmed"
-    negated = next(h for h in result.hits if h.document_id == "NEGATED")
-    assert negated.why["concern"]["read_as"] == "negated"
-    assert "not_asserted" in negated.why["boosts"]
+    ruled_out = next(h for h in result.hits if h.document_id == "NEGATED")
+    assert ruled_out.why["concern"]["read_as"] == "negated"
+    assert "not_asserted" in ruled_out.why["boosts"]
