@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -69,5 +70,7 @@ def build_services(
     )
 
 
-def _search_slots(limit: int) -> threading.BoundedSemaphore | None:
-    return threading.BoundedSemaphore(limit) if limit > 0 else None
+def _search_slots(limit: int | None) -> threading.BoundedSemaphore | None:
+    if limit == 0:
+        return None
+    return threading.BoundedSemaphore(limit or os.cpu_count() or 1)

@@ -1,9 +1,10 @@
-"""With ``limits.max_concurrent_searches`` set, at most that many searches are computed at
-once; the rest wait and are answered, late, never refused. 0 (the default) is no bound.
+"""At most ``limits.max_concurrent_searches`` searches are computed at once (by default one
+per core); the rest wait and are answered, late, never refused. 0 lifts the bound.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +24,7 @@ from retrieval.embedding import Embedder
 SECRET = "slots-secret-of-at-least-thirty-two-bytes"
 
 
-def _settings(tmp_path: Path, limit: int) -> Settings:
+def _settings(tmp_path: Path, limit: int | None) -> Settings:
     return Settings(
         data_dir=tmp_path,
         jwt_secret=SecretStr(SECRET),
@@ -32,9 +33,9 @@ def _settings(tmp_path: Path, limit: int) -> Settings:
     )
 
 
-@pytest.mark.parametrize(("limit", "expected"), [(3, 3), (1, 1), (0, None)])
-def test_the_bound_is_the_setting_and_zero_lifts_it(
-    tmp_path: Path, embedder: Embedder, limit: int, expected: int | None
+@pytest.mark.parametrize(("limit", "expected"), [(None, os.cpu_count() or 1), (3, 3), (0, None)])
+def test_the_bound_defaults_to_one_search_per_core_and_zero_lifts_it(
+    tmp_path: Path, embedder: Embedder, limit: int | None, expected: int | None
 ) -> None:
     services = build_services(_settings(tmp_path, limit), embedder=embedder)
     try:
