@@ -29,6 +29,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # the lexical benchmark's quick variant, into the same folder: the summary reads every file
     work = tmp_path_factory.mktemp("bench-work-lexical")
     assert bench.main(["--out", str(out), "--work", str(work), "--quick", "--only", "lexical"]) == 0
+    # and the load benchmark's, two short levels against a real server
+    work = tmp_path_factory.mktemp("bench-work-load")
+    argv = ["--out", str(out), "--work", str(work), "--quick", "--only", "load"]
+    assert bench.main([*argv, "--demo-cases", "2", "--load-seconds", "2"]) == 0
     return out
 
 
