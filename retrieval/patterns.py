@@ -214,7 +214,7 @@ class PatternFinder:
         reading = understand(
             text, today=query.today or dt.date.today(), vocabulary=analysis.english_vocabulary
         )
-        categories = library.named_in(reading.lexical_query or text)
+        categories = library.named_in(reading.lexical_query or text, reading.dense_query)
         own: list[TermGroup] = [(t,) for t in analysis.terms(reading.lexical_base)]
         own += [g for w in reading.lexical_additions if (g := _group(w))]
         return categories, own, self._direction(reading.dense_query or text, categories)

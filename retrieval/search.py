@@ -216,7 +216,7 @@ class HybridSearcher:
             raise InvalidQueryError("the query has no searchable words")
         concepts: tuple[Category, ...] = ()
         if reading is not None:
-            concepts = load_library().named_in(reading.lexical_query or text)
+            concepts = load_library().named_in(reading.lexical_query or text, reading.dense_query)
         kind = query_kind(reading, concepts)
         own_groups = list(groups)
         if concepts and self.config.concept_indicators:

@@ -145,10 +145,11 @@ class IndicatorLibrary:
     def get(self, category_id: str) -> Category | None:
         return next((c for c in self.categories if c.id == category_id), None)
 
-    def named_in(self, text: str) -> tuple[Category, ...]:
-        """The categories ``text`` names, in library order."""
-        query_words = words(text)
-        return tuple(c for c in self.categories if c.named_by(query_words))
+    def named_in(self, *texts: str) -> tuple[Category, ...]:
+        """The categories any of ``texts`` names, in library order (a query is read as typed,
+        with its added wordings, and with its misspellings corrected in place)."""
+        readings = [words(text) for text in texts]
+        return tuple(c for c in self.categories if any(c.named_by(w) for w in readings))
 
 
 def _strings(entry: dict[str, Any], field: str, where: str, *, required: bool) -> tuple[str, ...]:
