@@ -54,6 +54,7 @@ class BenchConfig:
     load_seconds: float = 20.0  # measured per level
     load_warmup_s: float = 3.0  # per level, before measuring
     load_plan: int = 600  # distinct (query, case, user) requests the clients cycle through
+    patterns_rounds: int = 3  # POST /v1/patterns per category and as free text (latency)
     seed: int = 7
 
     @classmethod
@@ -63,6 +64,7 @@ class BenchConfig:
             latency_budget_s=45.0, embed_texts=64, embed_block=32, lexical_sizes=(300, 1_000),
             lexical_case_queries=20, lexical_cross_queries=10, lexical_warmup=2, lexical_repeats=2,
             load_clients=(4, 16), load_seconds=5.0, load_warmup_s=1.0, load_plan=100,
+            patterns_rounds=1,
         )  # fmt: skip
 
 

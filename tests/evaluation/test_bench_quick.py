@@ -105,6 +105,11 @@ def test_latency_compares_http_with_in_process_search(reports: Path) -> None:
     assert data["statuses"] == {"200": 12}
     assert set(data["ratio_http_over_in_process"]) == {"p50_ms", "p95_ms", "p99_ms"}
     assert data["targets"][0]["name"] == "http_p95_ms"
+    # the pattern view, every category and as free text, over HTTP on the same server
+    patterns = data["patterns_http"]
+    assert patterns["statuses"] == {"200": patterns["n"]}
+    assert patterns["n"] == 3 * 2 * 13
+    assert [t["name"] for t in data["targets"]] == ["http_p95_ms", "patterns_http_p95_ms"]
 
 
 def test_embedding_compares_precisions_on_the_same_texts(reports: Path) -> None:
