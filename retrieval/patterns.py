@@ -27,6 +27,7 @@ include a record the caller cannot see.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -147,8 +148,6 @@ class PatternFinder:
         """The cases showing the concern. Raises ``InvalidQueryError`` for an unknown
         category or a blank question (a question with no word to match is looked for
         by meaning alone)."""
-        import time
-
         started = time.perf_counter()
         categories, own_groups, direction = self._concern(query)
         names = [w for c in categories for w in c.names]
@@ -264,8 +263,9 @@ class PatternFinder:
             is_name = hit.wording in name_set
             target = (hit.start - sentence.start, hit.end - sentence.start)
             reading = assess(text, target, record_year=year)
-            evidence = self._evidence(doc, ordinal, s_start, s_end, reading, "wording", hit.wording)
-            evidence = _with_strength(evidence, is_name)
+            evidence = self._evidence(
+                doc, ordinal, s_start, s_end, reading, "wording", hit.wording, strong=is_name
+            )
             found = True
             if (
                 reading.negated
@@ -286,8 +286,8 @@ class PatternFinder:
         first = sentences[0] if sentences else analysis.Sentence(0, end - start)
         s_start, s_end = start + first.start, start + first.end
         reading = assess(doc.text[s_start:s_end], None)
-        evidence = self._evidence(doc, ordinal, s_start, s_end, reading, "meaning", None)
-        return _with_strength(evidence, cosine >= self.strong_cosine)
+        strong = cosine >= self.strong_cosine
+        return self._evidence(doc, ordinal, s_start, s_end, reading, "meaning", None, strong=strong)
 
     def _evidence(
         self,
@@ -298,6 +298,8 @@ class PatternFinder:
         reading: Assertion,
         via: str,
         wording: str | None,
+        *,
+        strong: bool,
     ) -> Evidence:
         return Evidence(
             document_id=doc.id,
@@ -312,7 +314,7 @@ class PatternFinder:
             cues=tuple(c.text for c in reading.cues),
             via=via,
             wording=wording,
-            strong=False,
+            strong=strong,
         )
 
     # -- summary ----------------------------------------------------------------------------
@@ -325,8 +327,6 @@ class PatternFinder:
         sizes: dict[str, int],
         started: float,
     ) -> PatternResult:
-        import time
-
         supporting = [s for s in support.values() if s.evidence]
         set_apart = [s for s in support.values() if not s.evidence and s.set_apart]
         by_case: dict[str, list[_RecordSupport]] = defaultdict(list)
@@ -383,12 +383,6 @@ def _sentences(text: str) -> tuple[analysis.Sentence, ...]:
 
 def _group(wording: str) -> TermGroup:
     return tuple(analysis.terms(wording))
-
-
-def _with_strength(evidence: Evidence, strong: bool) -> Evidence:
-    from dataclasses import replace
-
-    return replace(evidence, strong=strong)
 
 
 def _one_per_record(evidence: Sequence[Evidence], limit: int) -> list[Evidence]:
