@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 EVAL   ?= ../shared/eval-data
 REPORTS ?= reports
 
-.PHONY: install system-deps frontend-deps demo serve test test-fast lint typecheck eval eval-concerns eval-scifact eval-medline eval-cranfield eval-synthetic eval-synthetic-seed11 eval-synthetic-seed23 eval-synthetic-held-out-phrasings bench clean
+.PHONY: install system-deps frontend-deps docs-assets demo serve test test-fast lint typecheck eval eval-concerns eval-scifact eval-medline eval-cranfield eval-synthetic eval-synthetic-seed11 eval-synthetic-seed23 eval-synthetic-held-out-phrasings bench clean
 
 ## install: virtual environment with the pinned CPU torch, the package and its dev tools
 install: $(VENV)/.installed
@@ -41,6 +41,11 @@ frontend-deps: app/web/frontend/node_modules/.installed
 app/web/frontend/node_modules/.installed: app/web/frontend/package-lock.json
 	npm ci --prefix app/web/frontend --ignore-scripts --no-audit --no-fund
 	touch $@
+
+## docs-assets: Swagger UI and ReDoc for /docs and /redoc, copied from npm into
+## app/web/static/docs/ with their licences (committed: run after changing their versions)
+docs-assets:
+	scripts/vendor-docs-assets.sh
 
 test-fast: install
 	$(BIN)/pytest -m "not slow and not integration"

@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from app.api.chronology import router as chronology_router
 from app.api.deps import add_body_schemas
-from app.api.headers import NoStore
+from app.api.docs import install_docs
+from app.api.headers import FrameAncestors, NoStore
 from app.api.routes import router
 from app.errors import install_error_handlers
 from app.limits import install_limits
@@ -56,6 +58,9 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             "caller's access rights. Every answer quotes the record; nothing is generated."
         ),
         lifespan=lifespan,
+        # served by ``install_docs`` from this server's own copies, not from a CDN
+        docs_url=None,
+        redoc_url=None,
     )
     install_error_handlers(app)
     install_limits(app, config)
@@ -63,6 +68,20 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(router)
     app.include_router(chronology_router)
     install_web(app)
+    install_docs(app)
+    if config.frame_ancestors:
+        app.add_middleware(FrameAncestors, origins=config.frame_ancestors)
+    if config.cors_origins:
+        # Outermost: a preflight is answered before authentication, which it cannot pass.
+        # Bearer tokens, not cookies: no credentials mode.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=config.cors_origins,
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=["Retry-After"],
+            max_age=600,
+        )
 
     generate = app.openapi
 

@@ -6,6 +6,7 @@ nothing else in the code base reads the environment.
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -106,10 +107,71 @@ class LimitSettings(BaseModel):
     max_concurrent_searches: int | None = Field(None, ge=0, le=1024)
 
 
+class OidcSettings(BaseModel):
+    """Sign-in to the pages with the council's OpenID provider (docs/sign-in.md).
+
+    On when ``issuer`` and ``client_id`` are set (``CASESEARCH_OIDC__ISSUER`` and so on). The
+    group table is JSON: ``CASESEARCH_OIDC__GROUP_PRINCIPALS='{"<group>": ["team:south"]}'``.
+    """
+
+    issuer: str | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
+    # what the sign-in button says: "Sign in with <provider_name>"
+    provider_name: str = Field("your organisation's account", min_length=1, max_length=80)
+    # space-separated, as OAuth writes them; must include openid
+    scopes: str = "openid profile"
+    # the address users reach this server at (https://casesearch.example.org), for the
+    # callback and post-logout addresses registered with the provider; None: the request's
+    redirect_base_url: str | None = None
+    groups_claim: str = Field("groups", min_length=1)
+    user_id_claim: str = Field("sub", min_length=1)
+    # group (id or name, as the groups claim holds it) -> principals; unlisted groups give none
+    group_principals: dict[str, list[str]] = Field(default_factory=dict)
+    # the server's own session after sign-in lives at most this long
+    session_lifetime_s: int = Field(8 * 3600, ge=1, le=24 * 3600)
+    # each call to the provider (discovery, keys, token) gives up after this long
+    timeout_s: float = Field(10.0, gt=0, le=120)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer and self.client_id)
+
+    @field_validator("issuer", "redirect_base_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s?#]+", value):
+            raise ValueError(f"{value!r} is not an http(s) address without query or fragment")
+        return value.rstrip("/") if value is not None else None
+
+    @field_validator("scopes")
+    @classmethod
+    def _openid(cls, value: str) -> str:
+        if "openid" not in value.split():
+            raise ValueError("the OIDC scopes must include openid")
+        return value
+
+    @field_validator("group_principals")
+    @classmethod
+    def _principals(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for group, principals in value.items():
+            for principal in principals:
+                if not re.fullmatch(r"[^\x00-\x1f\x7f]{1,256}", principal):
+                    raise ValueError(f"group {group!r}: {principal!r} is not a principal")
+                if principal.startswith("user:"):
+                    # a group must not let its members act as one named user
+                    raise ValueError(f"group {group!r}: a group cannot grant {principal!r}")
+        return value
+
+
 # The secret development mode signs tokens with when no CASESEARCH_JWT_SECRET is given. It is in
 # the source, so anyone can mint a token with it: outside development mode it is refused, given
 # or not (``Settings.token_secret``).
 DEVELOPMENT_SECRET = "development-only-secret-change-me-before-deploying"  # noqa: S105
+
+
+# scheme://host[:port], nothing after: what CORS compares and CSP frame-ancestors may hold
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
 class ConfigurationError(Exception):
@@ -140,12 +202,18 @@ class Settings(BaseSettings):
     # On shutdown, requests still running (a push being indexed) get this long, then are cut.
     shutdown_timeout_s: int = Field(default=30, ge=1, le=3600)
     progress: bool = True
+    # Origins (``https://cms.example.org``) whose pages may call the API from a browser (CORS),
+    # and those that may frame the pages (CSP ``frame-ancestors``). JSON lists in the
+    # environment: ``CASESEARCH_CORS_ORIGINS='["https://cms.example.org"]'``. None by default.
+    cors_origins: list[str] = Field(default_factory=list)
+    frame_ancestors: list[str] = Field(default_factory=list)
     chunking: ChunkingSettings = ChunkingSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
     search: SearchSettings = SearchSettings()
     auth: AuthSettings = AuthSettings()
     limits: LimitSettings = LimitSettings()
     extraction: ExtractionSettings = ExtractionSettings()
+    oidc: OidcSettings = OidcSettings()
 
     @field_validator("jwt_secret")
     @classmethod
@@ -180,6 +248,32 @@ class Settings(BaseSettings):
     def check_can_serve(self) -> None:
         """Raise ``ConfigurationError`` when a server with these settings would not be safe."""
         self.token_secret()
+        oidc = self.oidc
+        if oidc.enabled:
+            # after OIDC sign-in the server signs its own session token (HS256)
+            if self.auth.algorithm != "HS256":
+                raise ConfigurationError(
+                    "OIDC sign-in needs CASESEARCH_AUTH__ALGORITHM=HS256: the server signs the"
+                    " session it starts after sign-in with CASESEARCH_JWT_SECRET"
+                )
+            if oidc.client_secret is None:
+                raise ConfigurationError("CASESEARCH_OIDC__CLIENT_SECRET is not set")
+            if oidc.session_lifetime_s > self.auth.max_token_lifetime_s:
+                raise ConfigurationError(
+                    "CASESEARCH_OIDC__SESSION_LIFETIME_S is longer than"
+                    " CASESEARCH_AUTH__MAX_TOKEN_LIFETIME_S, so sessions would be refused"
+                )
+
+    @field_validator("cors_origins", "frame_ancestors")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin!r} is not an origin: give scheme and host (and port), such as"
+                    " https://cms.example.org, with no path"
+                )
+        return value
 
     @property
     def store_path(self) -> Path:

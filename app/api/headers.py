@@ -36,3 +36,36 @@ class NoStore:
             await send(message)
 
         await self.app(scope, receive, send_no_store)
+
+
+class FrameAncestors:
+    """Lets the configured origins frame the pages (``settings.frame_ancestors``).
+
+    The pages send ``frame-ancestors 'none'`` and ``X-Frame-Options: DENY``; with origins
+    configured the policy names them instead, and ``X-Frame-Options`` (which cannot name more
+    than one origin, and which browsers ignore when the policy has ``frame-ancestors``) is
+    dropped. Without origins, install nothing.
+    """
+
+    def __init__(self, app: ASGIApp, *, origins: list[str]) -> None:
+        self.app = app
+        self.ancestors = "frame-ancestors " + " ".join(["'self'", *origins])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_ancestors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                policy = headers.get("content-security-policy")
+                if policy is not None and "frame-ancestors 'none'" in policy:
+                    headers["Content-Security-Policy"] = policy.replace(
+                        "frame-ancestors 'none'", self.ancestors
+                    )
+                    if "x-frame-options" in headers:
+                        del headers["x-frame-options"]
+            await send(message)
+
+        await self.app(scope, receive, send_ancestors)
