@@ -107,6 +107,10 @@ class LimitSettings(BaseModel):
     max_concurrent_searches: int | None = Field(None, ge=0, le=1024)
 
 
+# plain http is allowed for the provider and this server's address on this machine only
+_LOOPBACK = r"http://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]+)?(/|$)"
+
+
 class OidcSettings(BaseModel):
     """Sign-in to the pages with the council's OpenID provider (docs/sign-in.md).
 
@@ -140,9 +144,13 @@ class OidcSettings(BaseModel):
     @field_validator("issuer", "redirect_base_url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"https?://[^\s?#]+", value):
+        if value is None:
+            return None
+        if not re.fullmatch(r"https?://[^\s?#]+", value):
             raise ValueError(f"{value!r} is not an http(s) address without query or fragment")
-        return value.rstrip("/") if value is not None else None
+        if value.startswith("http:") and not re.match(_LOOPBACK, value):
+            raise ValueError(f"{value!r}: plain http only on this machine (localhost); use https")
+        return value.rstrip("/")
 
     @field_validator("scopes")
     @classmethod
