@@ -46,6 +46,7 @@ from retrieval.models import (
     SearchResult,
 )
 from retrieval.patterns import PatternQuery, PatternResult
+from retrieval.people import PeopleDirectory, Person, resolve_names
 
 logger = logging.getLogger(__name__)
 
@@ -580,6 +581,27 @@ def audit_by_person(services: Services, caller: Caller, person_id: str) -> list[
         ),
     )
     return events[::-1]
+
+
+def people_for_audit(services: Services, caller: Caller, text: str) -> list[Person]:
+    """The children a DPO's look-up means: the one whose person id is ``text``, else those
+    ``text`` names (nicknames and misspellings as in search), over every child of the store;
+    needs ``role:auditor``. Audited as ``audit_query`` with ``{"person_name": text}``."""
+    _require(caller, AUDITOR)
+    with services.store.snapshot() as conn:
+        everyone = PeopleDirectory(services.store.subject_rows(conn, "child")).everyone()
+    exact = [p for p in everyone if p.id == text]
+    found = exact or list(resolve_names(text, everyone).people)
+    _audit(
+        services,
+        _entry(
+            caller,
+            "audit_query",
+            filters={"person_name": text},
+            detail={"people": [p.id for p in found]},
+        ),
+    )
+    return found
 
 
 def export_subject(services: Services, caller: Caller, person_id: str) -> SubjectExport:

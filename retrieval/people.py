@@ -102,6 +102,14 @@ class PeopleDirectory:
         self._rows = ordered
         self._pks = np.array([r.record_pk for r in ordered], dtype=np.int64)
 
+    def everyone(self) -> list[Person]:
+        """Every child of the store, by person id, whoever may see their records (for the
+        auditor, whose duty is to answer "who looked at this child?")."""
+        people: dict[str, list[SubjectRow]] = {}
+        for row in self._rows:
+            people.setdefault(row.person_id, []).append(row)
+        return [_person(pid, rows) for pid, rows in people.items()]
+
     def visible(self, mask: np.ndarray[tuple[int], np.dtype[np.bool_]]) -> list[Person]:
         """The children named by records where ``mask[record_pk]`` is true, by person id."""
         if not self._rows or mask.size == 0:

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from app.actions import SearchParams, case_timeline_for, open_document, run_search
+from app.actions import AUDITOR, SearchParams, case_timeline_for, open_document, run_search
 from app.api.deps import ServicesDep
 from app.auth import mint_token
 from app.errors import InvalidRequest, NotFound
@@ -112,6 +112,7 @@ def base_context(services: Services, session: Session | None, **extra: Any) -> d
         "user": session.caller.subject if session else None,
         "csrf": csrf_token(services.settings, session) if session else "",
         "dev_login": dev_sign_in_on(services),
+        "auditor": bool(session and AUDITOR in session.caller.all_principals),
         "nav": None,
         "errors": {},
         "max_query_chars": services.settings.limits.max_query_chars,
