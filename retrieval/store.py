@@ -305,6 +305,87 @@ class SqliteStore:
             )
         return pk
 
+    def insert_documents(
+        self,
+        conn: Connection,
+        items: Sequence[tuple[Document, Sequence[ChunkRow]]],
+        *,
+        source: str | None,
+        generation: int,
+    ) -> list[int]:
+        """Insert new records with their chunks, terms, vectors, permissions and subjects in
+        bulk (a first build, a benchmark's store); returns their pks in ``items`` order.
+
+        The rows are those ``upsert_document`` writes, with ``content_hash`` and ``acl_hash``
+        left empty (a later ``Indexer`` run re-reads these records once, as changed). Raises
+        ``sqlite3.IntegrityError`` (the transaction must then be rolled back) when an id is
+        already stored.
+        """
+        raw = sqlite_connection(conn)
+        record_pk = _next_pk(raw, "records")
+        chunk_pk = _next_pk(raw, "chunks")
+        now = _now()
+        records: list[tuple[Any, ...]] = []
+        principals: list[tuple[int, str, str]] = []
+        subjects: list[tuple[Any, ...]] = []
+        chunks: list[tuple[Any, ...]] = []
+        terms: list[tuple[int, str]] = []
+        pks: list[int] = []
+        for doc, rows in items:
+            pks.append(record_pk)
+            records.append(
+                (
+                    record_pk,
+                    doc.id,
+                    doc.case_id,
+                    doc.doc_type,
+                    doc.title,
+                    doc.text,
+                    doc.created_at.isoformat() if doc.created_at else None,
+                    doc.updated_at.isoformat() if doc.updated_at else None,
+                    doc.author,
+                    doc.source_uri,
+                    json.dumps(list(doc.attachments)),
+                    json.dumps(dict(doc.extra), sort_keys=True, default=str),
+                    source,
+                    generation,
+                    now,
+                )
+            )
+            principals += [(record_pk, p, "allow") for p in sorted(set(doc.acl))]
+            principals += [(record_pk, p, "deny") for p in sorted(set(doc.deny))]
+            subjects += [
+                (
+                    record_pk,
+                    ordinal,
+                    s.id,
+                    s.name,
+                    json.dumps(list(s.other_names)),
+                    s.dob.isoformat() if s.dob else None,
+                    s.role,
+                )
+                for ordinal, s in enumerate(doc.subjects)
+            ]
+            for chunk in rows:
+                chunks.append(
+                    (chunk_pk, record_pk, chunk.ordinal, chunk.char_start, chunk.char_end,
+                     chunk.vector, generation)
+                )  # fmt: skip
+                terms.append((chunk_pk, chunk.terms))
+                chunk_pk += 1
+            record_pk += 1
+        raw.executemany(
+            "INSERT INTO records (pk, id, case_id, doc_type, title, text, created_at, updated_at,"
+            " author, source_uri, attachments, extra, content_hash, acl_hash, source,"
+            " generation, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'','',?,?,?)",
+            records,
+        )
+        raw.executemany("INSERT INTO principals VALUES (?, ?, ?)", principals)
+        raw.executemany("INSERT INTO subjects VALUES (?, ?, ?, ?, ?, ?, ?)", subjects)
+        raw.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)", chunks)
+        raw.executemany("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)", terms)
+        return pks
+
     def update_permissions(
         self,
         conn: Connection,
@@ -659,6 +740,29 @@ class SqliteStore:
             chunk_pks,
         )
         return {int(pk): (int(rpk), int(o), int(cs), int(ce)) for pk, rpk, o, cs, ce in rows}
+
+    def chunk_rows(self, conn: Connection, record_pks: Iterable[int]) -> dict[int, list[ChunkRow]]:
+        """record pk → its chunks as stored (ordinal order), terms and vectors included: what
+        ``insert_documents`` takes, to copy records without analysing or embedding again."""
+        rows = _select_in(
+            conn,
+            "SELECT c.record_pk, c.ordinal, c.char_start, c.char_end, f.terms, c.vector"
+            " FROM chunks c JOIN chunks_fts f ON f.rowid = c.pk WHERE c.record_pk IN",
+            record_pks,
+        )
+        out: dict[int, list[ChunkRow]] = {}
+        for record_pk, ordinal, start, end, terms, vector in sorted(rows, key=lambda r: r[:2]):
+            out.setdefault(int(record_pk), []).append(
+                ChunkRow(int(ordinal), int(start), int(end), str(terms), bytes(vector))
+            )
+        return out
+
+
+def _next_pk(raw: sqlite3.Connection, table: str) -> int:
+    """The pk AUTOINCREMENT would give ``table``'s next row (never a pk used before)."""
+    used = raw.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+    highest = raw.execute(f"SELECT coalesce(max(pk), 0) FROM {table}").fetchone()
+    return max(int(used[0]) if used else 0, int(highest[0])) + 1
 
 
 def _select_in(conn: Connection, sql: str, keys: Iterable[Any]) -> list[tuple[Any, ...]]:

@@ -1,9 +1,12 @@
 """Speed and memory benchmarks: incremental indexing (issue 3), HTTP search latency (issue 4),
-embedding precision, BM25 with statistics over the caller's records (``lexical``) and search
-under concurrent load (``load``, fail-safe issue item 5).
+embedding precision, BM25 with statistics over the caller's records (``lexical``), search
+under concurrent load (``load``, fail-safe issue item 5) and search latency against store size
+(``scale``, issue 14).
 
 ``python -m evaluation.bench --out reports/bench [--records N]
-[--only indexing,latency,embedding,lexical,load] [--lexical-sizes 2000,10000] [--quick]`` writes
+[--only indexing,latency,embedding,lexical,load,scale] [--lexical-sizes 2000,10000]
+[--scale-sizes 100000,300000,1000000] [--scale-store-dir DIR] [--scale-baseline COMMIT]
+[--quick]`` writes
 one JSON file per benchmark (sorted keys), ``summary.json`` and ``summary.md`` (built from every
 benchmark file present, so ``--only`` refreshes one part).
 
@@ -45,6 +48,7 @@ from evaluation.bench.latency import HTTP_P95_MAX_MS, bench_latency
 from evaluation.bench.lexical import bench_lexical
 from evaluation.bench.load import LOAD_P95_MAX_MS, bench_load
 from evaluation.bench.report import dump, write_summary
+from evaluation.bench.scale import bench_scale
 
 __all__ = [
     "BENCHMARKS",
@@ -62,6 +66,7 @@ __all__ = [
     "bench_latency",
     "bench_lexical",
     "bench_load",
+    "bench_scale",
     "embedding_texts",
     "environment",
     "main",
@@ -76,6 +81,7 @@ RUNNERS: dict[str, Callable[[BenchConfig, Path], Json]] = {
     "embedding": bench_embedding,
     "lexical": bench_lexical,
     "load": bench_load,
+    "scale": bench_scale,
 }
 
 
@@ -128,6 +134,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--load-clients", help="comma-separated client counts of the load benchmark"
     )
     parser.add_argument("--load-seconds", type=float, help="measured seconds per load level")
+    parser.add_argument(
+        "--scale-sizes", help="comma-separated chunk counts of the scale benchmark's stores"
+    )
+    parser.add_argument("--scale-store-dir", help="keep the scale stores here and reuse them")
+    parser.add_argument(
+        "--scale-baseline", help="a git commit whose retrieval/ the scale benchmark runs beside"
+    )
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
@@ -149,6 +162,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             _sizes(parser, args.load_clients, "--load-clients") if args.load_clients else None
         ),
         "load_seconds": args.load_seconds,
+        "scale_sizes": (
+            _sizes(parser, args.scale_sizes, "--scale-sizes") if args.scale_sizes else None
+        ),
+        "scale_store_dir": args.scale_store_dir,
+        "scale_baseline": args.scale_baseline,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     if config.records < 3 or min(config.requests, config.embed_texts) < 1:

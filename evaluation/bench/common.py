@@ -21,7 +21,7 @@ from evaluation import EvaluationError
 from evaluation.synthetic import SyntheticCollection, build_collection
 from retrieval.embedding import Precision, SentenceTransformerEmbedder, Vectors
 
-BENCHMARKS = ("indexing", "latency", "embedding", "lexical", "load")
+BENCHMARKS = ("indexing", "latency", "embedding", "lexical", "load", "scale")
 Json = dict[str, Any]
 
 
@@ -55,6 +55,14 @@ class BenchConfig:
     load_warmup_s: float = 3.0  # per level, before measuring
     load_plan: int = 600  # distinct (query, case, user) requests the clients cycle through
     patterns_rounds: int = 3  # POST /v1/patterns per category and as free text (latency)
+    scale_sizes: tuple[int, ...] = (100_000, 300_000)  # chunks per store (issue 14: and 1M)
+    scale_base_cases: int = 200  # generated and indexed once; bigger stores copy them
+    scale_case_queries: int = 40  # per-case questions per size, each as both users
+    scale_cross_queries: int = 20  # cross-case questions per size, each as both users
+    scale_warmup: int = 4  # per-case questions per user run first, unmeasured
+    scale_bursts: int = 10  # results-as-you-type bursts (one search per word)
+    scale_store_dir: str | None = None  # keep stores here and reuse them (default: scratch)
+    scale_baseline: str | None = None  # a git commit whose retrieval/ runs beside this tree
     seed: int = 7
 
     @classmethod
@@ -64,7 +72,8 @@ class BenchConfig:
             latency_budget_s=45.0, embed_texts=64, embed_block=32, lexical_sizes=(300, 1_000),
             lexical_case_queries=20, lexical_cross_queries=10, lexical_warmup=2, lexical_repeats=2,
             load_clients=(4, 16), load_seconds=5.0, load_warmup_s=1.0, load_plan=100,
-            patterns_rounds=1,
+            patterns_rounds=1, scale_sizes=(1_500, 3_000), scale_base_cases=12,
+            scale_case_queries=6, scale_cross_queries=3, scale_warmup=1, scale_bursts=2,
         )  # fmt: skip
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from evaluation.bench.common import BENCHMARKS, Json, now
 from evaluation.bench.load import markdown_table
+from evaluation.bench.scale_report import plot_scale, scale_figures, scale_table
 
 
 def dump(path: Path, data: Json) -> None:
@@ -65,6 +66,8 @@ def _figures(name: str, data: Json) -> Json:
             "ratio_new_over_old_p95": each("ratio_new_over_old", "p95_ms"),
             "matched_chunks_max": each("matched_chunks", "max"),
         }
+    if name == "scale":
+        return scale_figures(data)
     if name == "load":
         return {
             variant: {
@@ -104,6 +107,10 @@ def write_summary(out: Path) -> Json:
              "by side in one run; absolute times on a shared CPU are noisy.", ""]  # fmt: skip
     for name, part in parts.items():
         lines += [f"## {name} ({part['finished_at']})", ""]
+        if name == "scale":
+            data = json.loads((out / part["file"]).read_text(encoding="utf-8"))
+            lines += [*scale_table(data), ""]
+            plot_scale(data, out / "scale.png")
         if name == "load":  # a table per server variant says it faster than nested JSON
             data = json.loads((out / part["file"]).read_text(encoding="utf-8"))
             for variant, block in data["variants"].items():

@@ -33,6 +33,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("bench-work-load")
     argv = ["--out", str(out), "--work", str(work), "--quick", "--only", "load"]
     assert bench.main([*argv, "--demo-cases", "2", "--load-seconds", "2"]) == 0
+    # and the scale benchmark's, this tree beside the last commit's retrieval/
+    work = tmp_path_factory.mktemp("bench-work-scale")
+    argv = ["--out", str(out), "--work", str(work), "--quick", "--only", "scale"]
+    assert bench.main([*argv, "--scale-baseline", "HEAD"]) == 0
     return out
 
 
@@ -179,3 +183,27 @@ def test_the_summary_quotes_every_benchmark(reports: Path) -> None:
     assert summary["invariants_ok"] is True
     markdown = (reports / "summary.md").read_text(encoding="utf-8")
     assert all(f"## {name}" in markdown for name in bench.BENCHMARKS)
+
+
+def test_scale_times_both_users_per_size_beside_the_baseline(reports: Path) -> None:
+    data = load(reports, "scale")
+    quick = bench.BenchConfig.quick()
+    assert data["parameters"]["sizes_chunks"] == list(quick.scale_sizes)
+    assert data["invariants"] == {"results_identical_to_baseline": True}
+    assert set(data["sizes"]) == {str(n) for n in quick.scale_sizes}
+    for size, block in data["sizes"].items():
+        assert block["chunks"] >= int(size) > block["chunks"] - data["base"]["chunks"]
+        assert block["store_mib"] > 0
+        assert block["build_s"] >= 0
+        assert block["searches_differing_from_baseline"] == []
+        for side in ("current", "baseline"):
+            latency = block[side]["latency"]
+            assert latency["case_qa"]["n"] == latency["case_team"]["n"] == quick.scale_case_queries
+            assert latency["cross_case_qa"]["n"] == quick.scale_cross_queries
+            assert latency["burst_whole"]["n"] == quick.scale_bursts
+            for cell in latency.values():
+                assert 0 < cell["p50_ms"] <= cell["p95_ms"] <= cell["max_ms"]
+            assert block[side]["serving_rss_mib"] > 0
+    markdown = (reports / "summary.md").read_text(encoding="utf-8")
+    assert "| chunks | code |" in markdown
+    assert (reports / "scale.png").read_bytes().startswith(b"\x89PNG")

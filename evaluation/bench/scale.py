@@ -1,0 +1,428 @@
+"""Benchmark 6, council scale on one machine (issue 14): search latency against store size.
+
+Stores of ``scale_sizes`` chunks are made from the synthetic generator without the model:
+``scale_base_cases`` cases are generated and indexed once by the indexer itself (chunking and
+lexical analysis unchanged), with a stand-in for vectors (random unit vectors seeded by each
+chunk's text); bigger stores are copies of those cases under new case, record and person ids
+(``SqliteStore.insert_documents``), each copy given to one of ``TEAMS_PER_TEAM`` teams per
+original team, so a team's social worker sees a small share of a big store, as in a council.
+Stores are kept in ``scale_store_dir`` when one is given and reused while their recipe holds.
+
+Each store is searched through the full ``HybridSearcher.search`` path (query understanding
+on, the real query embedding) by ``scale_probe.py`` in a process of its own: per-case and
+cross-case questions of the generator, as a QA officer who sees every record and as a team's
+social worker, and results-as-you-type bursts (one search per word of a per-case question).
+With ``scale_baseline`` (a git commit) the same searches run in the same run on the same store
+with that commit's ``retrieval/``: before and after side by side, and every hit compared.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from connectors.record import parse_record
+from evaluation.bench.common import BenchConfig, BenchError, Json, target
+from evaluation.metrics import percentile
+from evaluation.synthetic import DEFAULT_TODAY, SyntheticQuery, build_collection
+from indexer import Indexer
+from retrieval.chunking import ChunkingConfig
+from retrieval.embedding import Vectors
+from retrieval.models import ChunkRow, Document, Subject
+from retrieval.store import SqliteStore
+
+DIMENSION = 384  # all-MiniLM-L6-v2's
+TEAMS_PER_TEAM = 10  # copies of one original team's cases are spread over this many teams
+RECIPE_VERSION = 1  # bump when the way stores are made changes: kept stores are rebuilt
+PROBE = Path(__file__).with_name("scale_probe.py")
+REPO = Path(__file__).resolve().parents[2]
+QA = ("user:bench-qa", "role:qa")  # role:qa is in every synthetic ACL
+# the issue's figures (over HTTP there; in process here, which is the lower bound)
+CASE_P95_MAX_MS = {100_000: 50.0, 1_000_000: 100.0}
+CROSS_P95_MAX_MS = {100_000: 150.0, 1_000_000: 300.0}
+CASE_GROWTH_MAX = 1.5  # per-case p95 at the largest store over the smallest
+
+
+class StandInEmbedder:
+    """Random unit vectors seeded by the text: the same text always gets the same vector."""
+
+    fingerprint = "bench-scale-stand-in"
+    dimension = DIMENSION
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        out = np.empty((len(texts), DIMENSION), dtype=np.float32)
+        for row, text in enumerate(texts):
+            seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+            vector = np.random.default_rng(seed).standard_normal(DIMENSION)
+            out[row] = vector / np.linalg.norm(vector)
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Base:
+    """The generated cases as stored once: documents with their chunk rows, by case."""
+
+    cases: dict[str, list[tuple[Document, list[ChunkRow]]]]
+    teams: dict[str, str]  # case id → team principal
+    questions: list[SyntheticQuery]
+
+    @property
+    def chunks(self) -> int:
+        return sum(len(rows) for docs in self.cases.values() for _, rows in docs)
+
+
+def _base(config: BenchConfig, folder: Path) -> tuple[_Base, Json]:
+    """Generate and index the base cases (kept in ``folder`` while the recipe holds)."""
+    recipe = json.dumps(
+        {"v": RECIPE_VERSION, "seed": config.seed, "cases": config.scale_base_cases}
+    )
+    path = folder / f"scale-base-{_digest(recipe)}.db"
+    collection = build_collection(
+        seed=config.seed, n_cases=config.scale_base_cases, today=DEFAULT_TODAY
+    )
+    started = time.perf_counter()
+    if not path.exists():
+        scratch = path.with_suffix(".partial")
+        for stale in folder.glob(f"{scratch.name}*"):
+            stale.unlink()
+        store = SqliteStore(scratch)
+        try:
+            indexer = Indexer(store, StandInEmbedder(), ChunkingConfig(), batch_size=500)
+            records = [parse_record(dict(d.record())) for d in collection.documents]
+            indexer.apply(records, source="bench-scale")
+            store.compact()
+        finally:
+            store.close()
+        scratch.rename(path)
+    index_s = time.perf_counter() - started
+    store = SqliteStore(path)
+    try:
+        with store.snapshot() as conn:
+            pks = [int(pk) for (pk,) in conn.exec_driver_sql("SELECT pk FROM records ORDER BY id")]
+            docs = store.documents_by_pk(conn, pks)
+            rows = store.chunk_rows(conn, pks)
+    finally:
+        store.close()
+    cases: dict[str, list[tuple[Document, list[ChunkRow]]]] = {}
+    for pk in pks:
+        doc = docs[pk]
+        cases.setdefault(str(doc.case_id), []).append((doc, rows.get(pk, [])))
+    teams = {c.case_id: f"team:{c.team}" for c in collection.cases}
+    return _Base(cases, teams, list(collection.queries)), {"base_index_s": round(index_s, 1)}
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
+
+def _copy(doc: Document, copy: int, team: str) -> Document:
+    """Document ``doc`` of copy ``copy`` (0: the original) under new ids and the copy's team."""
+    if copy == 0:
+        return doc
+    tag = f"-{copy}"
+    acl = tuple(p if not p.startswith("team:") else team for p in doc.acl)
+    return replace(
+        doc,
+        id=doc.id + tag,
+        case_id=None if doc.case_id is None else doc.case_id + tag,
+        acl=acl,
+        source_uri=None if doc.source_uri is None else doc.source_uri + tag,
+        subjects=tuple(
+            Subject(s.id + tag, s.name, s.role, s.other_names, s.dob) for s in doc.subjects
+        ),
+    )
+
+
+def copy_team(team: str, copy: int) -> str:
+    """The team principal copy ``copy`` of a case of ``team`` is given to."""
+    return team if copy == 0 else f"{team}-{copy % TEAMS_PER_TEAM}"
+
+
+def _store(config: BenchConfig, folder: Path, base: _Base, size: int) -> tuple[Path, Json]:
+    """The store of ``size`` chunks (whole cases; kept in ``folder`` while the recipe holds)."""
+    recipe = json.dumps(
+        {"v": RECIPE_VERSION, "seed": config.seed, "cases": config.scale_base_cases, "n": size}
+    )
+    path = folder / f"scale-{size}-{_digest(recipe)}.db"
+    info_path = path.with_suffix(".json")
+    if path.exists() and info_path.exists():
+        info: Json = json.loads(info_path.read_text(encoding="utf-8"))
+        return path, {**info, "reused": True}
+    for stale in folder.glob(f"{path.name}*"):
+        stale.unlink()
+    started = time.perf_counter()
+    store = SqliteStore(path)
+    chunks = copies = 0
+    try:
+        while chunks < size:
+            batch: list[tuple[Document, Sequence[ChunkRow]]] = []
+            for case_id, docs in base.cases.items():
+                if chunks >= size:
+                    break
+                team = copy_team(base.teams[case_id], copies)
+                for doc, rows in docs:
+                    batch.append((_copy(doc, copies, team), rows))
+                    chunks += len(rows)
+            with store.transaction() as conn:
+                store.insert_documents(
+                    conn, batch, source="bench-scale", generation=store.next_generation(conn)
+                )
+            copies += 1
+        counts = store.counts()
+    finally:
+        store.close()
+    info = {
+        "chunks": counts["chunks"],
+        "records": counts["records"],
+        "copies_of_the_base": copies,
+        "build_s": round(time.perf_counter() - started, 1),
+        "store_mib": round(sum(p.stat().st_size for p in folder.glob(f"{path.name}*")) / 2**20),
+    }
+    info_path.write_text(json.dumps(info, sort_keys=True), encoding="utf-8")
+    return path, {**info, "reused": False}
+
+
+def _plan(
+    config: BenchConfig, base: _Base, copies: int, size: int
+) -> tuple[list[Json], list[Json]]:
+    """Warm-up and measured searches: per-case questions on cases drawn over every whole copy,
+    cross-case questions, both as the QA officer and as the case's (or a) team's worker; then
+    one burst per drawn per-case question, as its team's worker."""
+    rng = random.Random(f"bench-scale:{config.seed}")  # noqa: S311 - a reproducible draw
+    held = set(_cases_held(base, size))
+    case_questions = [q for q in base.questions if q.case_id in held]
+    cross_questions = [q for q in base.questions if q.case_id is None]
+    wanted = config.scale_case_queries + config.scale_warmup
+    drawn = rng.sample(case_questions, min(wanted, len(case_questions)))
+    crossed = rng.sample(cross_questions, min(config.scale_cross_queries, len(cross_questions)))
+    searches: list[Json] = []
+    for i, q in enumerate(drawn):
+        copy = rng.randrange(copies)
+        case_id = str(q.case_id) + ("" if copy == 0 else f"-{copy}")
+        team = copy_team(base.teams[str(q.case_id)], copy)
+        for user, principals in (("qa", QA), ("team", ("user:bench-sw", team))):
+            searches.append(
+                {"id": f"case-{i}-{user}", "kind": "case", "user": user, "text": q.text,
+                 "case_id": case_id, "principals": list(principals)}
+            )  # fmt: skip
+        if i < config.scale_bursts:
+            words = q.text.split()
+            for n in range(1, len(words) + 1):
+                searches.append(
+                    {"id": f"burst-{i}-{n}", "kind": "burst", "user": "team", "burst": i,
+                     "text": " ".join(words[:n]), "case_id": case_id,
+                     "principals": ["user:bench-sw", team]}
+                )  # fmt: skip
+    teams = sorted(set(base.teams.values()))
+    for i, q in enumerate(crossed):
+        team = copy_team(teams[i % len(teams)], i % min(copies, TEAMS_PER_TEAM))
+        for user, principals in (("qa", QA), ("team", ("user:bench-sw", team))):
+            searches.append(
+                {"id": f"cross-{i}-{user}", "kind": "cross_case", "user": user, "text": q.text,
+                 "case_id": None, "principals": list(principals)}
+            )  # fmt: skip
+    warm_ids = {f"case-{i}-qa" for i in range(config.scale_case_queries, len(drawn))}
+    warm_ids |= {f"case-{i}-team" for i in range(config.scale_case_queries, len(drawn))}
+    warmup = [s for s in searches if s["id"] in warm_ids]
+    measured = [s for s in searches if s["id"] not in warm_ids]
+    return warmup, measured
+
+
+def _cases_held(base: _Base, size: int) -> list[str]:
+    """The base cases whose first copy is whole in a store of ``size`` chunks."""
+    held, chunks = [], 0
+    for case_id, docs in base.cases.items():
+        if chunks >= size:
+            break
+        held.append(case_id)
+        chunks += sum(len(rows) for _, rows in docs)
+    return held
+
+
+def _baseline_tree(commit: str, work: Path) -> Path:
+    """``retrieval/`` of ``commit`` unpacked under ``work`` (git archive; nothing checked out)."""
+    tree = work / f"baseline-{commit[:12]}"
+    if (tree / "retrieval").exists():
+        return tree
+    tree.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(  # noqa: S603 - fixed arguments and a commit the user named
+        ["git", "archive", "--format=tar", commit, "retrieval"],  # noqa: S607 - git from PATH
+        cwd=REPO,
+        capture_output=True,
+        check=False,
+    )
+    if archive.returncode != 0:
+        raise BenchError(f"git archive {commit} failed: {archive.stderr.decode()[-500:]}")
+    subprocess.run(  # noqa: S603 - tar of the archive just made
+        ["tar", "-x", "-C", str(tree)],  # noqa: S607 - tar from PATH
+        input=archive.stdout,
+        check=True,
+    )
+    return tree
+
+
+def _run_probe(
+    store: Path, warmup: list[Json], searches: list[Json], code: Path, work: Path
+) -> Json:
+    """``scale_probe.py`` on ``store`` with ``code``'s ``retrieval`` package first on the path."""
+    plan = work / "plan.json"
+    out = work / "probe-out.json"
+    plan.write_text(
+        json.dumps({"store": str(store), "today": DEFAULT_TODAY.isoformat(), "warmup": warmup,
+                    "searches": searches}),
+        encoding="utf-8",
+    )  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(code), str(REPO)])}
+    env["TOKENIZERS_PARALLELISM"] = "false"
+    done = subprocess.run(  # noqa: S603 - this interpreter and our own script
+        [sys.executable, str(PROBE), str(plan), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"scale probe failed ({done.returncode}): {done.stderr[-2000:]}")
+    result: Json = json.loads(out.read_text(encoding="utf-8"))
+    return result
+
+
+def _ms(seconds: Sequence[float]) -> Json:
+    ms = [s * 1000 for s in seconds]
+    if not ms:
+        return {"n": 0}
+    return {"n": len(ms), "p50_ms": round(percentile(ms, 50), 1),
+            "p95_ms": round(percentile(ms, 95), 1), "max_ms": round(max(ms), 1)}  # fmt: skip
+
+
+def _latencies(searches: list[Json], probe: Json) -> Json:
+    """Per kind and user, the latency figures; bursts also as whole bursts."""
+    seconds = {s["id"]: probe["results"][s["id"]]["seconds"] for s in searches}
+    out: Json = {}
+    for kind in ("case", "cross_case"):
+        for user in ("qa", "team"):
+            ids = [s["id"] for s in searches if s["kind"] == kind and s["user"] == user]
+            out[f"{kind}_{user}"] = _ms([seconds[i] for i in ids])
+    bursts: dict[int, list[float]] = {}
+    for s in searches:
+        if s["kind"] == "burst":
+            bursts.setdefault(int(s["burst"]), []).append(seconds[s["id"]])
+    out["burst_each_search"] = _ms([t for b in bursts.values() for t in b])
+    out["burst_whole"] = _ms([sum(b) for b in bursts.values()])
+    return out
+
+
+def _side(searches: list[Json], probe: Json) -> Json:
+    return {
+        "latency": _latencies(searches, probe),
+        "serving_rss_mib": probe["rss_after_warm_mib"],
+        "peak_rss_mib": probe["peak_rss_mib"],
+        "load_and_warm_s": probe["load_and_warm_s"],
+    }
+
+
+def _differences(searches: list[Json], current: Json, baseline: Json) -> list[str]:
+    """Searches whose hits (ids, scores, chunks) or totals differ between the two code trees."""
+    out = []
+    for s in searches:
+        a, b = current["results"][s["id"]], baseline["results"][s["id"]]
+        if a["hits"] != b["hits"] or a["total"] != b["total"]:
+            out.append(s["id"])
+    return out
+
+
+def bench_scale(config: BenchConfig, work: Path) -> Json:
+    """Build (or reuse) each store, then search it with this tree and with the baseline."""
+    root = work / "scale"
+    root.mkdir(parents=True, exist_ok=True)
+    folder = Path(config.scale_store_dir) if config.scale_store_dir else root / "stores"
+    folder.mkdir(parents=True, exist_ok=True)
+    base, base_info = _base(config, folder)
+    baseline = _baseline_tree(config.scale_baseline, root) if config.scale_baseline else None
+    sizes: Json = {}
+    unequal: list[str] = []
+    for size in config.scale_sizes:
+        print(f"bench: scale {size} chunks …", file=sys.stderr, flush=True)
+        path, info = _store(config, folder, base, size)
+        whole = max(1, size // max(1, base.chunks))
+        warmup, searches = _plan(config, base, min(whole, info["copies_of_the_base"]), size)
+        block: Json = {**info, "searches": len(searches)}
+        # alternate which code goes first, so that neither always meets a warmer page cache
+        order = [("current", REPO), ("baseline", baseline)] if baseline else [("current", REPO)]
+        if len(sizes) % 2 == 1:
+            order.reverse()
+        probes: Json = {}
+        for name, code in order:
+            assert code is not None
+            probes[name] = _run_probe(path, warmup, searches, code, root)
+            block[name] = _side(searches, probes[name])
+        if baseline is not None:
+            differing = _differences(searches, probes["current"], probes["baseline"])
+            block["searches_differing_from_baseline"] = differing
+            unequal += [f"{size}:{d}" for d in differing]
+            block["ratio_current_over_baseline_p95"] = {
+                cell: round(block["current"]["latency"][cell]["p95_ms"]
+                            / block["baseline"]["latency"][cell]["p95_ms"], 3)
+                for cell in block["current"]["latency"]
+                if block["baseline"]["latency"][cell].get("p95_ms")
+            }  # fmt: skip
+        sizes[str(size)] = block
+    invariants: Json = {}
+    if baseline is not None:
+        invariants["results_identical_to_baseline"] = not unequal
+    return {
+        "base": {"cases": len(base.cases), "chunks": base.chunks, **base_info},
+        "sizes": sizes,
+        "targets": _targets(sizes),
+        "invariants": invariants,
+        "parameters": {
+            "sizes_chunks": list(config.scale_sizes),
+            "baseline_commit": config.scale_baseline,
+            "corpus": f"evaluation.synthetic, seed {config.seed}, {config.scale_base_cases} "
+            f"cases indexed by the indexer with stand-in vectors (random unit vectors seeded by "
+            f"the chunk's text), copied under new ids up to each size; copies of a team's "
+            f"cases spread over {TEAMS_PER_TEAM} teams",
+            "searches": f"{config.scale_case_queries} per-case questions (cases drawn over every "
+            f"whole copy) and {config.scale_cross_queries} cross-case questions, each as the "
+            f"QA officer (role:qa) and as a team's social worker; {config.scale_bursts} bursts "
+            "(one search per word of a per-case question, as the case's team worker); "
+            f"{config.scale_warmup} per-case questions per user first, unmeasured",
+            "path": "HybridSearcher.search in a process of its own (scale_probe.py): query "
+            "understanding on, the real query embedding (all-MiniLM-L6-v2), top_k 10",
+            "serving_rss": "VmRSS after HybridSearcher.warm() (vectors, model, rules loaded)",
+            "order": "per size, the baseline's process and this tree's one after the other on "
+            "the same store, alternating which goes first",
+        },
+    }
+
+
+def _targets(sizes: Json) -> list[Json]:
+    out = []
+    for size, block in sizes.items():
+        n = int(block["chunks"])
+        latency = block["current"]["latency"]
+        for limits, cell, kind in ((CASE_P95_MAX_MS, "case", "case"),
+                                   (CROSS_P95_MAX_MS, "cross_case", "cross")):  # fmt: skip
+            limit = limits.get(int(size))
+            if limit is None:
+                continue
+            for user in ("qa", "team"):
+                p95 = latency[f"{cell}_{user}"].get("p95_ms", float("inf"))
+                out.append(target(f"{kind}_{user}_p95_ms_at_{n}_chunks", p95, limit))
+    if len(sizes) >= 2:
+        ordered = sorted(sizes.values(), key=lambda b: int(b["chunks"]))
+        small, large = ordered[0]["current"]["latency"], ordered[-1]["current"]["latency"]
+        for user in ("qa", "team"):
+            growth = large[f"case_{user}"]["p95_ms"] / small[f"case_{user}"]["p95_ms"]
+            out.append(target(f"case_{user}_p95_largest_over_smallest", growth, CASE_GROWTH_MAX))
+    return out

@@ -1,0 +1,90 @@
+"""The scale benchmark's measuring process: searches one store through the full
+``HybridSearcher.search`` path, one request at a time, and writes what it saw.
+
+Run by path, not as a module (``python evaluation/bench/scale_probe.py PLAN OUT``), so that the
+``retrieval`` package it imports is the one first on ``PYTHONPATH``: the benchmark runs it once
+with this tree and once with a baseline commit's ``retrieval/``, on the same store, in the same
+run. It imports nothing else of ours for that reason.
+
+The plan (JSON): ``store`` (path), ``today`` (ISO date), ``warmup`` and ``searches`` (lists of
+``{"id", "text", "case_id", "principals"}``). The output (JSON): load and warm-up seconds, RSS
+after warming (the serving RSS), the peak RSS, and per search its seconds, hits and total.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from retrieval.embedding import SentenceTransformerEmbedder
+from retrieval.models import AccessScope, SearchFilters, SearchRequest
+from retrieval.search import HybridSearcher
+from retrieval.store import SqliteStore
+
+
+def _rss_mib(field: str) -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith(f"{field}:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
+
+
+def _request(search: dict[str, Any], today: dt.date) -> SearchRequest:
+    return SearchRequest(
+        text=search["text"],
+        scope=AccessScope.of(*search["principals"]),
+        filters=SearchFilters(case_id=search["case_id"]),
+        top_k=10,
+        today=today,
+    )
+
+
+def probe(plan: dict[str, Any]) -> dict[str, Any]:
+    """Open the store, warm the searcher, run the warm-up searches, then time each search."""
+    today = dt.date.fromisoformat(plan["today"])
+    started = time.perf_counter()
+    store = SqliteStore(Path(plan["store"]))
+    searcher = HybridSearcher(store, SentenceTransformerEmbedder())
+    try:
+        searcher.warm()
+        warmed = time.perf_counter() - started
+        rss_after_warm = _rss_mib("VmRSS")
+        for search in plan["warmup"]:
+            searcher.search(_request(search, today))
+        results: dict[str, Any] = {}
+        for search in plan["searches"]:
+            request = _request(search, today)
+            begun = time.perf_counter()
+            result = searcher.search(request)
+            seconds = time.perf_counter() - begun
+            results[search["id"]] = {
+                "seconds": seconds,
+                "total": result.total,
+                "hits": [[h.document_id, h.score, h.chunk_id] for h in result.hits],
+            }
+    finally:
+        store.close()
+    return {
+        "load_and_warm_s": round(warmed, 3),
+        "rss_after_warm_mib": rss_after_warm,
+        "peak_rss_mib": _rss_mib("VmHWM"),
+        "results": results,
+    }
+
+
+def main(argv: list[str]) -> int:
+    plan_path, out_path = Path(argv[0]), Path(argv[1])
+    plan = json.loads(plan_path.read_text(encoding="utf-8"))
+    out_path.write_text(json.dumps(probe(plan), sort_keys=True), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

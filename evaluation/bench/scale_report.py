@@ -1,0 +1,81 @@
+"""The scale benchmark's figures, markdown table and plot (latency against store size)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from evaluation.bench.common import Json
+
+CELLS = ("case_qa", "case_team", "cross_case_qa", "cross_case_team", "burst_each_search")
+_LABELS = {
+    "case_qa": "per case, QA",
+    "case_team": "per case, team",
+    "cross_case_qa": "cross-case, QA",
+    "cross_case_team": "cross-case, team",
+    "burst_each_search": "as you type, team",
+}
+
+
+def _sides(block: Json) -> list[str]:
+    return [side for side in ("baseline", "current") if side in block]
+
+
+def scale_figures(data: Json) -> Json:
+    """Per code tree, p50 and p95 per cell, one figure per size (smallest first)."""
+    blocks = sorted(data["sizes"].values(), key=lambda b: int(b["chunks"]))
+    out: Json = {
+        "chunks": [b["chunks"] for b in blocks],
+        "build_s": [b["build_s"] for b in blocks],
+        "store_mib": [b["store_mib"] for b in blocks],
+    }
+    for side in _sides(blocks[0]) if blocks else []:
+        out[side] = {
+            "p95_ms": {c: [b[side]["latency"][c].get("p95_ms") for b in blocks] for c in CELLS},
+            "p50_ms": {c: [b[side]["latency"][c].get("p50_ms") for b in blocks] for c in CELLS},
+            "serving_rss_mib": [b[side]["serving_rss_mib"] for b in blocks],
+        }
+    return out
+
+
+def scale_table(data: Json) -> list[str]:
+    """One row per store size and code tree: p50 / p95 of each cell, RSS, build."""
+    header = ["chunks", "code", *(f"{_LABELS[c]} p50 / p95 ms" for c in CELLS),
+              "serving RSS MiB", "build s", "store MiB"]  # fmt: skip
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for block in sorted(data["sizes"].values(), key=lambda b: int(b["chunks"])):
+        for side in _sides(block):
+            latency = block[side]["latency"]
+            cells = [f"{latency[c].get('p50_ms')} / {latency[c].get('p95_ms')}" for c in CELLS]
+            row = [f"{block['chunks']:,}", side, *cells, str(block[side]["serving_rss_mib"]),
+                   str(block["build_s"]), str(block["store_mib"])]  # fmt: skip
+            lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def plot_scale(data: Json, path: Path) -> None:
+    """p95 latency of each cell against store size, this tree solid, the baseline dashed."""
+    blocks = sorted(data["sizes"].values(), key=lambda b: int(b["chunks"]))
+    if not blocks:
+        return
+    figure = Figure(figsize=(7, 4.5))
+    axes = figure.subplots()
+    chunks = [int(b["chunks"]) for b in blocks]
+    colours = dict(zip(CELLS, ("C0", "C1", "C2", "C3", "C4"), strict=True))
+    for side, style in (("current", "-"), ("baseline", "--")):
+        if side not in blocks[0]:
+            continue
+        for cell in CELLS:
+            p95 = [b[side]["latency"][cell].get("p95_ms") for b in blocks]
+            axes.plot(chunks, p95, style, marker="o", color=colours[cell],
+                      label=f"{_LABELS[cell]} ({side})")  # fmt: skip
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("chunks in the store")
+    axes.set_ylabel("p95 latency, ms (HybridSearcher.search)")
+    axes.set_title("Search latency against store size")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, format="png", dpi=120, metadata={"Software": None})
