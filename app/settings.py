@@ -215,6 +215,9 @@ class Settings(BaseSettings):
     # environment: ``CASESEARCH_CORS_ORIGINS='["https://cms.example.org"]'``. None by default.
     cors_origins: list[str] = Field(default_factory=list)
     frame_ancestors: list[str] = Field(default_factory=list)
+    # Document types a pushed record may have beyond the known ones (connectors/record.py);
+    # a push with any other type is refused for that record, naming the allowed ones.
+    extra_doc_types: list[str] = Field(default_factory=list)
     chunking: ChunkingSettings = ChunkingSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
     search: SearchSettings = SearchSettings()

@@ -1,10 +1,11 @@
 """A CMS push, record by record: every good record is applied and every bad one reported.
 
 Checks at the edge, before anything is audited or indexed: a record with a string that cannot
-be stored (a lone surrogate such as ``"\\ud800"``) or longer than ``limits.max_record_chars``
-is rejected on its own. The rest go through ``actions.push_records`` (one audit event, one
-indexing pass); should indexing fail as a whole, each record is retried alone so that one
-record the indexer cannot take does not hold back the others. The whole push is refused
+be stored (a lone surrogate such as ``"\\ud800"``), longer than ``limits.max_record_chars``
+or of a ``doc_type`` outside the vocabulary (``app.api.vocabulary``) is rejected on its own.
+The rest go through ``actions.push_records`` (one audit event, one indexing pass); should
+indexing fail as a whole, each record is retried alone so that one record the indexer cannot
+take does not hold back the others. The whole push is refused
 with 413 when its records hold more than ``limits.max_push_chars`` characters, which bounds
 the time one request can keep a core busy embedding.
 """
@@ -18,9 +19,11 @@ from typing import Any
 
 from app import actions
 from app.api.schemas import RecordOutcome, RecordsResult
+from app.api.vocabulary import push_doc_type_problem
 from app.auth import Caller
 from app.errors import AppError, PayloadTooLarge
 from app.services import Services
+from connectors.record import is_tombstone
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +55,8 @@ def push(
     total = 0
     for i, raw in enumerate(raw_records):
         problem = _unstorable(raw)
+        if problem is None and not is_tombstone(raw):
+            problem = push_doc_type_problem(raw, services.settings)
         if problem is None:  # and so at most MAX_DEPTH deep
             size = _chars(raw)
             if size > limits.max_record_chars:

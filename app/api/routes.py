@@ -48,6 +48,7 @@ from app.api.schemas import (
     TimeToFindStats,
     subjects_out,
 )
+from app.api.vocabulary import check_filter_doc_types
 from app.audit import Action, AuditQuery
 from app.auth import Caller
 from app.errors import ErrorOut
@@ -56,6 +57,8 @@ from retrieval.models import SearchResult
 from retrieval.patterns import Evidence, PatternResult
 
 router = APIRouter()
+
+MAX_TIMELINE_PAGE = 500
 
 Responses = dict[int | str, dict[str, Any]]
 
@@ -103,7 +106,10 @@ def search(caller: CallerDep, body: SearchBodyDep, services: ServicesDep) -> Sea
 
     ``search_id`` identifies this search in the audit log and for time-to-find telemetry
     (pass it to ``GET /v1/documents/{id}?search_id=`` or ``POST /v1/events/open``).
+    ``total`` counts every match; ask for the next page with ``offset: next_offset`` (null on
+    the last page). An unknown ``doc_types`` value is a 422 that lists the known ones.
     """
+    check_filter_doc_types(services, body.doc_types or ())
     params = actions.SearchParams(
         query=body.query,
         case_id=body.case_id,
@@ -114,7 +120,7 @@ def search(caller: CallerDep, body: SearchBodyDep, services: ServicesDep) -> Sea
         offset=body.offset,
     )
     search_id, result = actions.run_search(services, caller, params)
-    return to_response(result, search_id=search_id)
+    return to_response(result, search_id=search_id, offset=body.offset)
 
 
 @router.post(
@@ -134,6 +140,7 @@ def patterns(caller: CallerDep, body: PatternsBodyDep, services: ServicesDep) ->
     negated, hypothetical and other-person mentions are listed apart in ``set_apart``. Only
     cases above the strong-matches threshold are listed unless ``all`` is true.
     """
+    check_filter_doc_types(services, body.doc_types or ())
     result = actions.run_patterns(
         services,
         caller,
@@ -193,13 +200,17 @@ def _evidence_out(e: Evidence) -> PatternEvidenceOut:
     )
 
 
-def to_response(result: SearchResult, *, search_id: str) -> SearchResponse:
-    """The API body for an audited search (also printed by ``casesearch search --json``)."""
+def to_response(result: SearchResult, *, search_id: str, offset: int = 0) -> SearchResponse:
+    """The API body for an audited search (also printed by ``casesearch search --json``);
+    ``offset`` is where the page starts among all ``result.total`` matches."""
+    shown = offset + len(result.hits)
     return SearchResponse(
         search_id=search_id,
         took_ms=round(result.took_ms, 3),
         query=dict(result.understanding),
         total=result.total,
+        offset=offset,
+        next_offset=shown if result.hits and shown < result.total else None,
         results=[
             ResultOut(
                 document_id=hit.document_id,
@@ -267,12 +278,22 @@ def case_timeline(
     caller: CallerDep,
     services: ServicesDep,
     doc_type: Annotated[list[str], Query(max_length=50, default_factory=list)],
+    limit: Annotated[int, Query(ge=1, le=MAX_TIMELINE_PAGE)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> TimelineOut:
-    """The case's records the caller may see, newest first (an unknown case and a case with
-    nothing visible both answer an empty list)."""
-    entries = actions.case_timeline_for(services, caller, case_id, doc_type)
+    """The case's records the caller may see, newest first, ``limit`` at a time from
+    ``offset`` (an unknown case and a case with nothing visible both answer an empty list).
+    ``total`` counts them all; ``next_offset`` is the next page's offset (null on the last).
+    """
+    check_filter_doc_types(services, doc_type)
+    every = actions.case_timeline_for(services, caller, case_id, doc_type)
+    entries = every[offset : offset + limit]
     return TimelineOut(
         case_id=case_id,
+        total=len(every),
+        limit=limit,
+        offset=offset,
+        next_offset=offset + limit if offset + limit < len(every) else None,
         entries=[
             TimelineEntryOut(
                 document_id=e.document_id,

@@ -168,6 +168,11 @@ class SearchResponse(BaseModel):
         description="Records the caller may see, within the filters, that match at all: a query"
         " word, or a meaning above the relevance floor. 0 means no good match.",
     )
+    offset: int = Field(default=0, description="where this page starts among the matches")
+    next_offset: int | None = Field(
+        default=None,
+        description="the ``offset`` of the next page, or null when this page is the last",
+    )
 
 
 class PatternsBody(BaseModel):
@@ -321,7 +326,13 @@ class TimelineEntryOut(BaseModel):
 
 class TimelineOut(BaseModel):
     case_id: str
-    entries: list[TimelineEntryOut]
+    entries: list[TimelineEntryOut] = Field(description="newest first, at most ``limit``")
+    total: int = Field(description="the case's records the caller may see, over all pages")
+    limit: int
+    offset: int
+    next_offset: int | None = Field(
+        description="the ``offset`` of the next page, or null when this page is the last"
+    )
 
 
 class AuditEventOut(BaseModel):
