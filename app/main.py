@@ -22,6 +22,7 @@ from app.limits import install_limits
 from app.services import Services, build_services
 from app.settings import Settings, get_settings
 from app.web import install_web
+from app.web.oidc import router as oidc_router
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(NoStore)
     app.include_router(router)
     app.include_router(chronology_router)
+    app.include_router(oidc_router)  # OpenID Connect sign-in (app/web/oidc.py)
     install_web(app)
     install_docs(app)
     if config.frame_ancestors:

@@ -24,12 +24,14 @@ from app.api.deps import ServicesDep
 from app.auth import mint_token
 from app.errors import InvalidRequest, NotFound
 from app.limits import RateLimiter
+from app.oidc import client_for
 from app.services import Services
 from app.web import present
 from app.web.devlogin import check_user_id, demo_users, parse_principals
 from app.web.forms import MAX_ID_CHARS, PAGE_SIZE, SearchForm, parse_search_form
 from app.web.render import PAGE_HEADERS, render
 from app.web.session import (
+    OIDC_SIGNED_OUT_PATH,
     SIGN_IN_COOKIE,
     Session,
     clear_session_cookie,
@@ -38,6 +40,7 @@ from app.web.session import (
     csrf_token,
     current_session,
     new_sign_in_nonce,
+    oidc_address,
     require_session,
     safe_next,
     set_session_cookie,
@@ -100,10 +103,10 @@ PageSession = Annotated[Session, Depends(page_session)]
 
 
 def dev_sign_in_on(services: Services) -> bool:
-    """Whether the development sign-in is offered: only when switched on explicitly, and only
-    with locally signed (HS256) tokens."""
+    """Whether the development sign-in is offered: only when switched on explicitly, only with
+    locally signed (HS256) tokens, and never when OpenID Connect sign-in is configured."""
     settings = services.settings
-    return settings.dev_sign_in and settings.auth.algorithm == "HS256"
+    return settings.dev_sign_in and settings.auth.algorithm == "HS256" and not settings.oidc.enabled
 
 
 def base_context(services: Services, session: Session | None, **extra: Any) -> dict[str, Any]:
@@ -153,6 +156,7 @@ def _sign_in_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     users = demo_users(services.settings) if dev_sign_in_on(services) else ()
+    oidc = services.settings.oidc
     nonce = new_sign_in_nonce()
     response = render(
         request,
@@ -169,6 +173,8 @@ def _sign_in_page(
             user_id=user_id,
             principals=principals,
             sign_in_csrf=sign_in_csrf_token(services.settings, nonce),
+            oidc_provider=oidc.provider_name if oidc.enabled else None,
+            oidc_url="/sign-in/oidc?" + urlencode({"next": next_path}),
         ),
         status_code=status_code,
     )
@@ -251,7 +257,12 @@ async def sign_in(request: Request, services: ServicesDep) -> Response:
 
 @router.post("/sign-out", response_class=HTMLResponse)
 async def sign_out(request: Request, services: ServicesDep) -> Response:
-    """Clears the session cookie. A live session must send its CSRF token (else 403)."""
+    """Clears the session cookie. A live session must send its CSRF token (else 403).
+
+    With OpenID Connect sign-in, the user is then taken on to sign out at the provider too, if
+    it advertises an ``end_session_endpoint`` (RP-initiated logout), through a page that moves
+    on by itself: a form's redirect to another site would break the pages' ``form-action``.
+    """
     session = current_session(request, services.settings)
     form = await request.form()
     if session is not None and not csrf_ok(services.settings, session, _field(form, "csrf_token")):
@@ -269,7 +280,15 @@ async def sign_out(request: Request, services: ServicesDep) -> Response:
             ),
             status_code=403,
         )
-    response = _redirect("/sign-in?signed_out=1")
+    response: Response = _redirect("/sign-in?signed_out=1")
+    oidc = services.settings.oidc
+    if oidc.enabled:
+        back = oidc_address(request, oidc, OIDC_SIGNED_OUT_PATH)
+        url = client_for(oidc).end_session_url(back)
+        if url is not None:
+            context = base_context(services, None, provider=oidc.provider_name, url=url)
+            response = render(request, "oidc_signing_out.html", context)
+            response.headers["Refresh"] = f"0; url={url}"
     clear_session_cookie(response, request)
     return response
 

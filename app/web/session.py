@@ -9,6 +9,10 @@ CSRF: every POST form carries a token that the server can recompute and the atta
 After sign-in it is an HMAC of the session JWT (which the page's script cannot read either);
 before sign-in, an HMAC of a random nonce kept in a short-lived cookie. Both use the configured
 secret as the key, so an injected cookie does not come with a matching form field.
+
+A session cookie's token ends at its ``exp`` to the second: the 30 s of clock-skew leeway that
+``verify_token`` gives bearer tokens from elsewhere is not given to the cookie, whose token this
+server signed itself (development or OpenID Connect sign-in, ``app/web/oidc.py``).
 """
 
 from __future__ import annotations
@@ -16,18 +20,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 
+import jwt
 from fastapi import Request, Response
 
 from app.auth import Caller, verify_token
 from app.errors import Unauthorized
-from app.settings import Settings
+from app.settings import OidcSettings, Settings
 
 SESSION_COOKIE = "casesearch_session"
 SIGN_IN_COOKIE = "casesearch_sign_in"
 SIGN_IN_NONCE_TTL_S = 3600
 MAX_NEXT_CHARS = 2000
+# where the OpenID provider sends the browser back to, after sign-in and after sign-out
+OIDC_CALLBACK_PATH = "/sign-in/oidc/callback"
+OIDC_SIGNED_OUT_PATH = "/sign-in/oidc/signed-out"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +85,15 @@ def current_session(request: Request, settings: Settings) -> Session | None:
         caller = verify_token(settings, token)
     except Unauthorized:
         return None
+    if from_cookie and _past_exp(token):
+        return None
     return Session(caller=caller, token=token, from_cookie=from_cookie)
+
+
+def _past_exp(token: str) -> bool:
+    """Whether a verified token's ``exp`` has passed, with no leeway."""
+    exp = jwt.decode(token, options={"verify_signature": False}).get("exp")
+    return not isinstance(exp, int | float) or exp <= time.time()
 
 
 def require_session(request: Request, settings: Settings) -> Session:
@@ -105,6 +122,13 @@ def safe_next(value: str | None) -> str:
     if value.startswith(("/sign-in", "/sign-out")):
         return "/"
     return value
+
+
+def oidc_address(request: Request, settings: OidcSettings, path: str) -> str:
+    """The absolute address of ``path`` on this server, as registered with the OpenID provider
+    (from ``oidc.redirect_base_url``, else from the request)."""
+    base = settings.redirect_base_url or str(request.base_url).rstrip("/")
+    return base + path
 
 
 def csrf_token(settings: Settings, session: Session) -> str:
