@@ -641,10 +641,11 @@ def erase(
     """Erase records (``record_ids`` and/or every record naming ``person_id``) from every store.
 
     In one transaction: the records' text, chunks, vectors, lexical entries, permissions,
-    subjects and quarantine entries go, the query texts of audit events that returned them are
-    deleted, and an ``erase`` event (who, why, the ids: never text) is appended; the
-    generation bump makes a running server drop the vectors on its next search. Then the
-    embedding cache forgets the chunk and query texts, and every SQLite file is compacted.
+    subjects (and what a people source said of ``person_id``) and quarantine entries go, the
+    query texts of audit events that returned them are deleted, and an ``erase`` event (who,
+    why, the ids: never text) is appended; the generation bump makes a running server drop the
+    vectors on its next search. Then the embedding cache forgets the chunk and query texts,
+    and every SQLite file is compacted.
     Raises ``InvalidQueryError`` when ``reason`` is blank or nothing is named.
     """
     if not reason.strip():
@@ -673,6 +674,8 @@ def erase(
             ),
         )
         texts = store.erase_documents(conn, ids, store.next_generation(conn))
+        if person_id is not None:
+            store.forget_person(conn, person_id)  # what a people source said of them
     cached = 0
     embedder = services.embedder
     if isinstance(embedder, CachedEmbedder):

@@ -137,6 +137,14 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_export_subject)
 
     p = sub.add_parser(
+        "people",
+        help="load a people source: who each case is about (supplies or corrects subjects)",
+    )
+    p.add_argument("--source", required=True, help="jsonl:PATH or sql:URL")
+    p.add_argument("--table", help="for sql:URL, the table or view with one row per person")
+    p.set_defaults(handler=_cmd_people)
+
+    p = sub.add_parser(
         "erase", help="erase records (or every record about a person) from every store"
     )
     p.add_argument("--record", action="append", default=[], help="a record id (repeatable)")
@@ -546,6 +554,25 @@ def _document_json(doc: Any) -> dict[str, Any]:
 
     out: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(doc), default=str))
     return out
+
+
+def _cmd_people(args: argparse.Namespace, settings: Settings) -> int:
+    from indexer.people import load_people
+
+    load = load_people(_services(settings).store, args.source, table=args.table)
+    print(
+        f"{load.source}: {load.cases} cases, {load.people} people; {load.changed_cases} cases"
+        f" changed; {len(load.failures)} failed"
+    )
+    for ref, reason in load.failures[:50]:
+        print(f"  failed: {ref}: {reason}", file=sys.stderr)
+    if not load.complete:
+        print(
+            "  cases missing from the source keep what an earlier load supplied, because some"
+            " lines failed",
+            file=sys.stderr,
+        )
+    return 0
 
 
 def _cmd_erase(args: argparse.Namespace, settings: Settings) -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +64,23 @@ _DDL = [
         other_names TEXT NOT NULL DEFAULT '[]', dob TEXT, role TEXT NOT NULL,
         PRIMARY KEY (record_pk, ordinal))""",
     "CREATE INDEX IF NOT EXISTS subjects_role ON subjects (role, person_id, record_pk)",
+    # a people source's latest word on who each case is about (connectors/people.py)
+    """CREATE TABLE IF NOT EXISTS case_people (
+        case_id TEXT NOT NULL, ordinal INTEGER NOT NULL, person_id TEXT NOT NULL,
+        name TEXT NOT NULL, other_names TEXT NOT NULL DEFAULT '[]', dob TEXT,
+        role TEXT NOT NULL, PRIMARY KEY (case_id, ordinal))""",
+    "CREATE INDEX IF NOT EXISTS case_people_person ON case_people (person_id, case_id)",
+    # what every reader of subjects sees: a record's own subjects, except those the people
+    # source names for the record's case, which it supplies (or corrects) for every record of
+    # that case; ordinals of supplied people follow the record's own
+    """CREATE VIEW IF NOT EXISTS effective_subjects AS
+        SELECT s.record_pk, s.ordinal, s.person_id, s.name, s.other_names, s.dob, s.role
+          FROM subjects s JOIN records r ON r.pk = s.record_pk
+         WHERE NOT EXISTS (SELECT 1 FROM case_people p
+                            WHERE p.case_id = r.case_id AND p.person_id = s.person_id)
+        UNION ALL
+        SELECT r.pk, 1000 + p.ordinal, p.person_id, p.name, p.other_names, p.dob, p.role
+          FROM case_people p JOIN records r ON r.case_id = p.case_id""",
     """CREATE TABLE IF NOT EXISTS checkpoints (
         source TEXT PRIMARY KEY, checkpoint TEXT NOT NULL, updated_at TEXT NOT NULL,
         last_run TEXT)""",
@@ -465,7 +482,7 @@ class SqliteStore:
         """
         rows = conn.exec_driver_sql(
             "SELECT s.record_pk, r.case_id, s.person_id, s.name, s.other_names, s.dob"
-            " FROM subjects s JOIN records r ON r.pk = s.record_pk WHERE s.role = ?"
+            " FROM effective_subjects s JOIN records r ON r.pk = s.record_pk WHERE s.role = ?"
             " ORDER BY s.person_id, s.record_pk",
             (role,),
         ).all()
@@ -485,8 +502,8 @@ class SqliteStore:
         """The distinct person ids the given records name (sorted); unknown ids name nobody."""
         rows = _select_in(
             conn,
-            "SELECT DISTINCT s.person_id FROM subjects s JOIN records r ON r.pk = s.record_pk"
-            " WHERE r.id IN",
+            "SELECT DISTINCT s.person_id FROM effective_subjects s"
+            " JOIN records r ON r.pk = s.record_pk WHERE r.id IN",
             record_ids,
         )
         return sorted({str(r[0]) for r in rows})
@@ -494,11 +511,59 @@ class SqliteStore:
     def record_ids_naming(self, conn: Connection, person_id: str) -> list[str]:
         """Ids of every record whose subjects include ``person_id`` (sorted; rights unchecked)."""
         rows = conn.exec_driver_sql(
-            "SELECT DISTINCT r.id FROM subjects s JOIN records r ON r.pk = s.record_pk"
-            " WHERE s.person_id = ? ORDER BY r.id",
+            "SELECT DISTINCT r.id FROM effective_subjects s"
+            " JOIN records r ON r.pk = s.record_pk WHERE s.person_id = ? ORDER BY r.id",
             (person_id,),
         )
         return [str(r[0]) for r in rows]
+
+    def replace_case_people(
+        self,
+        conn: Connection,
+        cases: Mapping[str, Sequence[Subject]],
+        generation: int,
+        *,
+        complete: bool = True,
+    ) -> tuple[int, int]:
+        """Store the people source's word ``cases`` (case id → its people). With ``complete``
+        it is the whole snapshot: cases absent from it lose what an earlier one supplied;
+        without, only the cases given change. Records of a changed case move to
+        ``generation``. Returns (cases changed, people in ``cases``)."""
+        stored: dict[str, list[tuple[Any, ...]]] = {}
+        for row in conn.exec_driver_sql(
+            "SELECT case_id, person_id, name, other_names, dob, role FROM case_people"
+            " ORDER BY case_id, ordinal"
+        ):
+            stored.setdefault(str(row[0]), []).append(tuple(row[1:]))
+        wanted = {
+            case_id: [
+                (
+                    s.id,
+                    s.name,
+                    json.dumps(list(s.other_names)),
+                    s.dob.isoformat() if s.dob else None,
+                    s.role,
+                )
+                for s in people
+            ]
+            for case_id, people in cases.items()
+        }
+        considered = stored.keys() | wanted.keys() if complete else wanted.keys()
+        changed = sorted(c for c in considered if stored.get(c) != wanted.get(c))
+        for case_id in changed:
+            conn.exec_driver_sql("DELETE FROM case_people WHERE case_id = ?", (case_id,))
+            rows = [(case_id, i, *person) for i, person in enumerate(wanted.get(case_id, []))]
+            if rows:
+                conn.exec_driver_sql("INSERT INTO case_people VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            conn.exec_driver_sql(
+                "UPDATE records SET generation = ? WHERE case_id = ?", (generation, case_id)
+            )
+        return len(changed), sum(len(p) for p in wanted.values())
+
+    def forget_person(self, conn: Connection, person_id: str) -> int:
+        """Delete what the people source said of ``person_id`` (erasure); returns the rows."""
+        done = conn.exec_driver_sql("DELETE FROM case_people WHERE person_id = ?", (person_id,))
+        return int(done.rowcount or 0)
 
     # -- erasure ------------------------------------------------------------------------------
 
@@ -706,8 +771,8 @@ class SqliteStore:
         out: dict[int, list[Subject]] = {}
         rows = _select_in(
             conn,
-            "SELECT record_pk, ordinal, person_id, name, other_names, dob, role FROM subjects"
-            " WHERE record_pk IN",
+            "SELECT record_pk, ordinal, person_id, name, other_names, dob, role"
+            " FROM effective_subjects WHERE record_pk IN",
             pks,
         )
         for pk, _ordinal, pid, name, others, dob, role in sorted(rows, key=lambda r: r[:2]):
