@@ -35,11 +35,16 @@ serve: install
 test: install system-deps frontend-deps lint typecheck
 	$(BIN)/pytest
 
-## frontend-deps: GOV.UK Frontend sources and axe-core for the accessibility tests (npm)
-frontend-deps: app/web/frontend/node_modules/.installed
+## frontend-deps: GOV.UK Frontend sources and axe-core for the accessibility tests, and the
+## OpenID provider the sign-in tests run (npm)
+frontend-deps: app/web/frontend/node_modules/.installed tests/oidc_provider/node_modules/.installed
 
 app/web/frontend/node_modules/.installed: app/web/frontend/package-lock.json
 	npm ci --prefix app/web/frontend --ignore-scripts --no-audit --no-fund
+	touch $@
+
+tests/oidc_provider/node_modules/.installed: tests/oidc_provider/package-lock.json
+	npm ci --prefix tests/oidc_provider --ignore-scripts --no-audit --no-fund
 	touch $@
 
 ## docs-assets: Swagger UI and ReDoc for /docs and /redoc, copied from npm into
