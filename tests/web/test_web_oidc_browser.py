@@ -66,8 +66,8 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def _provider(port: int, app_urls: list[str]) -> Iterator[str]:
-    """Run the provider for clients at ``app_urls``; its issuer URL."""
+def _provider(port: int, app_urls: list[str], log: Path) -> Iterator[str]:
+    """Run the provider for clients at ``app_urls`` (its warnings to ``log``); its issuer URL."""
     issuer = f"http://localhost:{port}"
     config = {
         "issuer": issuer,
@@ -80,19 +80,20 @@ def _provider(port: int, app_urls: list[str]) -> Iterator[str]:
         },
         "accounts": ACCOUNTS,
     }
-    process = subprocess.Popen(
-        ["node", str(PROVIDER_DIR / "provider.js"), json.dumps(config)],
-        cwd=PROVIDER_DIR,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with log.open("w") as errors:
+        process = subprocess.Popen(
+            ["node", str(PROVIDER_DIR / "provider.js"), json.dumps(config)],
+            cwd=PROVIDER_DIR,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
     try:
         assert process.stdout is not None
         line = process.stdout.readline()
         if line.strip() != "ready":
-            _, err = process.communicate(timeout=10)
-            raise RuntimeError(f"the test OpenID provider did not start: {line}{err}")
+            process.wait(timeout=10)
+            raise RuntimeError(f"the test OpenID provider did not start: {log.read_text()}")
         yield issuer
     finally:
         process.terminate()
@@ -152,7 +153,9 @@ def servers(
     ports = {name: _free_port() for name in ("provider", "app", "short")}
     apps = {name: f"http://127.0.0.1:{ports[name]}" for name in ("app", "short")}
     with (
-        _provider(ports["provider"], list(apps.values())) as issuer,
+        _provider(
+            ports["provider"], list(apps.values()), tmp_path_factory.mktemp("provider") / "log"
+        ) as issuer,
         _serving(_oidc_settings(tmp_path_factory.mktemp("oidc"), issuer), embedder, ports["app"]),
         _serving(
             _oidc_settings(
