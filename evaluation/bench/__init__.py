@@ -1,10 +1,11 @@
 """Speed and memory benchmarks: incremental indexing (issue 3), HTTP search latency (issue 4),
 embedding precision, BM25 with statistics over the caller's records (``lexical``), search
-under concurrent load (``load``, fail-safe issue item 5) and search latency against store size
-(``scale``, issue 14).
+under concurrent load (``load``, fail-safe issue item 5), search latency against store size
+(``scale``, issue 14) and 10,000 random searches judged by an access answer key (``access``,
+fail-safe issue item 6).
 
 ``python -m evaluation.bench --out reports/bench [--records N]
-[--only indexing,latency,embedding,lexical,load,scale] [--lexical-sizes 2000,10000]
+[--only indexing,latency,embedding,lexical,load,scale,access] [--lexical-sizes 2000,10000]
 [--scale-sizes 100000,300000,1000000] [--scale-store-dir DIR] [--scale-baseline COMMIT]
 [--quick]`` writes
 one JSON file per benchmark (sorted keys), ``summary.json`` and ``summary.md`` (built from every
@@ -32,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from evaluation.bench.access import bench_access
 from evaluation.bench.common import (
     BENCHMARKS,
     BenchConfig,
@@ -61,6 +63,7 @@ __all__ = [
     "BenchError",
     "CountingEmbedder",
     "Json",
+    "bench_access",
     "bench_embedding",
     "bench_indexing",
     "bench_latency",
@@ -82,6 +85,7 @@ RUNNERS: dict[str, Callable[[BenchConfig, Path], Json]] = {
     "lexical": bench_lexical,
     "load": bench_load,
     "scale": bench_scale,
+    "access": bench_access,
 }
 
 

@@ -21,7 +21,7 @@ from evaluation import EvaluationError
 from evaluation.synthetic import SyntheticCollection, build_collection
 from retrieval.embedding import Precision, SentenceTransformerEmbedder, Vectors
 
-BENCHMARKS = ("indexing", "latency", "embedding", "lexical", "load", "scale")
+BENCHMARKS = ("indexing", "latency", "embedding", "lexical", "load", "scale", "access")
 Json = dict[str, Any]
 
 
@@ -61,6 +61,8 @@ class BenchConfig:
     scale_cross_queries: int = 20  # cross-case questions per size, each as both users
     scale_warmup: int = 4  # per-case questions per user run first, unmeasured
     scale_bursts: int = 10  # results-as-you-type bursts (one search per word)
+    access_records: int = 300  # the answer key's records (evaluation/answer_key.py)
+    access_searches: int = 10_000  # random searches judged by the key, over HTTP
     scale_store_dir: str | None = None  # keep stores here and reuse them (default: scratch)
     scale_baseline: str | None = None  # a git commit whose retrieval/ runs beside this tree
     seed: int = 7
@@ -74,6 +76,7 @@ class BenchConfig:
             load_clients=(4, 16), load_seconds=5.0, load_warmup_s=1.0, load_plan=100,
             patterns_rounds=1, scale_sizes=(1_500, 3_000), scale_base_cases=12,
             scale_case_queries=6, scale_cross_queries=3, scale_warmup=1, scale_bursts=2,
+            access_searches=300,
         )  # fmt: skip
 
 

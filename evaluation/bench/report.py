@@ -68,6 +68,9 @@ def _figures(name: str, data: Json) -> Json:
         }
     if name == "scale":
         return scale_figures(data)
+    if name == "access":
+        keys = ("searches", "problems", "searches_with_an_allowed_marker_record", "p95_ms")
+        return {k: data[k] for k in keys}
     if name == "load":
         return {
             variant: {

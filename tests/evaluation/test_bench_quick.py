@@ -37,6 +37,9 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("bench-work-scale")
     argv = ["--out", str(out), "--work", str(work), "--quick", "--only", "scale"]
     assert bench.main([*argv, "--scale-baseline", "HEAD"]) == 0
+    # and the access answer key's, 300 random searches over HTTP
+    work = tmp_path_factory.mktemp("bench-work-access")
+    assert bench.main(["--out", str(out), "--work", str(work), "--quick", "--only", "access"]) == 0
     return out
 
 
@@ -207,3 +210,11 @@ def test_scale_times_both_users_per_size_beside_the_baseline(reports: Path) -> N
     markdown = (reports / "summary.md").read_text(encoding="utf-8")
     assert "| chunks | code |" in markdown
     assert (reports / "scale.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_access_judges_every_random_search_by_the_answer_key(reports: Path) -> None:
+    data = load(reports, "access")
+    assert data["searches"] == bench.BenchConfig.quick().access_searches == 300
+    assert data["problems"] == 0, data["first_problems"]
+    assert data["searches_with_an_allowed_marker_record"] >= 15
+    assert 0 < data["p50_ms"] <= data["p95_ms"]
