@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -114,12 +114,21 @@ _HTTP_CODES = {
 
 
 class ErrorDetail(BaseModel):
-    code: str
-    message: str
+    code: str = Field(description="stable, for programs: ``unauthorized``, ``invalid_request``, …")
+    message: str = Field(description="for people: what was wrong (never the input itself)")
 
 
 class ErrorOut(BaseModel):
     """Every error answer: ``{"error": {"code", "message"}}`` (documented in OpenAPI)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"error": {"code": "unauthorized", "message": "a bearer token is required"}},
+                {"error": {"code": "invalid_request", "message": "query: Field required"}},
+            ]
+        }
+    )
 
     error: ErrorDetail
 

@@ -17,6 +17,7 @@ from app.api.deps import add_body_schemas
 from app.api.docs import install_docs
 from app.api.headers import FrameAncestors, NoStore
 from app.api.routes import router
+from app.api.vocabulary import document_vocabulary
 from app.errors import install_error_handlers
 from app.limits import install_limits
 from app.services import Services, build_services
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         # Bodies read after authentication (``app.api.deps.json_body``) are not FastAPI body
         # parameters: their schemas are added to the generated document once.
         if app.openapi_schema is None:
-            app.openapi_schema = add_body_schemas(generate())
+            app.openapi_schema = document_vocabulary(add_body_schemas(generate()), config)
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from app import actions
 from app.api.deps import CallerDep, ServicesDep
@@ -72,6 +72,41 @@ class ChronologyCategoryOut(BaseModel):
 
 
 class ChronologyOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "case_id": "CASE-1042",
+                    "categories": [{"id": "police", "label": "Police involvement"}],
+                    "events": [
+                        {
+                            "date": "2024-02-11",
+                            "precision": "day",
+                            "date_source": "text",
+                            "date_text": "11 February 2024",
+                            "category": "police",
+                            "also": [],
+                            "label": "Police involvement",
+                            "sentence": "Police attended on 11 February 2024.",
+                            "citation": {
+                                "document_id": "CASE-1042-012",
+                                "chunk_id": "CASE-1042-012#0",
+                                "char_start": 0,
+                                "char_end": 36,
+                                "source_uri": "cms://records/CASE-1042-012",
+                            },
+                            "doc_type": "police_notification",
+                            "title": "Police notification",
+                            "record_date": "2024-02-12",
+                            "significance": "Police attended the family home.",
+                            "assertion": "affirmed",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     case_id: str
     events: list[ChronologyEventOut]
     categories: list[ChronologyCategoryOut]
@@ -145,7 +180,7 @@ def chronology_csv(chronology: Chronology) -> str:
     },
 )
 def case_chronology(
-    case_id: Annotated[str, Path(max_length=256)],
+    case_id: Annotated[str, Path(max_length=256, examples=["CASE-1042"])],
     caller: CallerDep,
     services: ServicesDep,
     category: Annotated[

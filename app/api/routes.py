@@ -20,6 +20,7 @@ from app.api.deps import (
     principal_required,
 )
 from app.api.push import push
+from app.api.record_schema import PushBody
 from app.api.schemas import (
     AuditEventOut,
     AuditPageOut,
@@ -35,6 +36,7 @@ from app.api.schemas import (
     PatternsBody,
     PatternsResponse,
     RecordsBody,
+    RecordsRejected,
     RecordsResult,
     ResultOut,
     SearchBody,
@@ -51,7 +53,7 @@ from app.api.schemas import (
 from app.api.vocabulary import check_filter_doc_types
 from app.audit import Action, AuditQuery
 from app.auth import Caller
-from app.errors import ErrorOut
+from app.errors import ErrorDetail, ErrorOut
 from app.telemetry import TimeToFindSummary
 from retrieval.models import SearchResult
 from retrieval.patterns import Evidence, PatternResult
@@ -242,7 +244,7 @@ def to_response(result: SearchResult, *, search_id: str, offset: int = 0) -> Sea
     responses={**_ERRORS, **_NOT_FOUND},
 )
 def get_document(
-    document_id: Annotated[str, Path(max_length=256)],
+    document_id: Annotated[str, Path(max_length=256, examples=["CASE-1042-017"])],
     caller: CallerDep,
     services: ServicesDep,
     search_id: Annotated[
@@ -274,7 +276,7 @@ def get_document(
     responses=_ERRORS,
 )
 def case_timeline(
-    case_id: Annotated[str, Path(max_length=256)],
+    case_id: Annotated[str, Path(max_length=256, examples=["CASE-1042"])],
     caller: CallerDep,
     services: ServicesDep,
     doc_type: Annotated[list[str], Query(max_length=50, default_factory=list)],
@@ -322,11 +324,13 @@ def case_timeline(
             "The body is over the byte limit, or its records hold more characters than one"
             " push may (limits.max_push_chars): nothing was applied."
         ),
-        422: _error(
-            "The body is not valid, or no record was applied (then ``results`` says why for each)."
-        ),
+        422: {
+            "model": RecordsRejected | ErrorOut,
+            "description": "No record was applied (``results`` says why for each, with"
+            " ``error``), or the body itself is not valid (``error`` alone).",
+        },
     },
-    openapi_extra=body_openapi(RecordsBody),
+    openapi_extra=body_openapi(PushBody),
 )
 def push_records(
     caller: IngestCaller, body: RecordsBodyDep, services: ServicesDep
@@ -341,15 +345,20 @@ def push_records(
     answer = push(services, caller, body.records)
     if answer.status_code == 200:
         return answer.result
-    content = answer.result.model_dump(mode="json")
     if answer.status_code == 422:
-        content["error"] = {"code": "invalid_records", "message": "no record was applied"}
-    return JSONResponse(content, status_code=answer.status_code)
+        rejected = RecordsRejected(
+            **answer.result.model_dump(),
+            error=ErrorDetail(code="invalid_records", message="no record was applied"),
+        )
+        return JSONResponse(rejected.model_dump(mode="json"), status_code=422)
+    return JSONResponse(answer.result.model_dump(mode="json"), status_code=answer.status_code)
 
 
 @router.delete("/v1/records/{record_id}", status_code=204, tags=["ingest"], responses=_ROLE_ERRORS)
 def delete_record(
-    record_id: Annotated[str, Path(max_length=256)], caller: CallerDep, services: ServicesDep
+    record_id: Annotated[str, Path(max_length=256, examples=["CASE-1042-017"])],
+    caller: CallerDep,
+    services: ServicesDep,
 ) -> None:
     """Remove a record from every index (``role:ingest``). Idempotent."""
     actions.delete_record(services, caller, record_id)

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.errors import ErrorDetail
 from retrieval.indicators import load_library
 from retrieval.models import Subject
 
@@ -159,6 +160,52 @@ class ResultOut(BaseModel):
 
 
 class SearchResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "search_id": "4f9c2b7e0a3d4e5f8a1b2c3d4e5f6a7b",
+                    "took_ms": 41.2,
+                    "query": {},
+                    "total": 12,
+                    "offset": 0,
+                    "next_offset": 1,
+                    "results": [
+                        {
+                            "document_id": "CASE-1042-017",
+                            "case_id": "CASE-1042",
+                            "doc_type": "safety_plan",
+                            "title": "Safety plan (version 2)",
+                            "created_at": "2024-03-02",
+                            "score": 0.032,
+                            "snippet": {
+                                "text": "Safety plan agreed with mum.",
+                                "highlights": [[0, 11]],
+                            },
+                            "citation": {
+                                "document_id": "CASE-1042-017",
+                                "chunk_id": "CASE-1042-017#0",
+                                "char_start": 0,
+                                "char_end": 28,
+                                "source_uri": "cms://records/CASE-1042-017",
+                            },
+                            "why": {"lexical_rank": 1, "dense_rank": 2},
+                            "subjects": [
+                                {
+                                    "id": "P-1042-1",
+                                    "name": "Ruth Walker",
+                                    "role": "child",
+                                    "other_names": [],
+                                    "dob": "2015-06-01",
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     search_id: str
     results: list[ResultOut]
     took_ms: float
@@ -259,6 +306,50 @@ class TeamCount(BaseModel):
 
 
 class PatternsResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "categories": ["neglect"],
+                    "cases": [
+                        {
+                            "case_id": "CASE-1042",
+                            "records": 3,
+                            "strong_records": 2,
+                            "first": "2023-11-04",
+                            "last": "2024-03-02",
+                            "evidence": [
+                                {
+                                    "document_id": "CASE-1042-009",
+                                    "case_id": "CASE-1042",
+                                    "created_at": "2023-11-04",
+                                    "snippet": "No food in the fridge.",
+                                    "citation": {
+                                        "document_id": "CASE-1042-009",
+                                        "chunk_id": "CASE-1042-009#0",
+                                        "char_start": 0,
+                                        "char_end": 28,
+                                        "source_uri": "cms://records/CASE-1042-009",
+                                    },
+                                    "assertion": "affirmed",
+                                    "via": "wording",
+                                    "wording": "no food",
+                                }
+                            ],
+                        }
+                    ],
+                    "histogram": [{"month": "2023-11", "records": 1}],
+                    "teams": [{"team": "team:north-1", "records": 3}],
+                    "total_cases": 1,
+                    "total_records": 3,
+                    "set_apart": [],
+                    "set_apart_records": 0,
+                    "took_ms": 88.5,
+                }
+            ]
+        }
+    )
+
     categories: list[str]
     cases: list[PatternCaseOut]
     histogram: list[MonthCount]
@@ -273,6 +364,34 @@ class PatternsResponse(BaseModel):
 
 
 class DocumentOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "CASE-1042-017",
+                    "case_id": "CASE-1042",
+                    "doc_type": "safety_plan",
+                    "title": "Safety plan (version 2)",
+                    "text": "Safety plan agreed with mum. Mum will supervise all contact with dad.",
+                    "created_at": "2024-03-02",
+                    "updated_at": "2024-03-02T10:15:00Z",
+                    "author": "user:sw-north-1-2",
+                    "source_uri": "cms://records/CASE-1042-017",
+                    "attachments": [],
+                    "subjects": [
+                        {
+                            "id": "P-1042-1",
+                            "name": "Ruth Walker",
+                            "role": "child",
+                            "other_names": ["Ruthie"],
+                            "dob": "2015-06-01",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     id: str
     case_id: str | None
     doc_type: str | None
@@ -301,6 +420,32 @@ class RecordOutcome(BaseModel):
 
 
 class RecordsResult(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "added": 1,
+                    "updated": 0,
+                    "unchanged": 0,
+                    "acl_changed": 0,
+                    "deleted": 0,
+                    "failed": 1,
+                    "failures": [
+                        {"source_ref": "CASE-1042-018", "reason": "missing or empty 'acl'"}
+                    ],
+                    "results": [
+                        {"id": "CASE-1042-017", "status": "applied", "error": None},
+                        {
+                            "id": "CASE-1042-018",
+                            "status": "rejected",
+                            "error": "missing or empty 'acl'",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     added: int
     updated: int
     unchanged: int
@@ -311,7 +456,42 @@ class RecordsResult(BaseModel):
     results: list[RecordOutcome] = Field(description="one per pushed record, in order")
 
 
+class RecordsRejected(RecordsResult):
+    """The 422 of a push none of whose records was applied: the per-record answer and the
+    error."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "added": 0,
+                    "updated": 0,
+                    "unchanged": 0,
+                    "acl_changed": 0,
+                    "deleted": 0,
+                    "failed": 1,
+                    "failures": [
+                        {"source_ref": "CASE-1042-018", "reason": "missing or empty 'acl'"}
+                    ],
+                    "results": [
+                        {
+                            "id": "CASE-1042-018",
+                            "status": "rejected",
+                            "error": "missing or empty 'acl'",
+                        }
+                    ],
+                    "error": {"code": "invalid_records", "message": "no record was applied"},
+                }
+            ]
+        }
+    )
+
+    error: ErrorDetail
+
+
 class Health(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+
     status: str
 
 
@@ -325,6 +505,30 @@ class TimelineEntryOut(BaseModel):
 
 
 class TimelineOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "case_id": "CASE-1042",
+                    "total": 41,
+                    "limit": 1,
+                    "offset": 0,
+                    "next_offset": 1,
+                    "entries": [
+                        {
+                            "document_id": "CASE-1042-017",
+                            "case_id": "CASE-1042",
+                            "doc_type": "safety_plan",
+                            "title": "Safety plan (version 2)",
+                            "created_at": "2024-03-02",
+                            "source_uri": "cms://records/CASE-1042-017",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     case_id: str
     entries: list[TimelineEntryOut] = Field(description="newest first, at most ``limit``")
     total: int = Field(description="the case's records the caller may see, over all pages")
@@ -354,6 +558,35 @@ class AuditEventOut(BaseModel):
 
 
 class AuditPageOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "total": 1,
+                    "limit": 100,
+                    "offset": 0,
+                    "events": [
+                        {
+                            "seq": 7,
+                            "event_id": "0b6f6c1e9d2a4c59a4f1e1f7a3c2b8d0",
+                            "at": "2024-03-04T09:12:44.123456+00:00",
+                            "subject": "sw-north-1-2",
+                            "principals": ["team:north-1", "user:sw-north-1-2"],
+                            "action": "search",
+                            "query": "safety plan",
+                            "filters": {},
+                            "record_ids": ["CASE-1042-017"],
+                            "case_ids": ["CASE-1042"],
+                            "detail": {},
+                            "prev_hash": "9f2c…",
+                            "hash": "41ab…",
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
     events: list[AuditEventOut] = Field(description="newest first")
     total: int = Field(description="events matching the filters, over all pages")
     limit: int
@@ -376,6 +609,19 @@ class OpenEventBody(BaseModel):
 
 
 class OpenEventOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "search_id": "4f9c2b7e0a3d4e5f8a1b2c3d4e5f6a7b",
+                    "document_id": "CASE-1042-017",
+                    "seconds": 12.4,
+                    "rank": 1,
+                }
+            ]
+        }
+    )
+
     search_id: str
     document_id: str
     seconds: float = Field(description="seconds from the search to this open")
@@ -394,6 +640,27 @@ class TimeToFindDay(TimeToFindStats):
 
 
 class TimeToFindOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "date_from": "2024-03-01",
+                    "date_to": "2024-03-01",
+                    "days": [
+                        {
+                            "day": "2024-03-01",
+                            "searches": 40,
+                            "count": 31,
+                            "median_s": 14.2,
+                            "p90_s": 61.0,
+                        }
+                    ],
+                    "overall": {"searches": 40, "count": 31, "median_s": 14.2, "p90_s": 61.0},
+                }
+            ]
+        }
+    )
+
     date_from: dt.date | None
     date_to: dt.date | None
     days: list[TimeToFindDay]

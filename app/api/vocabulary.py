@@ -50,3 +50,28 @@ def check_filter_doc_types(services: Services, doc_types: Iterable[str]) -> None
         raise InvalidRequest(
             f"doc_types: unknown document type {names}; known types: {', '.join(sorted(allowed))}"
         )
+
+
+def document_vocabulary(spec: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """Name this deployment's vocabulary in ``spec``: the pushed record's ``doc_type`` and the
+    ``doc_types`` filters take its values (a filter also takes a type a connector stored, which
+    a deployment documents by adding it to ``extra_doc_types``)."""
+    allowed = sorted(vocabulary(settings))
+    schemas = spec.get("components", {}).get("schemas", {})
+    record = schemas.get("PushedRecord")
+    if record is not None:
+        record["properties"]["doc_type"]["anyOf"] = [
+            {"type": "string", "enum": allowed},
+            {"type": "null"},
+        ]
+    for body in ("SearchBody", "PatternsBody"):
+        doc_types = schemas.get(body, {}).get("properties", {}).get("doc_types")
+        for option in doc_types.get("anyOf", []) if doc_types else []:
+            if option.get("type") == "array":
+                option["items"]["enum"] = allowed
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "doc_type" and parameter["in"] == "query":
+                    parameter["schema"]["items"]["enum"] = allowed
+    return spec
