@@ -141,7 +141,7 @@ class Extractor:
         if suffix == ".pdf":
             return self._pdf(data)
         if suffix == ".docx":
-            return _read("DOCX", self._docx_text, data)
+            return _read_dated("DOCX", self._docx_text, data)
         if suffix == ".odt":
             return _read("ODT", lambda raw: read_odt(raw, limits=self.limits), data)
         if suffix == ".rtf":
@@ -223,7 +223,7 @@ class Extractor:
         if data.lstrip().startswith(b"{\\rtf"):
             return _read("RTF", rtf_to_text, data)
         if data.startswith(b"PK\x03\x04"):
-            return _read("DOCX", self._docx_text, data)
+            return _read_dated("DOCX", self._docx_text, data)
         command = shutil.which(self.antiword)
         if command is None:
             raise ExtractionError(DOC_UNAVAILABLE)
@@ -287,7 +287,14 @@ class Extractor:
                 texts.append(text)
         if not texts and skipped_scans:
             raise ExtractionError("the PDF has only scanned pages and OCR is switched off")
-        return Extracted(text="\n\n".join(texts), ocr_used=ocr_used)
+        title, created = _pdf_properties(reader)
+        return Extracted(
+            text="\n\n".join(texts),
+            title=title,
+            created_at=created,
+            metadata={"date_source": "pdf_metadata"} if created is not None else {},
+            ocr_used=ocr_used,
+        )
 
     # --- e-mail ---------------------------------------------------------------------------
 
@@ -301,6 +308,7 @@ class Extractor:
         sent = _email_date(message)
         if sent is not None:
             metadata["email_date"] = sent.isoformat()
+            metadata["date_source"] = "email_header"
 
         parts: list[str] = []
         body = message.get_body(preferencelist=("plain", "html"))
@@ -365,7 +373,7 @@ class Extractor:
                 stack.extend((child, level + 1) for child in payload)
         return message
 
-    def _docx_text(self, data: bytes) -> tuple[str, str]:
+    def _docx_text(self, data: bytes) -> tuple[str, str, dt.date | None]:
         return _docx_text(data, self.limits)
 
     def _attachment(self, part: EmailMessage, name: str, *, depth: int) -> Extracted:
@@ -497,18 +505,32 @@ def _page_images(page: Any) -> list[Any]:
 
 def _read(kind: str, reader: Callable[[bytes], tuple[str, str]], data: bytes) -> Extracted:
     """Run a reader of (text, title); whatever a damaged file makes it raise is "corrupt"."""
+    return _read_dated(kind, lambda raw: (*reader(raw), None), data)
+
+
+def _read_dated(
+    kind: str, reader: Callable[[bytes], tuple[str, str, dt.date | None]], data: bytes
+) -> Extracted:
+    """``_read`` for a reader that also gives the document's own date (``date_source`` is then
+    ``<kind>_metadata``, e.g. ``docx_metadata``)."""
     try:
-        text, title = reader(data)
+        text, title, created = reader(data)
     except ExtractionError:
         raise
     except Exception as exc:  # zipfile, XML and openpyxl errors on damaged files
         raise ExtractionError(f"corrupt or unreadable {kind}: {_short(exc)}") from None
-    return Extracted(text=_tidy(text), title=" ".join(title.split()))
+    return Extracted(
+        text=_tidy(text),
+        title=" ".join(title.split()),
+        created_at=created,
+        metadata={"date_source": f"{kind.lower()}_metadata"} if created is not None else {},
+    )
 
 
-def _docx_text(data: bytes, limits: ExtractionLimits) -> tuple[str, str]:
-    """(text, title) of a DOCX: paragraphs and tables in document order (read through ``_read``,
-    which reports whatever a damaged file raises as corrupt)."""
+def _docx_text(data: bytes, limits: ExtractionLimits) -> tuple[str, str, dt.date | None]:
+    """(text, title, date) of a DOCX: paragraphs and tables in document order, the core
+    properties' title and created (else modified) date (read through ``_read_dated``, which
+    reports whatever a damaged file raises as corrupt)."""
     from docx import Document
     from docx.table import Table
     from docx.text.paragraph import Paragraph
@@ -537,7 +559,76 @@ def _docx_text(data: bytes, limits: ExtractionLimits) -> tuple[str, str]:
             if any(cells):
                 yield " | ".join(cells)
 
-    return "\n".join(blocks(document)), str(document.core_properties.title or "")
+    properties = document.core_properties
+    created: dt.datetime | None = None
+    # python-docx's blank template carries this stamp: a file a program built from it without
+    # setting the date says nothing about when the document was written.
+    if (properties.author or "") != "python-docx" or properties.created != _PYTHON_DOCX_STAMP:
+        created = properties.created or properties.modified
+    return "\n".join(blocks(document)), str(properties.title or ""), _plausible_date(created)
+
+
+# --- document properties ------------------------------------------------------------------------
+
+_PYTHON_DOCX_STAMP = dt.datetime(2013, 12, 23, 23, 15, tzinfo=dt.UTC)
+# Word's "Save as PDF" and PDF printers put the program and file name in the title.
+_PRINTED_TITLE = re.compile(
+    r"^(?:Microsoft (?:Word|Excel|PowerPoint) - )?(?P<name>.*?)"
+    r"(?:\.(?:docx?|odt|rtf|xlsx?|pdf))?$",
+    re.IGNORECASE,
+)
+_PLACEHOLDER_TITLES = frozenset({"untitled", "document", "title", "untitled document"})
+_EARLIEST_DATE = dt.date(1980, 1, 1)
+
+
+def _plausible_date(value: dt.datetime | None) -> dt.date | None:
+    """The day of a document-property timestamp, or ``None`` for a value no author wrote.
+
+    Dates before 1980 (an epoch a program filled in) or after tomorrow (a clock set wrong)
+    are dropped so that the next source of a date is used instead.
+    """
+    if value is None:
+        return None
+    day = value.date()
+    if day < _EARLIEST_DATE or day > dt.date.today() + dt.timedelta(days=1):
+        return None
+    return day
+
+
+def _pdf_properties(reader: Any) -> tuple[str, dt.date | None]:
+    """Title and creation (else modification) date from a PDF's document information.
+
+    A malformed information dictionary or date gives nothing rather than failing the file;
+    "Microsoft Word - Plan.docx" becomes "Plan" and placeholder titles ("Untitled") are
+    dropped.
+    """
+    try:
+        info = reader.metadata
+    except Exception:  # a damaged trailer: the text was read, the properties are optional
+        return "", None
+    if info is None:
+        return "", None
+    created: dt.datetime | None = None
+    for name in ("creation_date", "modification_date"):
+        try:
+            value = getattr(info, name)
+        except Exception:  # pypdf raises on dates that do not follow the PDF format
+            _log.debug("PDF %s is not a date; not used", name)
+            continue
+        if isinstance(value, dt.datetime) and _plausible_date(value) is not None:
+            created = value
+            break
+    try:
+        raw_title = info.title
+    except Exception:
+        raw_title = None
+    title = " ".join(str(raw_title or "").split())
+    match = _PRINTED_TITLE.match(title)
+    if match is not None:
+        title = match.group("name").strip()
+    if title.lower() in _PLACEHOLDER_TITLES:
+        title = ""
+    return title, _plausible_date(created)
 
 
 # --- e-mail helpers ---------------------------------------------------------------------------

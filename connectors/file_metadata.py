@@ -9,13 +9,17 @@ what the file says (e-mail subject and date), else defaults (id and title from t
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import os
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Literal
+
+from dateutil import parser as date_parser
 
 from connectors.errors import FatalConnectorError, RecordError
 
@@ -294,3 +298,203 @@ def _display(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return str(path)
+
+
+# --- what the document says about itself ----------------------------------------------------
+
+DateSource = Literal[
+    "manifest",
+    "pdf_metadata",
+    "docx_metadata",
+    "email_header",
+    "heading",
+    "file_name",
+    "file_mtime",
+]
+TypeSource = Literal["manifest", "folder", "title", "heading", "file_name", "email"]
+
+# How many non-empty lines at the top of a document count as its heading.
+HEADING_LINES = 8
+_HEADING_CHARS = 200
+_MONTHS = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+)
+# A date as people write it in a heading: "3 March 2024", "3rd Mar 2024", "March 3, 2024",
+# "03/03/2024" (UK: day first), "3.3.24", "2024-03-03".
+_DATE = re.compile(
+    rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}\.?,?\s+\d{{4}}"
+    rf"|{_MONTHS}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}"
+    r"|\d{4}-\d{1,2}-\d{1,2}"
+    r"|\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2}))\b",
+    re.IGNORECASE,
+)
+# Lines whose date is not the document's: a birth date, a review or deadline still to come.
+_OTHER_DATE = re.compile(
+    r"\b(?:birth|born|d\.?o\.?b\b|review date|next review|date of next|due|deadline|expir)",
+    re.IGNORECASE,
+)
+_EARLIEST = dt.date(1980, 1, 1)
+
+# Headings and titles that name a document type of the record format (connectors/record.py),
+# tried in this order on each line; the first line that matches any decides.
+_TYPE_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), doc_type)
+    for pattern, doc_type in (
+        (r"\b(?:initial child protection|initial case) conference\b|\bICPC\b", "icpc_minutes"),
+        (r"\breview (?:child protection |case )?conference\b|\bRCPC\b", "rcpc_minutes"),
+        (r"\bchild protection (?:case )?conference\b", "icpc_minutes"),
+        (r"\bstrategy (?:discussion|meeting)\b|\bs\.?\s?47 strategy\b", "strategy_discussion"),
+        (r"\bsafety plan\b", "safety_plan"),
+        (r"\bchild protection plan\b|\bCP plan\b", "cp_plan"),
+        (r"\bchild in need plan\b|\bCIN plan\b", "cin_plan"),
+        (
+            r"\b(?:home|statutory|unannounced|announced) visit\b|\bvisit (?:note|record|report)\b"
+            r"|\brecord of (?:a |the )?visit\b|\bdate of (?:the )?visit\b",
+            "visit_note",
+        ),
+        (
+            r"\bpolice (?:notification|protection notice|report)\b|\bPPN\b"
+            r"|\bdomestic (?:abuse|violence) notification\b",
+            "police_notification",
+        ),
+        (r"\breferral\b", "referral"),
+        (r"\bcourt report\b|\bstatement (?:to|for) the court\b|\bSWET\b", "court_report"),
+        (r"\bassessment\b", "assessment"),
+        (r"\bcase (?:note|recording)s?\b", "case_note"),
+        (
+            r"\bhealth (?:visitor|visiting|contact)\b|\bGP (?:letter|contact|surgery)\b"
+            r"|\bschool nurse\b|\bmidwife\b",
+            "health_contact",
+        ),
+        (r"\bschool (?:contact|report)\b|\bdesignated safeguarding lead\b", "school_contact"),
+        (r"^dear\b|^letter\b|\bletter to\b", "letter"),
+    )
+)
+
+
+def heading_lines(text: str, limit: int = HEADING_LINES) -> list[str]:
+    """The first ``limit`` non-empty lines of ``text``, blanks collapsed, each cut to 200
+    characters: where a document's heading, date line and type are written."""
+    lines: list[str] = []
+    for line in text.splitlines():
+        cleaned = " ".join(line.split())
+        if cleaned:
+            lines.append(cleaned[:_HEADING_CHARS])
+            if len(lines) == limit:
+                break
+    return lines
+
+
+def date_in(lines: Iterable[str]) -> dt.date | None:
+    """The first date written in ``lines`` that is the document's own.
+
+    Numeric dates are read day first (UK). Lines about a birth date, a review date or a
+    deadline are passed over, and so are dates before 1980 or after tomorrow.
+    """
+    for line in lines:
+        if _OTHER_DATE.search(line):
+            continue
+        for match in _DATE.finditer(line):
+            day = _parse_date(match.group(0))
+            if day is not None:
+                return day
+    return None
+
+
+def _parse_date(written: str) -> dt.date | None:
+    iso = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", written)
+    try:
+        if iso is not None:  # year first: never read day first
+            day = dt.date(*(int(part) for part in iso.groups()))
+        else:
+            day = date_parser.parse(written, dayfirst=True).date()
+    except (ValueError, OverflowError):
+        return None
+    if day < _EARLIEST or day > dt.date.today() + dt.timedelta(days=1):
+        return None
+    return day
+
+
+def doc_type_in(lines: Iterable[str]) -> str | None:
+    """The document type the first line that names one names (``_TYPE_RULES``), else None."""
+    for line in lines:
+        for pattern, doc_type in _TYPE_RULES:
+            if pattern.search(line):
+                return doc_type
+    return None
+
+
+def name_words(rel_path: str) -> str:
+    """A file's name without extension, ``_`` and ``-`` between words read as spaces."""
+    stem = PurePosixPath(rel_path).stem
+    return re.sub(r"(?<=[A-Za-z])[_-]+|[_-]+(?=[A-Za-z])", " ", stem)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnMetadata:
+    """A file's date and document type, each with where it came from (``date_source`` and
+    ``doc_type_source`` in the record's ``extra``)."""
+
+    created_at: str
+    date_source: DateSource
+    doc_type: str | None
+    doc_type_source: TypeSource | None
+
+
+def own_metadata(
+    rel_path: str,
+    *,
+    given_date: str | None,
+    given_type: tuple[str, TypeSource] | None,
+    file_date: tuple[dt.date, DateSource] | None,
+    scanned: bool,
+    title: str,
+    text: str,
+    is_email: bool,
+    modified: dt.date,
+) -> OwnMetadata:
+    """Date and type of one file by the documented precedence (connectors/README.md).
+
+    Date: the manifest's ``created_at``; else the document's own properties or headers
+    (``file_date``: PDF or DOCX created date, an e-mail's Date) unless the PDF was scanned,
+    whose properties date the scan; else a date in the heading lines; else one in the file
+    name; else the modification date. Type: the manifest's or the folder's (``given_type``);
+    else the title, the heading lines, the file name, in that order; else ``email`` for an
+    e-mail; else none.
+    """
+    lines = heading_lines(text)
+    name = name_words(rel_path)
+    written: tuple[tuple[DateSource, list[str]], ...] = (("heading", lines), ("file_name", [name]))
+    date: tuple[dt.date, DateSource] | None = None
+    if file_date is not None and not (scanned and file_date[1] == "pdf_metadata"):
+        date = file_date
+    for date_from, candidates in written:
+        if date is None and (found := date_in(candidates)) is not None:
+            date = (found, date_from)
+    if date is None and file_date is not None:
+        date = file_date  # a scan's date still beats the copy's modification time
+    date_source: DateSource
+    if given_date is not None:
+        created, date_source = given_date, "manifest"
+    else:
+        day, date_source = date or (modified, "file_mtime")
+        created = day.isoformat()
+
+    named: tuple[tuple[TypeSource, list[str]], ...] = (
+        ("title", [title]),
+        ("heading", lines),
+        ("file_name", [name]),
+    )
+    typed: tuple[str, TypeSource] | None = given_type
+    for type_from, candidates in named:
+        if typed is None and (found_type := doc_type_in(candidates)) is not None:
+            typed = (found_type, type_from)
+    if typed is None and is_email:
+        typed = ("email", "email")
+    return OwnMetadata(
+        created_at=created,
+        date_source=date_source,
+        doc_type=typed[0] if typed else None,
+        doc_type_source=typed[1] if typed else None,
+    )

@@ -20,7 +20,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard, get_args
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,11 +38,13 @@ from connectors.file_metadata import (
     ACL_FILE_NAMES,
     MANIFEST_NAMES,
     AclResolver,
+    DateSource,
     Manifest,
     ManifestRow,
     find_manifest,
     folder_convention,
     load_manifest,
+    own_metadata,
 )
 from connectors.limits import ExtractionLimits
 from connectors.office import MAX_CELLS
@@ -52,7 +54,7 @@ from connectors.sandbox import IsolatedExtractor
 DEFAULT_MAX_BYTES = 50_000_000
 NO_ACL = "no acl: add a manifest row or an _acl.json"
 # Bump when extraction changes in a way that should re-read every file.
-EXTRACTION_VERSION = 1
+EXTRACTION_VERSION = 2  # 2: dates and types from the documents themselves
 
 
 class FileState(BaseModel):
@@ -322,7 +324,30 @@ class FilesConnector(Connector):
         if not extracted.text.strip():
             raise ExtractionError("no text could be extracted (empty document)")
         modified = dt.datetime.fromtimestamp(mtime_ns / 1e9, tz=dt.UTC)
-        extra: dict[str, Any] = {"sha256": sha, **extracted.metadata}
+        title = meta["title"] or extracted.title
+        own_date = extracted.metadata.get("date_source")
+        own = own_metadata(
+            candidate.rel,
+            given_date=meta["created_at"],
+            given_type=(meta["doc_type"], meta["doc_type_from"]) if meta["doc_type"] else None,
+            file_date=(
+                (extracted.created_at, own_date)
+                if extracted.created_at is not None and _is_date_source(own_date)
+                else None
+            ),
+            scanned=extracted.ocr_used and candidate.suffix == ".pdf",
+            title=title,
+            text=extracted.text,
+            is_email=candidate.suffix == ".eml",
+            modified=modified.date(),
+        )
+        extra: dict[str, Any] = {
+            "sha256": sha,
+            **extracted.metadata,
+            "date_source": own.date_source,
+        }
+        if own.doc_type_source is not None:
+            extra["doc_type_source"] = own.doc_type_source
         if extracted.ocr_used:
             extra["ocr"] = True
         if extracted.attachment_failures:
@@ -330,12 +355,10 @@ class FilesConnector(Connector):
         raw = {
             "id": meta["id"],
             "case_id": meta["case_id"],
-            "doc_type": meta["doc_type"],
-            "title": meta["title"] or extracted.title or candidate.path.name,
+            "doc_type": own.doc_type,
+            "title": title or candidate.path.name,
             "text": extracted.text,
-            "created_at": meta["created_at"]
-            or (extracted.created_at.isoformat() if extracted.created_at else None)
-            or modified.date().isoformat(),
+            "created_at": own.created_at,
             "updated_at": modified.isoformat(),
             "author": meta["author"],
             "acl": meta["acl"],
@@ -368,6 +391,7 @@ class FilesConnector(Connector):
             "id": self._record_id(rel, row),
             "case_id": given.case_id or case_id,
             "doc_type": given.doc_type or doc_type,
+            "doc_type_from": "manifest" if given.doc_type else "folder" if doc_type else None,
             "title": given.title,
             "created_at": given.created_at,
             "author": given.author,
@@ -520,6 +544,10 @@ def _special_reason(path: Path) -> str:
     )
     kind = next((label for test, label in kinds if test(mode)), "not a regular file")
     return f"is {kind}, not a regular file: skipped without being opened"
+
+
+def _is_date_source(value: str | None) -> TypeGuard[DateSource]:
+    return value in get_args(DateSource)
 
 
 def _hash_json(value: Any) -> str:
