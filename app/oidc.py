@@ -212,8 +212,9 @@ class OidcClient:
             cached = self._metadata
         if cached is not None and time.monotonic() - cached[0] < METADATA_TTL_S:
             return cached[1]
-        doc = self._get_json(self.issuer + DISCOVERY_PATH)
-        if str(doc.get("issuer", "")).rstrip("/") != self.issuer:
+        doc = self._get_json(self.issuer.rstrip("/") + DISCOVERY_PATH)
+        if doc.get("issuer") != self.issuer:
+            # OpenID Connect Discovery 1.0, section 4.3: exactly the issuer configured
             raise ProviderUnavailable("the discovery document names another issuer")
         required = ("authorization_endpoint", "token_endpoint", "jwks_uri")
         if not all(isinstance(doc.get(name), str) for name in required):

@@ -150,7 +150,13 @@ class OidcSettings(BaseModel):
             raise ValueError(f"{value!r} is not an http(s) address without query or fragment")
         if value.startswith("http:") and not re.match(_LOOPBACK, value):
             raise ValueError(f"{value!r}: plain http only on this machine (localhost); use https")
-        return value.rstrip("/")
+        return value
+
+    @field_validator("redirect_base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str | None) -> str | None:
+        # the issuer stays exactly as given: ID tokens must name it so, trailing slash and all
+        return value.rstrip("/") if value is not None else None
 
     @field_validator("scopes")
     @classmethod

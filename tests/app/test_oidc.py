@@ -115,6 +115,8 @@ def test_settings_that_cannot_run_oidc_safely_are_refused() -> None:
             OidcSettings(issuer=issuer)
     with pytest.raises(ValidationError, match="openid"):
         OidcSettings(scopes="profile groups")
+    # an issuer ending in a slash (Auth0's do) is kept as given: its ID tokens name it so
+    assert OidcSettings(issuer="https://tenant.example/").issuer == "https://tenant.example/"
 
 
 # -- the ID token -----------------------------------------------------------------------------
