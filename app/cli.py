@@ -81,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the API's response body")
     p.set_defaults(handler=_cmd_search)
 
+    ma = sub.add_parser("manifest", help="the files: connector's manifest")
+    ma_sub = ma.add_subparsers(metavar="ACTION")
+    p = ma_sub.add_parser(
+        "init", help="write DIR/manifest.csv listing every file that is read, to fill in"
+    )
+    p.add_argument("folder", metavar="DIR")
+    p.set_defaults(handler=_cmd_manifest_init)
+
     p = sub.add_parser("token", help="mint a development token with the configured secret")
     p.add_argument("--sub", required=True)
     p.add_argument("--principal", action="append", default=[])
@@ -324,6 +332,17 @@ def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(f"    “{hit.snippet.text}”")
     print(f"({body.took_ms:.0f} ms)")
+    return 0
+
+
+def _cmd_manifest_init(args: argparse.Namespace, settings: Settings) -> int:
+    from connectors.manifest_template import write_manifest_template
+
+    path, count = write_manifest_template(args.folder)
+    print(
+        f"wrote {path} listing {count} files; fill in what the folders and files do not say"
+        " (an empty cell changes nothing) and index again"
+    )
     return 0
 
 

@@ -214,6 +214,10 @@ class FilesConnector(Connector):
             if c.problem is None
         ]
 
+    def readable_paths(self) -> list[str]:
+        """Relative paths of the files a run would read, in walk order (no records made)."""
+        return [c.rel for c in self._walk() if c.problem is None]
+
     # --- one file ---------------------------------------------------------------------------
 
     def _process(
