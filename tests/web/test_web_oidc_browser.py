@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import re
 import shutil
 import socket
@@ -202,9 +203,12 @@ def search(page: Page, words: str) -> None:
 
 
 def test_sign_in_search_and_sign_out_through_the_provider(
-    page: Page, servers: dict[str, str]
+    page: Page, servers: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
     app = servers["app"]
+    caplog.set_level(logging.DEBUG)
+    addresses: list[str] = []
+    page.on("request", lambda request: addresses.append(request.url))
     page.goto(app + "/")
     # the provider's button, and no development form
     expect(page.get_by_role("button", name=f"Sign in with {PROVIDER_NAME}")).to_be_visible()
@@ -218,9 +222,11 @@ def test_sign_in_search_and_sign_out_through_the_provider(
     search(page, "grandmother collect Amy from school")
     results = page.locator(".app-result")
     expect(results.first).to_contain_text("Safety plan (version 2)")
-    # nothing about her groups or principals in any address she went through
-    assert "team:" not in page.url
-    assert "grp-" not in page.url
+    # nothing about her groups or principals in any address she went through, or in the log
+    assert "signed in" in caplog.text
+    for text in [*addresses, caplog.text]:
+        assert "team:" not in text
+        assert "grp-" not in text
 
     page.get_by_role("button", name="Sign out").click()
     # RP-initiated logout: the provider asks, then sends her back
