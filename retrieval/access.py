@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from retrieval.dense import BoolArray
 from retrieval.errors import AccessCheckError
 from retrieval.models import AccessScope, SearchFilters
-from retrieval.store import sqlite_connection
+from retrieval.store import int_column, sqlite_connection
 
 # A real user may be in thousands of directory groups. SQLite binds at most 32,766 parameters
 # and a search binds each principal twice (allow and deny); the token check caps principals at
@@ -80,18 +80,25 @@ def visible_records(conn: Connection, scope: AccessScope) -> tuple[BoolArray, in
     """A boolean mask indexed by record pk of the records ``scope`` may see, and their number.
 
     The same rule as ``candidate_clause`` without filters, read through the principals index
-    (the caller's allow rows minus their deny rows), so its cost follows what the caller may
-    see rather than the size of the store. Raises ``AccessCheckError`` when it cannot be read.
+    (the caller's allow rows, then her deny rows cleared from the mask), so its cost follows
+    what the caller may see rather than the size of the store. Raises ``AccessCheckError``
+    when it cannot be read.
     """
     principals = _principals(scope)
     if not principals:
         return np.zeros(0, dtype=np.bool_), 0
     marks = ",".join("?" * len(principals))
-    sql = (
-        f"SELECT record_pk FROM principals WHERE effect = 'allow' AND principal IN ({marks})"
-        f" EXCEPT SELECT record_pk FROM principals WHERE effect = 'deny' AND principal IN ({marks})"
-    )
-    return _mask(conn, sql, [*principals, *principals])
+    rows = "SELECT record_pk FROM principals WHERE effect = '{}' AND principal IN ({})"
+    try:
+        raw = sqlite_connection(conn)
+        allowed = int_column(raw, rows.format("allow", marks), principals)
+        denied = int_column(raw, rows.format("deny", marks), principals)
+    except Exception as exc:
+        raise AccessCheckError("the permission check could not be evaluated") from exc
+    mask = np.zeros(int(allowed.max()) + 1 if allowed.size else 0, dtype=np.bool_)
+    mask[allowed] = True
+    mask[denied[denied < mask.size]] = False
+    return mask, int(np.count_nonzero(mask))
 
 
 def filtered_records(conn: Connection, filters: SearchFilters) -> BoolArray:
@@ -123,8 +130,7 @@ def candidate_records(
 
 def _mask(conn: Connection, sql: str, params: list[Any]) -> tuple[BoolArray, int]:
     try:
-        rows = sqlite_connection(conn).execute(sql, tuple(params)).fetchall()
-        pks = np.array(rows, dtype=np.int64).reshape(-1)
+        pks = int_column(sqlite_connection(conn), sql, params)
     except Exception as exc:
         raise AccessCheckError("the permission check could not be evaluated") from exc
     mask = np.zeros(int(pks.max()) + 1 if pks.size else 0, dtype=np.bool_)

@@ -6,7 +6,9 @@ of the exact top 10, and a missed safeguarding note is a harm (DESIGN.md).
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from collections import OrderedDict
 
 import numpy as np
 import numpy.typing as npt
@@ -16,6 +18,9 @@ from retrieval.lexical import BoolArray, Population, decode_varint, within
 from retrieval.store import SqliteStore
 
 __all__ = ["BoolArray", "DenseIndex"]
+
+POPULATIONS_KEPT = 8
+"""BM25 populations kept per index (each is three arrays as long as the store's chunk pks)."""
 
 
 _CHUNKS = (
@@ -43,6 +48,7 @@ class DenseIndex:
         self._size = 0
         self._generation = -1
         self._lock = threading.Lock()
+        self._populations: OrderedDict[tuple[int, int, bytes], Population] = OrderedDict()
 
     @property
     def size(self) -> int:
@@ -127,13 +133,26 @@ class DenseIndex:
         self._size = len(keep)
 
     def population(self, visible_records: BoolArray) -> Population:
-        """The live chunks of the records ``visible_records[record_pk]`` marks, for BM25."""
+        """The live chunks of the records ``visible_records[record_pk]`` marks, for BM25.
+
+        The last few populations are kept, each under the matrix's generation and a digest of
+        the mask's contents: the searches of one user (a burst as she types) or of one team
+        build it once per change of the store, not once per search.
+        """
+        marked = np.flatnonzero(visible_records)
+        digest = hashlib.blake2b(marked.tobytes(), digest_size=16).digest()
         with self._lock:
+            key = (self._generation, self._size, digest)
+            kept = self._populations.get(key)
+            if kept is not None:
+                self._populations.move_to_end(key)
+                return kept
             rows = self._visible_rows(visible_records)
             chunk_pks = self._chunk_pks[rows]
             record_pks = self._record_pks[rows]
             lengths = self._lengths[rows]
             total = int(lengths.sum())
+            complete = rows.size == self.size
         size = int(chunk_pks.max()) + 1 if chunk_pks.size else 0
         visible = np.zeros(size, dtype=np.bool_)
         visible[chunk_pks] = True
@@ -141,13 +160,21 @@ class DenseIndex:
         record_of[chunk_pks] = record_pks
         length_of = np.zeros(size, dtype=np.int64)
         length_of[chunk_pks] = lengths
-        return Population(
+        for array in (visible, record_of, length_of):
+            array.setflags(write=False)
+        population = Population(
             visible=visible,
             record_of=record_of,
             length_of=length_of,
             chunks=int(rows.size),
             terms=total,
+            complete=complete,
         )
+        with self._lock:
+            self._populations[key] = population
+            while len(self._populations) > POPULATIONS_KEPT:
+                self._populations.popitem(last=False)
+        return population
 
     def _visible_rows(self, allowed_records: BoolArray) -> npt.NDArray[np.intp]:
         n = self._size

@@ -27,7 +27,7 @@ import math
 import sqlite3
 import threading
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -35,7 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection
 
-from retrieval.store import sqlite_connection
+from retrieval.store import int_column, sqlite_connection
 
 TermGroup = tuple[str, ...]
 """One query term, or the terms of a wording that must appear near each other to match."""
@@ -61,7 +61,10 @@ class Population:
     Arrays are indexed by chunk pk (pks beyond their end are not in the population):
     ``visible`` marks the chunks that count, ``record_of`` gives their record's pk and
     ``length_of`` their length in FTS5 tokens.
-    ``chunks`` is how many chunks count and ``terms`` their total length in FTS5 tokens.
+    ``chunks`` is how many chunks count and ``terms`` their total length in FTS5 tokens;
+    ``complete`` says that every live chunk of the index counts (a caller who sees everything),
+    so counts over the population are counts over the index, which SQLite can make itself.
+    The arrays are read-only: one population may serve several searches.
     """
 
     visible: BoolArray
@@ -69,6 +72,7 @@ class Population:
     length_of: IntArray
     chunks: int
     terms: int
+    complete: bool = False
 
     def within(self, chunk_pks: IntArray) -> BoolArray:
         """Which of ``chunk_pks`` are in the population."""
@@ -182,29 +186,34 @@ def bm25_search(
     distinct = _distinct(groups)
     if not distinct or limit <= 0 or population.chunks == 0:
         return []
-    rows = np.unique(np.concatenate([matches[g] for g in distinct]))
-    chunk_pks = rows[within(candidates, rows)]
+    # narrowed to the candidates before merging: the merge then follows the caller's scope
+    chunk_pks = np.unique(
+        np.concatenate([rows[within(candidates, rows)] for rows in (matches[g] for g in distinct)])
+    )
     if chunk_pks.size == 0:
         return []
     raw = sqlite_connection(conn)
     phrases = [
         _Phrase(index, fts5_tokens(term)) for index, group in enumerate(distinct) for term in group
     ]
-    documents = json.dumps(chunk_pks.tolist())
-    counts = {
-        token: _counts(raw, token, documents, chunk_pks)
-        for token in dict.fromkeys(t for p in phrases for t in p.tokens)
-    }
-    frequencies = _frequencies(raw, distinct, phrases, counts, chunk_pks)
+    tokens = list(dict.fromkeys(t for p in phrases for t in p.tokens))
+    occurrences = _Occurrences(raw, tokens, chunk_pks)
+    counts = {token: occurrences.counts(token) for token in tokens}
+    frequencies = _frequencies(distinct, phrases, counts, chunk_pks, occurrences.positions)
     length = population.length_of[chunk_pks].astype(np.float64)
     average = population.terms / population.chunks
     idf: dict[tuple[str, ...], float] = {}
     for phrase in phrases:
         if phrase.tokens not in idf:
             group = distinct[phrase.group]
-            # a one-term group's matches are its phrase's matches: no second read
-            found = matches[group] if len(group) == 1 else _phrase_rowids(raw, phrase.tokens)
-            idf[phrase.tokens] = _idf(int(np.count_nonzero(population.within(found))), population)
+            if len(group) == 1:  # a one-term group's matches are its phrase's matches
+                containing = int(np.count_nonzero(population.within(matches[group])))
+            elif population.complete:  # every chunk counts: SQLite counts them
+                containing = _phrase_count(raw, phrase.tokens)
+            else:
+                found = _phrase_rowids(raw, phrase.tokens)
+                containing = int(np.count_nonzero(population.within(found)))
+            idf[phrase.tokens] = _idf(containing, population)
     scores = np.zeros(len(chunk_pks), dtype=np.float64)
     for phrase, frequency in zip(phrases, frequencies, strict=True):
         # the same arithmetic, in the same order, as FTS5's bm25() (element by element)
@@ -219,10 +228,17 @@ def bm25_search(
 
 
 def _rowids(raw: sqlite3.Connection, expression: str) -> IntArray:
-    rows = raw.execute(
-        "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rowid", (expression,)
-    ).fetchall()
-    return np.array(rows, dtype=np.int64).reshape(-1)
+    return int_column(raw, "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?", (expression,))
+
+
+def _phrase_count(raw: sqlite3.Connection, tokens: tuple[str, ...]) -> int:
+    """How many chunks of the whole index hold the phrase (counted inside SQLite)."""
+    if not tokens:
+        return 0
+    (count,) = raw.execute(
+        "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", ('"' + " ".join(tokens) + '"',)
+    ).fetchone()
+    return int(count)
 
 
 def _phrase_rowids(raw: sqlite3.Connection, tokens: tuple[str, ...]) -> IntArray:
@@ -231,32 +247,83 @@ def _phrase_rowids(raw: sqlite3.Connection, tokens: tuple[str, ...]) -> IntArray
     return _rowids(raw, '"' + " ".join(tokens) + '"')
 
 
-def _counts(
-    raw: sqlite3.Connection, token: str, documents: str, chunk_pks: IntArray
-) -> npt.NDArray[np.float64]:
-    """How often ``token`` occurs in each chunk of ``chunk_pks`` (ascending; also given as
-    the JSON array ``documents``)."""
-    rows = raw.execute(
-        "SELECT doc, count(*) FROM chunks_vocab WHERE term = ?"
-        " AND doc IN (SELECT value FROM json_each(?)) GROUP BY doc",
-        (token, documents),
-    ).fetchall()
-    out = np.zeros(len(chunk_pks), dtype=np.float64)
-    if rows:
-        found = np.array(rows, dtype=np.int64)
-        out[np.searchsorted(chunk_pks, found[:, 0])] = found[:, 1]
-    return out
+TEXT_PATH_MAX_CHUNKS = 2_000
+"""Up to this many candidate chunks, term counts and offsets are read from the chunks' own
+terms (cost follows the candidates); above it, from ``chunks_vocab`` (cost follows the
+term's occurrences in the whole index, which is cheaper for a search across many cases)."""
 
 
-def _positions(raw: sqlite3.Connection, token: str, documents: str) -> dict[int, list[int]]:
-    """Offsets of ``token`` in each of the chunks listed in ``documents`` (a JSON array)."""
-    out: dict[int, list[int]] = defaultdict(list)
-    for doc, offset in raw.execute(
-        "SELECT doc, offset FROM chunks_vocab WHERE term = ?"
-        " AND doc IN (SELECT value FROM json_each(?)) ORDER BY doc, offset",
-        (token, documents),
+class _Occurrences:
+    """Where each of ``tokens`` occurs in each chunk of ``chunk_pks`` (ascending): FTS5's own
+    token offsets, either re-made from the chunks' stored terms by FTS5's tokenizer or read
+    from ``chunks_vocab`` (``TEXT_PATH_MAX_CHUNKS`` picks); both give the same numbers."""
+
+    def __init__(self, raw: sqlite3.Connection, tokens: Sequence[str], chunk_pks: IntArray):
+        self.raw = raw
+        self.chunk_pks = chunk_pks
+        self.documents = json.dumps(chunk_pks.tolist())
+        self.from_text: dict[str, dict[int, list[int]]] | None = None
+        if chunk_pks.size <= TEXT_PATH_MAX_CHUNKS:
+            self.from_text = _offsets_from_terms(raw, tokens, self.documents)
+
+    def counts(self, token: str) -> npt.NDArray[np.float64]:
+        """How often ``token`` occurs in each chunk (aligned with ``chunk_pks``)."""
+        out = np.zeros(len(self.chunk_pks), dtype=np.float64)
+        if self.from_text is not None:
+            found = self.from_text[token]
+            if found:
+                pks = np.fromiter(found, dtype=np.int64, count=len(found))
+                out[np.searchsorted(self.chunk_pks, pks)] = [len(v) for v in found.values()]
+            return out
+        rows = self.raw.execute(
+            "SELECT doc, count(*) FROM chunks_vocab WHERE term = ?"
+            " AND doc IN (SELECT value FROM json_each(?)) GROUP BY doc",
+            (token, self.documents),
+        ).fetchall()
+        if rows:
+            counted = np.array(rows, dtype=np.int64)
+            out[np.searchsorted(self.chunk_pks, counted[:, 0])] = counted[:, 1]
+        return out
+
+    def positions(self, token: str, chunk_pks: IntArray) -> Mapping[int, list[int]]:
+        """Offsets of ``token`` in each of ``chunk_pks`` (some of the candidates)."""
+        if self.from_text is not None:
+            return self.from_text[token]
+        out: dict[int, list[int]] = defaultdict(list)
+        for doc, offset in self.raw.execute(
+            "SELECT doc, offset FROM chunks_vocab WHERE term = ?"
+            " AND doc IN (SELECT value FROM json_each(?)) ORDER BY doc, offset",
+            (token, json.dumps(chunk_pks.tolist())),
+        ):
+            out[int(doc)].append(int(offset))
+        return out
+
+
+def _offsets_from_terms(
+    raw: sqlite3.Connection, tokens: Sequence[str], documents: str
+) -> dict[str, dict[int, list[int]]]:
+    """token → chunk pk → offsets, from the terms stored with each chunk in ``documents``.
+
+    The stored terms are words separated by spaces; FTS5's tokenizer makes tokens of each word
+    on its own (a space always separates tokens), so a chunk's tokens are its words' tokens in
+    order and a token's offset is its place in that sequence, as in ``chunks_vocab``.
+    """
+    wanted = set(tokens)
+    out: dict[str, dict[int, list[int]]] = {token: {} for token in tokens}
+    split: dict[str, tuple[str, ...]] = {}
+    for pk, terms in raw.execute(
+        "SELECT rowid, terms FROM chunks_fts WHERE rowid IN (SELECT value FROM json_each(?))",
+        (documents,),
     ):
-        out[int(doc)].append(int(offset))
+        offset = 0
+        for word in str(terms).split():
+            made = split.get(word)
+            if made is None:
+                made = split[word] = fts5_tokens(word)
+            for token in made:
+                if token in wanted:
+                    out[token].setdefault(int(pk), []).append(offset)
+                offset += 1
     return out
 
 
@@ -280,7 +347,7 @@ def decode_varint(data: bytes) -> int:
 
 
 def _phrase_starts(
-    tokens: tuple[str, ...], positions: dict[str, dict[int, list[int]]], chunk_pk: int
+    tokens: tuple[str, ...], positions: Mapping[str, Mapping[int, list[int]]], chunk_pk: int
 ) -> list[int]:
     """Where the phrase starts in the chunk: its tokens at consecutive offsets."""
     if not tokens:
@@ -293,11 +360,11 @@ def _phrase_starts(
 
 
 def _frequencies(
-    raw: sqlite3.Connection,
     groups: list[TermGroup],
     phrases: list[_Phrase],
     counts: dict[str, npt.NDArray[np.float64]],
     chunk_pks: IntArray,
+    offsets: Callable[[str, IntArray], Mapping[int, list[int]]],
 ) -> list[npt.NDArray[np.float64]]:
     """Per phrase, its instances that count in each chunk (aligned with ``chunk_pks``).
 
@@ -321,8 +388,7 @@ def _frequencies(
         if present is None or not present.any():
             continue
         rows = np.flatnonzero(present)
-        documents = json.dumps(chunk_pks[rows].tolist())
-        positions = {t: _positions(raw, t, documents) for t in tokens}
+        positions = {t: offsets(t, chunk_pks[rows]) for t in tokens}
         for row in rows.tolist():
             pk = int(chunk_pks[row])
             starts = [_phrase_starts(phrases[i].tokens, positions, pk) for i in members]
