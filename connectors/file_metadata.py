@@ -2,7 +2,8 @@
 
 Precedence for each field (documented in ``connectors/README.md``): a non-empty manifest
 value, else what the folder says (``<case_id>/<doc_type>/…`` and the nearest ACL file), else
-what the file says (e-mail subject and date), else defaults (id and title from the path).
+what the file says (its title; its date and type by ``own_metadata``), else defaults (id and
+title from the path, the date from the modification time).
 ``deny`` is the union of the manifest's and the ACL file's: a deny is never lost.
 """
 
