@@ -79,6 +79,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=10)
     p.add_argument("--mode", choices=["bm25", "dense", "hybrid"], default="hybrid")
     p.add_argument("--json", action="store_true", help="print the API's response body")
+    p.add_argument(
+        "--local",
+        action="store_true",
+        help="search in this process (loads the model) even when a server answers at"
+        " CASESEARCH_SERVER_URL",
+    )
     p.set_defaults(handler=_cmd_search)
 
     ma = sub.add_parser("manifest", help="the files: connector's manifest")
@@ -292,21 +298,61 @@ def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     import getpass
 
-    from app.actions import SearchParams, run_search
-    from app.api.routes import to_response
-    from app.auth import Caller
-
     if not args.principal:
         print(
             "error: give at least one --principal (nobody sees anything otherwise)", file=sys.stderr
         )
         return 2
+    subject = args.subject or f"cli:{getpass.getuser()}"
+    body: dict[str, Any] | None = None
+    if not args.local and args.mode == "hybrid":  # the API searches in hybrid mode only
+        try:
+            body = _search_server(args, settings, subject)
+        except ServerRefused as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    where = "in this process"
+    if body is None:
+        body = _search_here(args, settings, subject)
+    else:
+        where = f"by {_server_url(settings)}"
+    if args.json:
+        print(json.dumps(body, indent=2, ensure_ascii=False))
+        return 0
+    if not body["results"]:
+        print("no results")
+    for rank, hit in enumerate(body["results"], start=1):
+        print(
+            f"{rank:>2}. {hit['title'] or hit['document_id']}  [{hit['doc_type']}, "
+            f"{hit['created_at'] or 'undated'}, {hit['case_id']}]  {hit['document_id']}"
+        )
+        print(f"    “{hit['snippet']['text']}”")
+    print(f"({body['took_ms']:.0f} ms {where})")
+    return 0
+
+
+def _search_here(args: argparse.Namespace, settings: Settings, subject: str) -> dict[str, Any]:
+    """The search in this process: the same audited action as ``POST /v1/search``."""
+    import time
+
+    from app.actions import SearchParams, run_search
+    from app.api.routes import to_response
+    from app.auth import Caller
+
+    started = time.perf_counter()
     services = _services(settings)
-    # The same action as POST /v1/search: limits, then an audit event written before any
-    # result is shown (a failed audit write prints an error and shows nothing).
-    caller = Caller(
-        subject=args.subject or f"cli:{getpass.getuser()}", principals=frozenset(args.principal)
-    )
+    # Load the model and vectors first, so the time printed is the search's, not the load's.
+    services.searcher.warm()
+    loaded_s = time.perf_counter() - started
+    if settings.progress:
+        print(
+            f"loaded the model and index in {loaded_s:.1f} s (`casesearch serve` keeps them"
+            " loaded: searches then go to it)",
+            file=sys.stderr,
+        )
+    # Limits, then an audit event written before any result is shown (a failed audit write
+    # prints an error and shows nothing).
+    caller = Caller(subject=subject, principals=frozenset(args.principal))
     search_id, result = run_search(
         services,
         caller,
@@ -318,21 +364,71 @@ def _cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             mode=args.mode,
         ),
     )
-    body = to_response(result, search_id=search_id)
-    if args.json:
-        print(body.model_dump_json(indent=2))
-        return 0
-    if not body.results:
-        print("no results")
-    for rank, hit in enumerate(body.results, start=1):
-        when = hit.created_at.isoformat() if hit.created_at else "undated"
-        print(
-            f"{rank:>2}. {hit.title or hit.document_id}  [{hit.doc_type}, {when}, "
-            f"{hit.case_id}]  {hit.document_id}"
-        )
-        print(f"    “{hit.snippet.text}”")
-    print(f"({body.took_ms:.0f} ms)")
-    return 0
+    return to_response(result, search_id=search_id).model_dump(mode="json")
+
+
+def _server_url(settings: Settings) -> str:
+    if settings.server_url:
+        return settings.server_url.rstrip("/")
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host  # noqa: S104
+    return f"http://{f'[{host}]' if ':' in host else host}:{settings.port}"
+
+
+def _search_server(
+    args: argparse.Namespace, settings: Settings, subject: str
+) -> dict[str, Any] | None:
+    """``POST /v1/search`` to a running server, as ``subject`` with a token minted here.
+
+    ``None`` when no casesearch server answers at the address or no token can be minted here
+    (the caller then searches in-process). An error the server answers with is raised as
+    ``ServerRefused`` carrying its message.
+    """
+    import urllib.error
+    import urllib.request
+
+    base = _server_url(settings)
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=1.0) as answer:  # noqa: S310
+            healthy = json.loads(answer.read()).get("status") == "ok"
+    except (OSError, ValueError, AttributeError):
+        healthy = False
+    if not healthy:
+        return None
+    try:
+        from app.auth import mint_token
+
+        token = mint_token(settings, subject, list(args.principal), ttl_s=300)
+    except Exception as exc:  # RS256 or no secret here: the server cannot be asked
+        print(f"note: searching in this process: {exc}", file=sys.stderr)
+        return None
+    request = urllib.request.Request(  # noqa: S310 (the operator's own server address)
+        f"{base}/v1/search",
+        data=json.dumps(
+            {
+                "query": args.query,
+                "case_id": args.case_id,
+                "doc_types": args.doc_type or None,
+                "top_k": args.top_k,
+            }
+        ).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310
+            body: dict[str, Any] = json.loads(answer.read())
+            return body
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read())["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = exc.reason
+        hint = " (does it use the same CASESEARCH_JWT_SECRET?)" if exc.code == 401 else ""
+        raise ServerRefused(f"{base} answered {exc.code}: {message}{hint}") from None
+
+
+class ServerRefused(Exception):
+    """The server answered a search with an error (its message is this one's)."""
 
 
 def _cmd_manifest_init(args: argparse.Namespace, settings: Settings) -> int:

@@ -216,6 +216,10 @@ class Settings(BaseSettings):
     # On shutdown, requests still running (a push being indexed) get this long, then are cut.
     shutdown_timeout_s: int = Field(default=30, ge=1, le=3600)
     progress: bool = True
+    # Where `casesearch search` finds a running server (None: this host and port, 0.0.0.0 read
+    # as 127.0.0.1); when one answers there the search goes to it over HTTP, with no model to
+    # load. `--local` searches in-process instead.
+    server_url: str | None = None
     # Origins (``https://cms.example.org``) whose pages may call the API from a browser (CORS),
     # and those that may frame the pages (CSP ``frame-ancestors``). JSON lists in the
     # environment: ``CASESEARCH_CORS_ORIGINS='["https://cms.example.org"]'``. None by default.
