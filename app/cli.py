@@ -274,12 +274,14 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from app.main import create_app, server_options
 
     settings.check_can_serve()  # before loading anything: no secret, no server
-    uvicorn.run(
-        create_app(settings),
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        **server_options(settings),  # one worker, keep-alive, header limit, shutdown bound
-    )
+    options = server_options(settings)  # keep-alive, header limit, shutdown bound
+    host, port = args.host or settings.host, args.port or settings.port
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, **options)
+    else:
+        # each worker process builds its app from the same environment
+        options["workers"] = settings.workers
+        uvicorn.run("app.main:create_app", factory=True, host=host, port=port, **options)
     return 0
 
 

@@ -2,31 +2,45 @@
 
 The body limit is ASGI middleware: it refuses a declared ``Content-Length`` above the limit
 before reading anything, and counts the bytes of bodies without one (chunked uploads) as they
-arrive, answering 413 as soon as the count passes the limit. The rate limit is a token bucket
-per token subject, checked right after authentication (so it keys on a verified subject, and an
-unauthenticated flood costs one signature check per request and never touches the store).
-Both answer in the one JSON error shape of ``app.errors``.
+arrive, answering 413 as soon as the count passes the limit. The rate limit is a moving window
+per token subject (the ``limits`` library; shared by every API process through Redis when
+``limits.rate_limit_storage`` names one), checked right after authentication (so it keys on a
+verified subject, and an unauthenticated flood costs one signature check per request and
+never touches the store). Both answer in the one JSON error shape of ``app.errors``.
 """
 
 from __future__ import annotations
 
 import math
-import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from limits import RateLimitItemPerSecond
+from limits.errors import StorageError
+from limits.storage import storage_from_string
+from limits.strategies import MovingWindowRateLimiter
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import InvalidRequest, PayloadTooLarge, RateLimited, error_body
+from app.errors import AppError, InvalidRequest, PayloadTooLarge, RateLimited, error_body
 from app.settings import LimitSettings, Settings
+
+_NAMESPACE = "casesearch-requests"
+
+
+class RateLimitUnavailable(AppError):
+    """The shared rate-limit store did not answer: refuse rather than serve uncounted."""
+
+    status_code = 503
+    code = "rate_limit_unavailable"
 
 
 def install_limits(app: FastAPI, settings: Settings) -> None:
     """Add the body-size middleware and the rate limiter (``app.state.rate_limiter``)."""
-    app.state.rate_limiter = RateLimiter(settings.limits.rate_limit_per_minute)
+    limits = settings.limits
+    app.state.rate_limiter = RateLimiter(
+        limits.rate_limit_per_minute, storage=limits.rate_limit_storage
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.limits.max_body_bytes)
 
 
@@ -104,67 +118,42 @@ def _content_length(scope: Scope) -> int | None:
     return None
 
 
-@dataclass(slots=True)
-class _Bucket:
-    tokens: float
-    updated: float
-
-
 class RateLimiter:
-    """A token bucket per key: ``per_minute`` requests of burst, refilled at ``per_minute``/60
-    per second. ``per_minute <= 0`` turns the limit off. Thread-safe; memory is bounded by
-    forgetting buckets that have refilled completely (they behave exactly like new ones)."""
+    """``per_minute`` requests per user in any moving window of ``window_s`` seconds (60 by
+    default), through the ``limits`` library; ``per_minute <= 0`` turns the limit off.
 
-    def __init__(
-        self,
-        per_minute: int,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        max_keys: int = 100_000,
-    ) -> None:
-        self.capacity = float(per_minute)
-        self.rate = per_minute / 60.0
-        self.clock = clock
-        self.max_keys = max_keys
-        self._buckets: dict[str, _Bucket] = {}
-        self._lock = threading.Lock()
+    ``storage`` is a ``limits`` storage URI: ``memory://`` (the default) counts inside this
+    process; ``redis://host:port`` shares the counts between every API process on one Redis,
+    so several ``casesearch serve`` workers or replicas enforce one limit per user. If the
+    shared storage cannot be reached, the request is refused with 503 rather than let through
+    uncounted.
+    """
+
+    def __init__(self, per_minute: int, *, storage: str = "memory://", window_s: int = 60):
+        self.per_minute = per_minute
+        self._item = RateLimitItemPerSecond(max(per_minute, 1), window_s)
+        self._limiter: MovingWindowRateLimiter | None = None
+        if per_minute > 0:
+            self._limiter = MovingWindowRateLimiter(
+                storage_from_string(storage, wrap_exceptions=True)
+            )
 
     def check(self, key: str) -> None:
-        """Take one token for ``key``; raises ``RateLimited`` (with Retry-After) when empty."""
-        if self.capacity <= 0:
+        """Count one request for ``key``; raises ``RateLimited`` (with Retry-After) over the
+        limit, ``AuthUnavailable`` when the shared storage does not answer."""
+        if self._limiter is None:
             return
-        now = self.clock()
-        with self._lock:
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                if len(self._buckets) >= self.max_keys:
-                    self._forget_full(now)
-                bucket = self._buckets[key] = _Bucket(self.capacity, now)
-            else:
-                elapsed = max(0.0, now - bucket.updated)
-                bucket.tokens = min(self.capacity, bucket.tokens + elapsed * self.rate)
-                bucket.updated = now
-            if bucket.tokens < 1.0:
-                wait = math.ceil((1.0 - bucket.tokens) / self.rate)
-                raise RateLimited(
-                    f"too many requests: at most {int(self.capacity)} per minute",
-                    retry_after_s=wait,
-                )
-            bucket.tokens -= 1.0
-
-    def _forget_full(self, now: float) -> None:
-        full = [
-            key
-            for key, b in self._buckets.items()
-            if b.tokens + (now - b.updated) * self.rate >= self.capacity
-        ]
-        for key in full:
-            del self._buckets[key]
-        if len(self._buckets) >= self.max_keys:
-            # Everyone is active: drop the longest-idle half rather than grow without bound.
-            by_age = sorted(self._buckets, key=lambda k: self._buckets[k].updated)
-            for key in by_age[: len(by_age) // 2]:
-                del self._buckets[key]
+        try:
+            if self._limiter.hit(self._item, _NAMESPACE, key):
+                return
+            stats = self._limiter.get_window_stats(self._item, _NAMESPACE, key)
+        except (StorageError, ConnectionError, OSError) as exc:
+            reason = f"the rate limit store did not answer ({type(exc).__name__})"
+            raise RateLimitUnavailable(reason) from None
+        wait = max(1, math.ceil(stats.reset_time - time.time()))
+        raise RateLimited(
+            f"too many requests: at most {self.per_minute} per minute", retry_after_s=wait
+        )
 
 
 def check_search_limits(limits: LimitSettings, *, query: str, top_k: int, offset: int) -> None:

@@ -66,11 +66,12 @@ def build_services(
         indexer=Indexer(store, model, settings.chunking.config(), progress=settings.progress),
         audit=AuditLog(store),
         telemetry=Telemetry(store),
-        search_slots=_search_slots(settings.limits.max_concurrent_searches),
+        search_slots=_search_slots(settings.limits.max_concurrent_searches, settings.workers),
     )
 
 
-def _search_slots(limit: int | None) -> threading.BoundedSemaphore | None:
+def _search_slots(limit: int | None, workers: int) -> threading.BoundedSemaphore | None:
+    """The per-process bound: the configured one, else this process's share of the cores."""
     if limit == 0:
         return None
-    return threading.BoundedSemaphore(limit or os.cpu_count() or 1)
+    return threading.BoundedSemaphore(limit or max(1, (os.cpu_count() or 1) // workers))

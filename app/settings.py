@@ -93,6 +93,9 @@ class LimitSettings(BaseModel):
     max_offset: int = 1000
     max_body_bytes: int = 5_000_000
     rate_limit_per_minute: int = 120
+    # where the rate limit counts: "memory://" (this process) or a `limits` storage URI such
+    # as "redis://127.0.0.1:6379" shared by every API process (required with workers > 1)
+    rate_limit_storage: str = "memory://"
     # One pushed record's characters (all its strings); a longer one is rejected on its own.
     max_record_chars: int = Field(100_000, ge=1)
     # All records of one push (413 above it; the CMS sends smaller batches). Embedding is
@@ -206,6 +209,11 @@ class Settings(BaseSettings):
     dev_sign_in: bool = False
     host: str = "127.0.0.1"
     port: int = 8000
+    # API processes `casesearch serve` starts (uvicorn workers). Each loads the model and
+    # follows the store by its generation counter; SQLite's write lock (BEGIN IMMEDIATE)
+    # serialises their writes, the audit chain's included. More than one needs a shared
+    # rate-limit store (limits.rate_limit_storage) unless the rate limit is off.
+    workers: int = Field(default=1, ge=1, le=64)
     # Idle keep-alive connections stay open this long. Longer than the reverse proxy's and the
     # clients' reuse of an idle connection (nginx reuses upstream ones for 60 s): with
     # uvicorn's default of 5 s, a request sent as the server closed its connection was reset.
@@ -269,6 +277,13 @@ class Settings(BaseSettings):
     def check_can_serve(self) -> None:
         """Raise ``ConfigurationError`` when a server with these settings would not be safe."""
         self.token_secret()
+        shared = not self.limits.rate_limit_storage.startswith("memory://")
+        if self.workers > 1 and self.limits.rate_limit_per_minute > 0 and not shared:
+            raise ConfigurationError(
+                f"CASESEARCH_WORKERS={self.workers} would give each process its own rate limit:"
+                " set CASESEARCH_LIMITS__RATE_LIMIT_STORAGE to a shared store such as"
+                " redis://127.0.0.1:6379 (or CASESEARCH_LIMITS__RATE_LIMIT_PER_MINUTE=0)"
+            )
         oidc = self.oidc
         if oidc.enabled:
             # after OIDC sign-in the server signs its own session token (HS256)
