@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from app.api.changes import router as changes_router
 from app.api.chronology import router as chronology_router
 from app.api.deps import add_body_schemas
 from app.api.docs import install_docs
@@ -24,6 +25,7 @@ from app.services import Services, build_services
 from app.settings import Settings, get_settings
 from app.web import install_web
 from app.web.oidc import router as oidc_router
+from retrieval.changes import ChangeLog
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         previous_umask = os.umask(PRIVATE_UMASK)
         owned = services is None
         app.state.services = services or build_services(config, serving=True)
+        ChangeLog(app.state.services.store.engine).install()
         make_private(config.data_dir)
         app.state.services.searcher.warm()
         try:
@@ -69,6 +72,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(NoStore)
     app.include_router(router)
     app.include_router(chronology_router)
+    app.include_router(changes_router)
     app.include_router(oidc_router)  # OpenID Connect sign-in (app/web/oidc.py)
     install_web(app)
     install_docs(app)
@@ -81,7 +85,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             CORSMiddleware,
             allow_origins=config.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            allow_headers=["Authorization", "Content-Type"],
             expose_headers=["Retry-After"],
             max_age=600,
         )

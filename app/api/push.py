@@ -24,6 +24,7 @@ from app.auth import Caller
 from app.errors import AppError, PayloadTooLarge
 from app.services import Services
 from connectors.record import is_tombstone
+from retrieval.changes import PUSH_SOURCE, ChangeLog
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,9 @@ def push(
     ]
     failures = [{"source_ref": refs[i], "reason": errors[i]} for i in sorted(errors)]
     result = RecordsResult(**counts, failed=len(errors), failures=failures, results=results)
+    ChangeLog(services.store.engine).record_failed(
+        ((refs[i], errors[i]) for i in sorted(errors)), source=PUSH_SOURCE
+    )
     if not errors:
         return PushAnswer(200, result)
     return PushAnswer(422 if len(errors) == len(refs) else 207, result)

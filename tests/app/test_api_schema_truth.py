@@ -146,6 +146,9 @@ def test_the_answers_real_requests_receive_match_the_published_schema(
             "/v1/metrics/time-to-find",
             {"params": {"date_from": "March"}, "headers": everyone},
         ),
+        ("get", "/v1/changes", {"params": {"limit": 2}, "headers": everyone}),
+        ("get", "/v1/changes", {"params": {"since": "?"}, "headers": everyone}),
+        ("get", "/v1/changes", {"headers": alice}),
         ("get", "/healthz", {}),
         ("get", "/readyz", {}),
     ]
