@@ -583,6 +583,20 @@ def audit_by_person(services: Services, caller: Caller, person_id: str) -> list[
     return events[::-1]
 
 
+def record_sign_in(services: Services, caller: Caller, method: str) -> None:
+    """Audit a page sign-in (``method``: "oidc" or "development") with the principals it gave.
+    Raises ``AuditUnavailable`` when it cannot be written (the session is then not started)."""
+    _audit(services, _entry(caller, "sign_in", detail={"method": method}))
+
+
+def record_sign_out(services: Services, caller: Caller) -> None:
+    """Audit a page sign-out (best effort: the cookie is cleared even if this fails)."""
+    try:
+        _audit(services, _entry(caller, "sign_out"))
+    except AuditUnavailable:
+        logger.warning("the sign-out of %s could not be audited", caller.subject)
+
+
 def people_for_audit(services: Services, caller: Caller, text: str) -> list[Person]:
     """The children a DPO's look-up means: the one whose person id is ``text``, else those
     ``text`` names (nicknames and misspellings as in search), over every child of the store;

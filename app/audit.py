@@ -49,6 +49,8 @@ Action = Literal[
     "audit_query",
     "export_subject",
     "erase",
+    "sign_in",
+    "sign_out",
 ]
 ACTIONS: tuple[Action, ...] = (
     "search",
@@ -61,6 +63,8 @@ ACTIONS: tuple[Action, ...] = (
     "audit_query",
     "export_subject",
     "erase",
+    "sign_in",
+    "sign_out",
 )
 GENESIS_HASH = "0" * 64
 

@@ -66,6 +66,8 @@ ACTION_LABELS: dict[str, str] = {
     "audit_query": "Read the audit log",
     "export_subject": "Exported a person's records",
     "erase": "Erased records",
+    "sign_in": "Signed in",
+    "sign_out": "Signed out",
 }
 _FILTER_FIELDS = ("person", "user", "case_id", "record_id", "action")
 
@@ -175,6 +177,8 @@ class EventView:
 
 def _asked(event: AuditEvent) -> str:
     """What the user typed (or that it was erased), else the filters they gave."""
+    if event.action == "sign_in":
+        return f"method: {event.detail.get('method', 'unknown')}"
     if event.query:
         return event.query
     if event.query_digest is not None:

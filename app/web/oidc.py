@@ -27,6 +27,7 @@ import jwt
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from app.actions import record_sign_in
 from app.api.deps import ServicesDep
 from app.auth import Caller, mint_token
 from app.oidc import (
@@ -219,9 +220,9 @@ def finish_sign_in(
     lifetime = settings.oidc.session_lifetime_s
     token = mint_token(settings, identity.subject, sorted(identity.principals), ttl_s=lifetime)
     logger.info("OIDC sign-in: %s signed in", identity.subject)
-    session = Session(
-        caller=Caller(identity.subject, identity.principals), token=token, from_cookie=True
-    )
+    caller = Caller(identity.subject, identity.principals)
+    record_sign_in(services, caller, "oidc")
+    session = Session(caller=caller, token=token, from_cookie=True)
     context = base_context(
         services, session, next=pending.next_path, no_access=not identity.principals
     )

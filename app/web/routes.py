@@ -19,9 +19,17 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from app.actions import AUDITOR, SearchParams, case_timeline_for, open_document, run_search
+from app.actions import (
+    AUDITOR,
+    SearchParams,
+    case_timeline_for,
+    open_document,
+    record_sign_in,
+    record_sign_out,
+    run_search,
+)
 from app.api.deps import ServicesDep
-from app.auth import mint_token
+from app.auth import Caller, mint_token
 from app.errors import InvalidRequest, NotFound
 from app.limits import RateLimiter
 from app.oidc import client_for
@@ -249,6 +257,7 @@ async def sign_in(request: Request, services: ServicesDep) -> Response:
     if errors:
         return again(errors)
     token = mint_token(settings, subject, list(principals))
+    record_sign_in(services, Caller(subject, frozenset(principals)), "development")
     response = _redirect(next_path)
     set_session_cookie(response, request, token, settings.auth.token_ttl_s)
     clear_sign_in_cookie(response, request)
@@ -280,6 +289,8 @@ async def sign_out(request: Request, services: ServicesDep) -> Response:
             ),
             status_code=403,
         )
+    if session is not None:
+        record_sign_out(services, session.caller)
     response: Response = _redirect("/sign-in?signed_out=1")
     oidc = services.settings.oidc
     if oidc.enabled:

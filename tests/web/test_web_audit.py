@@ -14,7 +14,7 @@ import pytest
 from factories import make_record
 from fastapi.testclient import TestClient
 from web_case_file import web_settings
-from web_helpers import HTML, tags
+from web_helpers import HTML, hidden_value, tags
 
 from app.auth import mint_token
 from app.main import create_app
@@ -139,3 +139,20 @@ def test_only_auditors_see_the_page_or_its_link(
     assert 'href="/audit"' not in client.get("/", headers=HTML).text
     _as(client, audit_services, "dpo", "role:auditor")
     assert 'href="/audit"' in client.get("/", headers=HTML).text
+
+
+def test_signing_in_and_out_are_in_the_log(client: TestClient, audit_services: Services) -> None:
+    page = client.get("/sign-in")
+    form = {"csrf_token": hidden_value(page.text, "csrf_token"), "user": "other"}
+    form |= {"user_id": "kim", "principals": "team:north"}
+    assert client.post("/sign-in", data=form).status_code == 303
+    home = client.get("/", headers=HTML)
+    out = client.post("/sign-out", data={"csrf_token": hidden_value(home.text, "csrf_token")})
+    assert out.status_code == 303
+
+    _as(client, audit_services, "dpo", "role:auditor")
+    rows = _rows(client.get("/audit", params={"user": "kim"}, headers=HTML).text)
+    assert len(rows) == 2
+    assert "Signed out" in rows[0]  # newest first
+    assert "Signed in" in rows[1]
+    assert "method: development" in rows[1]
