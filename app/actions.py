@@ -74,11 +74,16 @@ class SearchParams:
     top_k: int = 10
     offset: int = 0
     mode: Mode = "hybrid"
+    # False searches the words exactly as typed: no spelling corrections, added wordings,
+    # date or name reading (the pages' "search for exactly what you typed")
+    understand: bool = True
 
     def filters_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"top_k": self.top_k, "offset": self.offset}
         if self.mode != "hybrid":
             out["mode"] = self.mode
+        if not self.understand:
+            out["understand"] = False
         if self.case_id is not None:
             out["case_id"] = self.case_id
         if self.doc_types:
@@ -133,6 +138,7 @@ def run_search(
                 mode=params.mode,
                 top_k=params.top_k,
                 offset=params.offset,
+                understand=params.understand,
             )
         )
     search_id = uuid.uuid4().hex
