@@ -8,20 +8,25 @@ caller's principals is in its ``acl`` and none is in its ``deny``; no ``acl``, n
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import numpy as np
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from retrieval.dense import BoolArray
 from retrieval.errors import AccessCheckError
 from retrieval.models import AccessScope, SearchFilters
-from retrieval.store import int_column, sqlite_connection
+from retrieval.store import data_version, int_column, sqlite_connection
 
 # A real user may be in thousands of directory groups. SQLite binds at most 32,766 parameters
 # and a search binds each principal twice (allow and deny); the token check caps principals at
 # the same number (app/settings.py, auth.max_principals).
 MAX_PRINCIPALS = 10_000
+
+Mask = tuple[BoolArray, int]
 
 
 def candidate_clause(scope: AccessScope, filters: SearchFilters) -> tuple[str, list[Any]]:
@@ -76,8 +81,22 @@ def _filter_sql(filters: SearchFilters) -> tuple[str, list[Any]]:
     return "".join(sql), params
 
 
+MASKS_KEPT = 32
+"""Visible-record masks kept per store (one per set of principals; a bit per record each)."""
+
+_lock = threading.Lock()
+_kept: WeakKeyDictionary[Engine, OrderedDict[tuple[int | None, tuple[str, ...]], Mask]] = (
+    WeakKeyDictionary()
+)
+
+
 def visible_records(conn: Connection, scope: AccessScope) -> tuple[BoolArray, int]:
     """A boolean mask indexed by record pk of the records ``scope`` may see, and their number.
+
+    The mask is read-only and kept, per store and set of principals, until a write changes
+    any permission (the store's ``acl_version``, bumped inside the writing transaction and
+    read inside this snapshot): a user's searches read her rights once per change, not once
+    per search, and never a mask older than the snapshot they run in.
 
     The same rule as ``candidate_clause`` without filters, read through the principals index
     (the caller's allow rows, then her deny rows cleared from the mask), so its cost follows
@@ -90,6 +109,13 @@ def visible_records(conn: Connection, scope: AccessScope) -> tuple[BoolArray, in
     marks = ",".join("?" * len(principals))
     rows = "SELECT record_pk FROM principals WHERE effect = '{}' AND principal IN ({})"
     try:
+        version = data_version(conn, "acl_version")
+        key = (version, tuple(principals))
+        with _lock:
+            kept = _kept.setdefault(conn.engine, OrderedDict())
+            if version is not None and key in kept:
+                kept.move_to_end(key)
+                return kept[key]
         raw = sqlite_connection(conn)
         allowed = int_column(raw, rows.format("allow", marks), principals)
         denied = int_column(raw, rows.format("deny", marks), principals)
@@ -98,7 +124,14 @@ def visible_records(conn: Connection, scope: AccessScope) -> tuple[BoolArray, in
     mask = np.zeros(int(allowed.max()) + 1 if allowed.size else 0, dtype=np.bool_)
     mask[allowed] = True
     mask[denied[denied < mask.size]] = False
-    return mask, int(np.count_nonzero(mask))
+    mask.setflags(write=False)
+    answer = mask, int(np.count_nonzero(mask))
+    if version is not None:
+        with _lock:
+            kept[key] = answer
+            while len(kept) > MASKS_KEPT:
+                kept.popitem(last=False)
+    return answer
 
 
 def filtered_records(conn: Connection, filters: SearchFilters) -> BoolArray:

@@ -223,7 +223,14 @@ class DenseIndex:
         """Cosine, chunk pk and record pk of every live chunk of an allowed record."""
         with self._lock:
             rows = self._visible_rows(allowed_records)
-            scores: npt.NDArray[np.float32] = self._vectors[rows] @ query
+            if rows.size and int(rows[-1]) - int(rows[0]) + 1 == rows.size:
+                # one run of rows (everything, for a caller who sees it all): a view, not a
+                # copy of the matrix; the product is the same to the last bit (same rows in
+                # the same order, same alignment), so no score depends on which path ran
+                block = self._vectors[int(rows[0]) : int(rows[-1]) + 1]
+            else:
+                block = self._vectors[rows]
+            scores: npt.NDArray[np.float32] = block @ query
             return scores, self._chunk_pks[rows], self._record_pks[rows]
 
     @staticmethod

@@ -26,16 +26,17 @@ import json
 import math
 import sqlite3
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from weakref import WeakKeyDictionary
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
-from retrieval.store import int_column, sqlite_connection
+from retrieval.store import data_version, int_column, sqlite_connection
 
 TermGroup = tuple[str, ...]
 """One query term, or the terms of a wording that must appear near each other to match."""
@@ -165,8 +166,45 @@ def group_matches(conn: Connection, groups: Sequence[TermGroup]) -> dict[TermGro
     Index-wide on purpose: callers narrow them with the caller's masks in memory, so no SQL
     joins the permission tables per query.
     """
-    raw = sqlite_connection(conn)
-    return {group: _rowids(raw, _group_expression(group)) for group in _distinct(groups)}
+    return {group: _matching(conn, _group_expression(group)) for group in _distinct(groups)}
+
+
+KEPT_MIN_CHUNKS = 1_000
+"""Match lists at least this long are kept between searches (common words: reading them is
+most of a search's cost in a big store). Shorter ones, rare words such as names, are read
+each time, so how fast a search answers says nothing of which rare words others asked for."""
+KEPT_MAX_CHUNKS = 8_000_000
+"""Chunk pks kept in all, per store (8 bytes each); the least recently used go first."""
+
+_lock = threading.Lock()
+_kept: WeakKeyDictionary[Engine, OrderedDict[tuple[int, str], IntArray]] = WeakKeyDictionary()
+
+
+def _matching(conn: Connection, expression: str) -> IntArray:
+    """The chunks (pks, ascending, read-only) matching an FTS5 expression anywhere in the index.
+
+    Long lists are kept per store under its ``chunks_version`` (bumped inside every
+    transaction that adds or removes chunks, read inside this snapshot), so a kept list is
+    exactly what SQLite would answer now.
+    """
+    version = data_version(conn, "chunks_version")
+    with _lock:
+        kept = _kept.setdefault(conn.engine, OrderedDict())
+        found = kept.get((version, expression)) if version is not None else None
+        if found is not None and version is not None:
+            kept.move_to_end((version, expression))
+            return found
+    found = _rowids(sqlite_connection(conn), expression)
+    found.setflags(write=False)
+    if version is not None and found.size >= KEPT_MIN_CHUNKS:
+        with _lock:
+            for stale in [k for k in kept if k[0] != version]:
+                del kept[stale]
+            kept[(version, expression)] = found
+            total = sum(a.size for a in kept.values())
+            while total > KEPT_MAX_CHUNKS and len(kept) > 1:
+                total -= kept.popitem(last=False)[1].size
+    return found
 
 
 def bm25_search(
@@ -208,10 +246,12 @@ def bm25_search(
             group = distinct[phrase.group]
             if len(group) == 1:  # a one-term group's matches are its phrase's matches
                 containing = int(np.count_nonzero(population.within(matches[group])))
+            elif not phrase.tokens:  # nothing FTS5 would index
+                containing = 0
             elif population.complete:  # every chunk counts: SQLite counts them
                 containing = _phrase_count(raw, phrase.tokens)
             else:
-                found = _phrase_rowids(raw, phrase.tokens)
+                found = _matching(conn, _phrase_expression(phrase.tokens))
                 containing = int(np.count_nonzero(population.within(found)))
             idf[phrase.tokens] = _idf(containing, population)
     scores = np.zeros(len(chunk_pks), dtype=np.float64)
@@ -233,18 +273,14 @@ def _rowids(raw: sqlite3.Connection, expression: str) -> IntArray:
 
 def _phrase_count(raw: sqlite3.Connection, tokens: tuple[str, ...]) -> int:
     """How many chunks of the whole index hold the phrase (counted inside SQLite)."""
-    if not tokens:
-        return 0
     (count,) = raw.execute(
-        "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", ('"' + " ".join(tokens) + '"',)
+        "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (_phrase_expression(tokens),)
     ).fetchone()
     return int(count)
 
 
-def _phrase_rowids(raw: sqlite3.Connection, tokens: tuple[str, ...]) -> IntArray:
-    if not tokens:
-        return np.zeros(0, dtype=np.int64)
-    return _rowids(raw, '"' + " ".join(tokens) + '"')
+def _phrase_expression(tokens: tuple[str, ...]) -> str:
+    return '"' + " ".join(tokens) + '"'
 
 
 TEXT_PATH_MAX_CHUNKS = 2_000

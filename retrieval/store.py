@@ -92,7 +92,17 @@ _DDL = [
         source TEXT NOT NULL, source_ref TEXT NOT NULL, reason TEXT NOT NULL,
         first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
         PRIMARY KEY (source, source_ref))""",
+    # versions of the permissions and of the chunks, bumped in the writing transaction by
+    # whatever writes them: what search keeps between requests is keyed by them
+    *(
+        f"""CREATE TRIGGER IF NOT EXISTS {table}_{event.lower()}_bumps_version
+        AFTER {event} ON {table} BEGIN
+        UPDATE meta SET value = value + 1 WHERE key = '{key}'; END"""
+        for table, key in (("principals", "acl_version"), ("chunks", "chunks_version"))
+        for event in ("INSERT", "UPDATE", "DELETE")
+    ),
 ]
+_VERSIONS = ("acl_version", "chunks_version")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +162,14 @@ def int_column(raw: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) ->
     return np.sort(np.array(json.loads(packed), dtype=np.int64), kind="stable")
 
 
+def data_version(conn: Connection, key: str) -> int | None:
+    """``acl_version`` or ``chunks_version`` as ``conn``'s snapshot sees it: a number that
+    changes whenever any write changes the permissions (or the chunks, terms and vectors);
+    None for a store that does not keep it (nothing may then be kept between searches)."""
+    row = sqlite_connection(conn).execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else int(row[0])
+
+
 def sqlite_engine(path: Path) -> Engine:
     """An engine for the store file with WAL, foreign keys and a generous busy timeout."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -194,6 +212,8 @@ class SqliteStore:
                 "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
             )
             conn.exec_driver_sql("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+            for key in _VERSIONS:
+                conn.exec_driver_sql("INSERT OR IGNORE INTO meta VALUES (?, '0')", (key,))
 
     def close(self) -> None:
         self.engine.dispose()

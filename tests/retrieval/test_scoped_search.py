@@ -197,3 +197,107 @@ def test_kept_populations_cannot_be_changed_by_a_caller(scratch: Path) -> None:
         assert np.count_nonzero(population.visible) == 1
     finally:
         store.close()
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    seed=st.integers(0, 2**32 - 1),
+    allowed=st.one_of(
+        st.just("all"),
+        st.tuples(st.integers(0, 40), st.integers(0, 40)),
+        st.lists(st.booleans(), min_size=40, max_size=40),
+    ),
+)
+def test_dense_scores_are_the_same_whether_or_not_the_matrix_is_copied(
+    n: int, seed: int, allowed: str | tuple[int, int] | list[bool]
+) -> None:
+    """Everything, one run of records or any mix: each chunk's cosine is the product of its
+    own vector with the query exactly as a copy of the allowed rows would give it."""
+    rng = np.random.default_rng(seed)
+    vectors = rng.standard_normal((n, 384)).astype(np.float32)
+    query = rng.standard_normal(384).astype(np.float32)
+    if allowed == "all":
+        mask = np.ones(n + 1, dtype=np.bool_)
+    elif isinstance(allowed, tuple):
+        mask = np.zeros(n + 1, dtype=np.bool_)
+        mask[1 + min(allowed) : 1 + max(allowed)] = True
+    else:
+        mask = np.array([False, *allowed[:n]], dtype=np.bool_)
+    with tempfile.TemporaryDirectory() as folder:
+        store = SqliteStore(Path(folder) / "s.db")
+        try:
+            with store.transaction() as conn:
+                generation = store.next_generation(conn)
+                for i in range(n):
+                    store.upsert_document(
+                        conn,
+                        Document(id=f"D{i}", text="x", acl=("all",)),
+                        [ChunkRow(0, 0, 1, "x", vectors[i].tobytes())],
+                        content_hash="c",
+                        acl_hash="a",
+                        source="t",
+                        generation=generation,
+                    )
+            dense = DenseIndex(384)
+            with store.snapshot() as conn:
+                dense.sync(store, conn)
+            found = dense.search(query, mask, n)
+        finally:
+            store.close()
+    rows = np.flatnonzero(mask[1 : n + 1])  # record pk i + 1 holds row i
+    expected = vectors[rows] @ query
+    order = np.lexsort((rows, -expected))
+    assert found == [(int(rows[i]) + 1, int(rows[i]) + 1, float(expected[i])) for i in order]
+
+
+def test_a_revoked_right_takes_effect_on_the_next_search_whatever_wrote_it(
+    scratch: Path,
+) -> None:
+    """Rights kept between searches are dropped by any permission write, even one made
+    without a new store generation (the store's triggers count every change)."""
+    store = SqliteStore(scratch / "s.db")
+    scope = AccessScope.of("team:a")
+
+    def seen() -> list[int]:
+        with store.snapshot() as conn:
+            mask, count = visible_records(conn, scope)
+        assert count == np.count_nonzero(mask)
+        return np.flatnonzero(mask).tolist()
+
+    try:
+        _add(store, [("A", "CASE-1", "safety plan", "team:a"), ("B", "CASE-1", "gp", "team:a")])
+        assert seen() == [1, 2]
+        assert seen() == [1, 2]
+        with store.transaction() as conn:  # no next_generation: the version still moves
+            store.update_permissions(conn, "B", ["team:a"], ["team:a"], acl_hash="x", generation=1)
+        assert seen() == [1]
+        with store.transaction() as conn:
+            store.delete_document(conn, "A", generation=1)
+        assert seen() == []
+    finally:
+        store.close()
+
+
+def test_kept_match_lists_follow_chunks_added_and_removed(
+    scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(lexical, "KEPT_MIN_CHUNKS", 0)  # keep every list, however short
+    store = SqliteStore(scratch / "s.db")
+    groups: list[TermGroup] = [("gp",), ("safety", "plan")]
+
+    def matching() -> dict[TermGroup, list[int]]:
+        with store.snapshot() as conn:
+            return {g: rows.tolist() for g, rows in group_matches(conn, groups).items()}
+
+    try:
+        _add(store, [("A", "CASE-1", "safety plan with the gp", "team:a")])
+        assert matching() == {("gp",): [1], ("safety", "plan"): [1]}
+        assert matching() == {("gp",): [1], ("safety", "plan"): [1]}
+        _add(store, [("B", "CASE-2", "gp visit", "team:b")])
+        assert matching() == {("gp",): [1, 2], ("safety", "plan"): [1]}
+        with store.transaction() as conn:
+            store.delete_document(conn, "A", generation=1)
+        assert matching() == {("gp",): [2], ("safety", "plan"): []}
+    finally:
+        store.close()
