@@ -11,12 +11,14 @@ REPORTS ?= reports
 ## install: virtual environment with the pinned CPU torch, the package and its dev tools
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first and pinned: an unpinned torch pulls gigabytes of CUDA wheels
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# the typed API client (client/), installable on its own; tested against the real server
+	$(BIN)/pip install --quiet -e client
 	touch $@
 
 ## system-deps: Tesseract (OCR of scanned letters), antiword (legacy .doc) and Chromium (browser tests), from Debian
@@ -66,6 +68,8 @@ typecheck: install
 	  tests/app tests/evaluation tests/web tests/test_layering.py tests/test_deploy_files.py \
 	  tests/factories.py tests/app_helpers.py
 	MYPYPATH=tests/connectors $(BIN)/mypy --explicit-package-bases tests/connectors
+	$(BIN)/mypy client/casesearch_client
+	MYPYPATH=tests:tests/client $(BIN)/mypy --explicit-package-bases tests/client
 
 ## eval: the public collections and the synthetic case file; reports under reports/
 eval: eval-scifact eval-medline eval-cranfield eval-synthetic eval-synthetic-seed11 \
