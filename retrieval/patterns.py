@@ -5,7 +5,9 @@ that may name categories. Over the records the caller may see that pass the filt
 nothing else:
 
 1. **Evidence by wording.** Each sentence holding one of the category's names or record
-   wordings (``retrieval.indicators``; all words of a wording in one sentence) is a mention.
+   wordings (``retrieval.indicators``; all words of a wording in one sentence) is a mention,
+   except the wordings that only name the topic (``topic_only``: "In attendance:"); a stated
+   figure under a measure's bound ("attendance 84 %") is a mention as strong as a name.
    Its reading (``retrieval.assertion``: negated, historical, hypothetical, someone else) is
    attached. Only *affirmed* mentions count; negated, hypothetical and other-person mentions
    are kept apart and never counted. A historical mention counts (it is still history of the
@@ -40,7 +42,14 @@ from retrieval import analysis
 from retrieval.access import scope_masks
 from retrieval.assertion import Assertion, assess
 from retrieval.errors import InvalidQueryError
-from retrieval.indicators import Category, find_wordings, load_library
+from retrieval.indicators import (
+    Category,
+    Measure,
+    WordingMatch,
+    find_wordings,
+    load_library,
+    measured_below,
+)
 from retrieval.lexical import TermGroup, group_matches, within
 from retrieval.models import AccessScope, Document, SearchFilters
 from retrieval.search import HybridSearcher
@@ -108,6 +117,7 @@ class _RecordSupport:
     set_apart: list[Evidence] = field(default_factory=list)
     names: set[str] = field(default_factory=set)
     wordings: set[str] = field(default_factory=set)
+    measured: bool = False  # an affirmed figure under a measure's bound
     best_cosine: float = -1.0
 
     def strong(self, strong_cosine: float) -> bool:
@@ -126,6 +136,9 @@ class PatternFinder:
         min_strong_records: int = 2,
         min_strong_share: float = 0.08,
         max_meaning_chunks: int = 5000,
+        topic_only: bool = True,
+        measures: bool = True,
+        measures_show: bool = True,
     ) -> None:
         self.searcher = searcher
         self.meaning_cosine = meaning_cosine
@@ -133,13 +146,21 @@ class PatternFinder:
         self.min_strong_records = min_strong_records
         self.min_strong_share = min_strong_share
         self.max_meaning_chunks = max_meaning_chunks
+        # switches for the evaluation's ablation: False counts topic-only wordings as
+        # evidence, ignores stated figures, or lets a figure make a strong record but not
+        # show a case by itself, as the pattern view did before each existed
+        self.topic_only = topic_only
+        self.measures = measures
+        self.measures_show = measures_show
 
-    def shows(self, strong_records: int, case_records: int) -> bool:
+    def shows(self, strong_records: int, case_records: int, *, measured: bool = False) -> bool:
         """The "strong matches only" rule: a case shows the concern when at least
         ``min_strong_records`` of its records are strong matches and they are at least
         ``min_strong_share`` of the case's records the caller may see (a pattern recurs; one
-        mention in a long file is not one). Calibrated in README.md ("Pattern view")."""
-        return (
+        mention in a long file is not one), or when one of its records states a figure under
+        a measure's bound (``measured``: "attendance 84 %" already counts a term's sessions).
+        Calibrated in README.md ("Pattern view")."""
+        return measured or (
             strong_records >= self.min_strong_records
             and strong_records >= self.min_strong_share * case_records
         )
@@ -150,12 +171,18 @@ class PatternFinder:
         by meaning alone)."""
         started = time.perf_counter()
         categories, own_groups, direction = self._concern(query)
-        names = [w for c in categories for w in c.names]
+        names = [w for c in categories for w in (c.evidence_names if self.topic_only else c.names)]
         names += [" ".join(g) for g in own_groups]
-        wordings = [w for c in categories for w in c.indicators]
-        # candidates: chunks holding the content words of any name or wording (a superset;
-        # each sentence is then matched exactly, stop words included)
-        groups = list(dict.fromkeys(g for w in [*names, *wordings] if (g := _group(w))))
+        wordings = [
+            w
+            for c in categories
+            for w in (c.evidence_wordings if self.topic_only else c.indicators)
+        ]
+        measures = [m for c in categories for m in c.measures] if self.measures else []
+        # candidates: chunks holding the content words of any name, wording or measure (a
+        # superset; each sentence is then matched exactly, stop words included)
+        lookups = [*names, *wordings, *(m.wording for m in measures)]
+        groups = list(dict.fromkeys(g for w in lookups if (g := _group(w))))
         store = self.searcher.store
         support: dict[int, _RecordSupport] = {}
         with store.snapshot() as conn:
@@ -190,7 +217,7 @@ class PatternFinder:
             cosine = meaning.get(chunk_pk)
             if cosine is not None:
                 entry.best_cosine = max(entry.best_cosine, cosine)
-            found_wording = self._wordings(entry, ordinal, start, end, names, wordings)
+            found_wording = self._wordings(entry, ordinal, start, end, names, wordings, measures)
             if cosine is not None and not found_wording:
                 entry.evidence.append(self._meaning_evidence(doc, ordinal, start, end, cosine))
         return self._summarise(query, categories, support, sizes, started)
@@ -243,14 +270,24 @@ class PatternFinder:
         end: int,
         names: Sequence[str],
         wordings: Sequence[str],
+        measures: Sequence[Measure] = (),
     ) -> bool:
-        """Add the chunk's sentences that hold a name or wording; whether any did."""
+        """Add the chunk's sentences that hold a name, wording or a measure under its bound;
+        whether any did. A measure's match counts as a name."""
         doc = entry.doc
         found = False
         year = doc.created_at.year if doc.created_at else None
-        name_set = set(names)
         chunk = doc.text[start:end]
-        in_chunk = find_wordings(chunk, [*names, *wordings])
+        measured = [
+            WordingMatch(f"{m.wording} under {bound:g} %", m.start, m.end)
+            for m, bound in _bounds(measured_below(chunk, measures), measures)
+        ]
+        measure_set = {m.wording for m in measured}
+        name_set = {*names, *measure_set}
+        in_chunk = sorted(
+            [*find_wordings(chunk, [*names, *wordings]), *measured],
+            key=lambda m: (m.start, m.end, m.wording),
+        )
         if not in_chunk:
             return False
         for sentence in _sentences(chunk):
@@ -275,6 +312,7 @@ class PatternFinder:
                 entry.set_apart.append(evidence)
                 continue
             entry.names.update(h.wording for h in hits if h.wording in name_set)
+            entry.measured = entry.measured or any(h.wording in measure_set for h in hits)
             entry.wordings.update(h.wording for h in hits if h.wording not in name_set)
             entry.evidence.append(evidence)
         return found
@@ -336,7 +374,8 @@ class PatternFinder:
         for case_id, records in by_case.items():
             strong = [r for r in records if r.strong(self.strong_cosine)]
             size = max(sizes.get(case_id, len(records)), len(records))
-            if not query.include_weak and not self.shows(len(strong), size):
+            measured = self.measures_show and any(r.measured for r in records)
+            if not query.include_weak and not self.shows(len(strong), size, measured=measured):
                 continue
             dates = [r.doc.created_at for r in records if r.doc.created_at]
             ordered = sorted(
@@ -379,6 +418,14 @@ class PatternFinder:
 @lru_cache(maxsize=4096)
 def _sentences(text: str) -> tuple[analysis.Sentence, ...]:
     return analysis.sentences(text)
+
+
+def _bounds(
+    found: list[tuple[WordingMatch, float]], measures: Sequence[Measure]
+) -> list[tuple[WordingMatch, float]]:
+    """Each measured match with its measure's bound (what the evidence says it was under)."""
+    bound = {m.wording: m.below for m in measures}
+    return [(match, bound[match.wording]) for match, _value in found]
 
 
 def _group(wording: str) -> TermGroup:

@@ -8,7 +8,11 @@ there; practitioners extend it without code. This module only reads and checks i
 - ``IndicatorLibrary.named_in(text)`` lists the categories a query names ("instances of
   neglect", "any DV call outs" once the abbreviation is expanded);
 - each ``Category`` carries its record wordings (``indicators``, matched by BM25 as groups of
-  nearby terms) and ``exemplars`` (sentences whose embeddings give the concept's direction).
+  nearby terms) and ``exemplars`` (sentences whose embeddings give the concept's direction);
+- ``Category.evidence_wordings`` leaves out the ``topic_only`` wordings (they name the topic in
+  a question, "school attendance", but a record holding them may show nothing: "In
+  attendance:", "attendance 97 %"), and ``Category.measures`` read a stated figure instead
+  ("attendance 84 %" is persistent absence; ``measured_below``).
 
 Search, the pattern view and the chronology use it; nothing here ranks anything.
 """
@@ -52,6 +56,18 @@ class Category:
     names: tuple[str, ...]
     indicators: tuple[str, ...]
     exemplars: tuple[str, ...]
+    topic_only: tuple[str, ...] = ()
+    measures: tuple[Measure, ...] = ()
+
+    @property
+    def evidence_names(self) -> tuple[str, ...]:
+        """The names whose affirmed mention in a record shows the concern."""
+        return tuple(n for n in self.names if n not in self.topic_only)
+
+    @property
+    def evidence_wordings(self) -> tuple[str, ...]:
+        """The record wordings that count as evidence of the concern (``topic_only`` left out)."""
+        return tuple(w for w in self.indicators if w not in self.topic_only)
 
     def named_by(self, query_words: tuple[str, ...]) -> bool:
         """Whether one of the category's names stands in ``query_words`` (last word may take
@@ -126,6 +142,36 @@ def _indexed(
     return tokens, keys, {k: tuple(v) for k, v in positions.items()}
 
 
+@dataclass(frozen=True, slots=True)
+class Measure:
+    """A figure a record states with ``wording`` ("attendance 84 %"): it shows the concern
+    when below ``below`` (a percentage, as the cited guidance defines the threshold)."""
+
+    wording: str
+    below: float
+
+
+# a percentage a few words after a measure's wording: "attendance has dropped to 71% this term"
+_PERCENT = re.compile(r"[^.;%\d]{0,40}?(\d{1,3}(?:\.\d+)?)\s*(?:%|per ?cent\b)", re.IGNORECASE)
+
+
+def measured_below(text: str, measures: Iterable[Measure]) -> list[tuple[WordingMatch, float]]:
+    """Each place in ``text`` where a measure's wording is followed (within a few words, in
+    the same clause) by a percentage under its bound, with that percentage, in text order.
+    A figure at or above the bound, or no figure, is not a match."""
+    out: list[tuple[WordingMatch, float]] = []
+    for measure in measures:
+        for match in find_wordings(text, [measure.wording]):
+            figure = _PERCENT.match(text, match.end)
+            if figure is None:
+                continue
+            value = float(figure.group(1))
+            if value < measure.below:
+                out.append((WordingMatch(measure.wording, match.start, figure.end()), value))
+    out.sort(key=lambda m: (m[0].start, m[0].end))
+    return out
+
+
 def bm25_wording(wording: str) -> tuple[str, ...] | None:
     """The wording as a BM25 group of terms, or None when dropping stop words would change
     what it means: "no food" would become "food", "home alone" "home". Kept when no word
@@ -150,6 +196,24 @@ class IndicatorLibrary:
         with its added wordings, and with its misspellings corrected in place)."""
         readings = [words(text) for text in texts]
         return tuple(c for c in self.categories if any(c.named_by(w) for w in readings))
+
+
+def _measures(entry: dict[str, Any], where: str) -> tuple[Measure, ...]:
+    value = entry.get("measures", [])
+    if not isinstance(value, list):
+        raise IndicatorLibraryError(f"{where}: 'measures' must be a list of tables")
+    out: list[Measure] = []
+    for item in value:
+        wording = item.get("wording") if isinstance(item, dict) else None
+        below = item.get("below") if isinstance(item, dict) else None
+        if not isinstance(wording, str) or not words(wording):
+            raise IndicatorLibraryError(f"{where}: each of 'measures' needs a 'wording'")
+        if isinstance(below, bool) or not isinstance(below, int | float) or not 0 < below <= 100:
+            raise IndicatorLibraryError(
+                f"{where}: measure '{wording}' needs 'below', a percentage above 0"
+            )
+        out.append(Measure(wording.strip(), float(below)))
+    return tuple(out)
 
 
 def _strings(entry: dict[str, Any], field: str, where: str, *, required: bool) -> tuple[str, ...]:
@@ -182,15 +246,25 @@ def parse_library(text: str, *, origin: str = "library.toml") -> IndicatorLibrar
             raise IndicatorLibraryError(f"{where}: id '{category_id}' is used twice")
         seen.add(category_id)
         where = f"{origin}, category '{category_id}'"
+        names = _strings(entry, "names", where, required=True)
+        indicators = _strings(entry, "indicators", where, required=True)
+        topic_only = _strings(entry, "topic_only", where, required=False)
+        unknown = [w for w in topic_only if w not in names and w not in indicators]
+        if unknown:
+            raise IndicatorLibraryError(
+                f"{where}: 'topic_only' lists '{unknown[0]}', which is not a name or indicator"
+            )
         categories.append(
             Category(
                 id=category_id,
                 label=_text(entry, "label", where),
                 definition=_text(entry, "definition", where),
                 sources=_strings(entry, "sources", where, required=True),
-                names=_strings(entry, "names", where, required=True),
-                indicators=_strings(entry, "indicators", where, required=True),
+                names=names,
+                indicators=indicators,
                 exemplars=_strings(entry, "exemplars", where, required=True),
+                topic_only=topic_only,
+                measures=_measures(entry, where),
             )
         )
     return IndicatorLibrary(tuple(categories))
