@@ -214,6 +214,26 @@ class FilesConnector(Connector):
             if c.problem is None
         ]
 
+    def estimate_items(self, checkpoint: Checkpoint) -> int | None:
+        """About how many items ``fetch(checkpoint)`` yields, for a progress bar: files that are
+        new or whose size or modification time changed, plus files gone. Only ``stat`` is
+        asked, so a change of metadata alone (a manifest row, an ACL file) is not counted."""
+        if not isinstance(checkpoint, FilesCheckpoint) or not self.root.is_dir():
+            return None
+        previous = checkpoint.files
+        changed = seen = 0
+        for candidate in self._walk():
+            seen += candidate.rel in previous
+            state = previous.get(candidate.rel)
+            try:
+                info = candidate.path.stat()
+            except OSError:
+                changed += 1
+                continue
+            if state is None or (state.size, state.mtime_ns) != (info.st_size, info.st_mtime_ns):
+                changed += 1
+        return changed + len(previous) - seen
+
     def readable_paths(self) -> list[str]:
         """Relative paths of the files a run would read, in walk order (no records made)."""
         return [c.rel for c in self._walk() if c.problem is None]

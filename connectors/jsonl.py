@@ -157,6 +157,24 @@ class JsonlConnector(Connector):
                 last[parsed.item.id] = parsed.number
         return last
 
+    def estimate_items(self, checkpoint: Checkpoint) -> int | None:
+        """About how many items ``fetch(checkpoint)`` yields, for a progress bar: the lines
+        after the checkpoint's offset (all of them in a file now shorter than it), counted
+        without parsing. ``None`` when the file cannot be read."""
+        offset = checkpoint.offset if isinstance(checkpoint, JsonlCheckpoint) else 0
+        lines, last = 0, b"\n"
+        try:
+            with self.path.open("rb") as handle:
+                if handle.seek(0, 2) < offset:
+                    offset = 0  # truncated: read again from the start
+                handle.seek(offset)
+                while block := handle.read(1 << 20):
+                    lines += block.count(b"\n")
+                    last = block[-1:]
+        except OSError:
+            return None
+        return lines + (last != b"\n")
+
     def _open(self) -> BinaryIO:
         try:
             return self.path.open("rb")

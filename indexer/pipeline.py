@@ -26,7 +26,7 @@ import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from tqdm import tqdm
 
@@ -85,6 +85,15 @@ class _Prepared:
 NOT_INDEXED = "not indexed: "
 
 
+@runtime_checkable
+class Estimating(Protocol):
+    """A connector that can say cheaply about how many items a fetch will yield (files: a
+    walk with ``stat``; JSONL: the lines after the checkpoint), for the progress bar's total
+    and ETA. Others show a count and a rate only."""
+
+    def estimate_items(self, checkpoint: Checkpoint) -> int | None: ...
+
+
 class Indexer:
     """Applies connector items to a store. Not thread-safe; one indexer per process."""
 
@@ -102,6 +111,7 @@ class Indexer:
         self.chunking = chunking
         self.batch_size = batch_size
         self.progress = progress
+        self._loaded = False  # the model was loaded in this run (see _load_model)
 
     # -- public entry points ------------------------------------------------------------------
 
@@ -123,9 +133,17 @@ class Indexer:
         summary.rebuilt = self.ensure_settings()
         checkpoint = connector.load_checkpoint(self.store.get_checkpoint(source))
         pending: list[Record | Tombstone | Failure] = []
+        total = None
+        if self.progress and isinstance(connector, Estimating):
+            total = connector.estimate_items(checkpoint)
         bar = tqdm(
-            desc=f"indexing {source}", unit=" records", disable=not self.progress, leave=False
+            desc=f"indexing {source}",
+            unit=" records",
+            total=total,
+            disable=not self.progress,
+            leave=False,
         )
+        self._loaded = False
         try:
             for item in connector.fetch(checkpoint):
                 if isinstance(item, Checkpoint):
@@ -233,6 +251,8 @@ class Indexer:
                 acl_only.append(item)
             else:
                 summary.unchanged += 1
+        if to_embed and bar is not None:
+            self._load_model(bar)
         prepared, not_indexed = self._prepare(to_embed)
         with self.store.transaction() as conn:
             generation = self.store.next_generation(conn)
@@ -266,8 +286,29 @@ class Indexer:
                 self.store.save_checkpoint(conn, source, checkpoint.model_dump_json())
         if bar is not None:
             bar.update(len(items))
+            if bar.total is not None and bar.n > bar.total:
+                bar.total = bar.n  # the estimate missed some (metadata-only changes)
             elapsed = max(bar.format_dict.get("elapsed", 0.0), 1e-6)
             bar.set_postfix(chunks_per_s=f"{summary.chunks_embedded / elapsed:.0f}")
+
+    def _load_model(self, bar: Any) -> None:
+        """Load the model before the first batch is embedded, saying so on the bar.
+
+        The load (seconds to minutes on a busy machine) used to sit inside the first batch:
+        the bar said "0 records, ? records/s" until it ended. When nothing had been counted
+        yet, the bar's clock restarts after it, so the rate and ETA are the indexing's.
+        """
+        if self._loaded:
+            return
+        self._loaded = True
+        if bar.disable:
+            return
+        description = bar.desc
+        bar.set_description_str(f"{description}: loading the model", refresh=True)
+        self.embedder.embed(["warm up"], progress=False)
+        bar.set_description_str(description, refresh=False)
+        if bar.n == 0:
+            bar.reset(total=bar.total)
 
     def _prepare(self, records: Sequence[Record]) -> tuple[list[_Prepared], list[Failure]]:
         """Chunk and embed records (outside any transaction: embedding is the slow part).

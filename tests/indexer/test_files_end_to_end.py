@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import sys
@@ -11,6 +12,8 @@ import pytest
 
 from connectors.files import FilesConnector
 from indexer import Indexer
+from retrieval.chunking import ChunkingConfig
+from retrieval.embedding import Embedder
 from retrieval.models import AccessScope, SearchFilters, SearchRequest
 from retrieval.search import HybridSearcher
 from retrieval.store import SqliteStore
@@ -218,3 +221,54 @@ def test_a_fixed_file_or_manifest_row_leaves_the_failures_list(
 
     third = indexer.run(FilesConnector(root))
     assert (third.added, third.failed, third.resolved) == (0, 0, 0)
+
+
+def test_dates_and_types_read_from_the_files_filter_the_search(
+    tmp_path: Path, indexer: Indexer, searcher: HybridSearcher
+) -> None:
+    root = tmp_path / "case-files"
+    write_case_files(
+        root,
+        {
+            # no type folders and every file copied today: only the documents know
+            "CASE-9/plan.txt": b"Safety plan - 3 March 2024\nGran collects Mia from school.",
+            "CASE-9/visit.docx": docx_bytes(
+                ["Record of home visit", "Date of visit: 04/03/2024", "Mia collects stickers."]
+            ),
+            "CASE-9/mail.eml": email_bytes(subject="Re: Tuesday", body="Mia collects at three."),
+        },
+    )
+    summary = indexer.run(FilesConnector(root))
+    assert summary.added == 3
+
+    def found(**filters: object) -> list[str]:
+        result = searcher.search(
+            SearchRequest(
+                text="Mia collects",
+                scope=AccessScope.of("team:a"),
+                filters=SearchFilters(case_id="CASE-9", **filters),  # type: ignore[arg-type]
+                mode="bm25",
+                understand=False,
+            )
+        )
+        return sorted(hit.document_id for hit in result.hits)
+
+    assert found(doc_types=("safety_plan",)) == ["files:CASE-9/plan.txt"]
+    assert found(doc_types=("visit_note",)) == ["files:CASE-9/visit.docx"]
+    # the e-mail's Date header is 5 March 2024
+    early_march = {"date_from": dt.date(2024, 3, 1), "date_to": dt.date(2024, 3, 4)}
+    assert found(**early_march) == ["files:CASE-9/plan.txt", "files:CASE-9/visit.docx"]
+    assert found(doc_types=("email",), date_from=dt.date(2024, 3, 5)) == ["files:CASE-9/mail.eml"]
+
+
+def test_the_progress_bar_has_a_total_and_says_when_the_model_loads(
+    tmp_path: Path, store: SqliteStore, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "case-files"
+    write_case_files(root, {f"CASE-9/note-{n}.txt": f"Note {n}.".encode() for n in range(5)})
+    indexer = Indexer(store, embedder, ChunkingConfig(max_words=60), progress=True)
+    indexer.run(FilesConnector(root))
+    shown = capsys.readouterr().err.replace("\r", "\n")
+    assert "loading the model" in shown
+    assert "0/5" in shown  # a total from the first moment, not "0 records, ? records/s"
+    assert "5/5" in shown
