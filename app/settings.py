@@ -236,6 +236,10 @@ class Settings(BaseSettings):
     # Document types a pushed record may have beyond the known ones (connectors/record.py);
     # a push with any other type is refused for that record, naming the allowed ones.
     extra_doc_types: list[str] = Field(default_factory=list)
+    # Where the record page links each record in the case-management system: an http(s)
+    # address with {source_uri} and/or {id} (both percent-encoded), e.g.
+    # https://cms.example.org/open?uri={source_uri}. Unset: only http(s) source addresses link.
+    source_link_pattern: str | None = None
     chunking: ChunkingSettings = ChunkingSettings()
     embedding: EmbeddingSettings = EmbeddingSettings()
     search: SearchSettings = SearchSettings()
@@ -243,6 +247,16 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     extraction: ExtractionSettings = ExtractionSettings()
     oidc: OidcSettings = OidcSettings()
+
+    @field_validator("source_link_pattern")
+    @classmethod
+    def _http_pattern(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"https?://[^/{}\s]", value, re.IGNORECASE):
+            raise ValueError(
+                "CASESEARCH_SOURCE_LINK_PATTERN must be an http:// or https:// address with its "
+                "host written out, e.g. https://cms.example.org/open?uri={source_uri}"
+            )
+        return value or None
 
     @field_validator("jwt_secret")
     @classmethod

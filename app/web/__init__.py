@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.errors import AppError
 from app.web.audit_log import router as audit_router
 from app.web.chronology import router as chronology_router
+from app.web.dashboard import router as dashboard_router
 from app.web.failures import pages_or, sign_in_redirect
 from app.web.patterns import router as patterns_router
 from app.web.render import STATIC_DIR
@@ -29,6 +30,7 @@ def install_web(app: FastAPI) -> None:
     app.include_router(router)
     app.include_router(patterns_router)
     app.include_router(audit_router)
+    app.include_router(dashboard_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_exception_handler(SignInRequired, sign_in_redirect)
     for kind in (StarletteHTTPException, AppError, Exception):

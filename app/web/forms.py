@@ -47,6 +47,9 @@ class SearchForm:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     page: int = 1
+    # search the words exactly as typed (``exact=1``): no spelling corrections, added
+    # wordings, dates or names read from the query
+    exact: bool = False
     errors: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -70,6 +73,8 @@ class SearchForm:
                     (f"{prefix}_month", str(value.month)),
                     (f"{prefix}_year", str(value.year)),
                 ]
+        if self.exact:
+            out.append(("exact", "1"))
         chosen = self.page if page is None else page
         if chosen > 1:
             out.append(("page", str(chosen)))
@@ -118,6 +123,7 @@ def parse_search_form(request: Request, settings: Settings) -> SearchForm:
         form.errors["to"] = "Date to must be the same as or after date from"
         form.date_to = None
 
+    form.exact = params.get("exact") == "1"
     page = params.get("page", "1")
     max_page = settings.limits.max_offset // PAGE_SIZE + 1
     form.page = int(page) if _DIGITS.fullmatch(page) and 1 <= int(page) <= max_page else 1

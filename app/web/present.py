@@ -6,10 +6,13 @@ Everything here returns plain text or (text, marked) pieces; the templates escap
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
+
+from retrieval.understanding.dates import find_dates
 
 # Record types DESIGN.md names, in the order a practitioner scans for them. Unknown types from a
 # case-management system are shown too, with a name made from the code.
@@ -184,3 +187,122 @@ def _query_facts(query: Mapping[str, Any]) -> list[Fact]:
         if pairs:
             facts.append(Fact("Spelling read as", "; ".join(pairs)))
     return facts
+
+
+# -- what the search did ----------------------------------------------------------------------
+
+
+def _pairs(value: Any) -> list[tuple[str, str]]:
+    """``[[a, b], ...]`` from the search's ``query`` block as string pairs; anything else: none."""
+    if not isinstance(value, list):
+        return []
+    return [(str(p[0]), str(p[1])) for p in value if isinstance(p, list | tuple) and len(p) == 2]
+
+
+def corrected_query(query: str, corrections: Any) -> str:
+    """``query`` with each misspelt word (as written) replaced by its correction.
+
+    ``corrections`` are ``(as written, corrected)`` pairs in query order; each replaces the
+    next whole-word occurrence after the previous one, so "saftey paln" with both corrected
+    reads "safety plan". A pair whose word is not found is skipped.
+    """
+    out, cursor = query, 0
+    for written, right in _pairs(corrections):
+        found = re.compile(rf"(?<!\w){re.escape(written)}(?!\w)").search(out, cursor)
+        if found is None:
+            continue
+        out = out[: found.start()] + right + out[found.end() :]
+        cursor = found.start() + len(right)
+    return out
+
+
+def added_wordings(expansions: Any) -> list[str]:
+    """The wordings search added, grouped by the words they were added for, in query order,
+    each wording once: ``["GP as general practitioner, family doctor"]``."""
+    by_found: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for found, added in _pairs(expansions):
+        if added.lower() not in seen:
+            seen.add(added.lower())
+            by_found.setdefault(found, []).append(added)
+    return [f"{found} as {', '.join(added)}" for found, added in by_found.items()]
+
+
+def date_range_text(date_from: dt.date | None, date_to: dt.date | None) -> str:
+    """ "1 March 2024 to 31 March 2024", "from 1 March 2024", "up to 30 April 2024"."""
+    if date_from is not None and date_to is not None:
+        if date_from == date_to:
+            return long_date(date_from)
+        return f"{long_date(date_from)} to {long_date(date_to)}"
+    if date_from is not None:
+        return f"from {long_date(date_from)}"
+    if date_to is not None:
+        return f"up to {long_date(date_to)}"
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class DatePhraseView:
+    """A date phrase of the query as typed ("since March 2024"), the dates it reads as, and the
+    query without it (what removing it as a filter searches)."""
+
+    text: str
+    dates: str
+    without: str
+
+
+def date_phrases(query: str, today: dt.date) -> list[DatePhraseView]:
+    """The date phrases search reads in ``query`` (``retrieval.understanding``'s rules), in
+    query order."""
+    views = []
+    for phrase in find_dates(query, today).phrases:
+        without = " ".join((query[: phrase.start] + " " + query[phrase.end :]).split())
+        views.append(
+            DatePhraseView(
+                text=query[phrase.start : phrase.end].strip(),
+                dates=date_range_text(phrase.date_from, phrase.date_to),
+                without=without,
+            )
+        )
+    return views
+
+
+def iso_date(value: Any) -> dt.date | None:
+    """An ISO date string from the search's ``query`` block, else ``None``."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+# -- the record in the case-management system -------------------------------------------------
+
+SAFE_LINK_SCHEMES = ("http", "https")
+
+
+def source_link(pattern: str | None, source_uri: str | None, document_id: str) -> str | None:
+    """Where the record opens in the case-management system, or ``None`` for no link.
+
+    With a configured ``pattern`` (an http(s) address with ``{source_uri}`` and ``{id}``
+    placeholders) the record's source address and id are put in it percent-encoded, so they
+    can never change the address's scheme or host; a pattern naming ``{source_uri}`` gives no
+    link for a record without one. Without a pattern, only an http or https source address is
+    a link: ``cms://...``, ``javascript:`` and the like stay text.
+    """
+    if pattern:
+        if "{source_uri}" in pattern and not source_uri:
+            return None
+        return pattern.replace("{source_uri}", quote(source_uri or "", safe="")).replace(
+            "{id}", quote(document_id, safe="")
+        )
+    if not source_uri:
+        return None
+    try:
+        parts = urlsplit(source_uri)
+    except ValueError:
+        return None
+    if parts.scheme.lower() in SAFE_LINK_SCHEMES and parts.netloc:
+        return source_uri
+    return None

@@ -10,10 +10,12 @@ for them while the user types (results as you type); without the script nothing 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -21,6 +23,7 @@ from starlette.datastructures import FormData
 
 from app.actions import (
     AUDITOR,
+    QA,
     SearchParams,
     case_timeline_for,
     open_document,
@@ -36,7 +39,7 @@ from app.oidc import client_for
 from app.services import Services
 from app.web import present
 from app.web.devlogin import check_user_id, demo_users, parse_principals
-from app.web.forms import MAX_ID_CHARS, PAGE_SIZE, SearchForm, parse_search_form
+from app.web.forms import MAX_ID_CHARS, PAGE_SIZE, DateField, SearchForm, parse_search_form
 from app.web.render import PAGE_HEADERS, render
 from app.web.session import (
     OIDC_SIGNED_OUT_PATH,
@@ -68,6 +71,12 @@ MAX_FORM_FIELD = 4000
 _SEARCH_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _OFFSET = re.compile(r"[0-9]{1,9}")
 PARTIAL_PARAM = "partial"
+# A record opened from a result carries the search's query string (``back``) for "Back to
+# results"; longer than any search the form can make is not one.
+MAX_BACK_CHARS = 6000
+# Where a user lands on the bare search page when their role has a page of its own.
+SEARCH_PAGE = "/search"
+DASHBOARD_PAGE = "/time-to-find"
 
 # The look-ups practitioners ask for most; each runs a search scoped to the case, no typing.
 QUICK_LOOKUPS: tuple[tuple[str, str], ...] = (
@@ -119,17 +128,32 @@ def dev_sign_in_on(services: Services) -> bool:
 
 def base_context(services: Services, session: Session | None, **extra: Any) -> dict[str, Any]:
     """What every page's layout needs, plus ``extra``."""
+    principals = session.caller.all_principals if session else frozenset()
     context: dict[str, Any] = {
         "user": session.caller.subject if session else None,
         "csrf": csrf_token(services.settings, session) if session else "",
         "dev_login": dev_sign_in_on(services),
-        "auditor": bool(session and AUDITOR in session.caller.all_principals),
+        "auditor": AUDITOR in principals,
+        "qa": bool({AUDITOR, QA} & principals),
+        # the bare search page sends these users to their own page: the menu's search link
+        # must not
+        "search_href": SEARCH_PAGE if landing_page(principals) else "/",
         "nav": None,
         "errors": {},
         "max_query_chars": services.settings.limits.max_query_chars,
     }
     context.update(extra)
     return context
+
+
+def landing_page(principals: frozenset[str]) -> str | None:
+    """The page made for a user's role, where the bare search page sends them: the audit log
+    for ``role:auditor``, the time-to-find dashboard for ``role:qa``; ``None`` for others."""
+    if AUDITOR in principals:
+        return "/audit"
+    if QA in principals:
+        return DASHBOARD_PAGE
+    return None
 
 
 def not_found_page(request: Request, services: Services, session: Session | None) -> HTMLResponse:
@@ -336,13 +360,14 @@ class Option:
     count: int = 0
 
 
-def _result_view(search_id: str, hit: Hit) -> ResultView:
+def _result_view(search_id: str, hit: Hit, back: str) -> ResultView:
     query = urlencode(
         [
             ("search_id", search_id),
             ("chunk", hit.chunk_id),
             ("start", str(hit.snippet.char_start)),
             ("end", str(hit.snippet.char_end)),
+            ("back", back),
         ]
     )
     return ResultView(
@@ -392,6 +417,59 @@ def _message(exc: Exception) -> str:
     return text[:1].upper() + text[1:]
 
 
+@dataclass(frozen=True, slots=True)
+class RemovableDate:
+    """A date phrase read from the query, shown as a filter; its link searches without it."""
+
+    label: str
+    remove_url: str
+
+
+@dataclass(slots=True)
+class QueryNotes:
+    """What the search did to the words typed, said once above the results."""
+
+    corrected: str = ""  # the query as searched, when spelling was corrected
+    added: list[str] = field(default_factory=list)  # wordings added ("GP (for general ...)")
+    dates: list[RemovableDate] = field(default_factory=list)
+    exact_url: str = ""  # the same search of exactly the words typed
+    understood_url: str = ""  # on an exact search: the search with the words read again
+
+    def __bool__(self) -> bool:
+        return bool(self.corrected or self.added or self.dates or self.understood_url)
+
+
+def _query_notes(form: SearchForm, understanding: Mapping[str, Any]) -> QueryNotes:
+    params = form.params(page=1)
+    if form.exact:
+        understood = [(k, v) for k, v in params if k != "exact"]
+        return QueryNotes(understood_url=present.search_url(understood))
+    notes = QueryNotes(exact_url=present.search_url([*params, ("exact", "1")]))
+    corrected = present.corrected_query(form.q, understanding.get("corrections"))
+    if corrected != form.q:
+        notes.corrected = corrected
+    notes.added = present.added_wordings(understanding.get("expansions"))
+    read_from = present.iso_date(understanding.get("date_from"))
+    read_to = present.iso_date(understanding.get("date_to"))
+    if read_from is None and read_to is None:
+        return notes
+    # dates the boxes hold because this page filled them in from the phrase go with it
+    same = {"from": form.date_from == read_from, "to": form.date_to == read_to}
+    for phrase in present.date_phrases(form.q, dt.date.today()):
+        kept = [(k, v) for k, v in params if k != "q" and not same.get(k.split("_")[0])]
+        url = present.search_url([("q", phrase.without), *kept] if phrase.without else kept)
+        notes.dates.append(RemovableDate(f"{phrase.text}: {phrase.dates}", url))
+    return notes
+
+
+def _fill_dates(form: SearchForm, understanding: Mapping[str, Any]) -> None:
+    """Show the dates read from the query in the empty date boxes, so the user sees them."""
+    for key, attr in (("date_from", "date_from_input"), ("date_to", "date_to_input")):
+        value = present.iso_date(understanding.get(key))
+        if value is not None and getattr(form, attr).empty:
+            setattr(form, attr, DateField(str(value.day), str(value.month), str(value.year)))
+
+
 @router.get("/", response_class=HTMLResponse)
 def search_page(request: Request, services: ServicesDep, session: PageSession) -> Response:
     """The search page; with ``q`` it runs the search and renders the results in this response.
@@ -399,7 +477,30 @@ def search_page(request: Request, services: ServicesDep, session: PageSession) -
     With ``partial=1`` the answer is the results region alone (``_results.html``, the same
     rendering the page includes) for the same search: same checks, same audited
     ``run_search``, same status (400 when the form has errors).
+
+    The bare page (no query string) sends an auditor or QA officer on to the page made for
+    them (``landing_page``); their menu's search link is ``/search``, the same page.
     """
+    if not request.url.query:
+        landing = landing_page(session.caller.all_principals)
+        if landing is not None:
+            return _redirect(landing)
+    return _search(request, services, session)
+
+
+@router.get(SEARCH_PAGE, response_class=HTMLResponse)
+def plain_search_page(request: Request, services: ServicesDep, session: PageSession) -> Response:
+    """The search page, without a landing page's redirect (the form still submits to ``/``)."""
+    return _search(request, services, session)
+
+
+def _search(
+    request: Request,
+    services: ServicesDep,
+    session: Session,
+    *,
+    open_case_error: str | None = None,
+) -> Response:
     settings = services.settings
     form = parse_search_form(request, settings)
     scope = AccessScope(session.caller.all_principals)
@@ -410,6 +511,7 @@ def search_page(request: Request, services: ServicesDep, session: PageSession) -
         form.submitted
         and not form.errors
         and not form.case_id
+        and not form.exact
         and form.offset == 0
         and not wants_partial(request)
     ):
@@ -430,12 +532,19 @@ def search_page(request: Request, services: ServicesDep, session: PageSession) -
             date_to=form.date_to,
             top_k=PAGE_SIZE,
             offset=form.offset,
+            understand=not form.exact,
         )
         try:
             search_id, result = run_search(services, session.caller, params)
         except (InvalidQueryError, InvalidRequest) as exc:
             errors["q"] = _message(exc)
-    results = [_result_view(search_id, hit) for hit in result.hits] if result else []
+    back = urlencode(form.params())
+    results = [_result_view(search_id, hit, back) for hit in result.hits] if result else []
+    notes = _query_notes(form, result.understanding) if result is not None else QueryNotes()
+    if result is not None:
+        _fill_dates(form, result.understanding)
+    if open_case_error is not None:
+        errors["open-case"] = open_case_error
     next_page = form.page + 1
     has_next = len(results) == PAGE_SIZE and (next_page - 1) * PAGE_SIZE <= (
         settings.limits.max_offset
@@ -452,6 +561,7 @@ def search_page(request: Request, services: ServicesDep, session: PageSession) -
             errors=errors,
             searched=result is not None,
             results=results,
+            notes=notes,
             first_rank=form.offset + 1,
             last_rank=form.offset + len(results),
             prev_url=present.search_url(form.params(page=form.page - 1)) if form.page > 1 else None,
@@ -498,11 +608,13 @@ def record_page(
     search_id: str | None = None,
     start: str | None = None,
     end: str | None = None,
+    back: str | None = None,
 ) -> Response:
     """A record in full, the cited passage (``start``..``end``) marked; 404 if not visible.
 
     Opening it from a result (``search_id``) records time-to-find here on the server, so it
-    counts without JavaScript.
+    counts without JavaScript. ``back`` is the search's query string, for "Back to results";
+    it can only ever lead to the search page.
     """
     if not document_id or len(document_id) > MAX_ID_CHARS:
         return not_found_page(request, services, session)
@@ -524,19 +636,42 @@ def record_page(
             pieces=present.pieces(doc.text, spans),
             cited=cited,
             cite_requested=start is not None or end is not None,
+            back_url=_back_url(back),
+            source_url=present.source_link(
+                services.settings.source_link_pattern, doc.source_uri, doc.id
+            ),
         ),
     )
+
+
+def _back_url(back: str | None) -> str | None:
+    """The search page at the query string ``back`` (re-encoded, so nothing but ``/?...``)."""
+    if not back or len(back) > MAX_BACK_CHARS:
+        return None
+    params = parse_qsl(back, keep_blank_values=True)
+    if not any(key == "q" for key, _ in params):
+        return None
+    return present.search_url(params)
 
 
 # -- case -------------------------------------------------------------------------------------
 
 
 @router.get("/cases", response_class=HTMLResponse)
-def open_case(request: Request, _session: PageSession, case_id: str | None = None) -> Response:
-    """The "open a case" form's target: on to the case page (or back to search when blank)."""
+def open_case(
+    request: Request, services: ServicesDep, session: PageSession, case_id: str | None = None
+) -> Response:
+    """The "open a case" form's target: on to the case page. Nothing chosen (or too long an id)
+    is the search page again, 400, with the error said GOV.UK style on the chooser."""
     chosen = (case_id or "").strip()
-    if not chosen or len(chosen) > MAX_ID_CHARS:
-        return _redirect("/")
+    if not chosen:
+        scope = AccessScope(session.caller.all_principals)
+        listed = len(visible_cases(services.store, scope, limit=CASE_SELECT_MAX + 1))
+        message = "Select a case to open" if listed <= CASE_SELECT_MAX else "Enter a case reference"
+        return _search(request, services, session, open_case_error=message)
+    if len(chosen) > MAX_ID_CHARS:
+        message = f"Case reference must be {MAX_ID_CHARS} characters or fewer"
+        return _search(request, services, session, open_case_error=message)
     return _redirect(present.case_url(chosen))
 
 

@@ -136,9 +136,9 @@ def test_only_auditors_see_the_page_or_its_link(
     _as(client, audit_services, "sam", "team:north", "role:qa")
     assert client.get("/audit", params={"person": "Ruth"}, headers=HTML).status_code == 403
     assert client.get("/audit.csv", params={"person": "P-1"}).status_code == 403
-    assert 'href="/audit"' not in client.get("/", headers=HTML).text
+    assert 'href="/audit"' not in client.get("/search", headers=HTML).text
     _as(client, audit_services, "dpo", "role:auditor")
-    assert 'href="/audit"' in client.get("/", headers=HTML).text
+    assert 'href="/audit"' in client.get("/search", headers=HTML).text
 
 
 def test_signing_in_and_out_are_in_the_log(client: TestClient, audit_services: Services) -> None:

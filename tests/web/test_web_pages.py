@@ -556,7 +556,10 @@ def test_the_open_case_form_goes_to_the_case_page(alice: TestClient) -> None:
     response = alice.get("/cases", params={"case_id": " CASE-7 "})
     assert response.status_code == 303
     assert response.headers["location"] == "/cases/CASE-7"
-    assert alice.get("/cases", params={"case_id": ""}).headers["location"] == "/"
+    nothing = alice.get("/cases", params={"case_id": ""})
+    assert nothing.status_code == 400
+    assert '<a href="#open-case">Select a case to open</a>' in nothing.text
+    assert 'id="open-case-error"' in nothing.text
 
 
 # -- errors -----------------------------------------------------------------------------------
