@@ -16,11 +16,12 @@ nothing else:
    mean of its exemplar sentences, plus the question's own meaning for free text) supports its
    record even without the words; the record's quoted sentence is then the chunk's sentence
    with most of the concern's words, else its first.
-3. **Strength.** A record is a *strong* match when it has an affirmed mention of a name, two
-   distinct affirmed wordings, or a chunk at least ``strong_cosine`` from the direction; any
-   other support makes it a *weak* match. Cases are ordered by strong records, then all
-   records; the default answer lists only cases with a strong record (``include_weak`` lists
-   the rest). The thresholds are calibrated in README.md ("Pattern view").
+3. **Strength.** A record is a *strong* match when it has an affirmed mention of a name or a
+   figure under a measure's bound, two distinct affirmed wordings, or a chunk at least
+   ``strong_cosine`` from the direction; any other support makes it a *weak* match. Cases are
+   ordered by strong records, then all records; the default answer lists only the cases that
+   ``shows`` accepts (``include_weak`` lists the rest). The thresholds are calibrated in
+   README.md ("Patterns across cases").
 
 Counts (records, cases, months, teams) are over supporting records only, so the numbers never
 include a record the caller cannot see.
