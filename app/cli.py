@@ -6,11 +6,11 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from app.settings import Settings, get_settings
+from app.settings import ConfigurationError, Settings, get_settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -125,7 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--subject")
     p.add_argument("--case-id")
     p.add_argument("--record-id")
-    p.add_argument("--action", choices=_audit_actions())
+    p.add_argument("--action", choices=_AuditActions(), metavar="ACTION", help="one of %(choices)s")
     p.add_argument("--date-from", type=dt.date.fromisoformat, help="first UTC day (inclusive)")
     p.add_argument("--date-to", type=dt.date.fromisoformat, help="last UTC day (inclusive)")
     p.add_argument("--limit", type=int, default=50)
@@ -397,11 +397,11 @@ def _search_server(
     if not healthy:
         return None
     try:
-        from app.auth import mint_token
-
-        token = mint_token(settings, subject, list(args.principal), ttl_s=300)
-    except Exception as exc:  # RS256 or no secret here: the server cannot be asked
+        token = _shell_token(settings, subject, args.principal)
+    except ConfigurationError as exc:  # no secret here: the server cannot be asked
         print(f"note: searching in this process: {exc}", file=sys.stderr)
+        return None
+    if token is None:
         return None
     request = urllib.request.Request(  # noqa: S310 (the operator's own server address)
         f"{base}/v1/search",
@@ -427,6 +427,31 @@ def _search_server(
             message = exc.reason
         hint = " (does it use the same CASESEARCH_JWT_SECRET?)" if exc.code == 401 else ""
         raise ServerRefused(f"{base} answered {exc.code}: {message}{hint}") from None
+
+
+def _shell_token(settings: Settings, subject: str, principals: list[str]) -> str | None:
+    """A five-minute token for one search: the claims ``app.auth.mint_token`` signs, made here
+    so that the shell does not import the API's modules (FastAPI, 0.2-0.4 s). ``None`` under
+    RS256, where only the identity provider can sign. Raises ``ConfigurationError`` when no
+    secret is configured outside development mode."""
+    import time
+
+    import jwt
+
+    if settings.auth.algorithm != "HS256":
+        return None
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": subject,
+        settings.auth.principals_claim: sorted(set(principals)),
+        "iat": now,
+        "exp": now + 300,
+    }
+    if settings.auth.issuer:
+        claims["iss"] = settings.auth.issuer
+    if settings.auth.audience:
+        claims["aud"] = settings.auth.audience
+    return jwt.encode(claims, settings.token_secret(), algorithm="HS256")
 
 
 class ServerRefused(Exception):
@@ -502,6 +527,17 @@ def _audit_actions() -> list[str]:
     from app.audit import ACTIONS
 
     return list(ACTIONS)
+
+
+class _AuditActions:
+    """``audit list --action``'s choices, read only when that option is used or shown: app.audit
+    loads the store's libraries (0.3-0.4 s), which every command, ``search`` included, paid."""
+
+    def __contains__(self, value: object) -> bool:
+        return value in _audit_actions()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_audit_actions())
 
 
 def _audit_store(settings: Settings) -> Any:

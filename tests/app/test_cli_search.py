@@ -3,7 +3,11 @@ server when one answers at ``CASESEARCH_SERVER_URL``, else run in this process."
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -158,3 +162,37 @@ def test_local_searches_in_this_process_even_with_a_server(
     assert code == 0
     assert "OPEN-1" in out
     assert "in this process" in out
+
+
+def test_a_search_through_the_server_loads_neither_torch_nor_the_api(
+    settings: Settings, services: Services, serve_live: Any, tmp_path: Path
+) -> None:
+    """What makes the shell fast: a fresh ``casesearch search`` process imports no model
+    library, no FastAPI and no store."""
+    probe = (
+        "import sys\n"
+        "from app.cli import main\n"
+        "code = main(['search', 'safety plan', '--principal', 'team:north'])\n"
+        "heavy = [m for m in ('torch', 'sentence_transformers', 'fastapi', 'sqlalchemy')"
+        " if m in sys.modules]\n"
+        "print('heavy:', heavy)\n"
+        "raise SystemExit(code)\n"
+    )
+    with serve_live(create_app(services=services), settings) as server:
+        env = {
+            **os.environ,
+            "CASESEARCH_SERVER_URL": server.url,
+            "CASESEARCH_JWT_SECRET": settings.token_secret(),
+            "CASESEARCH_DATA_DIR": str(tmp_path),
+        }
+        done = subprocess.run(
+            [sys.executable, "-c", probe],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=Path(__file__).resolve().parents[2],
+        )
+    assert done.returncode == 0, done.stderr
+    assert "OPEN-1" in done.stdout
+    assert "heavy: []" in done.stdout
