@@ -4,11 +4,12 @@
 Each client sends ``POST /v1/search`` (mixed queries from many users, each query sent by a
 user who sees its case) on its own keep-alive connection and sends the next as soon as the
 answer arrives. Throughput is the answers in the measured window over its length; latencies
-are those of requests that started inside it. Two servers are measured in one run: the
-default (``limits.max_concurrent_searches``: one search per core, the rest queue) and
-``unbounded`` (0: every worker thread may search at once), so that the two
-tables come from the same machine and minutes: both servers run throughout, and at each
-concurrency the two take turns.
+are those of requests that started inside it. Three servers are measured in one run: the
+default (one process; ``limits.max_concurrent_searches``: one search per core, the rest queue),
+``unbounded`` (0: every worker thread may search at once) and ``two_workers`` (two API
+processes, ``CASESEARCH_WORKERS=2``, the rate limit shared in Redis), so that the tables come
+from the same machine and minutes: all servers run throughout, and at each concurrency they take
+turns. A server's CPU and peak memory include its worker processes.
 """
 
 from __future__ import annotations
@@ -30,20 +31,50 @@ from evaluation.metrics import percentile
 from evaluation.synthetic import generate_case_file
 
 LOAD_P95_MAX_MS = 300.0  # at 16 clients
-# The server configurations compared: name -> CASESEARCH_LIMITS__MAX_CONCURRENT_SEARCHES
-# (absent: the default, one search per core).
-VARIANTS: dict[str, str | None] = {"default": None, "unbounded": "0"}
+# The server configurations compared: name -> the settings it changes. "default": one
+# process, one search per core at once; "unbounded": every worker thread may search at once;
+# "two_workers": two API processes (CASESEARCH_WORKERS), their rate limit shared in Redis.
+VARIANTS: dict[str, dict[str, str]] = {
+    "default": {},
+    "unbounded": {"CASESEARCH_LIMITS__MAX_CONCURRENT_SEARCHES": "0"},
+    "two_workers": {
+        "CASESEARCH_WORKERS": "2",
+        "CASESEARCH_LIMITS__RATE_LIMIT_STORAGE": "redis://127.0.0.1:6379",
+    },
+}
 
 Plan = list[tuple[str, str | None, str]]  # (query, case id, token)
 
 
-def _cpu_s(pid: int | str = "self") -> float | None:
-    """User plus system CPU seconds of process ``pid`` so far (None where there is no /proc)."""
+def _children(pid: int | str) -> list[str]:
+    """The pids of ``pid``'s child processes (uvicorn's workers), [] where /proc lacks them."""
+    found: list[str] = []
+    for tasks in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            found += tasks.read_text(encoding="ascii").split()
+        except OSError:
+            continue
+    return found
+
+
+def _cpu_s(pid: int | str = "self", *, tree: bool = False) -> float | None:
+    """User plus system CPU seconds of process ``pid`` so far (with ``tree``, its children's
+    too: the workers of a multi-process server), None where there is no /proc."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    if not tree:
+        return own
+    return own + sum(_cpu_s(child) or 0.0 for child in _children(pid))
+
+
+def _tree_rss_mib(pid: int) -> float | None:
+    """Peak RSS of ``pid`` and its children, summed (MiB)."""
+    peaks = [rss_mib("VmHWM", p) for p in [str(pid), *_children(pid)]]
+    known = [p for p in peaks if p is not None]
+    return round(sum(known), 1) if known else None
 
 
 def _stats(ms: Sequence[float]) -> Json:
@@ -135,32 +166,31 @@ def bench_load(config: BenchConfig, work: Path) -> Json:
     peaks: dict[str, float | None] = {}
     with phase(phases, "serve_and_measure"), ExitStack() as stack:
         servers: dict[str, tuple[str, int]] = {}
-        for name, limit in VARIANTS.items():
-            variant_env = dict(serve_env)
-            if limit is not None:
-                variant_env["CASESEARCH_LIMITS__MAX_CONCURRENT_SEARCHES"] = limit
+        for name, changes in VARIANTS.items():
+            variant_env = {**serve_env, **changes}
             servers[name] = stack.enter_context(server(variant_env, root / f"server-{name}.log"))
-        # Both servers run throughout; per level the variants take turns, alternating which
-        # goes first, so a change in the machine's load falls on both alike.
+        # Every server runs throughout; per level the variants take turns, rotating which
+        # goes first, so a change in the machine's load falls on all alike.
         for level, clients in enumerate(config.load_clients):
-            order = list(VARIANTS) if level % 2 == 0 else list(reversed(VARIANTS))
+            names = list(VARIANTS)
+            order = names[level % len(names) :] + names[: level % len(names)]
             for name in order:
                 url, pid = servers[name]
-                server_cpu, client_cpu = _cpu_s(pid), _cpu_s()
+                server_cpu, client_cpu = _cpu_s(pid, tree=True), _cpu_s()
                 row = asyncio.run(
                     _closed_loop(url, plan, clients, config.load_warmup_s, config.load_seconds)
                 )
                 # Where the two cores went: the cores the server and the clients kept busy,
                 # on average over the level (warm-up included); the rest went to other work.
                 span = config.load_warmup_s + config.load_seconds
-                server_now, client_now = _cpu_s(pid), _cpu_s()
+                server_now, client_now = _cpu_s(pid, tree=True), _cpu_s()
                 if server_cpu is not None and server_now is not None:
                     row["server_cpu_cores"] = round((server_now - server_cpu) / span, 2)
                 if client_cpu is not None and client_now is not None:
                     row["client_cpu_cores"] = round((client_now - client_cpu) / span, 2)
                 rows[name].append(row)
                 print(f"bench: load {name} {row}", file=sys.stderr, flush=True)
-        peaks = {name: rss_mib("VmHWM", pid) for name, (_, pid) in servers.items()}
+        peaks = {name: _tree_rss_mib(pid) for name, (_, pid) in servers.items()}
     variants: Json = {
         name: {"rows": rows[name], "server_peak_rss_mib": peaks[name]} for name in VARIANTS
     }
@@ -183,10 +213,10 @@ def bench_load(config: BenchConfig, work: Path) -> Json:
             "distinct_requests": len(plan),
             "client": "closed loop, asyncio + httpx in one process, one keep-alive connection "
             "per client, top_k 10; the clients share the server's cores",
-            "server": "casesearch serve (one uvicorn worker), rate limit 1000000/min, "
+            "server": "casesearch serve, rate limit 1000000/min, "
             f"OMP_NUM_THREADS={serve_env['OMP_NUM_THREADS']}",
             "variants": {
-                k: f"CASESEARCH_LIMITS__MAX_CONCURRENT_SEARCHES={v or 'default'}"
+                k: " ".join(f"{a}={b}" for a, b in v.items()) or "default settings"
                 for k, v in VARIANTS.items()
             },
         },
