@@ -824,6 +824,10 @@ class SqliteStore:
             )
         return out
 
+    def record_pks(self, conn: Connection) -> list[int]:
+        """Every record's pk, ascending (for copying the store to another index)."""
+        return [int(r[0]) for r in conn.exec_driver_sql("SELECT pk FROM records ORDER BY pk")]
+
     def case_record_pks(self, conn: Connection, case_ids: Iterable[str]) -> dict[str, list[int]]:
         """case id → the pks of all its records (callers narrow them to what a user may see)."""
         rows = _select_in(conn, "SELECT case_id, pk FROM records WHERE case_id IN", case_ids)
