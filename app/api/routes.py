@@ -122,7 +122,12 @@ def search(caller: CallerDep, body: SearchBodyDep, services: ServicesDep) -> Sea
         offset=body.offset,
     )
     search_id, result = actions.run_search(services, caller, params)
-    return to_response(result, search_id=search_id, offset=body.offset)
+    return to_response(
+        result,
+        search_id=search_id,
+        offset=body.offset,
+        max_offset=services.settings.limits.max_offset,
+    )
 
 
 @router.post(
@@ -202,17 +207,23 @@ def _evidence_out(e: Evidence) -> PatternEvidenceOut:
     )
 
 
-def to_response(result: SearchResult, *, search_id: str, offset: int = 0) -> SearchResponse:
+def to_response(
+    result: SearchResult, *, search_id: str, offset: int = 0, max_offset: int | None = None
+) -> SearchResponse:
     """The API body for an audited search (also printed by ``casesearch search --json``);
-    ``offset`` is where the page starts among all ``result.total`` matches."""
+    ``offset`` is where the page starts among all ``result.total`` matches. No next page is
+    offered past ``max_offset``, the furthest a search may start."""
     shown = offset + len(result.hits)
+    more = (
+        bool(result.hits) and shown < result.total and (max_offset is None or shown <= max_offset)
+    )
     return SearchResponse(
         search_id=search_id,
         took_ms=round(result.took_ms, 3),
         query=dict(result.understanding),
         total=result.total,
         offset=offset,
-        next_offset=shown if result.hits and shown < result.total else None,
+        next_offset=shown if more else None,
         results=[
             ResultOut(
                 document_id=hit.document_id,

@@ -218,7 +218,8 @@ class SearchResponse(BaseModel):
     offset: int = Field(default=0, description="where this page starts among the matches")
     next_offset: int | None = Field(
         default=None,
-        description="the ``offset`` of the next page, or null when this page is the last",
+        description="the ``offset`` of the next page, or null when this page is the last (or"
+        " the next would start past the furthest offset a search may ask for, 1,000)",
     )
 
 

@@ -17,7 +17,7 @@ from pydantic import SecretStr
 
 from app.main import create_app
 from app.services import Services, build_services
-from app.settings import Settings
+from app.settings import LimitSettings, Settings
 from retrieval.embedding import Embedder
 
 SECRET = "test-secret-of-at-least-thirty-two-bytes"
@@ -206,3 +206,33 @@ def test_a_listed_origin_may_frame_the_pages(configured: tuple[TestClient, Setti
 def test_an_origin_with_a_path_is_refused_at_start(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not an origin"):
         Settings(data_dir=tmp_path, cors_origins=["https://cms.example.org/app"])
+
+
+def test_no_next_page_is_offered_past_the_furthest_offset(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    config = Settings(
+        data_dir=tmp_path,
+        jwt_secret=SecretStr(SECRET),
+        progress=False,
+        limits=LimitSettings(max_offset=1),
+    )
+    services = build_services(config, embedder=embedder)
+    services.indexer.apply(
+        [
+            make_record(id=f"S-{n}", acl=["team:north"], text="Safety plan agreed.")
+            for n in range(3)
+        ],
+        source="test",
+    )
+    alice = bearer(config, "alice", "team:north")
+    with TestClient(create_app(services=services)) as client:
+        pages = [
+            client.post(
+                "/v1/search", json={"query": "safety plan", "top_k": 1, "offset": n}, headers=alice
+            ).json()
+            for n in (0, 1)
+        ]
+    services.close()
+    assert [p["total"] for p in pages] == [3, 3]
+    assert [p["next_offset"] for p in pages] == [1, None]  # offset 2 would be refused
