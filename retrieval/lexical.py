@@ -26,7 +26,7 @@ import json
 import math
 import sqlite3
 import threading
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -181,26 +181,55 @@ _kept: WeakKeyDictionary[Engine, OrderedDict[tuple[int, str], IntArray]] = WeakK
 
 
 def _matching(conn: Connection, expression: str) -> IntArray:
-    """The chunks (pks, ascending, read-only) matching an FTS5 expression anywhere in the index.
+    """The chunks (pks, ascending, read-only) matching an FTS5 expression anywhere in the index."""
+    return _kept_or_read(
+        conn, f"match:{expression}", lambda: _rowids(sqlite_connection(conn), expression)
+    )
 
-    Long lists are kept per store under its ``chunks_version`` (bumped inside every
-    transaction that adds or removes chunks, read inside this snapshot), so a kept list is
-    exactly what SQLite would answer now.
+
+COUNT_BITS = 20
+"""``_token_counts`` packs (chunk pk, count) as ``pk << COUNT_BITS | count``: no chunk holds a
+million tokens."""
+
+
+def _token_counts(conn: Connection, token: str) -> IntArray:
+    """Each chunk of the whole index holding ``token``, with how often, packed (ascending)."""
+    sql = f"SELECT (doc << {COUNT_BITS}) | count(*) FROM chunks_vocab WHERE term = ? GROUP BY doc"
+    return _kept_or_read(
+        conn, f"counts:{token}", lambda: int_column(sqlite_connection(conn), sql, (token,))
+    )
+
+
+def _token_offsets(conn: Connection, token: str) -> IntArray:
+    """Every instance of ``token`` in the whole index as ``chunk pk << COUNT_BITS | offset``,
+    ascending (offsets in FTS5 tokens: no chunk holds a million)."""
+    sql = f"SELECT (doc << {COUNT_BITS}) | offset FROM chunks_vocab WHERE term = ?"
+    return _kept_or_read(
+        conn, f"offsets:{token}", lambda: int_column(sqlite_connection(conn), sql, (token,))
+    )
+
+
+def _kept_or_read(conn: Connection, what: str, read: Callable[[], IntArray]) -> IntArray:
+    """``read()`` (made read-only), or the copy kept from an earlier search.
+
+    Long answers are kept per store under its ``chunks_version`` (bumped inside every
+    transaction that adds or removes chunks, read inside this snapshot), so a kept answer is
+    exactly what SQLite would give now.
     """
     version = data_version(conn, "chunks_version")
     with _lock:
         kept = _kept.setdefault(conn.engine, OrderedDict())
-        found = kept.get((version, expression)) if version is not None else None
+        found = kept.get((version, what)) if version is not None else None
         if found is not None and version is not None:
-            kept.move_to_end((version, expression))
+            kept.move_to_end((version, what))
             return found
-    found = _rowids(sqlite_connection(conn), expression)
+    found = read()
     found.setflags(write=False)
     if version is not None and found.size >= KEPT_MIN_CHUNKS:
         with _lock:
             for stale in [k for k in kept if k[0] != version]:
                 del kept[stale]
-            kept[(version, expression)] = found
+            kept[(version, what)] = found
             total = sum(a.size for a in kept.values())
             while total > KEPT_MAX_CHUNKS and len(kept) > 1:
                 total -= kept.popitem(last=False)[1].size
@@ -235,9 +264,11 @@ def bm25_search(
         _Phrase(index, fts5_tokens(term)) for index, group in enumerate(distinct) for term in group
     ]
     tokens = list(dict.fromkeys(t for p in phrases for t in p.tokens))
-    occurrences = _Occurrences(raw, tokens, chunk_pks)
+    occurrences = _Occurrences(conn, tokens, chunk_pks)
     counts = {token: occurrences.counts(token) for token in tokens}
-    frequencies = _frequencies(distinct, phrases, counts, chunk_pks, occurrences.positions)
+    frequencies = _frequencies(
+        distinct, phrases, counts, chunk_pks, occurrences.positions, [matches[g] for g in distinct]
+    )
     length = population.length_of[chunk_pks].astype(np.float64)
     average = population.terms / population.chunks
     idf: dict[tuple[str, ...], float] = {}
@@ -284,9 +315,10 @@ def _phrase_expression(tokens: tuple[str, ...]) -> str:
 
 
 TEXT_PATH_MAX_CHUNKS = 2_000
-"""Up to this many candidate chunks, term counts and offsets are read from the chunks' own
-terms (cost follows the candidates); above it, from ``chunks_vocab`` (cost follows the
-term's occurrences in the whole index, which is cheaper for a search across many cases)."""
+"""Up to this many candidate chunks, term counts and offsets are re-made from the chunks' own
+terms (cost follows the candidates: a search in one case); above it, each term's occurrences
+in the whole index are read from ``chunks_vocab`` as one packed column, kept while the chunks
+do not change, and looked up in memory (a search across cases)."""
 
 
 class _Occurrences:
@@ -294,13 +326,13 @@ class _Occurrences:
     token offsets, either re-made from the chunks' stored terms by FTS5's tokenizer or read
     from ``chunks_vocab`` (``TEXT_PATH_MAX_CHUNKS`` picks); both give the same numbers."""
 
-    def __init__(self, raw: sqlite3.Connection, tokens: Sequence[str], chunk_pks: IntArray):
-        self.raw = raw
+    def __init__(self, conn: Connection, tokens: Sequence[str], chunk_pks: IntArray):
+        self.conn = conn
+        raw = sqlite_connection(conn)
         self.chunk_pks = chunk_pks
-        self.documents = json.dumps(chunk_pks.tolist())
         self.from_text: dict[str, dict[int, list[int]]] | None = None
         if chunk_pks.size <= TEXT_PATH_MAX_CHUNKS:
-            self.from_text = _offsets_from_terms(raw, tokens, self.documents)
+            self.from_text = _offsets_from_terms(raw, tokens, json.dumps(chunk_pks.tolist()))
 
     def counts(self, token: str) -> npt.NDArray[np.float64]:
         """How often ``token`` occurs in each chunk (aligned with ``chunk_pks``)."""
@@ -311,28 +343,28 @@ class _Occurrences:
                 pks = np.fromiter(found, dtype=np.int64, count=len(found))
                 out[np.searchsorted(self.chunk_pks, pks)] = [len(v) for v in found.values()]
             return out
-        rows = self.raw.execute(
-            "SELECT doc, count(*) FROM chunks_vocab WHERE term = ?"
-            " AND doc IN (SELECT value FROM json_each(?)) GROUP BY doc",
-            (token, self.documents),
-        ).fetchall()
-        if rows:
-            counted = np.array(rows, dtype=np.int64)
-            out[np.searchsorted(self.chunk_pks, counted[:, 0])] = counted[:, 1]
+        packed = _token_counts(self.conn, token)
+        if packed.size:
+            docs = packed >> COUNT_BITS
+            at = np.minimum(np.searchsorted(docs, self.chunk_pks), docs.size - 1)
+            held = docs[at] == self.chunk_pks
+            out[held] = packed[at[held]] & ((1 << COUNT_BITS) - 1)
         return out
 
     def positions(self, token: str, chunk_pks: IntArray) -> Mapping[int, list[int]]:
         """Offsets of ``token`` in each of ``chunk_pks`` (some of the candidates)."""
         if self.from_text is not None:
             return self.from_text[token]
-        out: dict[int, list[int]] = defaultdict(list)
-        for doc, offset in self.raw.execute(
-            "SELECT doc, offset FROM chunks_vocab WHERE term = ?"
-            " AND doc IN (SELECT value FROM json_each(?)) ORDER BY doc, offset",
-            (token, json.dumps(chunk_pks.tolist())),
-        ):
-            out[int(doc)].append(int(offset))
-        return out
+        packed = _token_offsets(self.conn, token)
+        docs = packed >> COUNT_BITS
+        offsets = packed & ((1 << COUNT_BITS) - 1)
+        starts = np.searchsorted(docs, chunk_pks, side="left").tolist()
+        ends = np.searchsorted(docs, chunk_pks, side="right").tolist()
+        return {
+            pk: offsets[start:end].tolist()
+            for pk, start, end in zip(chunk_pks.tolist(), starts, ends, strict=True)
+            if end > start
+        }
 
 
 def _offsets_from_terms(
@@ -401,13 +433,16 @@ def _frequencies(
     counts: dict[str, npt.NDArray[np.float64]],
     chunk_pks: IntArray,
     offsets: Callable[[str, IntArray], Mapping[int, list[int]]],
+    matched: Sequence[IntArray],
 ) -> list[npt.NDArray[np.float64]]:
     """Per phrase, its instances that count in each chunk (aligned with ``chunk_pks``).
 
     A one-token phrase alone counts every instance (``counts``). A phrase of several tokens,
     or any phrase inside a NEAR group, is read from token offsets, and only in the chunks
     that hold every token of its group: inside a NEAR group only the instances that take part
-    in a match of the group count (none where the group does not match), as in FTS5.
+    in a match of the group count (none where the group does not match), as in FTS5. A NEAR
+    group of one-token phrases is read only in the chunks FTS5 says it matches (``matched``,
+    per group, ascending): elsewhere it has no instance that counts, by the same rule.
     """
     out: list[npt.NDArray[np.float64]] = [
         counts[p.tokens[0]].copy() if len(p.tokens) == 1 else np.zeros(len(chunk_pks))
@@ -421,6 +456,10 @@ def _frequencies(
         present = np.logical_and.reduce([counts[t] > 0 for t in tokens]) if tokens else None
         for i in members:
             out[i][:] = 0.0
+        if present is not None and all(len(phrases[i].tokens) == 1 for i in members):
+            found = matched[index]
+            at = np.minimum(np.searchsorted(found, chunk_pks), max(found.size - 1, 0))
+            present &= found[at] == chunk_pks if found.size else False
         if present is None or not present.any():
             continue
         rows = np.flatnonzero(present)

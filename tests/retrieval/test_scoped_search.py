@@ -75,10 +75,11 @@ def _fts5(store: SqliteStore, groups: Sequence[TermGroup], case_id: str | None) 
     return [str(r[0]) for r in rows]
 
 
-@pytest.fixture(params=["from_terms", "from_vocab"])
+@pytest.fixture(params=["from_terms", "from_vocab", "mixed"])
 def occurrence_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Either way of reading term counts and offsets, for the whole test."""
-    limit = 10_000 if request.param == "from_terms" else 0
+    """Either way of reading term counts and offsets, for the whole test; "mixed": the way
+    changes with the number of candidates from one search to the next."""
+    limit = {"from_terms": 10_000, "from_vocab": 0, "mixed": 2}[str(request.param)]
     monkeypatch.setattr(lexical, "TEXT_PATH_MAX_CHUNKS", limit)
     return str(request.param)
 
