@@ -53,7 +53,7 @@ class DayRow:
     """One UTC day: the table's row and the chart's bar (``height`` 0 when nothing was opened)."""
 
     day: dt.date
-    label: str  # "6 December 2026"
+    label: str  # "6 Dec 2026" (short: the table fits a phone)
     tick: str  # the axis label under the bar ("6 Dec"), "" for none
     searches: int
     opened: int
@@ -96,7 +96,7 @@ def day_chart(summary: TimeToFind, first: dt.date, last: dt.date) -> DayChart:
         rows.append(
             DayRow(
                 day=day,
-                label=present.long_date(day),
+                label=f"{day.day} {present.MONTHS[day.month - 1][:3]} {day.year}",
                 tick=tick,
                 searches=s.searches,
                 opened=s.count,
