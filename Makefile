@@ -111,9 +111,13 @@ eval-synthetic-held-out-phrasings: install
 	  --report-out $(REPORTS)/synthetic-seed23-held-out-phrasings.json \
 	  --ablation-out $(REPORTS)/synthetic-seed23-held-out-phrasings-ablation.json
 
-## bench: speed and memory benchmarks, JSON under reports/bench/
+## bench: speed and memory benchmarks, JSON under reports/bench/; the scale part's stores are
+## kept in SCALE_STORES (1M chunks: make bench SCALE_SIZES=100000,300000,1000000)
+SCALE_SIZES ?= 100000,300000
+SCALE_STORES ?= /tmp/casesearch-bench-scale
 bench: install
-	$(PY) -m evaluation.bench --out $(REPORTS)/bench
+	$(PY) -m evaluation.bench --out $(REPORTS)/bench --scale-sizes $(SCALE_SIZES) \
+	  --scale-store-dir $(SCALE_STORES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -143,7 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--scale-store-dir", help="keep the scale stores here and reuse them")
     parser.add_argument(
-        "--scale-baseline", help="a git commit whose retrieval/ the scale benchmark runs beside"
+        "--scale-baseline",
+        help="a git commit (or a folder holding a retrieval/) the scale benchmark runs beside",
     )
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
     args = parser.parse_args(argv)

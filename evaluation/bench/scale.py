@@ -12,8 +12,9 @@ Each store is searched through the full ``HybridSearcher.search`` path (query un
 on, the real query embedding) by ``scale_probe.py`` in a process of its own: per-case and
 cross-case questions of the generator, as a QA officer who sees every record and as a team's
 social worker, and results-as-you-type bursts (one search per word of a per-case question).
-With ``scale_baseline`` (a git commit) the same searches run in the same run on the same store
-with that commit's ``retrieval/``: before and after side by side, and every hit compared.
+With ``scale_baseline`` (a git commit, or a folder holding a ``retrieval/`` package) the same
+searches run in the same run on the same store with that ``retrieval/``: before and after side
+by side, and every hit compared.
 """
 
 from __future__ import annotations
@@ -250,7 +251,10 @@ def _cases_held(base: _Base, size: int) -> list[str]:
 
 
 def _baseline_tree(commit: str, work: Path) -> Path:
-    """``retrieval/`` of ``commit`` unpacked under ``work`` (git archive; nothing checked out)."""
+    """``retrieval/`` of ``commit`` unpacked under ``work`` (git archive; nothing checked out),
+    or ``commit`` itself when it names a folder holding a ``retrieval/`` package."""
+    if (Path(commit) / "retrieval" / "__init__.py").exists():
+        return Path(commit)
     tree = work / f"baseline-{commit[:12]}"
     if (tree / "retrieval").exists():
         return tree
