@@ -343,13 +343,13 @@ def _search_here(args: argparse.Namespace, settings: Settings, subject: str) -> 
 
     started = time.perf_counter()
     services = _services(settings)
-    # Load the model and vectors first, so the time printed is the search's, not the load's.
-    services.searcher.warm()
+    # Load the model first, so the time printed is the search's, not the load's.
+    services.embedder.embed(["warm up"])
     loaded_s = time.perf_counter() - started
     if settings.progress:
         print(
-            f"loaded the model and index in {loaded_s:.1f} s (`casesearch serve` keeps them"
-            " loaded: searches then go to it)",
+            f"loaded the model in {loaded_s:.1f} s (`casesearch serve` keeps it loaded:"
+            " searches then go to the server)",
             file=sys.stderr,
         )
     # Limits, then an audit event written before any result is shown (a failed audit write
