@@ -50,6 +50,10 @@ class SearchForm:
     # search the words exactly as typed (``exact=1``): no spelling corrections, added
     # wordings, dates or names read from the query
     exact: bool = False
+    # dates the page filled into the boxes from a date phrase of the query (``read_from``,
+    # ``read_to``); see ``parse_search_form``
+    read_from: dt.date | None = None
+    read_to: dt.date | None = None
     errors: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -119,6 +123,12 @@ def parse_search_form(request: Request, settings: Settings) -> SearchForm:
     )
     form.date_from = _date(form.date_from_input, "from", "Date from", form.errors)
     form.date_to = _date(form.date_to_input, "to", "Date to", form.errors)
+    # A box still holding the date the page read from the query's words is not a filter of
+    # its own: the words decide (edit "since March 2024" out and that date goes too).
+    if form.date_from is not None and form.date_from == _iso(params.get("read_from")):
+        form.date_from, form.date_from_input = None, DateField()
+    if form.date_to is not None and form.date_to == _iso(params.get("read_to")):
+        form.date_to, form.date_to_input = None, DateField()
     if form.date_from and form.date_to and form.date_to < form.date_from:
         form.errors["to"] = "Date to must be the same as or after date from"
         form.date_to = None
@@ -128,6 +138,15 @@ def parse_search_form(request: Request, settings: Settings) -> SearchForm:
     max_page = settings.limits.max_offset // PAGE_SIZE + 1
     form.page = int(page) if _DIGITS.fullmatch(page) and 1 <= int(page) <= max_page else 1
     return form
+
+
+def _iso(value: str | None) -> dt.date | None:
+    if not value or len(value) != 10:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def _date(value: DateField, key: str, name: str, errors: dict[str, str]) -> dt.date | None:

@@ -463,11 +463,14 @@ def _query_notes(form: SearchForm, understanding: Mapping[str, Any]) -> QueryNot
 
 
 def _fill_dates(form: SearchForm, understanding: Mapping[str, Any]) -> None:
-    """Show the dates read from the query in the empty date boxes, so the user sees them."""
-    for key, attr in (("date_from", "date_from_input"), ("date_to", "date_to_input")):
-        value = present.iso_date(understanding.get(key))
+    """Show the dates read from the query in the empty date boxes, so the user sees them, and
+    remember them (``read_from``/``read_to``, hidden in the form) so that submitting the boxes
+    unchanged leaves the query's words in charge of the dates."""
+    for key, attr in (("from", "date_from_input"), ("to", "date_to_input")):
+        value = present.iso_date(understanding.get(f"date_{key}"))
         if value is not None and getattr(form, attr).empty:
             setattr(form, attr, DateField(str(value.day), str(value.month), str(value.year)))
+            setattr(form, f"read_{key}", value)
 
 
 @router.get("/", response_class=HTMLResponse)

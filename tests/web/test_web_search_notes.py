@@ -134,6 +134,38 @@ def test_removing_a_date_phrase_also_drops_the_boxes_it_filled(alice: TestClient
     ]
 
 
+def _submitted(html: str, **changes: str) -> dict[str, str]:
+    """What the search form sends when submitted with ``changes`` typed into it."""
+    fields = {
+        a["name"]: a.get("value", "")
+        for a in tags(html, "input")
+        if a.get("name")
+        and a.get("type") != "checkbox"
+        and (a.get("form") == "search-form" or a.get("type") in ("hidden", "search"))
+    }
+    fields.pop("csrf_token", None)
+    return {**fields, **changes}
+
+
+def test_editing_the_phrase_out_of_the_query_takes_its_dates_out_too(alice: TestClient) -> None:
+    page = alice.get("/", params={"q": "safety plan since March 2024"}, headers=HTML)
+    assert "SP-OLD" not in result_ids(page.text)
+    sent = _submitted(page.text, q="safety plan")
+    assert sent["read_from"] == "2024-03-01"
+    assert (sent["from_day"], sent["from_month"], sent["from_year"]) == ("1", "3", "2024")
+    edited = alice.get("/", params=sent, headers=HTML)
+    assert "SP-OLD" in result_ids(edited.text)
+    assert _input_values(edited.text, "from") == ("", "", "")
+
+    # a date the user changed in the box is theirs: it filters on its own
+    own = alice.get(
+        "/", params=_submitted(page.text, q="safety plan", from_month="2"), headers=HTML
+    )
+    assert _input_values(own.text, "from") == ("1", "2", "2024")
+    assert "SP-OLD" not in result_ids(own.text)
+    assert "SP-NEW" in result_ids(own.text)
+
+
 def test_boxes_the_user_filled_win_over_the_phrase_and_stay_as_typed(alice: TestClient) -> None:
     params = {"q": "safety plan in 2024", "from_day": "1", "from_month": "4", "from_year": "2024"}
     page = alice.get("/", params=params, headers=HTML)
