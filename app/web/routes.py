@@ -134,7 +134,7 @@ def base_context(services: Services, session: Session | None, **extra: Any) -> d
         "csrf": csrf_token(services.settings, session) if session else "",
         "dev_login": dev_sign_in_on(services),
         "auditor": AUDITOR in principals,
-        "qa": bool({AUDITOR, QA} & principals),
+        "time_to_find": bool({AUDITOR, QA} & principals),
         # the bare search page sends these users to their own page: the menu's search link
         # must not
         "search_href": SEARCH_PAGE if landing_page(principals) else "/",
