@@ -14,7 +14,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -502,8 +502,10 @@ def _search(
     services: ServicesDep,
     session: Session,
     *,
-    open_case_error: str | None = None,
+    open_case_error: Literal["missing", "too long"] | None = None,
 ) -> Response:
+    """The search page (see ``search_page``); ``open_case_error`` is why "Open case" could not
+    open one, said on its chooser."""
     settings = services.settings
     form = parse_search_form(request, settings)
     scope = AccessScope(session.caller.all_principals)
@@ -546,8 +548,12 @@ def _search(
     notes = _query_notes(form, result.understanding) if result is not None else QueryNotes()
     if result is not None:
         _fill_dates(form, result.understanding)
-    if open_case_error is not None:
-        errors["open-case"] = open_case_error
+    if open_case_error == "missing":
+        chooser = len(cases) <= CASE_SELECT_MAX
+        errors["open-case"] = "Select a case to open" if chooser else "Enter a case reference"
+    elif open_case_error == "too long":
+        errors.pop("case_id", None)  # the same case_id parameter, read as the search's filter
+        errors["open-case"] = f"Case reference must be {MAX_ID_CHARS} characters or fewer"
     next_page = form.page + 1
     has_next = len(results) == PAGE_SIZE and (next_page - 1) * PAGE_SIZE <= (
         settings.limits.max_offset
@@ -668,13 +674,9 @@ def open_case(
     is the search page again, 400, with the error said GOV.UK style on the chooser."""
     chosen = (case_id or "").strip()
     if not chosen:
-        scope = AccessScope(session.caller.all_principals)
-        listed = len(visible_cases(services.store, scope, limit=CASE_SELECT_MAX + 1))
-        message = "Select a case to open" if listed <= CASE_SELECT_MAX else "Enter a case reference"
-        return _search(request, services, session, open_case_error=message)
+        return _search(request, services, session, open_case_error="missing")
     if len(chosen) > MAX_ID_CHARS:
-        message = f"Case reference must be {MAX_ID_CHARS} characters or fewer"
-        return _search(request, services, session, open_case_error=message)
+        return _search(request, services, session, open_case_error="too long")
     return _redirect(present.case_url(chosen))
 
 

@@ -322,6 +322,13 @@ def test_open_case_with_nothing_chosen_says_what_to_do(alice: TestClient) -> Non
     # only the chooser that was used is marked
     assert 'id="case_id-error"' not in page.text
 
+    long = alice.get("/cases", params={"case_id": "C" * 300}, headers=HTML)
+    assert long.status_code == 400
+    assert _text(long.text, "open-case-error") == (
+        "Error: Case reference must be 256 characters or fewer"
+    )
+    assert 'id="case_id-error"' not in long.text
+
 
 @pytest.mark.parametrize(
     ("principals", "landing"),
