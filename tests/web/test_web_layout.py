@@ -202,7 +202,7 @@ def test_every_page_fits_and_has_no_serious_accessibility_violations(
                 found[name] = problems
             if name in ("record", "time to find", "open case, nothing chosen"):
                 slug = re.sub(r"[^a-z]+", "-", name).strip("-")
-                page.evaluate("() => document.activeElement.blur()")
+                page.evaluate("() => { document.activeElement.blur(); window.scrollTo(0, 0) }")
                 page.screenshot(path=str(SCREENSHOTS / f"{slug}-{width}.png"))
     finally:
         context.close()
