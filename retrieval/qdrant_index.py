@@ -43,6 +43,7 @@ import numpy as np
 from qdrant_client import QdrantClient, models
 
 from retrieval.lexical import K1, B
+from retrieval.store import SqliteStore
 
 DENSE = "dense"
 SPARSE = "bm25"
@@ -354,3 +355,36 @@ def _candidates(points: Sequence[models.ScoredPoint]) -> list[Candidate]:
         payload = p.payload or {}
         out.append(Candidate(str(payload["record_id"]), int(payload["ordinal"]), float(p.score)))
     return sorted(out, key=lambda c: (-c.score, c.record_id, c.ordinal))
+
+
+def copy_store(store: SqliteStore, index: QdrantIndex, *, batch: int = 500) -> int:
+    """Copy every chunk of ``store`` (its terms and vectors as stored, nothing re-embedded)
+    into ``index``; returns the chunks written. For a first load and for measuring the two
+    backends side by side; incremental changes go through ``replace_record`` and
+    ``set_permissions``."""
+    with store.snapshot() as conn:
+        pks = store.record_pks(conn)
+    written = 0
+    for start in range(0, len(pks), batch):
+        part = pks[start : start + batch]
+        with store.snapshot() as conn:
+            docs = store.documents_by_pk(conn, part)
+            rows = store.chunk_rows(conn, part)
+        chunks = [
+            IndexedChunk(
+                record_id=doc.id,
+                ordinal=row.ordinal,
+                case_id=doc.case_id,
+                doc_type=doc.doc_type,
+                created=doc.created_at,
+                allow=tuple(doc.acl),
+                deny=tuple(doc.deny),
+                terms=row.terms,
+                vector=np.frombuffer(row.vector, dtype=np.float32),
+            )
+            for pk, doc in docs.items()
+            for row in rows.get(pk, [])
+        ]
+        index.upsert(chunks)
+        written += len(chunks)
+    return written
