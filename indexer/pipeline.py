@@ -151,6 +151,9 @@ class Indexer:
                     pending = []
                     continue
                 pending.append(item)
+                bar.update(1)  # as read: a file's extraction (OCR) can take longer than a batch
+                if bar.total is not None and bar.n > bar.total:
+                    bar.total = bar.n  # the estimate missed some (metadata-only changes)
                 if len(pending) >= self.batch_size:
                     self._apply(pending, summary, source, checkpoint=None, bar=bar)
                     pending = []
@@ -285,18 +288,23 @@ class Indexer:
             if checkpoint is not None:
                 self.store.save_checkpoint(conn, source, checkpoint.model_dump_json())
         if bar is not None:
-            bar.update(len(items))
-            if bar.total is not None and bar.n > bar.total:
-                bar.total = bar.n  # the estimate missed some (metadata-only changes)
             elapsed = max(bar.format_dict.get("elapsed", 0.0), 1e-6)
-            bar.set_postfix(chunks_per_s=f"{summary.chunks_embedded / elapsed:.0f}")
+            done = (
+                summary.added
+                + summary.updated
+                + summary.unchanged
+                + summary.acl_changed
+                + summary.deleted
+                + summary.failed
+            )
+            # the bar counts what was read; this, what is stored
+            bar.set_postfix(indexed=done, chunks_per_s=f"{summary.chunks_embedded / elapsed:.0f}")
 
     def _load_model(self, bar: Any) -> None:
         """Load the model before the first batch is embedded, saying so on the bar.
 
-        The load (seconds to minutes on a busy machine) used to sit inside the first batch:
-        the bar said "0 records, ? records/s" until it ended. When nothing had been counted
-        yet, the bar's clock restarts after it, so the rate and ETA are the indexing's.
+        The load (seconds to minutes on a busy machine) used to sit unannounced inside the
+        first batch, while the bar said "0 records, ? records/s".
         """
         if self._loaded:
             return
@@ -307,8 +315,6 @@ class Indexer:
         bar.set_description_str(f"{description}: loading the model", refresh=True)
         self.embedder.embed(["warm up"], progress=False)
         bar.set_description_str(description, refresh=False)
-        if bar.n == 0:
-            bar.reset(total=bar.total)
 
     def _prepare(self, records: Sequence[Record]) -> tuple[list[_Prepared], list[Failure]]:
         """Chunk and embed records (outside any transaction: embedding is the slow part).
