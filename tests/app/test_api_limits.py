@@ -142,11 +142,13 @@ def test_an_unreachable_shared_store_refuses_rather_than_lets_through() -> None:
 
 
 def test_several_workers_need_a_shared_rate_limit_store(tmp_path: Path) -> None:
-    base = {"data_dir": tmp_path, "jwt_secret": SecretStr(SECRET), "workers": 2}
+    def made(limits: LimitSettings) -> Settings:
+        return Settings(data_dir=tmp_path, jwt_secret=SecretStr(SECRET), workers=2, limits=limits)
+
     with pytest.raises(ConfigurationError, match="RATE_LIMIT_STORAGE"):
-        Settings(**base).check_can_serve()
-    Settings(**base, limits=LimitSettings(rate_limit_storage=REDIS)).check_can_serve()
-    Settings(**base, limits=LimitSettings(rate_limit_per_minute=0)).check_can_serve()
+        made(LimitSettings()).check_can_serve()
+    made(LimitSettings(rate_limit_storage=REDIS)).check_can_serve()
+    made(LimitSettings(rate_limit_per_minute=0)).check_can_serve()
 
 
 def test_configured_search_caps_answer_422(client: TestClient, settings: Settings) -> None:
