@@ -554,6 +554,17 @@ class AuditEventOut(BaseModel):
     record_ids: list[str]
     case_ids: list[str]
     detail: dict[str, Any]
+    person_ids: list[str] | None = Field(
+        None,
+        description="the data subjects the event's records named when it was written (in the"
+        " hash); absent on events written before data subjects were recorded",
+    )
+    query_digest: str | None = Field(
+        None,
+        description="sha256 of a per-event salt and the query, in the hash in place of the"
+        " query text, which is kept apart so that erasure can remove it (``query`` is then"
+        " null)",
+    )
     prev_hash: str
     hash: str
 

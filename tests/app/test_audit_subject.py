@@ -71,7 +71,9 @@ def test_who_looked_up_this_child_and_what_they_saw(
     events = _events(client, settings, person="P-1042-1")
     assert [(e["subject"], e["action"]) for e in events] == [("alice", "view"), ("alice", "search")]
     assert events[0]["record_ids"] == ["RUTH-1"]
+    assert events[0]["person_ids"] == ["P-1042-1", "P-1042-2"]  # the child and her mother
     assert events[1]["query"] == "home visit bedroom"
+    assert events[1]["query_digest"]  # the chain holds the digest, the text is kept apart
     mother = _events(client, settings, person="P-1042-2")
     assert [e["action"] for e in mother] == ["view", "search"]
     # ``subject`` stays the user who acted; the reading of the log is itself audited
