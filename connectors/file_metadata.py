@@ -461,8 +461,8 @@ def own_metadata(
     (``file_date``: PDF or DOCX created date, an e-mail's Date) unless the PDF was scanned,
     whose properties date the scan; else a date in the heading lines; else one in the file
     name; else the modification date. Type: the manifest's or the folder's (``given_type``);
-    else the title, the heading lines, the file name, in that order; else ``email`` for an
-    e-mail; else none.
+    else the title, the heading lines (not an e-mail's), the file name, in that order; else
+    ``email`` for an e-mail; else none.
     """
     lines = heading_lines(text)
     name = name_words(rel_path)
@@ -484,7 +484,8 @@ def own_metadata(
 
     named: tuple[tuple[TypeSource, list[str]], ...] = (
         ("title", [title]),
-        ("heading", lines),
+        # an e-mail's body starts like a letter ("Dear …"): only its subject names its type
+        ("heading", [] if is_email else lines),
         ("file_name", [name]),
     )
     typed: tuple[str, TypeSource] | None = given_type

@@ -142,12 +142,16 @@ def test_an_email_is_dated_by_its_date_header_and_typed_by_its_subject(root: Pat
             "Tue, 05 Mar 2024 14:20:00 +0000",
         ),
     )
-    put(root, "CASE-1/chat.eml", eml("Re: lunch", "At 1?", "Wed, 06 Mar 2024 12:00:00 +0000"))
+    put(
+        root,
+        "CASE-1/chat.eml",
+        eml("Re: lunch", "Dear Sam,\nAt 1?", "Wed, 06 Mar 2024 12:00:00 +0000"),
+    )
     strategy = read_one(root, "CASE-1/strategy.eml")
     assert strategy.created_at == dt.date(2024, 3, 5)
     assert strategy.extra["date_source"] == "email_header"
     assert strategy.doc_type == "strategy_discussion"
-    chat = read_one(root, "CASE-1/chat.eml")
+    chat = read_one(root, "CASE-1/chat.eml")  # its body starts like a letter; it is an e-mail
     assert (chat.doc_type, chat.extra["doc_type_source"]) == ("email", "email")
 
 
