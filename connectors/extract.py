@@ -143,7 +143,7 @@ class Extractor:
         if suffix == ".docx":
             return _read_dated("DOCX", self._docx_text, data)
         if suffix == ".odt":
-            return _read("ODT", lambda raw: read_odt(raw, limits=self.limits), data)
+            return _read_dated("ODT", lambda raw: _dated_odt(raw, self.limits), data)
         if suffix == ".rtf":
             return _read("RTF", rtf_to_text, data)
         if suffix == ".xlsx":
@@ -581,7 +581,12 @@ _PLACEHOLDER_TITLES = frozenset({"untitled", "document", "title", "untitled docu
 _EARLIEST_DATE = dt.date(1980, 1, 1)
 
 
-def _plausible_date(value: dt.datetime | None) -> dt.date | None:
+def _dated_odt(data: bytes, limits: ExtractionLimits) -> tuple[str, str, dt.date | None]:
+    text, title, created = read_odt(data, limits=limits)
+    return text, title, _plausible_date(created)
+
+
+def _plausible_date(value: dt.date | None) -> dt.date | None:
     """The day of a document-property timestamp, or ``None`` for a value no author wrote.
 
     Dates before 1980 (an epoch a program filled in) or after tomorrow (a clock set wrong)
@@ -589,7 +594,7 @@ def _plausible_date(value: dt.datetime | None) -> dt.date | None:
     """
     if value is None:
         return None
-    day = value.date()
+    day = value.date() if isinstance(value, dt.datetime) else value
     if day < _EARLIEST_DATE or day > dt.date.today() + dt.timedelta(days=1):
         return None
     return day

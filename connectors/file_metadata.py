@@ -307,6 +307,7 @@ DateSource = Literal[
     "manifest",
     "pdf_metadata",
     "docx_metadata",
+    "odt_metadata",
     "email_header",
     "heading",
     "file_name",
@@ -458,7 +459,7 @@ def own_metadata(
     """Date and type of one file by the documented precedence (connectors/README.md).
 
     Date: the manifest's ``created_at``; else the document's own properties or headers
-    (``file_date``: PDF or DOCX created date, an e-mail's Date) unless the PDF was scanned,
+    (``file_date``: PDF, DOCX or ODT created date, an e-mail's Date) unless the PDF was scanned,
     whose properties date the scan; else a date in the heading lines; else one in the file
     name; else the modification date. Type: the manifest's or the folder's (``given_type``);
     else the title, the heading lines (not an e-mail's), the file name, in that order; else

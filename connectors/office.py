@@ -70,6 +70,7 @@ def check_package(archive: zipfile.ZipFile, kind: str, limits: ExtractionLimits)
 
 _NS = {
     "dc": "http://purl.org/dc/elements/1.1/",
+    "meta": "urn:oasis:names:tc:opendocument:xmlns:meta:1.0",
     "draw": "urn:oasis:names:tc:opendocument:xmlns:drawing:1.0",
     "office": "urn:oasis:names:tc:opendocument:xmlns:office:1.0",
     "table": "urn:oasis:names:tc:opendocument:xmlns:table:1.0",
@@ -107,8 +108,11 @@ _NOT_TEXT = frozenset(
 )
 
 
-def read_odt(data: bytes, *, limits: ExtractionLimits | None = None) -> tuple[str, str]:
-    """Text of an OpenDocument text file and its ``dc:title`` (empty when it has none).
+def read_odt(
+    data: bytes, *, limits: ExtractionLimits | None = None
+) -> tuple[str, str, dt.date | None]:
+    """Text of an OpenDocument text file, its ``dc:title`` (empty when it has none) and the
+    day of its ``meta:creation-date`` (else ``dc:date``, last saved; None without either).
 
     Paragraphs, headings and list items in document order; table rows with cells joined by
     `` | `` (covered cells of a merge skipped, repeated rows and cells read once); text boxes
@@ -131,7 +135,15 @@ def read_odt(data: bytes, *, limits: ExtractionLimits | None = None) -> tuple[st
     if body is None:
         raise ExtractionError("not an OpenDocument file: content.xml has no body")
     title = meta.findtext("office:meta/dc:title", "", _NS) if meta is not None else ""
-    return "\n".join(_blocks(body)), title
+    created: dt.date | None = None
+    for field in ("office:meta/meta:creation-date", "office:meta/dc:date"):
+        written = (meta.findtext(field, "", _NS) if meta is not None else "").strip()
+        try:
+            created = dt.date.fromisoformat(written[:10])
+        except ValueError:
+            continue
+        break
+    return "\n".join(_blocks(body)), title, created
 
 
 def _parse_xml(data: bytes) -> ElementTree.Element:

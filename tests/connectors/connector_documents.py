@@ -151,17 +151,24 @@ _ODT_NAMESPACES = (
     'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
     'xmlns:draw="urn:oasis:names:tc:opendocument:xmlns:drawing:1.0" '
     'xmlns:dc="http://purl.org/dc/elements/1.1/" '
+    'xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0" '
     'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0"'
 )
 
 
 def odt_bytes(
-    body: str, *, title: str | None = None, encrypted: bool = False, prolog: str = ""
+    body: str,
+    *,
+    title: str | None = None,
+    encrypted: bool = False,
+    prolog: str = "",
+    created: str | None = None,
 ) -> bytes:
     """An OpenDocument text file whose ``office:text`` holds ``body`` (ODF XML, prefixes
     office/text/table/draw). ``encrypted`` writes what a password-protected save looks like:
     a manifest with encryption data and a content.xml that is not XML; ``prolog`` goes
-    between content.xml's XML declaration and its root element."""
+    between content.xml's XML declaration and its root element; ``created`` is written as
+    ``meta:creation-date`` (with ``title``, in meta.xml)."""
     content = (
         f'<?xml version="1.0" encoding="UTF-8"?>{prolog}'
         f"<office:document-content {_ODT_NAMESPACES} "
@@ -186,12 +193,13 @@ def odt_bytes(
         archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
         archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
         archive.writestr("META-INF/manifest.xml", manifest)
-        if title is not None:
+        if title is not None or created is not None:
+            stamp = f"<meta:creation-date>{created}</meta:creation-date>" if created else ""
             archive.writestr(
                 "meta.xml",
                 f'<?xml version="1.0" encoding="UTF-8"?><office:document-meta '
-                f"{_ODT_NAMESPACES}><office:meta><dc:title>{escape(title)}</dc:title>"
-                "</office:meta></office:document-meta>",
+                f"{_ODT_NAMESPACES}><office:meta><dc:title>{escape(title or '')}</dc:title>"
+                f"{stamp}</office:meta></office:document-meta>",
             )
     return buffer.getvalue()
 

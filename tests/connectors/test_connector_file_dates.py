@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from connector_contract import fetch_all, records
-from connector_documents import image_only_pdf, text_pdf
+from connector_documents import image_only_pdf, odt_bytes, text_pdf
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -120,6 +120,19 @@ def test_a_docx_takes_its_created_date(root: Path) -> None:
     put(root, "CASE-1/note.docx", docx_with_properties(["Spoke to the school."], created=created))
     record = read_one(root, "CASE-1/note.docx")
     assert (record.created_at, record.extra["date_source"]) == (created.date(), "docx_metadata")
+
+
+def test_an_odt_takes_its_creation_date(root: Path) -> None:
+    put(
+        root,
+        "CASE-1/note.odt",
+        odt_bytes("<text:p>Spoke to the GP.</text:p>", created="2023-10-02T09:14:31.208000000"),
+    )
+    record = read_one(root, "CASE-1/note.odt")
+    assert (record.created_at, record.extra["date_source"]) == (
+        dt.date(2023, 10, 2),
+        "odt_metadata",
+    )
 
 
 def test_a_docx_with_the_blank_template_stamp_uses_its_dated_heading(root: Path) -> None:
