@@ -47,6 +47,11 @@ from retrieval.store import SubjectRow
 
 MIN_SIMILARITY = 0.75
 MIN_FUZZY_LENGTH = 4
+# A common English word capitalised inside the query ("Tummy", "Reeve") may be a typo of a
+# name: capitalisation mid-sentence marks a proper noun. Such a word is at least this long and
+# matches a name only within one edit in five letters (two in ten).
+MIN_PROPER_TYPO_LENGTH = 5
+MIN_PROPER_TYPO_SIMILARITY = 0.8
 SURNAME_WEIGHT = 0.5
 _WORD = re.compile(r"[^\W\d_][^\W\d_'’\-]*(?:-[^\W\d_]+)*(?:['’]s?)?")
 
@@ -92,6 +97,7 @@ class _QueryWord:
     strong: bool  # capitalised or possessive
     english: bool  # a common English word (never fuzzy, and a name only when strong)
     capitals: bool  # "CSE": an abbreviation, never fuzzy
+    proper: bool = False  # capitalised and not the query's first word: written as a name
 
 
 class PeopleDirectory:
@@ -152,12 +158,21 @@ def resolve_names(query: str, people: Iterable[Person]) -> NameResolution:
         # a three-letter word may be a four-letter name missing a letter ("Rby"), but only
         # when written as a name: lower-case "cin" is an abbreviation, not Cian
         short = len(word.word) == MIN_FUZZY_LENGTH - 1 and word.strong
-        fuzzy = not word.english and not word.capitals and (len(word.word) >= 4 or short)
+        # a common word capitalised inside the query is written as a name ("is Tummy at
+        # school"): it may be a typo of one, held to a closer match and a longer word
+        proper_typo = word.english and word.proper and len(word.word) >= MIN_PROPER_TYPO_LENGTH
+        fuzzy = (not word.english or proper_typo) and not word.capitals
+        fuzzy = fuzzy and (len(word.word) >= 4 or short)
+        cutoff = MIN_PROPER_TYPO_SIMILARITY if word.english else MIN_SIMILARITY
         forms = [word.word]
         if not word.english and word.word.endswith("s") and len(word.word) > 3:
             forms.append(word.word[:-1])  # a possessive typed without its apostrophe
         for tokens, is_given in ((given, True), (surnames, False)):
-            found = [m for form in forms for m in _matches(form, list(tokens), fuzzy, word.strong)]
+            found = [
+                m
+                for form in forms
+                for m in _matches(form, list(tokens), fuzzy, word.strong, cutoff)
+            ]
             for token, similarity in found:
                 exact = similarity >= 1.0
                 for p_index in tokens[token]:
@@ -206,6 +221,7 @@ def _query_words(query: str) -> list[_QueryWord]:
                 strong=possessive or word[0].isupper(),
                 english=is_common_word(word),
                 capitals=len(word) > 1 and word.isupper(),
+                proper=word[0].isupper() and not word.isupper() and bool(out),
             )
         )
     return out
@@ -246,16 +262,20 @@ def _name_tokens(people: Sequence[Person]) -> tuple[dict[str, set[int]], dict[st
     return given, surnames
 
 
-def _matches(word: str, tokens: list[str], fuzzy: bool, strong: bool) -> list[tuple[str, float]]:
-    """Name tokens equal to ``word`` or (``fuzzy``) within ``MIN_SIMILARITY`` of it. A
-    three-letter name matches fuzzily only a word written as a name ("Avva" for Ava)."""
+def _matches(
+    word: str, tokens: list[str], fuzzy: bool, strong: bool, cutoff: float = MIN_SIMILARITY
+) -> list[tuple[str, float]]:
+    """Name tokens equal to ``word`` or (``fuzzy``) within ``cutoff`` of it. A three-letter
+    name matches fuzzily only a word written as a name ("Avva" for Ava)."""
     if not fuzzy:
         return [(word, 1.0)] if word in tokens else []
     found = process.extract(
         word,
         tokens,
         scorer=OSA.normalized_similarity,
-        score_cutoff=MIN_SIMILARITY,
+        # rapidfuzz turns the cutoff into a distance and 1 − 1/5 lands a hair under 0.8; no
+        # name is long enough for a step of similarity below 1e-4
+        score_cutoff=cutoff - 1e-4,
         limit=None,
     )
     return [

@@ -65,6 +65,20 @@ def test_words_that_are_not_a_visible_childs_name_find_nobody(query: str) -> Non
     assert found.text == query
 
 
+def test_a_common_word_written_as_a_name_inside_the_query_may_be_a_typo_of_one() -> None:
+    people = [*PEOPLE, Person("P-5", "Tommy Reid", (), ("CASE-5",))]
+    found = resolve_names("is Tummy attending school", people)
+    assert found.person is not None
+    assert found.person.name == "Tommy Reid"
+    assert found.text == "is attending school"
+    # lower case, or capitalised only because it starts the query, it is the word
+    assert resolve_names("tummy ache at school", people).people == ()
+    assert resolve_names("Tummy ache at school", people).people == ()
+    # and a short common word stays a word even when capitalised ("Plan" is not Alan)
+    with_alan = [*people, Person("P-6", "Alan Fox", (), ("CASE-6",))]
+    assert resolve_names("the Safety Plan", with_alan).people == ()
+
+
 def test_two_children_of_one_name_ask_the_user_and_a_surname_decides() -> None:
     people = [*PEOPLE, Person("P-9", "Ruth Okafor", (), ("CASE-9",))]
     found = resolve_names("Ruth's safety plan", people)
