@@ -311,16 +311,7 @@ class SqliteStore:
         """Insert or fully replace a record with its chunks, terms, vectors and permissions."""
         existing = conn.exec_driver_sql("SELECT pk FROM records WHERE id = ?", (doc.id,)).first()
         values = (
-            doc.case_id,
-            doc.doc_type,
-            doc.title,
-            doc.text,
-            doc.created_at.isoformat() if doc.created_at else None,
-            doc.updated_at.isoformat() if doc.updated_at else None,
-            doc.author,
-            doc.source_uri,
-            json.dumps(list(doc.attachments)),
-            json.dumps(dict(doc.extra), sort_keys=True, default=str),
+            *_content_columns(doc),
             content_hash,
             acl_hash,
             source,
@@ -387,38 +378,11 @@ class SqliteStore:
         pks: list[int] = []
         for doc, rows in items:
             pks.append(record_pk)
-            records.append(
-                (
-                    record_pk,
-                    doc.id,
-                    doc.case_id,
-                    doc.doc_type,
-                    doc.title,
-                    doc.text,
-                    doc.created_at.isoformat() if doc.created_at else None,
-                    doc.updated_at.isoformat() if doc.updated_at else None,
-                    doc.author,
-                    doc.source_uri,
-                    json.dumps(list(doc.attachments)),
-                    json.dumps(dict(doc.extra), sort_keys=True, default=str),
-                    source,
-                    generation,
-                    now,
-                )
-            )
+            records.append((record_pk, doc.id, *_content_columns(doc), source, generation, now))
             principals += [(record_pk, p, "allow") for p in sorted(set(doc.acl))]
             principals += [(record_pk, p, "deny") for p in sorted(set(doc.deny))]
             subjects += [
-                (
-                    record_pk,
-                    ordinal,
-                    s.id,
-                    s.name,
-                    json.dumps(list(s.other_names)),
-                    s.dob.isoformat() if s.dob else None,
-                    s.role,
-                )
-                for ordinal, s in enumerate(doc.subjects)
+                (record_pk, ordinal, *_person_columns(s)) for ordinal, s in enumerate(doc.subjects)
             ]
             for chunk in rows:
                 chunks.append(
@@ -497,18 +461,7 @@ class SqliteStore:
 
     def _write_subjects(self, conn: Connection, pk: int, subjects: Sequence[Subject]) -> None:
         conn.exec_driver_sql("DELETE FROM subjects WHERE record_pk = ?", (pk,))
-        rows = [
-            (
-                pk,
-                ordinal,
-                s.id,
-                s.name,
-                json.dumps(list(s.other_names)),
-                s.dob.isoformat() if s.dob else None,
-                s.role,
-            )
-            for ordinal, s in enumerate(subjects)
-        ]
+        rows = [(pk, ordinal, *_person_columns(s)) for ordinal, s in enumerate(subjects)]
         if rows:
             conn.exec_driver_sql("INSERT INTO subjects VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
 
@@ -573,17 +526,7 @@ class SqliteStore:
         ):
             stored.setdefault(str(row[0]), []).append(tuple(row[1:]))
         wanted = {
-            case_id: [
-                (
-                    s.id,
-                    s.name,
-                    json.dumps(list(s.other_names)),
-                    s.dob.isoformat() if s.dob else None,
-                    s.role,
-                )
-                for s in people
-            ]
-            for case_id, people in cases.items()
+            case_id: [_person_columns(s) for s in people] for case_id, people in cases.items()
         }
         considered = stored.keys() | wanted.keys() if complete else wanted.keys()
         changed = sorted(c for c in considered if stored.get(c) != wanted.get(c))
@@ -862,6 +805,33 @@ class SqliteStore:
                 ChunkRow(int(ordinal), int(start), int(end), str(terms), bytes(vector))
             )
         return out
+
+
+def _content_columns(doc: Document) -> tuple[Any, ...]:
+    """``records`` columns case_id to extra, as stored, in table order."""
+    return (
+        doc.case_id,
+        doc.doc_type,
+        doc.title,
+        doc.text,
+        doc.created_at.isoformat() if doc.created_at else None,
+        doc.updated_at.isoformat() if doc.updated_at else None,
+        doc.author,
+        doc.source_uri,
+        json.dumps(list(doc.attachments)),
+        json.dumps(dict(doc.extra), sort_keys=True, default=str),
+    )
+
+
+def _person_columns(s: Subject) -> tuple[Any, ...]:
+    """A person's columns (``subjects`` and ``case_people``): id, name, other names, dob, role."""
+    return (
+        s.id,
+        s.name,
+        json.dumps(list(s.other_names)),
+        s.dob.isoformat() if s.dob else None,
+        s.role,
+    )
 
 
 def _next_pk(raw: sqlite3.Connection, table: str) -> int:
