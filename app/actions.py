@@ -274,15 +274,23 @@ def open_document(
 
 
 def case_timeline_for(
-    services: Services, caller: Caller, case_id: str, doc_types: Sequence[str] = ()
+    services: Services,
+    caller: Caller,
+    case_id: str,
+    doc_types: Sequence[str] = (),
+    *,
+    offset: int = 0,
+    limit: int | None = None,
 ) -> list[TimelineEntry]:
     """The caller's visible records of ``case_id`` (optionally of ``doc_types``), newest first.
 
     A case with no visible record answers an empty list, exactly like a case that does not
-    exist. Audited as ``browse`` with the listed ids.
+    exist. Audited as ``browse`` with the ids of the page shown (``offset``, ``limit``; all of
+    them without a limit) and the total. The whole list is returned: callers page it.
     """
     filters = SearchFilters(case_id=case_id, doc_types=tuple(doc_types))
     entries = case_timeline(services.store, AccessScope(caller.all_principals), filters)
+    shown = entries[offset : None if limit is None else offset + limit]
     filters_json: dict[str, Any] = {"case_id": case_id}
     if doc_types:
         filters_json["doc_types"] = list(doc_types)
@@ -292,9 +300,9 @@ def case_timeline_for(
             caller,
             "browse",
             filters=filters_json,
-            record_ids=[e.document_id for e in entries],
+            record_ids=[e.document_id for e in shown],
             case_ids=[case_id],
-            detail={"results": len(entries)},
+            detail={"results": len(entries), "offset": offset, "shown": len(shown)},
         ),
     )
     return entries
@@ -601,6 +609,15 @@ def record_sign_out(services: Services, caller: Caller) -> None:
         _audit(services, _entry(caller, "sign_out"))
     except AuditUnavailable:
         logger.warning("the sign-out of %s could not be audited", caller.subject)
+
+
+def record_change_feed_read(services: Services, caller: Caller, record_ids: Sequence[str]) -> None:
+    """Audit a read of the change feed (``changes``) with the record ids it listed. Raises
+    ``AuditUnavailable`` when it cannot be written (the page is then not answered)."""
+    _audit(
+        services,
+        _entry(caller, "changes", record_ids=record_ids, detail={"listed": len(record_ids)}),
+    )
 
 
 def people_for_audit(services: Services, caller: Caller, text: str) -> list[Person]:

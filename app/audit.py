@@ -51,6 +51,7 @@ Action = Literal[
     "erase",
     "sign_in",
     "sign_out",
+    "changes",
 ]
 ACTIONS: tuple[Action, ...] = (
     "search",
@@ -65,6 +66,7 @@ ACTIONS: tuple[Action, ...] = (
     "erase",
     "sign_in",
     "sign_out",
+    "changes",
 )
 GENESIS_HASH = "0" * 64
 

@@ -118,6 +118,7 @@ def changes(
         )
     found = log.since(after, limit + 1, caller.all_principals)
     page = found[:limit]
+    actions.record_change_feed_read(services, caller, [c.record_id for c in page])
     return ChangesOut(
         changes=[
             ChangeOut(kind=c.kind, record_id=c.record_id, source=c.source, at=c.at, reason=c.reason)

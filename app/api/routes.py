@@ -299,7 +299,9 @@ def case_timeline(
     ``total`` counts them all; ``next_offset`` is the next page's offset (null on the last).
     """
     check_filter_doc_types(services, doc_type)
-    every = actions.case_timeline_for(services, caller, case_id, doc_type)
+    every = actions.case_timeline_for(
+        services, caller, case_id, doc_type, offset=offset, limit=limit
+    )
     entries = every[offset : offset + limit]
     return TimelineOut(
         case_id=case_id,

@@ -68,6 +68,7 @@ ACTION_LABELS: dict[str, str] = {
     "erase": "Erased records",
     "sign_in": "Signed in",
     "sign_out": "Signed out",
+    "changes": "Read the change feed",
 }
 _FILTER_FIELDS = ("person", "user", "case_id", "record_id", "action")
 

@@ -137,3 +137,18 @@ def test_a_cursor_the_server_did_not_give_is_a_422(client: TestClient, settings:
         answer = client.get("/v1/changes", params={"since": since}, headers=cms)
         assert answer.status_code == 422, since
         assert answer.json()["error"]["message"].startswith("since:")
+
+
+def test_reading_the_feed_is_audited_with_the_ids_it_listed(
+    client: TestClient, services: Services, settings: Settings
+) -> None:
+    cms = bearer(settings, "cms", "role:ingest")
+    pushed = {"id": "FEED-1", "text": "A visit.", "acl": ["team:north"], "doc_type": "visit_note"}
+    assert client.post("/v1/records", json={"records": [pushed]}, headers=cms).is_success
+    listed = [c["record_id"] for c in _feed(client, cms)]
+    assert "FEED-1" in listed
+    auditor = bearer(settings, "dpo", "role:auditor")
+    events = client.get(
+        "/v1/audit", params={"action": "changes", "subject": "cms"}, headers=auditor
+    ).json()["events"]
+    assert events[0]["record_ids"] == listed

@@ -80,6 +80,13 @@ def test_the_timeline_pages_by_limit_and_offset(
     assert [e["document_id"] for e in page["entries"]] == ids[offset : offset + limit]
     assert page["total"] == 3
     assert page["next_offset"] == (offset + limit if offset + limit < 3 else None)
+    # the audit names the records this page showed, not every record of the case
+    auditor = bearer(settings, "dpo", "role:auditor")
+    events = client.get(
+        "/v1/audit", params={"action": "browse", "subject": "dave", "limit": 1}, headers=auditor
+    ).json()["events"]
+    assert events[0]["record_ids"] == ids[offset : offset + limit]
+    assert events[0]["detail"]["results"] == 3
 
 
 def test_a_push_with_an_unknown_doc_type_names_the_vocabulary(
