@@ -59,7 +59,7 @@ def plot_scale(data: Json, path: Path) -> None:
     blocks = sorted(data["sizes"].values(), key=lambda b: int(b["chunks"]))
     if not blocks:
         return
-    figure = Figure(figsize=(7, 4.5))
+    figure = Figure(figsize=(9.5, 4.5))
     axes = figure.subplots()
     chunks = [int(b["chunks"]) for b in blocks]
     colours = dict(zip(CELLS, ("C0", "C1", "C2", "C3", "C4"), strict=True))
@@ -76,6 +76,6 @@ def plot_scale(data: Json, path: Path) -> None:
     axes.set_ylabel("p95 latency, ms (HybridSearcher.search)")
     axes.set_title("Search latency against store size")
     axes.grid(True, which="both", alpha=0.3)
-    axes.legend(fontsize=7)
+    axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     figure.tight_layout()
     figure.savefig(path, format="png", dpi=120, metadata={"Software": None})
