@@ -16,8 +16,12 @@ sees every record they are the index-wide statistics, so scores equal ``bm25()``
 
 How: ``group_matches`` reads each group's matches from the whole index once; the caller's
 masks (``Population``, candidates) narrow them in memory, and the term counts and offsets
-are read for the remaining chunks only. What still depends on hidden records is time: those
-index-wide matches are read whether or not the caller may see them (README, Security model).
+are read for the remaining chunks only: re-made from their stored terms when they are few
+(a search in one case costs what the case holds), else looked up in each term's occurrences
+over the whole index. Long match, count and offset lists are kept between searches under the
+store's ``chunks_version`` (docs/scale.md). What still depends on hidden records is time:
+those index-wide matches are read whether or not the caller may see them (README, Security
+model).
 """
 
 from __future__ import annotations

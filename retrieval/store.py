@@ -5,6 +5,9 @@ Every record update is one transaction: text, lexical terms, vectors and permiss
 together or not at all. Each write bumps a ``generation`` counter; the in-memory dense matrix
 follows the store by replaying changes newer than the generation it last saw, so a write by
 another process (``casesearch index`` beside a running server) is seen on the next search.
+Triggers also count every change to the permissions and to the chunks (``acl_version``,
+``chunks_version`` in ``meta``), whoever writes them: what search keeps between requests is
+keyed by them (``data_version``).
 """
 
 from __future__ import annotations
