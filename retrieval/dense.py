@@ -70,8 +70,9 @@ class DenseIndex:
                 self._compact()
 
     def _load_all(self, conn: Connection) -> None:
-        rows = conn.exec_driver_sql(f"{_CHUNKS} ORDER BY c.pk").all()
-        n = len(rows)
+        # rows are streamed into arrays sized up front: holding every row's blob at once
+        # would double the matrix's memory while loading (1.5 GB more at a million chunks)
+        n = int(conn.exec_driver_sql("SELECT count(*) FROM chunks").scalar_one())
         self._vectors = np.zeros((max(n, 16), self.dimension), dtype=np.float32)
         self._chunk_pks = np.zeros(max(n, 16), dtype=np.int64)
         self._record_pks = np.zeros(max(n, 16), dtype=np.int64)
@@ -79,7 +80,7 @@ class DenseIndex:
         self._live = np.zeros(max(n, 16), dtype=np.bool_)
         self._row_of = {}
         self._size = 0
-        for pk, record_pk, blob, size in rows:
+        for pk, record_pk, blob, size in conn.exec_driver_sql(f"{_CHUNKS} ORDER BY c.pk"):
             self._append(int(pk), int(record_pk), np.frombuffer(blob, dtype=np.float32), size)
 
     def _apply_changes(self, conn: Connection, since: int) -> None:
