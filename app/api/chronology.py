@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict
 from app import actions
 from app.api.deps import CallerDep, ServicesDep
 from app.api.routes import _ERRORS, _error
+from app.api.schemas import IsoDate
 from retrieval.chronology import Chronology, ChronologyEvent, load_rules
 
 router = APIRouter()
@@ -192,8 +193,8 @@ def case_chronology(
             json_schema_extra={"items": {"type": "string", "enum": _CATEGORY_IDS}},
         ),
     ],
-    date_from: Annotated[dt.date | None, Query(description="events on or after")] = None,
-    date_to: Annotated[dt.date | None, Query(description="events on or before")] = None,
+    date_from: Annotated[IsoDate | None, Query(description="events on or after")] = None,
+    date_to: Annotated[IsoDate | None, Query(description="events on or before")] = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
 ) -> ChronologyOut | Response:
     """The case's dated significant events from the records the caller may see, oldest

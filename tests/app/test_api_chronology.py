@@ -127,6 +127,13 @@ def test_filters_and_unknown_category(chronology_client: TestClient, settings: S
     )
     assert bad.status_code == 400
     assert bad.json()["error"]["code"] == "invalid_query"
+    for not_a_date in ("0.0", "1700000000", "2024-4-1"):  # a number is not a day (schemathesis)
+        loose = chronology_client.get(
+            "/v1/cases/CASE-H/chronology",
+            params={"date_to": not_a_date},
+            headers=bearer(settings, "amy", "team:north"),
+        )
+        assert loose.status_code == 422, not_a_date
 
 
 def test_csv_is_formula_safe(chronology_client: TestClient, settings: Settings) -> None:
