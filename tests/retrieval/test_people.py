@@ -327,3 +327,24 @@ def test_a_hidden_childs_name_never_changes_what_the_caller_gets(
     ]
     assert with_hidden.understanding == without.understanding
     assert with_hidden.total == without.total
+
+
+def test_kept_people_follow_a_revocation(tmp_path: Path, embedder: Embedder) -> None:
+    """The children of a visible set are kept between searches; a permission change makes
+    a child unknown at the next search, however many searches asked before."""
+    store = SqliteStore(tmp_path / "s.db")
+    indexer = Indexer(store, embedder, ChunkingConfig(max_words=60))
+    indexer.apply(_corpus(), source="t")
+    searcher = HybridSearcher(store, embedder)
+    scope = AccessScope.of("team:a")
+    for _ in range(3):
+        assert "Kai Campbell" in [p.name for p in searcher.visible_people(scope)]
+    revoked = [
+        make_record(**{**r.to_json(), "acl": ["team:b"]})
+        for r in _corpus()
+        if r.case_id == "CASE-2"
+    ]
+    indexer.apply(revoked, source="t")
+    assert "Kai Campbell" not in [p.name for p in searcher.visible_people(scope)]
+    assert _search(searcher, "Kai's safety plan", "team:a").understanding.get("people") is None
+    store.close()
