@@ -12,6 +12,7 @@ from app.settings import Settings
 from app.telemetry import Telemetry
 from indexer import Indexer
 from retrieval.embedding import CachedEmbedder, Embedder, SentenceTransformerEmbedder
+from retrieval.onnx_embedding import OnnxEmbedder
 from retrieval.patterns import PatternFinder
 from retrieval.search import HybridSearcher
 from retrieval.store import SqliteStore
@@ -39,12 +40,19 @@ class Services:
 
 
 def build_embedder(settings: Settings, *, serving: bool = False) -> Embedder:
-    model = SentenceTransformerEmbedder(
-        batch_size=settings.embedding.batch_size,
-        precision=settings.embedding.precision,
-        device=settings.embedding.device,
-        threads=settings.embedding.serve_threads if serving else settings.embedding.threads,
-    )
+    threads = settings.embedding.serve_threads if serving else settings.embedding.threads
+    model: Embedder
+    if settings.embedding.backend == "onnx":
+        model = OnnxEmbedder(
+            settings.data_dir / "models", batch_size=settings.embedding.batch_size, threads=threads
+        )
+    else:
+        model = SentenceTransformerEmbedder(
+            batch_size=settings.embedding.batch_size,
+            precision=settings.embedding.precision,
+            device=settings.embedding.device,
+            threads=threads,
+        )
     if settings.embedding.cache:
         return CachedEmbedder(model, settings.embedding_cache_path)
     return model

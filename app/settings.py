@@ -29,6 +29,10 @@ class ChunkingSettings(BaseModel):
 
 class EmbeddingSettings(BaseModel):
     precision: Literal["fp32", "bf16"] = "fp32"
+    # "onnx": the same model through ONNX Runtime, exported once into <data_dir>/models and
+    # kept only at cosine >= 0.9999 of torch's vectors (1.5-1.6x faster here; precision applies
+    # to "torch" only)
+    backend: Literal["torch", "onnx"] = "torch"
     # Keep vectors of every text ever embedded (keyed by model and text) in
     # <data_dir>/embedding-cache.sqlite3: rebuilds and evaluations then skip known texts.
     cache: bool = False

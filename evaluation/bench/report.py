@@ -82,6 +82,8 @@ def _figures(name: str, data: Json) -> Json:
         "texts_per_s": data["texts_per_s"],
         "ratio_bf16_over_fp32": data["ratio_bf16_over_fp32"],
         "cosine_mean": data["cosine_bf16_fp32"]["mean"],
+        "ratio_onnx_over_fp32": data.get("ratio_onnx_over_fp32"),
+        "cosine_onnx_fp32_min": data.get("cosine_onnx_fp32", {}).get("min"),
     }
 
 
