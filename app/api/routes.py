@@ -120,6 +120,7 @@ def search(caller: CallerDep, body: SearchBodyDep, services: ServicesDep) -> Sea
         date_to=body.date_to,
         top_k=body.top_k,
         offset=body.offset,
+        understand=body.understand,
     )
     search_id, result = actions.run_search(services, caller, params)
     return to_response(

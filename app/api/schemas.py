@@ -114,6 +114,12 @@ class SearchBody(BaseModel):
     date_to: IsoDate | None = None
     top_k: JsonInt = Field(default=10, ge=1, le=50)
     offset: JsonInt = Field(default=0, ge=0, le=1000)
+    understand: bool = Field(
+        default=True,
+        description="false searches the words exactly as typed: no spelling corrections,"
+        " added wordings, dates or children's names read from the query (the page's 'search"
+        " for exactly what you typed')",
+    )
 
 
 class SnippetOut(BaseModel):

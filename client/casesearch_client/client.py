@@ -116,9 +116,13 @@ class CaseSearch:
         date_to: dt.date | None = None,
         top_k: int = 10,
         offset: int = 0,
+        understand: bool = True,
     ) -> SearchPage:
-        """One page of results within the caller's rights (``next_offset`` for the next)."""
+        """One page of results within the caller's rights (``next_offset`` for the next).
+        ``understand=False`` searches the words exactly as typed."""
         body: dict[str, Any] = {"query": query, "top_k": top_k, "offset": offset}
+        if not understand:
+            body["understand"] = False
         body.update(_filters(case_id, doc_types, date_from, date_to))
         return self._call("POST", "/v1/search", SearchPage, json=body, idempotent=False)
 

@@ -125,3 +125,20 @@ def test_push_requires_ingest_role_and_is_idempotent(
     assert client.delete("/v1/records/PUSH-1", headers=ingest).status_code == 204
     assert client.delete("/v1/records/PUSH-1", headers=ingest).status_code == 204
     assert client.get("/v1/documents/PUSH-1", headers=reader).status_code == 404
+
+
+def test_understand_false_searches_exactly_what_was_typed(
+    client: TestClient, settings: Settings
+) -> None:
+    alice = bearer(settings, "alice", "team:north")
+    read = client.post("/v1/search", json={"query": "saftey plan since March 2024"}, headers=alice)
+    exact = client.post(
+        "/v1/search",
+        json={"query": "saftey plan since March 2024", "understand": False},
+        headers=alice,
+    )
+    assert read.status_code == exact.status_code == 200
+    assert read.json()["query"] != {}  # the typo and the date were read
+    assert exact.json()["query"] == {}  # nothing was read into the words
+    strict = client.post("/v1/search", json={"query": "plan", "understand": "no"}, headers=alice)
+    assert strict.status_code == 422
