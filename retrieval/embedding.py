@@ -55,10 +55,11 @@ def packaged_model_path() -> Path:
 class SentenceTransformerEmbedder:
     """sentence-transformers on the CPU (or a GPU when asked), loaded lazily and once.
 
-    ``precision="bf16"`` runs the encoder under bfloat16 autocast on the CPU (DESIGN.md measured
-    2.2x faster with cosine 0.99998 on its CPU; on this project's 2-core machines it measured
-    0.65-0.71x of fp32, so fp32 stays the default). Vectors are always float32. ``threads``
-    sets torch's intra-op threads for the process when the model loads.
+    ``precision="bf16"`` runs the encoder under bfloat16 autocast on the CPU. Its speed depends
+    on the CPU: 2.42x fp32 (cosine min 0.99997) on a machine with ``avx512_bf16``, 0.65-0.72x
+    where bf16 is emulated (README, "Benchmarks"), so fp32 stays the default. Vectors are
+    always float32. ``threads`` sets torch's intra-op threads for the process when the model
+    loads.
     """
 
     def __init__(
