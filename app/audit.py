@@ -32,7 +32,7 @@ import json
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from sqlalchemy import Connection
 
@@ -53,21 +53,7 @@ Action = Literal[
     "sign_out",
     "changes",
 ]
-ACTIONS: tuple[Action, ...] = (
-    "search",
-    "patterns",
-    "view",
-    "view_denied",
-    "browse",
-    "push",
-    "delete",
-    "audit_query",
-    "export_subject",
-    "erase",
-    "sign_in",
-    "sign_out",
-    "changes",
-)
+ACTIONS: tuple[Action, ...] = get_args(Action)
 GENESIS_HASH = "0" * 64
 
 _DDL = [
