@@ -7,9 +7,7 @@ and the audit event are in ``app.actions.case_chronology_for``.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -20,6 +18,7 @@ from app import actions
 from app.api.deps import CallerDep, ServicesDep
 from app.api.routes import _ERRORS, _error
 from app.api.schemas import IsoDate
+from app.csv_export import csv_text
 from retrieval.chronology import Chronology, ChronologyEvent, load_rules
 
 router = APIRouter()
@@ -36,7 +35,6 @@ CSV_COLUMNS: tuple[str, ...] = (
     "char_end",
     "significance",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _CATEGORY_IDS = [c.id for c in load_rules().categories]
 
 
@@ -139,35 +137,28 @@ def event_out(e: ChronologyEvent) -> ChronologyEventOut:
     )
 
 
-def safe_cell(value: object) -> str:
-    """A CSV cell a spreadsheet will not run: text starting like a formula gets a ``'``."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def chronology_csv(chronology: Chronology) -> str:
     """The chronology as CSV (header ``CSV_COLUMNS``, CRLF lines, formula-safe cells)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
+    rows = []
     for e in chronology.events:
         source = e.title or e.doc_type or ""
         if e.record_date:
             source = f"{source} ({e.record_date.isoformat()})"
-        row = (
-            e.date.isoformat() if e.date else "",
-            e.precision,
-            e.date_source,
-            e.sentence,
-            e.label,
-            source,
-            e.citation.document_id,
-            e.citation.char_start,
-            e.citation.char_end,
-            e.significance,
+        rows.append(
+            (
+                e.date.isoformat() if e.date else "",
+                e.precision,
+                e.date_source,
+                e.sentence,
+                e.label,
+                source,
+                e.citation.document_id,
+                e.citation.char_start,
+                e.citation.char_end,
+                e.significance,
+            )
         )
-        writer.writerow([safe_cell(v) for v in row])
-    return out.getvalue()
+    return csv_text(CSV_COLUMNS, rows)
 
 
 @router.get(

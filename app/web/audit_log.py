@@ -14,9 +14,7 @@ may open: answering for any child is the auditor's duty (UK GDPR Art. 15 request
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,11 +26,11 @@ from fastapi.responses import HTMLResponse, Response
 from app.actions import AUDITOR, audit_events, people_for_audit
 from app.api.deps import ServicesDep
 from app.audit import ACTIONS, AuditEvent, AuditPage, AuditQuery, canonical_json
+from app.csv_export import csv_text
 from app.errors import Forbidden
 from app.services import Services
 from app.web import present
 from app.web.forms import MAX_ID_CHARS, DateField, parse_search_form
-from app.web.patterns import csv_cell
 from app.web.render import PAGE_HEADERS, render
 from app.web.routes import PageSession, _mark_page, base_context
 from app.web.session import Session
@@ -270,11 +268,8 @@ def _page_url(form: AuditForm, asked: Asked, page: int) -> str:
 
 def events_csv(events: list[AuditEvent]) -> str:
     """One row per event (``CSV_COLUMNS``); lists joined with spaces; formula cells escaped."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    for e in events:
-        row = (
+    rows = [
+        (
             e.seq,
             e.at,
             e.subject,
@@ -285,8 +280,9 @@ def events_csv(events: list[AuditEvent]) -> str:
             " ".join(e.record_ids),
             " ".join(e.person_ids or ()),
         )
-        writer.writerow([csv_cell(v) for v in row])
-    return out.getvalue()
+        for e in events
+    ]
+    return csv_text(CSV_COLUMNS, rows)
 
 
 @router.get("/audit.csv", response_class=Response)

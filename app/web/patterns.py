@@ -11,8 +11,6 @@ the same action, as a CSV download (one row per case, or per quoted sentence wit
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from app.actions import PatternParams, run_patterns
 from app.api.deps import ServicesDep
+from app.csv_export import csv_text
 from app.errors import InvalidRequest
 from app.services import Services
 from app.web import present
@@ -51,9 +50,6 @@ EVIDENCE_COLUMNS = (
     "char_start",
     "char_end",
 )
-# A spreadsheet runs a cell starting with one of these as a formula; record text is quoted
-# verbatim, so every such cell gets a leading apostrophe (OWASP "CSV injection").
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # How each reading of a sentence is shown: (label, GOV.UK tag colour modifier).
 ASSERTION_TAGS: dict[str, tuple[str, str]] = {
@@ -363,20 +359,6 @@ def patterns_page(request: Request, services: ServicesDep, session: PageSession)
 # -- CSV --------------------------------------------------------------------------------------
 
 
-def csv_cell(value: object) -> str:
-    """A cell as text, with a leading apostrophe when a spreadsheet would read it as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def _csv(header: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([csv_cell(v) for v in row] for row in rows)
-    return out.getvalue()
-
-
 def cases_csv(result: PatternResult) -> str:
     """One row per listed case, strongest first (``CASE_COLUMNS``; dates ISO, blank if none)."""
     rows: list[tuple[object, ...]] = [
@@ -389,7 +371,7 @@ def cases_csv(result: PatternResult) -> str:
         )
         for c in result.cases
     ]
-    return _csv(CASE_COLUMNS, rows)
+    return csv_text(CASE_COLUMNS, rows)
 
 
 def evidence_csv(result: PatternResult) -> str:
@@ -409,7 +391,7 @@ def evidence_csv(result: PatternResult) -> str:
         for c in result.cases
         for e in c.evidence
     ]
-    return _csv(EVIDENCE_COLUMNS, rows)
+    return csv_text(EVIDENCE_COLUMNS, rows)
 
 
 @router.get("/patterns.csv", response_class=Response)

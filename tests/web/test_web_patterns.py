@@ -21,9 +21,10 @@ from web_case_file import web_settings
 from web_helpers import HTML, main_text, query_of, tags
 
 from app.auth import mint_token
+from app.csv_export import safe_cell
 from app.main import create_app
 from app.services import Services, build_services
-from app.web.patterns import csv_cell, monthly_chart
+from app.web.patterns import monthly_chart
 from app.web.session import SESSION_COOKIE
 from connectors.record import Record
 from retrieval.embedding import Embedder
@@ -354,7 +355,7 @@ def test_the_evidence_csv_escapes_a_formula_like_cell(
 
 
 def test_a_formula_like_cell_gets_a_leading_apostrophe() -> None:
-    assert [csv_cell(v) for v in ("=1+1", "+44 1", "-3", "@SUM(A1)", "\tx", "a=b", 7, None)] == [
+    assert [safe_cell(v) for v in ("=1+1", "+44 1", "-3", "@SUM(A1)", "\tx", "a=b", 7, None)] == [
         "'=1+1",
         "'+44 1",
         "'-3",
