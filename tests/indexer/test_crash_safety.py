@@ -13,8 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-
-from retrieval.store import SqliteStore
+from store_snapshot import store_snapshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -68,36 +67,6 @@ def _index(source: Path, data_dir: Path) -> subprocess.Popen[bytes]:
     )
 
 
-def _snapshot(path: Path) -> dict[str, Any]:
-    store = SqliteStore(path)
-    try:
-        with store.snapshot() as conn:
-            records = conn.exec_driver_sql(
-                "SELECT id, content_hash, acl_hash, text FROM records ORDER BY id"
-            ).all()
-            principals = conn.exec_driver_sql(
-                "SELECT r.id, p.principal, p.effect FROM principals p"
-                " JOIN records r ON r.pk = p.record_pk ORDER BY 1, 2, 3"
-            ).all()
-            chunks = conn.exec_driver_sql(
-                "SELECT r.id, c.ordinal, c.char_start, c.char_end, c.vector, f.terms"
-                " FROM chunks c JOIN records r ON r.pk = c.record_pk"
-                " JOIN chunks_fts f ON f.rowid = c.pk ORDER BY 1, 2"
-            ).all()
-            orphans = conn.exec_driver_sql(
-                "SELECT count(*) FROM chunks_fts WHERE rowid NOT IN (SELECT pk FROM chunks)"
-            ).scalar_one()
-    finally:
-        store.close()
-    return {
-        "records": [tuple(r) for r in records],
-        "principals": [tuple(p) for p in principals],
-        "chunks": [(*tuple(c[:4]), c[5]) for c in chunks],
-        "vectors": np.stack([np.frombuffer(c[4], dtype=np.float32) for c in chunks]),
-        "orphans": orphans,
-    }
-
-
 @pytest.mark.timeout(1500)
 def test_kill_9_at_random_points_then_rerun_equals_a_clean_build(tmp_path: Path) -> None:
     source = tmp_path / "records.jsonl"
@@ -105,7 +74,7 @@ def test_kill_9_at_random_points_then_rerun_equals_a_clean_build(tmp_path: Path)
 
     clean = _index(source, tmp_path / "clean")
     assert clean.wait(timeout=900) == 0
-    expected = _snapshot(tmp_path / "clean" / "casesearch.sqlite3")
+    expected = store_snapshot(tmp_path / "clean" / "casesearch.sqlite3")
 
     rng = random.Random(2024)
     kills = sequences = 0
@@ -126,7 +95,7 @@ def test_kill_9_at_random_points_then_rerun_equals_a_clean_build(tmp_path: Path)
             break  # finished before the kill: the rest of this sequence would be no-ops
         final = _index(source, crashed)
         assert final.wait(timeout=900) == 0
-        got = _snapshot(crashed / "casesearch.sqlite3")
+        got = store_snapshot(crashed / "casesearch.sqlite3")
         assert got["records"] == expected["records"]
         assert got["principals"] == expected["principals"]
         assert got["chunks"] == expected["chunks"]

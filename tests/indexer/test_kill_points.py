@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from store_snapshot import store_snapshot
 
 from retrieval.store import SqliteStore
 
@@ -188,38 +189,6 @@ def _seed_cache(source_dir: Path, data_dir: Path) -> None:
     shutil.copy(source_dir / CACHE, data_dir / CACHE)
 
 
-def _snapshot(path: Path) -> dict[str, Any]:
-    """What a clean build determines: records, permissions, chunks with FTS terms, vectors
-    (as ``test_crash_safety.py`` reads them; test modules cannot import each other here)."""
-    store = SqliteStore(path)
-    try:
-        with store.snapshot() as conn:
-            records = conn.exec_driver_sql(
-                "SELECT id, content_hash, acl_hash, text FROM records ORDER BY id"
-            ).all()
-            principals = conn.exec_driver_sql(
-                "SELECT r.id, p.principal, p.effect FROM principals p"
-                " JOIN records r ON r.pk = p.record_pk ORDER BY 1, 2, 3"
-            ).all()
-            chunks = conn.exec_driver_sql(
-                "SELECT r.id, c.ordinal, c.char_start, c.char_end, c.vector, f.terms"
-                " FROM chunks c JOIN records r ON r.pk = c.record_pk"
-                " JOIN chunks_fts f ON f.rowid = c.pk ORDER BY 1, 2"
-            ).all()
-            orphans = conn.exec_driver_sql(
-                "SELECT count(*) FROM chunks_fts WHERE rowid NOT IN (SELECT pk FROM chunks)"
-            ).scalar_one()
-    finally:
-        store.close()
-    return {
-        "records": [tuple(r) for r in records],
-        "principals": [tuple(p) for p in principals],
-        "chunks": [(*tuple(c[:4]), c[5]) for c in chunks],
-        "vectors": np.stack([np.frombuffer(c[4], dtype=np.float32) for c in chunks]),
-        "orphans": orphans,
-    }
-
-
 def _assert_converged(got: dict[str, Any], expected: dict[str, Any]) -> None:
     assert got["records"] == expected["records"]
     assert got["principals"] == expected["principals"]
@@ -268,11 +237,11 @@ def _crash_sequence(
         if was_killed:
             killed += 1
         else:  # it finished first: check it, narrow the window and start the sequence over
-            _assert_converged(_snapshot(data_dir / STORE), expected)
+            _assert_converged(store_snapshot(data_dir / STORE), expected)
             window = min(window, elapsed)
             _reset(data_dir, start, cache_from)
     _run(source, data_dir)
-    _assert_converged(_snapshot(data_dir / STORE), expected)
+    _assert_converged(store_snapshot(data_dir / STORE), expected)
     return killed, window
 
 
@@ -285,7 +254,7 @@ def test_kill_9_at_twenty_one_points_keeps_rights_and_converges(tmp_path: Path) 
     # embeds for real; its cache serves every later run. Its length is the first kill window
     # (narrowed when a run finishes before its kill).
     _, window_v1 = _run(source, clean_v1)
-    expected_v1 = _snapshot(clean_v1 / STORE)
+    expected_v1 = store_snapshot(clean_v1 / STORE)
 
     total_kills = 0
     window_v2 = window_v1
@@ -306,7 +275,7 @@ def test_kill_9_at_twenty_one_points_keeps_rights_and_converges(tmp_path: Path) 
         _reset(clean_v2, None, clean_v1)
         _, built = _run(source, clean_v2)
         window_v2 = min(window_v2, built)
-        expected_v2 = _snapshot(clean_v2 / STORE)
+        expected_v2 = store_snapshot(clean_v2 / STORE)
         killed, window_v2 = _crash_sequence(
             rng, source, crashed, v2, REREAD_KILLS, window_v2,
             start=clean_v1, cache_from=clean_v2, expected=expected_v2,
