@@ -473,6 +473,25 @@ def _fill_dates(form: SearchForm, understanding: Mapping[str, Any]) -> None:
             setattr(form, f"read_{key}", value)
 
 
+def _date_boxes(form: SearchForm) -> dict[str, dict[str, str]]:
+    """The date boxes as this answer fills them, for a results region fetched on its own
+    (``partial=1``): what each box holds (``day``, ``month``, ``year``), the date the page read
+    from the query's words (``read``, ISO, or empty) and the date as words (``label``).
+    casesearch.js puts them into the form, as the full page renders them."""
+    boxes: dict[str, dict[str, str]] = {}
+    for key in ("from", "to"):
+        typed: DateField = getattr(form, f"date_{key}_input")
+        read: dt.date | None = getattr(form, f"read_{key}")
+        boxes[key] = {
+            "day": typed.day,
+            "month": typed.month,
+            "year": typed.year,
+            "read": read.isoformat() if read else "",
+            "label": present.long_date(read or getattr(form, f"date_{key}")),
+        }
+    return boxes
+
+
 @router.get("/", response_class=HTMLResponse)
 def search_page(request: Request, services: ServicesDep, session: PageSession) -> Response:
     """The search page; with ``q`` it runs the search and renders the results in this response.
@@ -571,6 +590,7 @@ def _search(
             searched=result is not None,
             results=results,
             notes=notes,
+            date_boxes=_date_boxes(form),
             first_rank=form.offset + 1,
             last_rank=form.offset + len(results),
             prev_url=present.search_url(form.params(page=form.page - 1)) if form.page > 1 else None,

@@ -7,13 +7,14 @@ event and time-to-find, same answer for a forbidden case as for an unknown one.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from web_case_file import ACCESS_CASES, sign_in_as, web_settings
-from web_helpers import HTML, query_of, result_ids, result_links, tags
+from web_helpers import HTML, hidden_value, query_of, result_ids, result_links, tags
 
 from app.audit import AuditQuery
 from app.auth import mint_token
@@ -221,3 +222,47 @@ def test_the_search_page_has_a_polite_status_region_outside_the_results(
     ]
     region = _region_of_page(page.text)
     assert region.count("<div") == region.count("</div>")  # the status is not inside it
+
+
+def _date_boxes(fragment: str) -> dict[str, dict[str, str]]:
+    """What the region says the date boxes hold (``data-date-boxes``, read by the script)."""
+    boxes: dict[str, dict[str, str]] = json.loads(tags(fragment, "div")[0]["data-date-boxes"])
+    return boxes
+
+
+def _box(
+    day: str = "", month: str = "", year: str = "", read: str = "", label: str = ""
+) -> dict[str, str]:
+    return {"day": day, "month": month, "year": year, "read": read, "label": label}
+
+
+def _typed(html: str, key: str) -> dict[str, str]:
+    """The date boxes ``key`` of a full page, as ``_date_boxes`` gives them."""
+    values = {a["name"]: a.get("value", "") for a in tags(html, "input") if "name" in a}
+    return {part: values[f"{key}_{part}"] for part in ("day", "month", "year")}
+
+
+def test_the_partial_fills_the_date_boxes_as_the_full_page_does(alice: TestClient) -> None:
+    query = "safety plan since March 2024"
+    boxes = _date_boxes(_partial(alice, q=query))
+    assert boxes == {
+        "from": _box("1", "3", "2024", read="2024-03-01", label="1 March 2024"),
+        "to": _box(),
+    }
+    page = alice.get("/", params={"q": query})
+    for key in ("from", "to"):
+        assert _typed(page.text, key).items() <= boxes[key].items()
+    assert hidden_value(page.text, "read_from") == "2024-03-01"
+
+    # the phrase typed out, the boxes sent as the script filled them: they empty again
+    filled = {"from_day": "1", "from_month": "3", "from_year": "2024", "read_from": "2024-03-01"}
+    assert _date_boxes(_partial(alice, q="safety plan", **filled)) == {
+        "from": _box(),
+        "to": _box(),
+    }
+    # a date the user typed is theirs and stays; the phrase fills only the empty box
+    own = {"from_day": "1", "from_month": "4", "from_year": "2024"}
+    assert _date_boxes(_partial(alice, q="safety plan in 2024", **own)) == {
+        "from": _box("1", "4", "2024", label="1 April 2024"),
+        "to": _box("31", "12", "2024", read="2024-12-31", label="31 December 2024"),
+    }

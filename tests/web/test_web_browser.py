@@ -470,6 +470,73 @@ def test_a_signed_out_update_loads_the_full_page_which_asks_to_sign_in(
     assert query_of(page.url)["next"][0].startswith("/?q=safety&")
 
 
+def date_boxes(page: Page, legend: str) -> list[str]:
+    group = page.get_by_role("group", name=legend)
+    return [group.get_by_label(part).input_value() for part in ("Day", "Month", "Year")]
+
+
+def test_a_date_phrase_typed_fills_the_date_boxes_and_taking_it_out_empties_them(
+    page: Page,
+) -> None:
+    sign_in(page, "Alice")
+    page.goto("/")
+    box = page.get_by_label("Search case records")
+    box.click()
+    page.keyboard.type("safety plan since March 2024", delay=40)
+    status = page.locator("#search-status")
+    expect(status).to_have_text(
+        "Results updated for \u2018safety plan since March 2024\u2019. "
+        "Date from filled in from your search: 1 March 2024"
+    )
+    assert date_boxes(page, "Date from") == ["1", "3", "2024"]
+    assert date_boxes(page, "Date to") == ["", "", ""]
+    expect(page.locator("#date-filters")).to_contain_text("since March 2024")
+    assert "Safety plan (version 1)" not in result_titles(page)  # 10 January 2024
+    expect(box).to_be_focused()
+    assert box.evaluate("(b) => [b.selectionStart, b.selectionEnd]") == [28, 28]
+    assert serious_violations(page) == []
+
+    # Enter gives the full page of the same search: the same boxes and results.
+    shown = result_titles(page)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert result_titles(page) == shown
+    assert date_boxes(page, "Date from") == ["1", "3", "2024"]
+
+    # Taking the phrase out of the words takes its date out of the boxes.
+    box = page.get_by_label("Search case records")
+    box.evaluate("(b) => { b.focus(); b.setSelectionRange(11, b.value.length) }")
+    page.keyboard.press("Backspace")
+    expect(status).to_have_text("Results updated for \u2018safety plan\u2019. Date from cleared")
+    assert date_boxes(page, "Date from") == ["", "", ""]
+    expect(page.locator('input[name="read_from"]')).to_have_count(0)
+    assert "Safety plan (version 1)" in result_titles(page)
+    expect(box).to_be_focused()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert query_of(page.url)["q"] == ["safety plan"]
+    assert date_boxes(page, "Date from") == ["", "", ""]
+    assert "Safety plan (version 1)" in result_titles(page)
+
+
+def test_dates_the_user_typed_in_the_boxes_stay_as_typed(page: Page) -> None:
+    sign_in(page, "Alice")
+    page.goto("/")
+    group = page.get_by_role("group", name="Date from")
+    for part, value in (("Day", "1"), ("Month", "4"), ("Year", "2024")):
+        group.get_by_label(part).fill(value)
+    page.get_by_label("Search case records").click()
+    page.keyboard.type("safety plan in 2024", delay=40)
+    expect(page.locator("#search-status")).to_have_text(
+        "Results updated for \u2018safety plan in 2024\u2019. "
+        "Date to filled in from your search: 31 December 2024"
+    )
+    assert date_boxes(page, "Date from") == ["1", "4", "2024"]
+    assert date_boxes(page, "Date to") == ["31", "12", "2024"]
+    assert result_titles(page)[0] == "Safety plan (version 2)"
+    assert "Safety plan (version 1)" not in result_titles(page)
+
+
 # -- accessibility ----------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@
   'use strict'
 
   var PAUSE_MS = 400
+  var PARTS = ['day', 'month', 'year']
 
   function focusOnLoad () {
     var summary = document.querySelector('.govuk-error-summary')
@@ -33,6 +34,8 @@
    * full-page URL of that search, and a polite live region says so; the input is never
    * touched. 401 (signed out) loads the full page, which goes to sign-in; anything else
    * (429, 400, 5xx, network) keeps the results shown, and Enter still submits the form.
+   * The date boxes then hold what the full page of that search would show (fillDates): a date
+   * phrase in the words ("since March 2024") fills them, and taking it out empties them.
    */
   function resultsAsYouType (form, box, status) {
     var timer = null
@@ -61,7 +64,49 @@
       })
     }
 
-    function show (html, url, text) {
+    /* Put the date boxes of the search just shown (the region's data-date-boxes, as the full
+     * page would render them) into the form, with the hidden read_from/read_to that say
+     * which date came from the words. A date box the user has changed since the request was
+     * sent, or is in, is theirs and is left alone. Returns what changed, in words. */
+    function fillDates (fresh, sent) {
+      var wanted
+      try {
+        wanted = JSON.parse(fresh.getAttribute('data-date-boxes') || 'null')
+      } catch (e) {
+        return []
+      }
+      var said = []
+      if (!wanted) return said
+      ;[['from', 'Date from'], ['to', 'Date to']].forEach(function (pair) {
+        var key = pair[0]
+        var want = wanted[key]
+        var boxes = PARTS.map(function (part) { return document.getElementById(key + '_' + part) })
+        if (!want || boxes.indexOf(null) !== -1 || boxes.indexOf(document.activeElement) !== -1) {
+          return
+        }
+        var now = boxes.map(function (box) { return box.value.trim() })
+        var asked = PARTS.map(function (part) { return (sent.get(key + '_' + part) || '').trim() })
+        if (now.join('/') !== asked.join('/')) return
+        var target = PARTS.map(function (part) { return want[part] || '' })
+        if (target.join('/') !== now.join('/')) {
+          boxes.forEach(function (box, i) { box.value = target[i] })
+          said.push(want.label ? pair[1] + ' filled in from your search: ' + want.label
+            : pair[1] + ' cleared')
+        }
+        var hidden = form.querySelector('input[type="hidden"][name="read_' + key + '"]')
+        if (want.read && !hidden) {
+          hidden = document.createElement('input')
+          hidden.type = 'hidden'
+          hidden.name = 'read_' + key
+          form.appendChild(hidden)
+        }
+        if (want.read) hidden.value = want.read
+        else if (hidden) hidden.remove()
+      })
+      return said
+    }
+
+    function show (html, url, text, sent) {
       var region = document.getElementById('search-results')
       var parsed = document.createElement('template')
       parsed.innerHTML = html
@@ -71,7 +116,11 @@
       history.replaceState(history.state, '', url)
       document.title = fresh.getAttribute('data-title') || document.title
       clearErrors()
-      status.textContent = 'Results updated for \u2018' + text + '\u2019'
+      var unchanged = params().toString() === sent.toString()
+      var said = fillDates(fresh, sent)
+      // filled boxes ask for the same search (the words still decide): not a new one
+      if (unchanged) lastKey = params().toString()
+      status.textContent = ['Results updated for \u2018' + text + '\u2019'].concat(said).join('. ')
     }
 
     function run () {
@@ -101,7 +150,7 @@
         }
         if (response.status !== 200) return
         return response.text().then(function (html) {
-          if (id === latest) show(html, page.href, text)
+          if (id === latest) show(html, page.href, text, values)
         })
       }).catch(function () {})
     }
