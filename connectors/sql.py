@@ -157,6 +157,26 @@ class SqlConnector(Connector):
             if len(rows) < self.batch_size:
                 return
 
+    def estimate_items(self, checkpoint: Checkpoint) -> int | None:
+        """How many items ``fetch(checkpoint)`` yields, for the progress bar's total and ETA:
+        one ``COUNT(*)`` over the rows after the checkpoint (the condition ``fetch`` pages
+        through), plus the NULL-watermark failures a full read reports first. The count is as
+        cheap as the database makes it: an index on (watermark, id) keeps an incremental run's
+        count to the changed rows, but a full read counts the whole table (a scan on
+        PostgreSQL). Rows written during the read are not in it. ``None`` when the table
+        cannot be read or counted (the bar then shows a count and a rate only)."""
+        if not isinstance(checkpoint, SqlCheckpoint):
+            return None
+        try:
+            table = self._reflect()
+            rows = self._count(table, *self._after(table, checkpoint))
+            nulls = 0
+            if checkpoint.watermark is None and not checkpoint.null_watermarks_reported:
+                nulls = self._count(table, table.c[self.updated_column].is_(None))
+        except FatalConnectorError:
+            return None
+        return rows + min(nulls, _NULL_REPORT_LIMIT)
+
     def list_ids(self) -> Iterable[str]:
         """Every id whose row is not marked deleted, in id order (read in keyset batches)."""
         table = self._reflect()
@@ -181,17 +201,28 @@ class SqlConnector(Connector):
     # --- queries ----------------------------------------------------------------------------
 
     def _batch_query(self, table: sa.Table, checkpoint: SqlCheckpoint) -> sa.Select[Any]:
+        query = sa.select(table).where(*self._after(table, checkpoint))
+        order = (table.c[self.updated_column], table.c[self.id_column])
+        return query.order_by(*order).limit(self.batch_size)
+
+    def _after(self, table: sa.Table, checkpoint: SqlCheckpoint) -> list[sa.ColumnElement[bool]]:
+        """The conditions (joined by AND) for the rows after ``checkpoint``."""
         updated = table.c[self.updated_column]
-        id_col = table.c[self.id_column]
-        query = sa.select(table).where(updated.is_not(None))
+        conditions: list[sa.ColumnElement[bool]] = [updated.is_not(None)]
         if checkpoint.watermark is not None and checkpoint.watermark_kind is not None:
             watermark = _decode(checkpoint.watermark_kind, checkpoint.watermark)
             after = updated > watermark
             if checkpoint.last_id is not None and checkpoint.last_id_kind is not None:
                 last_id = _decode(checkpoint.last_id_kind, checkpoint.last_id)
-                after = sa.or_(after, sa.and_(updated == watermark, id_col > last_id))
-            query = query.where(after)
-        return query.order_by(updated, id_col).limit(self.batch_size)
+                same = sa.and_(updated == watermark, table.c[self.id_column] > last_id)
+                after = sa.or_(after, same)
+            conditions.append(after)
+        return conditions
+
+    def _count(self, table: sa.Table, *conditions: sa.ColumnElement[bool]) -> int:
+        query = sa.select(sa.func.count()).select_from(table).where(*conditions)
+        rows = self._run(lambda conn: conn.execute(query).all())
+        return int(rows[0][0])
 
     def _null_watermark_failures(self, table: sa.Table) -> Iterator[Failure]:
         id_col = table.c[self.id_column]

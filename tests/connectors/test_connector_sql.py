@@ -22,6 +22,7 @@ from connector_contract import (
     final_checkpoint,
     merge,
     records,
+    roundtrip,
 )
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -31,6 +32,7 @@ from connectors.base import Checkpoint
 from connectors.errors import ConnectorError, FatalConnectorError
 from connectors.record import Record, Tombstone
 from connectors.sql import SqlCheckpoint, SqlConnector
+from indexer.pipeline import Estimating
 
 BASE_TIME = dt.datetime(2024, 3, 2, 10, 15, tzinfo=dt.UTC)
 PG_USERS = ("postgres", "root")
@@ -321,6 +323,12 @@ def test_rows_without_a_watermark_are_reported_once_per_full_read(
     again = read(SqlConnector(sqlite_url, "records"), final_checkpoint(items))
     assert failures(again) == []
     assert changes(again) == []
+    # the progress bar's total counts the failure on a full read only
+    connector = SqlConnector(sqlite_url, "records")
+    start = connector.initial_checkpoint()
+    assert connector.estimate_items(start) == len(failures(items)) + len(changes(items)) == 2
+    assert connector.estimate_items(final_checkpoint(items)) == 0
+    connector.close()
 
 
 def test_a_bad_row_names_table_and_id(engine: sa.Engine, sqlite_url: str) -> None:
@@ -514,3 +522,50 @@ def test_records_carry_json_ready_extra(engine: sa.Engine, sqlite_url: str) -> N
     [record] = records(read(SqlConnector(sqlite_url, "records")))
     assert isinstance(record, Record)
     json.dumps(record.to_json())
+
+
+# --- the progress bar's total ------------------------------------------------------------------
+
+
+def yielded(connector: SqlConnector, checkpoint: Checkpoint) -> int:
+    """Items (records, tombstones, failures) a fetch from ``checkpoint`` yields."""
+    return sum(1 for item in connector.fetch(checkpoint) if not isinstance(item, Checkpoint))
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+def cms(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlHarness]:
+    """A CMS table (its own name, dropped after) in SQLite and in the real PostgreSQL."""
+    postgres = request.param == "postgresql"
+    url = request.getfixturevalue("postgres_url") if postgres else f"sqlite:///{tmp_path}/c.db"
+    harness = SqlHarness(url, postgres=postgres)
+    yield harness
+    harness.close()
+
+
+def test_the_indexer_gets_a_total_of_what_a_fetch_will_read(cms: SqlHarness) -> None:
+    for n in range(5):
+        cms.put(f"r{n}", f"Note {n}.")  # three rows share each updated_at, across batches
+    cms.put_bad("bad")  # a row that fails counts too: the bar moves for it
+    connector = cms.connector()
+    assert isinstance(connector, Estimating)  # what the indexer asks for its total
+    start = connector.initial_checkpoint()
+    assert connector.estimate_items(start) == yielded(connector, start) == 6
+
+    items = fetch_all(connector)
+    for index, checkpoint in checkpoints(items):  # a run resumed after a crash at any batch
+        after = sum(1 for item in items[index:] if not isinstance(item, Checkpoint))
+        assert connector.estimate_items(roundtrip(connector, checkpoint)) == after
+    done = final_checkpoint(items)
+    assert connector.estimate_items(done) == 0
+
+    cms.put("r1", "Note 1, changed.")
+    cms.put("r9", "A new note.")
+    cms.delete("r2")
+    assert connector.estimate_items(done) == yielded(connector, done) == 3
+
+
+def test_no_total_when_the_table_cannot_be_read(sqlite_url: str) -> None:
+    connector = SqlConnector(sqlite_url, "no_such_table")
+    assert connector.estimate_items(connector.initial_checkpoint()) is None
+    with pytest.raises(FatalConnectorError, match="no such table"):
+        read(connector)  # the run itself says why
