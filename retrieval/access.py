@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine
 from retrieval.dense import BoolArray
 from retrieval.errors import AccessCheckError
 from retrieval.models import AccessScope, SearchFilters
-from retrieval.store import data_version, int_column, sqlite_connection
+from retrieval.store import data_version, int_column
 
 # A real user may be in thousands of directory groups. SQLite binds at most 32,766 parameters
 # and a search binds each principal twice (allow and deny); the token check caps principals at
@@ -36,7 +36,7 @@ def candidate_clause(scope: AccessScope, filters: SearchFilters) -> tuple[str, l
     """
     principals = _principals(scope)
     if not principals:
-        return "SELECT pk FROM records WHERE 0", []
+        return "SELECT pk FROM records WHERE 1 = 0", []
     marks = ",".join("?" * len(principals))
     sql = [
         "SELECT r.pk FROM records r WHERE EXISTS (SELECT 1 FROM principals p",
@@ -116,9 +116,8 @@ def visible_records(conn: Connection, scope: AccessScope) -> tuple[BoolArray, in
             if version is not None and key in kept:
                 kept.move_to_end(key)
                 return kept[key]
-        raw = sqlite_connection(conn)
-        allowed = int_column(raw, rows.format("allow", marks), principals)
-        denied = int_column(raw, rows.format("deny", marks), principals)
+        allowed = int_column(conn, rows.format("allow", marks), principals)
+        denied = int_column(conn, rows.format("deny", marks), principals)
     except Exception as exc:
         raise AccessCheckError("the permission check could not be evaluated") from exc
     mask = np.zeros(int(allowed.max()) + 1 if allowed.size else 0, dtype=np.bool_)
@@ -138,7 +137,7 @@ def filtered_records(conn: Connection, filters: SearchFilters) -> BoolArray:
     """A boolean mask indexed by record pk of the records that pass ``filters`` (rights are
     not checked here: combine it with ``visible_records``)."""
     where, params = _filter_sql(filters)
-    return _mask(conn, f"SELECT r.pk FROM records r WHERE 1{where}", params)[0]
+    return _mask(conn, f"SELECT r.pk FROM records r WHERE 1 = 1{where}", params)[0]
 
 
 def scope_masks(
@@ -163,7 +162,7 @@ def candidate_records(
 
 def _mask(conn: Connection, sql: str, params: list[Any]) -> tuple[BoolArray, int]:
     try:
-        pks = int_column(sqlite_connection(conn), sql, params)
+        pks = int_column(conn, sql, params)
     except Exception as exc:
         raise AccessCheckError("the permission check could not be evaluated") from exc
     mask = np.zeros(int(pks.max()) + 1 if pks.size else 0, dtype=np.bool_)

@@ -15,7 +15,7 @@ import numpy.typing as npt
 from sqlalchemy import Connection
 
 from retrieval.lexical import BoolArray, Population, decode_varint, within
-from retrieval.store import SqliteStore
+from retrieval.store import SqliteStore, is_postgresql
 
 __all__ = ["BoolArray", "DenseIndex"]
 
@@ -23,10 +23,15 @@ POPULATIONS_KEPT = 8
 """BM25 populations kept per index (each is three arrays as long as the store's chunk pks)."""
 
 
-_CHUNKS = (
-    "SELECT c.pk, c.record_pk, c.vector, d.sz FROM chunks c"
-    " LEFT JOIN chunks_fts_docsize d ON d.id = c.pk"
-)
+def _chunks(conn: Connection) -> str:
+    """Each chunk's pk, record, vector and length in FTS5 tokens (on SQLite, FTS5's own count,
+    a varint in its ``docsize`` table; on PostgreSQL, the ``length`` column)."""
+    if is_postgresql(conn):
+        return "SELECT c.pk, c.record_pk, c.vector, c.length FROM chunks c"
+    return (
+        "SELECT c.pk, c.record_pk, c.vector, d.sz FROM chunks c"
+        " LEFT JOIN chunks_fts_docsize d ON d.id = c.pk"
+    )
 
 
 class DenseIndex:
@@ -80,7 +85,7 @@ class DenseIndex:
         self._live = np.zeros(max(n, 16), dtype=np.bool_)
         self._row_of = {}
         self._size = 0
-        for pk, record_pk, blob, size in conn.exec_driver_sql(f"{_CHUNKS} ORDER BY c.pk"):
+        for pk, record_pk, blob, size in conn.exec_driver_sql(f"{_chunks(conn)} ORDER BY c.pk"):
             self._append(int(pk), int(record_pk), np.frombuffer(blob, dtype=np.float32), size)
 
     def _apply_changes(self, conn: Connection, since: int) -> None:
@@ -91,7 +96,7 @@ class DenseIndex:
             if row is not None:
                 self._live[row] = False
         added = conn.exec_driver_sql(
-            f"{_CHUNKS} WHERE c.generation > ? ORDER BY c.pk", (since,)
+            f"{_chunks(conn)} WHERE c.generation > ? ORDER BY c.pk", (since,)
         ).all()
         for pk, record_pk, blob, size in added:
             if int(pk) in self._row_of:
@@ -103,7 +108,7 @@ class DenseIndex:
         chunk_pk: int,
         record_pk: int,
         vector: npt.NDArray[np.float32],
-        size: bytes | None,
+        size: bytes | int | None,
     ) -> None:
         if self._size == len(self._vectors):
             capacity = max(16, 2 * len(self._vectors))
@@ -118,7 +123,10 @@ class DenseIndex:
         self._vectors[row] = vector
         self._chunk_pks[row] = chunk_pk
         self._record_pks[row] = record_pk
-        self._lengths[row] = decode_varint(bytes(size)) if size else 0
+        if isinstance(size, int):
+            self._lengths[row] = size
+        else:
+            self._lengths[row] = decode_varint(bytes(size)) if size else 0
         self._live[row] = True
         self._row_of[chunk_pk] = row
         self._size += 1

@@ -34,13 +34,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from weakref import WeakKeyDictionary
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine
 
-from retrieval.store import data_version, int_column, sqlite_connection
+from retrieval.store import data_version, int_column, is_postgresql, sqlite_connection
 
 TermGroup = tuple[str, ...]
 """One query term, or the terms of a wording that must appear near each other to match."""
@@ -170,7 +171,7 @@ def group_matches(conn: Connection, groups: Sequence[TermGroup]) -> dict[TermGro
     Index-wide on purpose: callers narrow them with the caller's masks in memory, so no SQL
     joins the permission tables per query.
     """
-    return {group: _matching(conn, _group_expression(group)) for group in _distinct(groups)}
+    return {group: _group_matching(conn, group) for group in _distinct(groups)}
 
 
 KEPT_MIN_CHUNKS = 1_000
@@ -184,11 +185,67 @@ _lock = threading.Lock()
 _kept: WeakKeyDictionary[Engine, OrderedDict[tuple[int, str], IntArray]] = WeakKeyDictionary()
 
 
-def _matching(conn: Connection, expression: str) -> IntArray:
-    """The chunks (pks, ascending, read-only) matching an FTS5 expression anywhere in the index."""
-    return _kept_or_read(
-        conn, f"match:{expression}", lambda: _rowids(sqlite_connection(conn), expression)
-    )
+def _group_matching(conn: Connection, group: TermGroup) -> IntArray:
+    """The chunks (pks, ascending, read-only) a group matches anywhere in the index."""
+    expression = _group_expression(group)
+    if is_postgresql(conn):
+        phrases = [fts5_tokens(term) for term in group]
+        distance = _near_distance(group) if len(group) > 1 else None
+        return _kept_or_read(
+            conn, f"match:{expression}", lambda: _occurrence_matches(conn, phrases, distance)
+        )
+    return _kept_or_read(conn, f"match:{expression}", lambda: _rowids(conn, expression))
+
+
+def _phrase_matching(conn: Connection, tokens: tuple[str, ...]) -> IntArray:
+    """The chunks (pks, ascending, read-only) holding the phrase anywhere in the index."""
+    expression = _phrase_expression(tokens)
+    if is_postgresql(conn):
+        return _kept_or_read(
+            conn, f"match:{expression}", lambda: _occurrence_matches(conn, [tokens], None)
+        )
+    return _kept_or_read(conn, f"match:{expression}", lambda: _rowids(conn, expression))
+
+
+def _occurrence_matches(
+    conn: Connection, phrases: Sequence[tuple[str, ...]], distance: int | None
+) -> IntArray:
+    """What FTS5 would match, from the token occurrences PostgreSQL keeps (``chunk_tokens``):
+    the chunks holding the one phrase, or all ``phrases`` within ``NEAR(…, distance)``.
+
+    The chunks holding every token are found in SQL; where order or nearness matters they are
+    checked with the same rules ``bm25_search`` counts instances by (``_phrase_starts``,
+    ``near_instances``), so both databases match the same chunks.
+    """
+    if not phrases or any(not p for p in phrases):
+        return np.zeros(0, dtype=np.int64)  # a phrase FTS5 indexes nothing of matches nothing
+    tokens = list(dict.fromkeys(t for p in phrases for t in p))
+    holding = [
+        int_column(conn, "SELECT DISTINCT chunk_pk FROM chunk_tokens WHERE term = ?", (t,))
+        for t in tokens
+    ]
+    found = holding[0]
+    for other in holding[1:]:
+        found = np.intersect1d(found, other, assume_unique=True)
+    if found.size == 0 or (len(phrases) == 1 and len(phrases[0]) == 1):
+        return found
+    positions: dict[str, dict[int, list[int]]] = {t: {} for t in tokens}
+    for term, pk, pos in conn.exec_driver_sql(
+        "SELECT term, chunk_pk, pos FROM chunk_tokens WHERE term = ANY(?) AND chunk_pk = ANY(?)"
+        " ORDER BY chunk_pk, pos",
+        (tokens, found.tolist()),
+    ):
+        positions[str(term)].setdefault(int(pk), []).append(int(pos))
+    kept: list[int] = []
+    for pk in found.tolist():
+        starts = [_phrase_starts(p, positions, pk) for p in phrases]
+        if distance is None:
+            matched = bool(starts[0])
+        else:
+            matched = bool(near_instances(starts, [len(p) for p in phrases], distance)[0])
+        if matched:
+            kept.append(pk)
+    return np.array(kept, dtype=np.int64)
 
 
 COUNT_BITS = 20
@@ -198,19 +255,25 @@ million tokens."""
 
 def _token_counts(conn: Connection, token: str) -> IntArray:
     """Each chunk of the whole index holding ``token``, with how often, packed (ascending)."""
-    sql = f"SELECT (doc << {COUNT_BITS}) | count(*) FROM chunks_vocab WHERE term = ? GROUP BY doc"
-    return _kept_or_read(
-        conn, f"counts:{token}", lambda: int_column(sqlite_connection(conn), sql, (token,))
-    )
+    table, _ = _vocab(conn)
+    sql = f"SELECT (doc << {COUNT_BITS}) | count(*) FROM {table} WHERE term = ? GROUP BY doc"
+    return _kept_or_read(conn, f"counts:{token}", lambda: int_column(conn, sql, (token,)))
 
 
 def _token_offsets(conn: Connection, token: str) -> IntArray:
     """Every instance of ``token`` in the whole index as ``chunk pk << COUNT_BITS | offset``,
     ascending (offsets in FTS5 tokens: no chunk holds a million)."""
-    sql = f"SELECT (doc << {COUNT_BITS}) | offset FROM chunks_vocab WHERE term = ?"
-    return _kept_or_read(
-        conn, f"offsets:{token}", lambda: int_column(sqlite_connection(conn), sql, (token,))
-    )
+    table, offset = _vocab(conn)
+    sql = f"SELECT (doc << {COUNT_BITS}) | {offset} FROM {table} WHERE term = ?"
+    return _kept_or_read(conn, f"offsets:{token}", lambda: int_column(conn, sql, (token,)))
+
+
+def _vocab(conn: Connection) -> tuple[str, str]:
+    """Where the token occurrences are, with their offset column: FTS5's ``instance``
+    vocabulary on SQLite (``term``, ``doc``, ``offset``); ``chunk_tokens`` on PostgreSQL."""
+    if is_postgresql(conn):
+        return "(SELECT term, chunk_pk AS doc, pos FROM chunk_tokens) AS vocab", "pos"
+    return "chunks_vocab", "offset"
 
 
 def _kept_or_read(conn: Connection, what: str, read: Callable[[], IntArray]) -> IntArray:
@@ -263,7 +326,6 @@ def bm25_search(
     )
     if chunk_pks.size == 0:
         return []
-    raw = sqlite_connection(conn)
     phrases = [
         _Phrase(index, fts5_tokens(term)) for index, group in enumerate(distinct) for term in group
     ]
@@ -284,9 +346,9 @@ def bm25_search(
             elif not phrase.tokens:  # nothing FTS5 would index
                 containing = 0
             elif population.complete:  # every chunk counts: SQLite counts them
-                containing = _phrase_count(raw, phrase.tokens)
+                containing = _phrase_count(conn, phrase.tokens)
             else:
-                found = _matching(conn, _phrase_expression(phrase.tokens))
+                found = _phrase_matching(conn, phrase.tokens)
                 containing = int(np.count_nonzero(population.within(found)))
             idf[phrase.tokens] = _idf(containing, population)
     scores = np.zeros(len(chunk_pks), dtype=np.float64)
@@ -302,13 +364,15 @@ def bm25_search(
     ]
 
 
-def _rowids(raw: sqlite3.Connection, expression: str) -> IntArray:
-    return int_column(raw, "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?", (expression,))
+def _rowids(conn: Connection, expression: str) -> IntArray:
+    return int_column(conn, "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ?", (expression,))
 
 
-def _phrase_count(raw: sqlite3.Connection, tokens: tuple[str, ...]) -> int:
+def _phrase_count(conn: Connection, tokens: tuple[str, ...]) -> int:
     """How many chunks of the whole index hold the phrase (counted inside SQLite)."""
-    (count,) = raw.execute(
+    if is_postgresql(conn):
+        return int(_phrase_matching(conn, tokens).size)
+    (count,) = sqlite_connection(conn).execute(
         "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (_phrase_expression(tokens),)
     ).fetchone()
     return int(count)
@@ -332,11 +396,10 @@ class _Occurrences:
 
     def __init__(self, conn: Connection, tokens: Sequence[str], chunk_pks: IntArray):
         self.conn = conn
-        raw = sqlite_connection(conn)
         self.chunk_pks = chunk_pks
         self.from_text: dict[str, dict[int, list[int]]] | None = None
         if chunk_pks.size <= TEXT_PATH_MAX_CHUNKS:
-            self.from_text = _offsets_from_terms(raw, tokens, json.dumps(chunk_pks.tolist()))
+            self.from_text = _offsets_from_terms(conn, tokens, chunk_pks.tolist())
 
     def counts(self, token: str) -> npt.NDArray[np.float64]:
         """How often ``token`` occurs in each chunk (aligned with ``chunk_pks``)."""
@@ -372,7 +435,7 @@ class _Occurrences:
 
 
 def _offsets_from_terms(
-    raw: sqlite3.Connection, tokens: Sequence[str], documents: str
+    conn: Connection, tokens: Sequence[str], documents: list[int]
 ) -> dict[str, dict[int, list[int]]]:
     """token → chunk pk → offsets, from the terms stored with each chunk in ``documents``.
 
@@ -383,10 +446,16 @@ def _offsets_from_terms(
     wanted = set(tokens)
     out: dict[str, dict[int, list[int]]] = {token: {} for token in tokens}
     split: dict[str, tuple[str, ...]] = {}
-    for pk, terms in raw.execute(
-        "SELECT rowid, terms FROM chunks_fts WHERE rowid IN (SELECT value FROM json_each(?))",
-        (documents,),
-    ):
+    if is_postgresql(conn):
+        rows: Any = conn.exec_driver_sql(
+            "SELECT pk, terms FROM chunks WHERE pk = ANY(?)", (documents,)
+        )
+    else:
+        rows = sqlite_connection(conn).execute(
+            "SELECT rowid, terms FROM chunks_fts WHERE rowid IN (SELECT value FROM json_each(?))",
+            (json.dumps(documents),),
+        )
+    for pk, terms in rows:
         offset = 0
         for word in str(terms).split():
             made = split.get(word)

@@ -1,5 +1,12 @@
-"""The embedded store: one SQLite database (through SQLAlchemy) holding records, principals,
-chunks with their float32 vectors, an FTS5 table for BM25, checkpoints and a change log.
+"""The record store: records, principals, chunks with their float32 vectors, the lexical
+index, checkpoints and a change log, in one SQLite file (the embedded default) or in a
+PostgreSQL database (``CASESEARCH_DATABASE_URL``), through SQLAlchemy.
+
+The SQL is written once, in SQLite's ``?`` parameter style; on PostgreSQL the engine rewrites
+the placeholders for psycopg (``_format_placeholders``). Where the two databases differ (the
+lexical index: FTS5 tables on SQLite, a table of token occurrences on PostgreSQL; locking;
+compaction) the methods say so. The tables come from Alembic revisions
+(``retrieval/migrations``), applied when the store opens.
 
 Every record update is one transaction: text, lexical terms, vectors and permissions change
 together or not at all. Each write bumps a ``generation`` counter; the in-memory dense matrix
@@ -18,6 +25,7 @@ import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,82 +37,15 @@ from sqlalchemy.pool import QueuePool
 from retrieval.errors import IndexMismatchError, RetrievalError
 from retrieval.models import ChunkRow, Document, Subject
 
-SCHEMA_VERSION = "1"
-
 IntArray = npt.NDArray[np.int64]
 
-_DDL = [
-    """CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS records (
-        pk INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        case_id TEXT, doc_type TEXT, title TEXT NOT NULL DEFAULT '', text TEXT NOT NULL,
-        created_at TEXT, updated_at TEXT, author TEXT, source_uri TEXT,
-        attachments TEXT NOT NULL DEFAULT '[]', extra TEXT NOT NULL DEFAULT '{}',
-        content_hash TEXT NOT NULL, acl_hash TEXT NOT NULL,
-        source TEXT, generation INTEGER NOT NULL, indexed_at TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS records_case ON records (case_id, created_at)",
-    "CREATE INDEX IF NOT EXISTS records_source ON records (source)",
-    """CREATE TABLE IF NOT EXISTS principals (
-        record_pk INTEGER NOT NULL REFERENCES records (pk) ON DELETE CASCADE,
-        principal TEXT NOT NULL, effect TEXT NOT NULL CHECK (effect IN ('allow', 'deny')),
-        PRIMARY KEY (record_pk, effect, principal))""",
-    "CREATE INDEX IF NOT EXISTS principals_lookup ON principals (principal, effect, record_pk)",
-    """CREATE TABLE IF NOT EXISTS chunks (
-        pk INTEGER PRIMARY KEY AUTOINCREMENT,
-        record_pk INTEGER NOT NULL REFERENCES records (pk) ON DELETE CASCADE,
-        ordinal INTEGER NOT NULL, char_start INTEGER NOT NULL, char_end INTEGER NOT NULL,
-        vector BLOB NOT NULL, generation INTEGER NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS chunks_record ON chunks (record_pk, ordinal)",
-    "CREATE INDEX IF NOT EXISTS chunks_generation ON chunks (generation)",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (terms, tokenize = 'unicode61')",
-    # each term occurrence (term, chunk, offset): BM25 counts its statistics per caller
-    "CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab (chunks_fts, instance)",
-    """CREATE TABLE IF NOT EXISTS removed_chunks (
-        chunk_pk INTEGER PRIMARY KEY, generation INTEGER NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS removed_generation ON removed_chunks (generation)",
-    # the people a record is about (DESIGN.md "subjects"); stores made before this table
-    # existed get it on open, and their records have no subjects until they are re-indexed
-    """CREATE TABLE IF NOT EXISTS subjects (
-        record_pk INTEGER NOT NULL REFERENCES records (pk) ON DELETE CASCADE,
-        ordinal INTEGER NOT NULL, person_id TEXT NOT NULL, name TEXT NOT NULL,
-        other_names TEXT NOT NULL DEFAULT '[]', dob TEXT, role TEXT NOT NULL,
-        PRIMARY KEY (record_pk, ordinal))""",
-    "CREATE INDEX IF NOT EXISTS subjects_role ON subjects (role, person_id, record_pk)",
-    # a people source's latest word on who each case is about (connectors/people.py)
-    """CREATE TABLE IF NOT EXISTS case_people (
-        case_id TEXT NOT NULL, ordinal INTEGER NOT NULL, person_id TEXT NOT NULL,
-        name TEXT NOT NULL, other_names TEXT NOT NULL DEFAULT '[]', dob TEXT,
-        role TEXT NOT NULL, PRIMARY KEY (case_id, ordinal))""",
-    "CREATE INDEX IF NOT EXISTS case_people_person ON case_people (person_id, case_id)",
-    # what every reader of subjects sees: a record's own subjects, except those the people
-    # source names for the record's case, which it supplies (or corrects) for every record of
-    # that case; ordinals of supplied people follow the record's own
-    """CREATE VIEW IF NOT EXISTS effective_subjects AS
-        SELECT s.record_pk, s.ordinal, s.person_id, s.name, s.other_names, s.dob, s.role
-          FROM subjects s JOIN records r ON r.pk = s.record_pk
-         WHERE NOT EXISTS (SELECT 1 FROM case_people p
-                            WHERE p.case_id = r.case_id AND p.person_id = s.person_id)
-        UNION ALL
-        SELECT r.pk, 1000 + p.ordinal, p.person_id, p.name, p.other_names, p.dob, p.role
-          FROM case_people p JOIN records r ON r.case_id = p.case_id""",
-    """CREATE TABLE IF NOT EXISTS checkpoints (
-        source TEXT PRIMARY KEY, checkpoint TEXT NOT NULL, updated_at TEXT NOT NULL,
-        last_run TEXT)""",
-    """CREATE TABLE IF NOT EXISTS failures (
-        source TEXT NOT NULL, source_ref TEXT NOT NULL, reason TEXT NOT NULL,
-        first_seen TEXT NOT NULL, last_seen TEXT NOT NULL,
-        PRIMARY KEY (source, source_ref))""",
-    # versions of the permissions and of the chunks, bumped in the writing transaction by
-    # whatever writes them: what search keeps between requests is keyed by them
-    *(
-        f"""CREATE TRIGGER IF NOT EXISTS {table}_{event.lower()}_bumps_version
-        AFTER {event} ON {table} BEGIN
-        UPDATE meta SET value = value + 1 WHERE key = '{key}'; END"""
-        for table, key in (("principals", "acl_version"), ("chunks", "chunks_version"))
-        for event in ("INSERT", "UPDATE", "DELETE")
-    ),
-]
+MIGRATIONS = Path(__file__).with_name("migrations")
+"""Alembic's script directory: every change to the store's tables is a revision there."""
+
+WRITE_LOCK = 0x63617365
+"""PostgreSQL advisory lock taken by every write transaction: one writer at a time, as
+SQLite's ``BEGIN IMMEDIATE`` gives (arbitrary; ASCII "case")."""
+
 _VERSIONS = ("acl_version", "chunks_version")
 
 
@@ -143,25 +84,37 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+def is_postgresql(conn: Connection | Engine) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
 def sqlite_connection(conn: Connection) -> sqlite3.Connection:
     """The SQLite connection under ``conn`` (same transaction, same snapshot), for bulk reads
     without SQLAlchemy's per-row cost."""
     driver = conn.connection.driver_connection
     if not isinstance(driver, sqlite3.Connection):
-        raise RetrievalError("the embedded store needs SQLite's own driver")
+        raise RetrievalError("this operation needs the embedded store's SQLite driver")
     return driver
 
 
-def int_column(raw: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> IntArray:
+def int_column(conn: Connection, sql: str, params: Sequence[Any] = ()) -> IntArray:
     """The values of the one integer column ``sql`` selects, as an int64 array, ascending.
 
-    SQLite packs the column into one JSON array: a hundred thousand rows arrive as one value,
-    not as a hundred thousand Python tuples (4–10× faster at scale, the scale benchmark).
+    The database packs the column into one JSON array: a hundred thousand rows arrive as one
+    value, not as a hundred thousand Python tuples (4–10× faster at scale on SQLite, the scale
+    benchmark).
     """
-    (packed,) = raw.execute(
-        f"WITH q(v) AS ({sql}) SELECT json_group_array(v) FROM q", tuple(params)
-    ).fetchone()
-    # timsort: linear on the ascending runs SQLite usually returns
+    if is_postgresql(conn):
+        packed = conn.exec_driver_sql(
+            f"WITH q(v) AS ({sql}) SELECT coalesce(json_agg(v), '[]')::text FROM q", tuple(params)
+        ).scalar_one()
+    else:
+        (packed,) = (
+            sqlite_connection(conn)
+            .execute(f"WITH q(v) AS ({sql}) SELECT json_group_array(v) FROM q", tuple(params))
+            .fetchone()
+        )
+    # timsort: linear on the ascending runs the database usually returns
     return np.sort(np.array(json.loads(packed), dtype=np.int64), kind="stable")
 
 
@@ -169,7 +122,7 @@ def data_version(conn: Connection, key: str) -> int | None:
     """``acl_version`` or ``chunks_version`` as ``conn``'s snapshot sees it: a number that
     changes whenever any write changes the permissions (or the chunks, terms and vectors);
     None for a store that does not keep it (nothing may then be kept between searches)."""
-    row = sqlite_connection(conn).execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    row = conn.exec_driver_sql("SELECT value FROM meta WHERE key = ?", (key,)).first()
     return None if row is None else int(row[0])
 
 
@@ -198,25 +151,98 @@ def sqlite_engine(path: Path) -> Engine:
     return engine
 
 
+def postgresql_engine(url: str) -> Engine:
+    """An engine for a PostgreSQL store (``postgresql+psycopg://…``) that takes the store's
+    ``?``-style SQL."""
+    engine = create_engine(url, pool_size=8, max_overflow=16, pool_pre_ping=True)
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _placeholders(
+        _conn: Any, _cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> tuple[str, Any]:
+        if getattr(context, "compiled", None) is not None:
+            return statement, parameters  # SQLAlchemy's own statements are already psycopg's
+        if not parameters and not many:
+            return statement, None  # psycopg then reads no placeholder (nor "%") in it
+        return _format_placeholders(statement), parameters
+
+    return engine
+
+
+@lru_cache(maxsize=1024)
+def _format_placeholders(sql: str) -> str:
+    """``sql`` with each ``?`` outside quotes made psycopg's ``%s``, and every ``%`` doubled."""
+    out: list[str] = []
+    quote: str | None = None
+    for ch in sql:
+        if ch == "%":
+            out.append("%%")
+        elif quote is not None:
+            out.append(ch)
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+            out.append(ch)
+        else:
+            out.append("%s" if ch == "?" else ch)
+    return "".join(out)
+
+
+class StoreSchemaError(RetrievalError):
+    """The store's tables were written by a newer version of the code."""
+
+
+@lru_cache(maxsize=1)
+def _scripts() -> Any:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS))
+
+
+def migrate(conn: Connection, where: str) -> None:
+    """Bring the store's tables to the newest revision inside ``conn``'s transaction, or raise
+    ``StoreSchemaError`` for a store of a revision this code does not know (a newer one)."""
+    from alembic.command import upgrade
+    from alembic.config import Config
+    from alembic.runtime.migration import MigrationContext
+
+    scripts = _scripts()
+    current = MigrationContext.configure(conn).get_current_revision()
+    if current == scripts.get_current_head():
+        return
+    if current is not None and current not in {s.revision for s in scripts.walk_revisions()}:
+        raise StoreSchemaError(
+            f"the store at {where} has schema revision {current}, which this version of"
+            " casesearch does not know (a newer version wrote it): upgrade casesearch, or open"
+            " another store"
+        )
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = conn
+    upgrade(config, "head")
+
+
 class SqliteStore:
-    """Reads and writes of the embedded store. Thread-safe: each call takes its own connection.
+    """Reads and writes of the store. Thread-safe: each call takes its own connection.
 
     Writes go through ``transaction()``; the helpers that take a ``Connection`` run inside the
     caller's transaction, so one record's text, chunks, vectors and permissions commit together.
+    ``target`` is the SQLite file, or a PostgreSQL URL (``postgresql+psycopg://…``).
     """
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.engine = sqlite_engine(path)
-        with self.engine.begin() as conn:
-            for statement in _DDL:
-                conn.exec_driver_sql(statement)
-            conn.exec_driver_sql(
-                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,)
-            )
-            conn.exec_driver_sql("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
-            for key in _VERSIONS:
-                conn.exec_driver_sql("INSERT OR IGNORE INTO meta VALUES (?, '0')", (key,))
+    def __init__(self, target: Path | str) -> None:
+        if isinstance(target, str) and target.startswith("postgresql"):
+            self.path: Path | None = None
+            self.engine = postgresql_engine(target)
+            self.where = self.engine.url.render_as_string(hide_password=True)
+        else:
+            self.path = Path(target)
+            self.engine = sqlite_engine(self.path)
+            self.where = str(self.path)
+        self.postgresql = is_postgresql(self.engine)
+        with self.transaction() as conn:
+            migrate(conn, self.where)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -225,9 +251,13 @@ class SqliteStore:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A write transaction (``BEGIN IMMEDIATE``: one writer at a time, no upgrade deadlock)."""
+        """A write transaction, one at a time: ``BEGIN IMMEDIATE`` on SQLite (no upgrade
+        deadlock), the store's advisory lock on PostgreSQL (``WRITE_LOCK``)."""
         with self.engine.connect() as conn:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if self.postgresql:
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
             try:
                 yield conn
             except BaseException:
@@ -237,9 +267,14 @@ class SqliteStore:
 
     @contextmanager
     def snapshot(self) -> Iterator[Connection]:
-        """A read transaction: every query inside sees one consistent state."""
+        """A read transaction: every query inside sees one consistent state (on PostgreSQL,
+        ``REPEATABLE READ``: SQLite's reads are snapshots by themselves)."""
         with self.engine.connect() as conn:
-            conn.exec_driver_sql("BEGIN")
+            if self.postgresql:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+                conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            else:
+                conn.exec_driver_sql("BEGIN")
             try:
                 yield conn
             finally:
@@ -255,7 +290,10 @@ class SqliteStore:
         return None if row is None else str(row[0])
 
     def set_meta(self, conn: Connection, key: str, value: str) -> None:
-        conn.exec_driver_sql("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        conn.exec_driver_sql(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     def generation(self, conn: Connection | None = None) -> int:
         return int(self.get_meta("generation", conn) or 0)
@@ -326,10 +364,10 @@ class SqliteStore:
                 conn.exec_driver_sql(
                     "INSERT INTO records (case_id, doc_type, title, text, created_at, updated_at,"
                     " author, source_uri, attachments, extra, content_hash, acl_hash, source,"
-                    " generation, indexed_at, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                    " generation, indexed_at, id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                    " RETURNING pk",
                     (*values, doc.id),
-                ).lastrowid
-                or 0
+                ).scalar_one()
             )
         else:
             pk = int(existing[0])
@@ -342,15 +380,10 @@ class SqliteStore:
             )
         self._write_principals(conn, pk, doc.acl, doc.deny)
         self._write_subjects(conn, pk, doc.subjects)
-        for chunk in chunks:
-            chunk_pk = conn.exec_driver_sql(
-                "INSERT INTO chunks (record_pk, ordinal, char_start, char_end, vector, generation)"
-                " VALUES (?,?,?,?,?,?)",
-                (pk, chunk.ordinal, chunk.char_start, chunk.char_end, chunk.vector, generation),
-            ).lastrowid
-            conn.exec_driver_sql(
-                "INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)", (chunk_pk, chunk.terms)
-            )
+        pks = self._chunk_pks(conn, len(chunks))
+        self._insert_chunks(
+            conn, [(chunk_pk, pk, chunk, generation) for chunk_pk, chunk in zip(pks, chunks)]
+        )
         return pk
 
     def insert_documents(
@@ -369,17 +402,16 @@ class SqliteStore:
         ``sqlite3.IntegrityError`` (the transaction must then be rolled back) when an id is
         already stored.
         """
-        raw = sqlite_connection(conn)
-        record_pk = _next_pk(raw, "records")
-        chunk_pk = _next_pk(raw, "chunks")
+        record_pks = iter(self._next_pks(conn, "records", len(items)))
+        chunk_pks = iter(self._next_pks(conn, "chunks", sum(len(rows) for _, rows in items)))
         now = _now()
         records: list[tuple[Any, ...]] = []
         principals: list[tuple[int, str, str]] = []
         subjects: list[tuple[Any, ...]] = []
-        chunks: list[tuple[Any, ...]] = []
-        terms: list[tuple[int, str]] = []
+        chunks: list[tuple[int, int, ChunkRow, int]] = []
         pks: list[int] = []
         for doc, rows in items:
+            record_pk = next(record_pks)
             pks.append(record_pk)
             records.append((record_pk, doc.id, *_content_columns(doc), source, generation, now))
             principals += [(record_pk, p, "allow") for p in sorted(set(doc.acl))]
@@ -387,25 +419,75 @@ class SqliteStore:
             subjects += [
                 (record_pk, ordinal, *_person_columns(s)) for ordinal, s in enumerate(doc.subjects)
             ]
-            for chunk in rows:
-                chunks.append(
-                    (chunk_pk, record_pk, chunk.ordinal, chunk.char_start, chunk.char_end,
-                     chunk.vector, generation)
-                )  # fmt: skip
-                terms.append((chunk_pk, chunk.terms))
-                chunk_pk += 1
-            record_pk += 1
-        raw.executemany(
+            chunks += [(next(chunk_pks), record_pk, chunk, generation) for chunk in rows]
+        _many(
+            conn,
             "INSERT INTO records (pk, id, case_id, doc_type, title, text, created_at, updated_at,"
             " author, source_uri, attachments, extra, content_hash, acl_hash, source,"
             " generation, indexed_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,'','',?,?,?)",
             records,
         )
-        raw.executemany("INSERT INTO principals VALUES (?, ?, ?)", principals)
-        raw.executemany("INSERT INTO subjects VALUES (?, ?, ?, ?, ?, ?, ?)", subjects)
-        raw.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)", chunks)
-        raw.executemany("INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)", terms)
+        _many(conn, "INSERT INTO principals VALUES (?, ?, ?)", principals)
+        _many(conn, "INSERT INTO subjects VALUES (?, ?, ?, ?, ?, ?, ?)", subjects)
+        self._insert_chunks(conn, chunks)
         return pks
+
+    def _chunk_pks(self, conn: Connection, count: int) -> list[int]:
+        """Fresh pks for ``count`` chunks (SQLite hands out its next ones to this transaction,
+        the only writer; PostgreSQL draws them from the sequence)."""
+        return self._next_pks(conn, "chunks", count)
+
+    def _next_pks(self, conn: Connection, table: str, count: int) -> list[int]:
+        """``count`` pks for new rows of ``table`` (``records`` or ``chunks``), never used
+        before. Called inside the write transaction, which on SQLite is the only writer."""
+        if count == 0:
+            return []
+        if self.postgresql:
+            rows = conn.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence(?, 'pk')) FROM generate_series(1, ?)",
+                (table, count),
+            )
+            return [int(r[0]) for r in rows]
+        raw = sqlite_connection(conn)
+        used = raw.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
+        highest = raw.execute(f"SELECT coalesce(max(pk), 0) FROM {table}").fetchone()
+        first = max(int(used[0]) if used else 0, int(highest[0])) + 1
+        return list(range(first, first + count))
+
+    def _insert_chunks(
+        self, conn: Connection, chunks: Sequence[tuple[int, int, ChunkRow, int]]
+    ) -> None:
+        """Write chunks (pk, record pk, chunk, generation) with their vectors and their lexical
+        entries: FTS5 rows on SQLite; on PostgreSQL the terms, their token count and every token
+        occurrence (``chunk_tokens``), tokenized by FTS5's own tokenizer so that both databases
+        index the same tokens at the same offsets."""
+        if not chunks:
+            return
+        if not self.postgresql:
+            _many(
+                conn,
+                "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(pk, rpk, c.ordinal, c.char_start, c.char_end, c.vector, generation)
+                 for pk, rpk, c, generation in chunks],
+            )  # fmt: skip
+            _many(
+                conn,
+                "INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
+                [(pk, c.terms) for pk, _, c, _ in chunks],
+            )
+            return
+        rows: list[tuple[Any, ...]] = []
+        occurrences: list[tuple[str, int, int]] = []
+        for pk, record_pk, chunk, generation in chunks:
+            tokens = _tokens_of(chunk.terms)
+            rows.append(
+                (pk, record_pk, chunk.ordinal, chunk.char_start, chunk.char_end, chunk.vector,
+                 generation, chunk.terms, len(tokens))
+            )  # fmt: skip
+            occurrences += [(token, pk, pos) for pos, token in enumerate(tokens)]
+        _many(conn, "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        # a token repeated at one offset cannot happen: offsets are positions in the chunk
+        _many(conn, "INSERT INTO chunk_tokens VALUES (?, ?, ?)", occurrences)
 
     def update_permissions(
         self,
@@ -443,14 +525,17 @@ class SqliteStore:
 
     def _remove_chunks(self, conn: Connection, record_pk: int, generation: int) -> None:
         pks = [
-            int(r[0])
+            (int(r[0]),)
             for r in conn.exec_driver_sql("SELECT pk FROM chunks WHERE record_pk = ?", (record_pk,))
         ]
-        for chunk_pk in pks:
-            conn.exec_driver_sql("DELETE FROM chunks_fts WHERE rowid = ?", (chunk_pk,))
-            conn.exec_driver_sql(
-                "INSERT OR REPLACE INTO removed_chunks VALUES (?, ?)", (chunk_pk, generation)
-            )
+        if not self.postgresql:  # chunk_tokens rows go with their chunk (ON DELETE CASCADE)
+            _many(conn, "DELETE FROM chunks_fts WHERE rowid = ?", pks)
+        _many(
+            conn,
+            "INSERT INTO removed_chunks VALUES (?, ?) ON CONFLICT (chunk_pk)"
+            " DO UPDATE SET generation = excluded.generation",
+            [(pk, generation) for (pk,) in pks],
+        )
         conn.exec_driver_sql("DELETE FROM chunks WHERE record_pk = ?", (record_pk,))
 
     def _write_principals(
@@ -572,7 +657,8 @@ class SqliteStore:
                 texts.extend((doc.title, doc.text[start:end]) for start, end in spans)
                 self.delete_document(conn, record_id, generation)
             conn.exec_driver_sql("DELETE FROM failures WHERE source_ref = ?", (record_id,))
-        conn.exec_driver_sql("INSERT INTO chunks_fts (chunks_fts) VALUES ('optimize')")
+        if not self.postgresql:
+            conn.exec_driver_sql("INSERT INTO chunks_fts (chunks_fts) VALUES ('optimize')")
         return texts
 
     def compact(self) -> None:
@@ -581,7 +667,15 @@ class SqliteStore:
 
         Raises ``RetrievalError`` when another connection's open transaction keeps the WAL
         from being emptied (the deleted pages may then still be in it: run it again).
+        On PostgreSQL, ``VACUUM`` of the tables that held the text: dead rows' space is made
+        reusable (the database's files, WAL and backups are the operator's to manage).
         """
+        if self.postgresql:
+            with self.engine.connect() as conn:
+                autocommit = conn.execution_options(isolation_level="AUTOCOMMIT")
+                for table in ("records", "chunks", "chunk_tokens", "subjects", "case_people"):
+                    autocommit.exec_driver_sql(f"VACUUM {table}")
+            return
         with self.engine.connect() as conn:
             raw = sqlite_connection(conn)
             previous = raw.isolation_level
@@ -796,16 +890,19 @@ class SqliteStore:
     def chunk_rows(self, conn: Connection, record_pks: Iterable[int]) -> dict[int, list[ChunkRow]]:
         """record pk → its chunks as stored (ordinal order), terms and vectors included: what
         ``insert_documents`` takes, to copy records without analysing or embedding again."""
+        terms = "c.terms FROM chunks c" if self.postgresql else (
+            "f.terms FROM chunks c JOIN chunks_fts f ON f.rowid = c.pk"
+        )
         rows = _select_in(
             conn,
-            "SELECT c.record_pk, c.ordinal, c.char_start, c.char_end, f.terms, c.vector"
-            " FROM chunks c JOIN chunks_fts f ON f.rowid = c.pk WHERE c.record_pk IN",
+            f"SELECT c.record_pk, c.ordinal, c.char_start, c.char_end, c.vector, {terms}"
+            " WHERE c.record_pk IN",
             record_pks,
         )
         out: dict[int, list[ChunkRow]] = {}
-        for record_pk, ordinal, start, end, terms, vector in sorted(rows, key=lambda r: r[:2]):
+        for record_pk, ordinal, start, end, vector, text in sorted(rows, key=lambda r: r[:2]):
             out.setdefault(int(record_pk), []).append(
-                ChunkRow(int(ordinal), int(start), int(end), str(terms), bytes(vector))
+                ChunkRow(int(ordinal), int(start), int(end), str(text), bytes(vector))
             )
         return out
 
@@ -837,11 +934,23 @@ def _person_columns(s: Subject) -> tuple[Any, ...]:
     )
 
 
-def _next_pk(raw: sqlite3.Connection, table: str) -> int:
-    """The pk AUTOINCREMENT would give ``table``'s next row (never a pk used before)."""
-    used = raw.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", (table,)).fetchone()
-    highest = raw.execute(f"SELECT coalesce(max(pk), 0) FROM {table}").fetchone()
-    return max(int(used[0]) if used else 0, int(highest[0])) + 1
+def _many(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """``sql`` once per row of ``rows`` in one call (SQLite's own ``executemany`` without
+    SQLAlchemy's per-row cost; psycopg's pipelined one on PostgreSQL)."""
+    if not rows:
+        return
+    if is_postgresql(conn):
+        conn.exec_driver_sql(sql, list(rows))
+    else:
+        sqlite_connection(conn).executemany(sql, rows)
+
+
+def _tokens_of(terms: str) -> list[str]:
+    """The FTS5 tokens of a chunk's stored terms, in order (a token's place in this list is
+    its offset, as in FTS5's ``instance`` vocabulary)."""
+    from retrieval.lexical import fts5_tokens  # lexical reads the store: imported late
+
+    return [token for word in terms.split() for token in fts5_tokens(word)]
 
 
 def _select_in(conn: Connection, sql: str, keys: Iterable[Any]) -> list[tuple[Any, ...]]:
