@@ -1,5 +1,6 @@
 """Typed Python client for the case-record search API (``casesearch``)."""
 
+from casesearch_client.async_client import AsyncCaseSearch
 from casesearch_client.client import CaseSearch
 from casesearch_client.errors import (
     ApiError,
@@ -29,6 +30,7 @@ from casesearch_client.models import (
 
 __all__ = [
     "ApiError",
+    "AsyncCaseSearch",
     "CaseSearch",
     "CaseSearchError",
     "Change",

@@ -1,4 +1,5 @@
-"""The client's fixture: a real server over the small case file, indexed with the real model."""
+"""The client's fixtures: a real server over the small case file, indexed with the real model,
+and each kind of client (``CaseSearch``, ``AsyncCaseSearch``) for every test that asks."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.append(_HERE)
 
+from client_kinds import KINDS, Kind  # noqa: E402
 from client_server import case_file, client_settings, serving  # noqa: E402
 
 from app.services import build_services  # noqa: E402
@@ -32,3 +34,10 @@ def server(
     with serving(services) as url:
         yield url, settings
     services.close()
+
+
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> Kind:
+    """The client under test: ``sync`` (``CaseSearch``) or ``async`` (``AsyncCaseSearch``)."""
+    chosen: Kind = request.param
+    return chosen

@@ -1,24 +1,31 @@
 """``casesearch_client`` against the real server: every call answers typed data, errors arrive
-as exceptions carrying the server's code, and 429s and unreachable servers are retried."""
+as exceptions carrying the server's code, and 429s and unreachable servers are retried. Each
+test runs against both clients, ``CaseSearch`` and ``AsyncCaseSearch`` (``kind``)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
 from casesearch_client import (
+    AsyncCaseSearch,
     CaseSearch,
+    Document,
     Forbidden,
     InvalidRequest,
     NotFound,
     PushRejected,
     RateLimited,
     SearchPage,
+    Timeline,
     TransportError,
     Unauthorized,
 )
+from client_kinds import Kind, connect
 from client_server import case_file, client_settings, serving, token
 
 from app.services import build_services
@@ -30,13 +37,13 @@ pytestmark = pytest.mark.integration
 Server = tuple[str, Settings]
 
 
-def _as(server: Server, subject: str, *principals: str, **options: float) -> CaseSearch:
+def _as(server: Server, kind: Kind, subject: str, *principals: str) -> CaseSearch:
     url, settings = server
-    return CaseSearch(url, token(settings, subject, *principals), **options)
+    return connect(kind, url, token(settings, subject, *principals))
 
 
-def test_search_pages_are_typed_and_reach_every_visible_match(server: Server) -> None:
-    with _as(server, "alice", "team:north") as alice:
+def test_search_pages_are_typed_and_reach_every_visible_match(server: Server, kind: Kind) -> None:
+    with _as(server, kind, "alice", "team:north") as alice:
         first = alice.search("safety plan", case_id="CASE-1", top_k=2)
         assert isinstance(first, SearchPage)
         assert first.total >= 3
@@ -52,15 +59,15 @@ def test_search_pages_are_typed_and_reach_every_visible_match(server: Server) ->
             assert isinstance(record.created_at, dt.date)
 
 
-def test_a_hidden_record_is_not_found_with_the_servers_code(server: Server) -> None:
-    with _as(server, "alice", "team:north") as alice, pytest.raises(NotFound) as caught:
+def test_a_hidden_record_is_not_found_with_the_servers_code(server: Server, kind: Kind) -> None:
+    with _as(server, kind, "alice", "team:north") as alice, pytest.raises(NotFound) as caught:
         alice.document("M-1")
     assert caught.value.status == 404
     assert caught.value.code == "not_found"
 
 
-def test_the_timeline_pages(server: Server) -> None:
-    with _as(server, "alice", "team:north") as alice:
+def test_the_timeline_pages(server: Server, kind: Kind) -> None:
+    with _as(server, kind, "alice", "team:north") as alice:
         whole = alice.timeline("CASE-1")
         assert whole.total == 5
         ids = [e.document_id for e in whole.entries]
@@ -71,8 +78,8 @@ def test_the_timeline_pages(server: Server) -> None:
         assert {e.doc_type for e in visits.entries} == {"visit_note"}
 
 
-def test_patterns_and_chronology_answer_typed_data(server: Server) -> None:
-    with _as(server, "alice", "team:north") as alice:
+def test_patterns_and_chronology_answer_typed_data(server: Server, kind: Kind) -> None:
+    with _as(server, kind, "alice", "team:north") as alice:
         patterns = alice.patterns(query="children were hungry", include_weak=True)
         assert patterns.total_cases == len(patterns.cases) == 1
         assert patterns.cases[0].case_id == "CASE-1"
@@ -85,12 +92,12 @@ def test_patterns_and_chronology_answer_typed_data(server: Server) -> None:
         assert any(e.date == dt.date(2024, 3, 11) for e in chronology.events)
 
 
-def test_errors_carry_the_servers_code(server: Server) -> None:
+def test_errors_carry_the_servers_code(server: Server, kind: Kind) -> None:
     url, _ = server
-    with CaseSearch(url, "not-a-token") as stranger, pytest.raises(Unauthorized) as caught:
+    with connect(kind, url, "not-a-token") as stranger, pytest.raises(Unauthorized) as caught:
         stranger.search("safety plan")
     assert caught.value.code == "unauthorized"
-    with _as(server, "alice", "team:north") as alice:
+    with _as(server, kind, "alice", "team:north") as alice:
         with pytest.raises(InvalidRequest) as unknown:
             alice.search("safety plan", doc_types=["safety_plna"])
         assert unknown.value.status == 422
@@ -100,8 +107,11 @@ def test_errors_carry_the_servers_code(server: Server) -> None:
         assert forbidden.value.code == "forbidden"
 
 
-def test_push_delete_and_the_change_feed(server: Server) -> None:
-    with _as(server, "cms", "role:ingest") as cms, _as(server, "bea", "team:north") as bea:
+def test_push_delete_and_the_change_feed(server: Server, kind: Kind) -> None:
+    with (
+        _as(server, kind, "cms", "role:ingest") as cms,
+        _as(server, kind, "bea", "team:north") as bea,
+    ):
         start = cms.changes().next_cursor
         note = {"id": "C-1", "case_id": "CASE-2", "text": "Case opened.", "acl": ["team:north"]}
         pushed = cms.push([note, {"id": "C-2", "text": "No acl here."}])
@@ -128,20 +138,17 @@ def test_push_delete_and_the_change_feed(server: Server) -> None:
         assert cms.changes(feed.next_cursor).changes == []
 
 
-def test_a_429_is_retried_after_the_servers_retry_after(tmp_path: Path, embedder: Embedder) -> None:
+def test_a_429_is_retried_after_the_servers_retry_after(
+    tmp_path: Path, embedder: Embedder, kind: Kind
+) -> None:
     settings = client_settings(tmp_path, rate_limit=2)
     services = build_services(settings, embedder=embedder)
     services.indexer.apply(case_file(), source="test")
     waits: list[float] = []
     try:
         with serving(services) as url:
-            client = CaseSearch(
-                url,
-                token(settings, "alice", "team:north"),
-                retries=2,
-                max_wait=120,
-                sleep=waits.append,
-            )
+            alice = token(settings, "alice", "team:north")
+            client = connect(kind, url, alice, waits=waits, retries=2, max_wait=120)
             client.timeline("CASE-1")
             client.timeline("CASE-1")
             with pytest.raises(RateLimited) as caught:
@@ -157,16 +164,15 @@ def test_a_429_is_retried_after_the_servers_retry_after(tmp_path: Path, embedder
 
 
 def test_a_longer_retry_after_than_the_client_waits_is_raised_at_once(
-    tmp_path: Path, embedder: Embedder
+    tmp_path: Path, embedder: Embedder, kind: Kind
 ) -> None:
     settings = client_settings(tmp_path, rate_limit=1)
     services = build_services(settings, embedder=embedder)
     waits: list[float] = []
     try:
         with serving(services) as url:
-            client = CaseSearch(
-                url, token(settings, "alice", "team:north"), max_wait=0.5, sleep=waits.append
-            )
+            alice = token(settings, "alice", "team:north")
+            client = connect(kind, url, alice, waits=waits, max_wait=0.5)
             client.timeline("CASE-1")
             with pytest.raises(RateLimited):
                 client.timeline("CASE-1")
@@ -176,13 +182,64 @@ def test_a_longer_retry_after_than_the_client_waits_is_raised_at_once(
     assert waits == []
 
 
-def test_an_unreachable_server_is_retried_then_reported() -> None:
+def test_an_unreachable_server_is_retried_then_reported(kind: Kind) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     waits: list[float] = []  # nothing listens on the port once the socket is closed
-    client = CaseSearch(f"http://127.0.0.1:{port}", "t", retries=3, sleep=waits.append)
+    client = connect(kind, f"http://127.0.0.1:{port}", "t", waits=waits, retries=3)
     with pytest.raises(TransportError):
         client.search("safety plan")  # never sent, so safe to retry even a search
     client.close()
     assert len(waits) == 3
+
+
+def test_a_lost_answer_is_retried_for_a_push_or_delete_but_a_search_is_not_sent_twice(
+    server: Server, kind: Kind
+) -> None:
+    url, settings = server
+    cms, bea = token(settings, "cms", "role:ingest"), token(settings, "bea", "team:north")
+    note = {"id": "L-1", "case_id": "CASE-3", "text": "Letter sent.", "acl": ["team:north"]}
+    waits: list[float] = []
+    with connect(kind, url, cms, waits=waits, lose_answers=1) as client:
+        pushed = client.push([note])  # applied by the first try, whose answer was lost
+    assert (pushed.added, pushed.unchanged) == (0, 1)
+    assert len(waits) == 1
+    with connect(kind, url, bea) as reader:
+        assert reader.document("L-1").text == "Letter sent."
+    with connect(kind, url, cms, waits=waits, lose_answers=1) as client:
+        client.delete("L-1")
+    assert len(waits) == 2
+    reader = connect(kind, url, bea, waits=waits, lose_answers=1)
+    with reader, pytest.raises(NotFound):
+        reader.document("L-1")  # a read is asked again
+    assert len(waits) == 3
+    searcher = connect(kind, url, bea, waits=waits, lose_answers=1)
+    with searcher, pytest.raises(TransportError, match="POST /v1/search"):
+        searcher.search("letter")  # served (and audited) once: not sent again
+    assert len(waits) == 3
+
+
+def test_the_async_client_serves_concurrent_calls_with_the_sync_clients_answers(
+    server: Server,
+) -> None:
+    url, settings = server
+    alice = token(settings, "alice", "team:north")
+    filters: dict[str, Any] = {"case_id": "CASE-1"}
+
+    async def together() -> tuple[SearchPage, Timeline, Document, list[str]]:
+        async with AsyncCaseSearch(url, alice) as client:
+            page, timeline, record = await asyncio.gather(
+                client.search("safety plan", top_k=2, **filters),
+                client.timeline("CASE-1"),
+                client.document("N-1"),
+            )
+            every = client.search_all("safety plan", page_size=2, **filters)
+            return page, timeline, record, [r.document_id async for r in every]
+
+    page, timeline, record, every = asyncio.run(together())
+    assert [r.document_id for r in page.results] == every[:2]
+    with CaseSearch(url, alice) as client:
+        assert [r.document_id for r in client.search_all("safety plan", **filters)] == every
+        assert client.timeline("CASE-1") == timeline
+        assert client.document("N-1") == record
