@@ -72,6 +72,7 @@ ABLATION: dict[str, dict[str, Any]] = {
     "topic-only wordings counted as evidence": {"topic_only": False},
     "no measures (stated figures ignored)": {"measures": False},
     "neither (the pattern view before both)": {"topic_only": False, "measures": False},
+    "presupposing negations set apart (no further / no longer ...)": {"presupposed": False},
 }
 REPEATS = 5
 

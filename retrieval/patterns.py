@@ -11,7 +11,9 @@ nothing else:
    Its reading (``retrieval.assertion``: negated, historical, hypothetical, someone else) is
    attached. Only *affirmed* mentions count; negated, hypothetical and other-person mentions
    are kept apart and never counted. A historical mention counts (it is still history of the
-   concern) and says so.
+   concern) and says so, and so does a negation that presupposes an earlier occurrence
+   ("there have been no further missing episodes", "Mum no longer drinks": the assertion's
+   ``prior``): it denies the concern now and takes it as given before.
 2. **Evidence by meaning.** Each chunk whose vector is close to the concern's direction (the
    mean of its exemplar sentences, plus the question's own meaning for free text) supports its
    record even without the words; the record's quoted sentence is then the chunk's sentence
@@ -140,6 +142,7 @@ class PatternFinder:
         topic_only: bool = True,
         measures: bool = True,
         measures_show: bool = True,
+        presupposed: bool = True,
     ) -> None:
         self.searcher = searcher
         self.meaning_cosine = meaning_cosine
@@ -148,11 +151,13 @@ class PatternFinder:
         self.min_strong_share = min_strong_share
         self.max_meaning_chunks = max_meaning_chunks
         # switches for the evaluation's ablation: False counts topic-only wordings as
-        # evidence, ignores stated figures, or lets a figure make a strong record but not
-        # show a case by itself, as the pattern view did before each existed
+        # evidence, ignores stated figures, lets a figure make a strong record but not
+        # show a case by itself, or sets apart every negated mention, presupposing or not,
+        # as the pattern view did before each existed
         self.topic_only = topic_only
         self.measures = measures
         self.measures_show = measures_show
+        self.presupposed = presupposed
 
     def shows(self, strong_records: int, case_records: int, *, measured: bool = False) -> bool:
         """The "strong matches only" rule: a case shows the concern when at least
@@ -301,15 +306,21 @@ class PatternFinder:
             is_name = hit.wording in name_set
             target = (hit.start - sentence.start, hit.end - sentence.start)
             reading = assess(text, target, record_year=year)
+            asserted = reading.temporality != "hypothetical" and reading.experiencer != "other"
+            earlier = self.presupposed and reading.negated and reading.prior and asserted
             evidence = self._evidence(
-                doc, ordinal, s_start, s_end, reading, "wording", hit.wording, strong=is_name
+                doc,
+                ordinal,
+                s_start,
+                s_end,
+                reading,
+                "wording",
+                hit.wording,
+                strong=is_name,
+                label="historical" if earlier else None,
             )
             found = True
-            if (
-                reading.negated
-                or reading.temporality == "hypothetical"
-                or reading.experiencer == "other"
-            ):
+            if not earlier and (reading.negated or not asserted):
                 entry.set_apart.append(evidence)
                 continue
             entry.names.update(h.wording for h in hits if h.wording in name_set)
@@ -339,7 +350,9 @@ class PatternFinder:
         wording: str | None,
         *,
         strong: bool,
+        label: str | None = None,
     ) -> Evidence:
+        """``label`` overrides the reading's own (a presupposing negation shows as history)."""
         return Evidence(
             document_id=doc.id,
             case_id=doc.case_id,
@@ -349,8 +362,8 @@ class PatternFinder:
             text=doc.text[start:end],
             char_start=start,
             char_end=end,
-            assertion=reading.label,
-            cues=tuple(c.text for c in reading.cues),
+            assertion=label or reading.label,
+            cues=tuple(dict.fromkeys(c.text for c in reading.cues)),
             via=via,
             wording=wording,
             strong=strong,

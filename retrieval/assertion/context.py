@@ -13,7 +13,10 @@ time and experiencer:
    history) closes the scope before it. Triggers inside the mention itself are ignored.
 3. A mention is negated when a negation scope reaches it; hypothetical when a hypothetical
    scope does, else historical when a historical scope does, else recent; someone other than
-   the child when an other-experiencer scope does.
+   the child when an other-experiencer scope does. Apart from these, a *prior* scope ("no
+   further", "no longer", "any more", "again") says the sentence presupposes that the mention
+   happened before: "no further missing episodes" denies new episodes and takes earlier ones
+   as given (Levinson 1983, iterative and change-of-state presupposition triggers).
 
 Reported denials follow ConText: "Mum denied hitting him" reads as negated, because the
 published evaluation data are annotated that way. A case record often records a denial as a
@@ -67,6 +70,7 @@ class Assertion:
     temporality: Temporality
     experiencer: Experiencer
     cues: tuple[Cue, ...]
+    prior: bool = False  # the sentence presupposes an earlier occurrence ("no further ...")
 
     @property
     def label(self) -> str:
@@ -184,6 +188,7 @@ def assess_spans(
                 temporality=found.temporality,
                 experiencer=found.experiencer,
                 cues=cues,
+                prior=found.prior,
             )
         )
     return out
@@ -196,7 +201,7 @@ def _decide(sentence: str, tokens: tuple[_Token, ...], hits: list[_Scope]) -> As
         temporality = "hypothetical"
     elif "historical" in by_category:
         temporality = "historical"
-    deciding = {"negated", "other_experiencer", temporality}
+    deciding = {"negated", "other_experiencer", "prior", temporality}
     cues = sorted(
         {
             Cue(
@@ -215,6 +220,7 @@ def _decide(sentence: str, tokens: tuple[_Token, ...], hits: list[_Scope]) -> As
         temporality=temporality,
         experiencer="other" if "other_experiencer" in by_category else "subject",
         cues=tuple(cues),
+        prior="prior" in by_category,
     )
 
 

@@ -17,10 +17,10 @@ from retrieval import analysis
 from retrieval.errors import RetrievalError
 
 Category = Literal[
-    "negated", "historical", "hypothetical", "other_experiencer", "pseudo", "termination"
+    "negated", "historical", "hypothetical", "other_experiencer", "prior", "pseudo", "termination"
 ]
 Direction = Literal["forward", "backward", "both"]
-ContextCategory = Literal["negated", "historical", "hypothetical", "other_experiencer"]
+ContextCategory = Literal["negated", "historical", "hypothetical", "other_experiencer", "prior"]
 
 CATEGORIES: tuple[str, ...] = get_args(Category)
 CONTEXT_CATEGORIES: frozenset[str] = frozenset(get_args(ContextCategory))

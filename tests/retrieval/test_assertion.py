@@ -53,6 +53,47 @@ def test_a_negated_history_is_both() -> None:
 
 
 @pytest.mark.parametrize(
+    ("sentence", "mention", "cue"),
+    [
+        (
+            "There have been no further missing episodes since May.",
+            "missing episodes",
+            "no further",
+        ),
+        ("Mum no longer drinks.", "drinks", "no longer"),
+        ("There were no more incidents of domestic abuse.", "domestic abuse", "no more"),
+        ("Kayden says he is not being bullied any more.", "bullied", "any more"),
+        ("He has not gone missing again.", "gone missing", "again"),
+    ],
+)
+def test_a_negation_that_presupposes_an_earlier_occurrence_says_so(
+    sentence: str, mention: str, cue: str
+) -> None:
+    found = _at(sentence, mention)
+    assert found.negated
+    assert found.prior
+    assert ("prior", cue) in [(c.category, c.text) for c in found.cues]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "mention"),
+    [
+        ("There have been no missing episodes.", "missing episodes"),
+        ("No further action was taken; the children were seen alone.", "seen alone"),
+        ("There were no further visits before the conference about neglect.", "neglect"),
+    ],
+)
+def test_a_plain_negation_presupposes_nothing(sentence: str, mention: str) -> None:
+    assert _at(sentence, mention).prior is False
+
+
+def test_an_earlier_occurrence_changes_no_other_reading() -> None:
+    found = _at("If mother drinks again the children will be removed.", "drinks")
+    assert (found.label, found.prior) == ("hypothetical", True)
+    assert _at("There were no further incidents of neglect.", "neglect").temporality == "recent"
+
+
+@pytest.mark.parametrize(
     ("sentence", "mention"),
     [
         ("No bruising was found but concerns about neglect remain.", "neglect"),
@@ -171,7 +212,7 @@ def test_the_packaged_lexicon_cites_its_sources() -> None:
 
     text = resources.files("retrieval.assertion").joinpath("triggers.tsv").read_text("utf-8")
     rows = [ln.split("\t") for ln in text.splitlines() if ln and not ln.startswith("#")][1:]
-    assert {r[5] for r in rows} == {"NegEx", "ConText", "social-care"}
+    assert {r[5] for r in rows} == {"NegEx", "ConText", "social-care", "Levinson"}
     assert default_lexicon().size > 300
 
 
