@@ -479,7 +479,7 @@ def _cmd_token(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_failures(args: argparse.Namespace, settings: Settings) -> int:
     from retrieval.store import SqliteStore
 
-    rows = SqliteStore(settings.store_path).failures(args.source)
+    rows = SqliteStore(settings.store_target).failures(args.source)
     if args.json:
         print(
             json.dumps(
@@ -503,9 +503,9 @@ def _row(row: Any) -> dict[str, Any]:
 def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     from retrieval.store import SqliteStore
 
-    store = SqliteStore(settings.store_path)
+    store = SqliteStore(settings.store_target)
     status: dict[str, Any] = {
-        "store": str(settings.store_path),
+        "store": store.where,
         **store.counts(),
         "sources": store.source_status(),
     }
@@ -543,9 +543,12 @@ class _AuditActions:
 def _audit_store(settings: Settings) -> Any:
     from retrieval.store import SqliteStore
 
-    if not settings.store_path.exists():
-        raise OSError(f"no store at {settings.store_path} (set CASESEARCH_DATA_DIR)")
-    return SqliteStore(settings.store_path)
+    if settings.database_url is None and not settings.store_path.exists():
+        raise OSError(
+            f"no store at {settings.store_path} (set CASESEARCH_DATA_DIR or"
+            " CASESEARCH_DATABASE_URL)"
+        )
+    return SqliteStore(settings.store_target)
 
 
 def _cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:

@@ -62,7 +62,7 @@ def build_services(
     settings: Settings, *, embedder: Embedder | None = None, serving: bool = False
 ) -> Services:
     """Everything a process needs; ``serving`` tunes the model for one query at a time."""
-    store = SqliteStore(settings.store_path)
+    store = SqliteStore(settings.store_target)
     model = embedder or build_embedder(settings, serving=serving)
     searcher = HybridSearcher(store, model, settings.search.config())
     return Services(

@@ -205,6 +205,11 @@ class Settings(BaseSettings):
     )
 
     data_dir: Path = Path("./data")
+    # The record store. None: the embedded SQLite file in data_dir (one machine). A
+    # PostgreSQL URL (postgresql+psycopg://user:password@host:5432/db): the scale-out store,
+    # shared by several API processes and indexers (docs/scaling.md). The embedding cache, the
+    # models and the scratch files stay in data_dir either way.
+    database_url: str | None = None
     # HS256 key for bearer tokens and the key of the pages' CSRF tokens and session cookie.
     jwt_secret: SecretStr | None = None
     # Development mode: the web page lets anyone sign in as anyone (demo users or typed
@@ -329,9 +334,25 @@ class Settings(BaseSettings):
                 )
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("postgresql://", "postgresql+psycopg://")):
+            raise ValueError(
+                "CASESEARCH_DATABASE_URL takes a PostgreSQL URL"
+                " (postgresql+psycopg://user@host:5432/db); leave it unset for the embedded store"
+            )
+        return value.replace("postgresql://", "postgresql+psycopg://", 1) if value else None
+
     @property
     def store_path(self) -> Path:
+        """The embedded store's file (used when ``database_url`` is unset)."""
         return self.data_dir / "casesearch.sqlite3"
+
+    @property
+    def store_target(self) -> Path | str:
+        """What the record store opens: the PostgreSQL URL, else the embedded file."""
+        return self.database_url or self.store_path
 
     @property
     def embedding_cache_path(self) -> Path:

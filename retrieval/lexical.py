@@ -372,9 +372,14 @@ def _phrase_count(conn: Connection, tokens: tuple[str, ...]) -> int:
     """How many chunks of the whole index hold the phrase (counted inside SQLite)."""
     if is_postgresql(conn):
         return int(_phrase_matching(conn, tokens).size)
-    (count,) = sqlite_connection(conn).execute(
-        "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?", (_phrase_expression(tokens),)
-    ).fetchone()
+    (count,) = (
+        sqlite_connection(conn)
+        .execute(
+            "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+            (_phrase_expression(tokens),),
+        )
+        .fetchone()
+    )
     return int(count)
 
 

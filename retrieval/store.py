@@ -380,10 +380,9 @@ class SqliteStore:
             )
         self._write_principals(conn, pk, doc.acl, doc.deny)
         self._write_subjects(conn, pk, doc.subjects)
-        pks = self._chunk_pks(conn, len(chunks))
-        self._insert_chunks(
-            conn, [(chunk_pk, pk, chunk, generation) for chunk_pk, chunk in zip(pks, chunks)]
-        )
+        pks = self._next_pks(conn, "chunks", len(chunks))
+        rows = [(chunk_pk, pk, c, generation) for chunk_pk, c in zip(pks, chunks, strict=True)]
+        self._insert_chunks(conn, rows)
         return pk
 
     def insert_documents(
@@ -432,14 +431,10 @@ class SqliteStore:
         self._insert_chunks(conn, chunks)
         return pks
 
-    def _chunk_pks(self, conn: Connection, count: int) -> list[int]:
-        """Fresh pks for ``count`` chunks (SQLite hands out its next ones to this transaction,
-        the only writer; PostgreSQL draws them from the sequence)."""
-        return self._next_pks(conn, "chunks", count)
-
     def _next_pks(self, conn: Connection, table: str, count: int) -> list[int]:
         """``count`` pks for new rows of ``table`` (``records`` or ``chunks``), never used
-        before. Called inside the write transaction, which on SQLite is the only writer."""
+        before: SQLite's next ones (this write transaction is the only writer), PostgreSQL's
+        drawn from the table's sequence."""
         if count == 0:
             return []
         if self.postgresql:
@@ -791,6 +786,17 @@ class SqliteStore:
             chunks = conn.exec_driver_sql("SELECT count(*) FROM chunks").scalar_one()
         return {"records": int(records), "chunks": int(chunks)}
 
+    def lexical_chunks(self) -> int:
+        """How many chunks the lexical index holds terms for (equal to ``counts()["chunks"]``
+        unless the store is damaged)."""
+        sql = (
+            "SELECT count(DISTINCT chunk_pk) FROM chunk_tokens"
+            if self.postgresql
+            else "SELECT count(*) FROM chunks_fts"
+        )
+        with self.engine.connect() as conn:
+            return int(conn.exec_driver_sql(sql).scalar_one())
+
     def document(self, record_id: str, conn: Connection | None = None) -> Document | None:
         if conn is None:
             with self.engine.connect() as own:
@@ -890,8 +896,10 @@ class SqliteStore:
     def chunk_rows(self, conn: Connection, record_pks: Iterable[int]) -> dict[int, list[ChunkRow]]:
         """record pk → its chunks as stored (ordinal order), terms and vectors included: what
         ``insert_documents`` takes, to copy records without analysing or embedding again."""
-        terms = "c.terms FROM chunks c" if self.postgresql else (
-            "f.terms FROM chunks c JOIN chunks_fts f ON f.rowid = c.pk"
+        terms = (
+            "c.terms FROM chunks c"
+            if self.postgresql
+            else ("f.terms FROM chunks c JOIN chunks_fts f ON f.rowid = c.pk")
         )
         rows = _select_in(
             conn,

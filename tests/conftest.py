@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pg_schema import postgresql_schema
 
 from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
@@ -25,11 +26,40 @@ def embedder() -> Embedder:
     return CachedEmbedder(SentenceTransformerEmbedder(), REPO / ".cache" / "test-embeddings.db")
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "store.sqlite3")
-    yield s
-    s.close()
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqliteStore]:
+    """A fresh store on each backend: the embedded SQLite file and a PostgreSQL schema.
+
+    Every test that takes this fixture is the conformance suite: it runs on both. A test of
+    what only the embedded store does (its file, FTS5) is marked ``embedded_only``.
+    """
+    if request.param == "sqlite":
+        s = SqliteStore(tmp_path / "store.sqlite3")
+        yield s
+        s.close()
+        return
+    with postgresql_schema() as url:
+        s = SqliteStore(url)
+        yield s
+        s.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drop the PostgreSQL runs of tests marked ``embedded_only`` (deselected, not skipped)."""
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgresql = callspec is not None and callspec.params.get("store") == "postgresql"
+        (dropped if on_postgresql and item.get_closest_marker("embedded_only") else kept).append(
+            item
+        )
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import pytest
 from factories import make_record
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pg_schema import postgresql_schema
 from sqlalchemy import Connection
 
 from connectors.record import Record
@@ -67,10 +68,10 @@ def _add(store: SqliteStore, docs: Sequence[tuple[str, str, str]]) -> None:
 
 
 def _search(
-    store: SqliteStore, groups: Sequence[TermGroup], principal: str
+    store: SqliteStore, groups: Sequence[TermGroup], *principals: str
 ) -> list[tuple[str, float]]:
-    """Our BM25 as ``principal``: ``(record id, score)`` best first."""
-    scope = AccessScope.of(principal)
+    """Our BM25 as a caller with ``principals``: ``(record id, score)`` best first."""
+    scope = AccessScope.of(*principals)
     dense = DenseIndex(384)
     with store.snapshot() as conn:
         dense.sync(store, conn)
@@ -94,11 +95,16 @@ def _fts5_scores(conn: Connection, groups: Sequence[TermGroup]) -> dict[int, flo
     }
 
 
-def _ours_against_fts5(store: SqliteStore, groups: Sequence[TermGroup]) -> None:
+def _ours_against_fts5(
+    store: SqliteStore, groups: Sequence[TermGroup], embedded: SqliteStore | None = None
+) -> None:
+    """Our scores on ``store`` equal FTS5's ``bm25()`` on ``embedded`` (an embedded store of
+    the same records; ``store`` itself when it is one)."""
     ours = _search(store, groups, "all")
-    with store.snapshot() as conn:
+    embedded = embedded or store
+    with embedded.snapshot() as conn:
         reference = _fts5_scores(conn, groups)
-        ids = store.ids_by_pk(conn, reference)
+        ids = embedded.ids_by_pk(conn, reference)
     assert sorted(doc for doc, _ in ours) == sorted(ids.values())
     by_id = {ids[pk]: score for pk, score in reference.items()}
     for doc_id, score in ours:
@@ -106,20 +112,25 @@ def _ours_against_fts5(store: SqliteStore, groups: Sequence[TermGroup]) -> None:
 
 
 def test_scores_are_fts5_bm25_exactly_for_a_caller_who_sees_everything(
-    store: SqliteStore,
+    store: SqliteStore, tmp_path: Path
 ) -> None:
+    """On PostgreSQL too: its token table gives the scores FTS5 gives the same records."""
     if not (MEDLINE / "corpus.jsonl").exists():
         pytest.skip("shared/eval-data/medline is not present")
     with (MEDLINE / "corpus.jsonl").open() as fh:
         docs = [json.loads(line) for line, _ in zip(fh, range(300), strict=False)]
     with (MEDLINE / "queries.jsonl").open() as fh:
         queries = [json.loads(line)["text"] for line in fh]
-    _add(store, [(d["_id"], d["text"], "all") for d in docs])
+    triples = [(d["_id"], d["text"], "all") for d in docs]
+    _add(store, triples)
+    embedded = SqliteStore(tmp_path / "embedded.sqlite3") if store.postgresql else store
+    if embedded is not store:
+        _add(embedded, triples)
     for query in queries:
         terms = list(dict.fromkeys(analysis.terms(query)))
         # single terms and the NEAR groups the understanding step adds for wordings
         groups = single_terms(terms) + [tuple(terms[i : i + 2]) for i in range(len(terms) - 1)]
-        _ours_against_fts5(store, groups)
+        _ours_against_fts5(store, groups, embedded)
 
 
 _texts = st.lists(st.sampled_from(VOCABULARY), min_size=1, max_size=14).map(" ".join)
@@ -150,6 +161,26 @@ def test_scores_match_fts5_on_random_chunks_and_groups(
             _ours_against_fts5(store, [tuple(analysis.terms(" ".join(g))) for g in groups])
         finally:
             store.close()
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(_texts, min_size=1, max_size=12), groups=_groups)
+def test_postgresql_scores_equal_fts5_on_random_chunks_and_groups(
+    texts: list[str], groups: list[TermGroup]
+) -> None:
+    """The scale-out store's token table matches and scores as FTS5 does, group by group."""
+    query = [tuple(analysis.terms(" ".join(g))) for g in groups]
+    triples = [(f"D{i}", text, "all") for i, text in enumerate(texts)]
+    with tempfile.TemporaryDirectory() as folder, postgresql_schema() as url:
+        embedded, scale_out = SqliteStore(Path(folder) / "s.db"), SqliteStore(url)
+        try:
+            _add(embedded, triples)
+            _add(scale_out, triples)
+            _ours_against_fts5(scale_out, query, embedded)
+            assert _search(scale_out, query, "all") == _search(embedded, query, "all")
+        finally:
+            embedded.close()
+            scale_out.close()
 
 
 @settings(max_examples=100, deadline=None)
@@ -225,8 +256,7 @@ def test_hidden_records_do_not_reorder_a_users_results(
         for mode in ("bm25", "hybrid")
     ]
     before = [_seen(searcher, request) for request in requests]
-    with store.snapshot() as conn:
-        index_wide_before = _fts5_scores(conn, [("jordan",), ("kai",)])
+    index_wide_before = _index_wide_scores(store)
     indexer.apply(
         [
             make_record(id=f"HIDDEN-{i}", text=f"Jordan was seen at school {i}.", acl=["team:b"])
@@ -234,12 +264,23 @@ def test_hidden_records_do_not_reorder_a_users_results(
         ],
         source="t2",
     )
-    with store.snapshot() as conn:
-        index_wide_after = _fts5_scores(conn, [("jordan",), ("kai",)])
+    index_wide_after = _index_wide_scores(store)
     assert index_wide_after != {
         pk: index_wide_before[pk] for pk in index_wide_after if pk in index_wide_before
     }, "the fixture must exercise the channel: index-wide scores do move"
     assert [_seen(searcher, request) for request in requests] == before
+
+
+def _index_wide_scores(store: SqliteStore) -> dict[str, float]:
+    """BM25 of "jordan kai" with statistics over every record (the channel's source): FTS5's
+    own on the embedded store; ours for a caller who sees everything on PostgreSQL."""
+    groups: list[TermGroup] = [("jordan",), ("kai",)]
+    if store.postgresql:
+        return dict(_search(store, groups, "team:a", "team:b"))
+    with store.snapshot() as conn:
+        scores = _fts5_scores(conn, groups)
+        ids = store.ids_by_pk(conn, scores)
+    return {ids[pk]: score for pk, score in scores.items()}
 
 
 def _seen(searcher: HybridSearcher, request: SearchRequest) -> list[tuple[object, ...]]:
