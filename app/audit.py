@@ -1,12 +1,14 @@
 """The audit log: one append-only, hash-chained event per search, view, browse, push and delete.
 
-Events live in the same SQLite store as the records (tables ``audit_events`` and
-``audit_refs``). Each event stores ``prev_hash`` and ``hash = sha256(prev_hash + canonical JSON
-of the event)``; the first event chains from 64 zeros. SQLite triggers refuse ``UPDATE`` and
-``DELETE`` on both tables, and ``verify()`` recomputes the chain, so an edit made around the
-triggers (with the file and the ``sqlite3`` shell, say) is reported with the first event it
-broke. ``audit_refs`` indexes the case and record ids of each event for the "who looked at case
-X / record Y" questions; ``verify()`` checks it against the hashed events too, so hiding an event
+Events live in the same store as the records (tables ``audit_events`` and ``audit_refs``, made
+by revision 0002 of ``retrieval/migrations``), SQLite or PostgreSQL alike. Each event stores
+``prev_hash`` and ``hash = sha256(prev_hash + canonical JSON of the event)``; the first event
+chains from 64 zeros. Triggers in the database refuse ``UPDATE`` and ``DELETE`` on the log's
+tables (and ``TRUNCATE`` on PostgreSQL), ``verify()`` says whether they are all in force, and it
+recomputes the chain, so an edit made around the triggers (with the file and the ``sqlite3``
+shell, say, or a PostgreSQL owner dropping them) is reported with the first event it broke.
+``audit_refs`` indexes the case and record ids of each event for the "who looked at case X /
+record Y" questions; ``verify()`` checks it against the hashed events too, so hiding an event
 from those questions by editing the index is also detected.
 
 What the chain cannot show on its own is the removal of the *newest* events (truncation): keep
@@ -36,7 +38,7 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy import Connection
 
-from retrieval.store import SqliteStore
+from retrieval.store import WRITE_LOCK, SqliteStore, is_postgresql
 
 Action = Literal[
     "search",
@@ -56,63 +58,67 @@ Action = Literal[
 ACTIONS: tuple[Action, ...] = get_args(Action)
 GENESIS_HASH = "0" * 64
 
-_DDL = [
-    """CREATE TABLE IF NOT EXISTS audit_events (
-        seq INTEGER PRIMARY KEY,
-        event_id TEXT NOT NULL UNIQUE,
-        at TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        principals TEXT NOT NULL,
-        action TEXT NOT NULL,
-        query TEXT,
-        filters TEXT NOT NULL,
-        record_ids TEXT NOT NULL,
-        case_ids TEXT NOT NULL,
-        detail TEXT NOT NULL,
-        prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS audit_events_at ON audit_events (at)",
-    "CREATE INDEX IF NOT EXISTS audit_events_subject ON audit_events (subject, at)",
-    """CREATE TABLE IF NOT EXISTS audit_refs (
-        seq INTEGER NOT NULL REFERENCES audit_events (seq),
-        kind TEXT NOT NULL CHECK (kind IN ('case', 'record')),
-        ref TEXT NOT NULL,
-        PRIMARY KEY (kind, ref, seq))""",
-    "CREATE INDEX IF NOT EXISTS audit_refs_seq ON audit_refs (seq)",
-    # the data subjects of each event (chained through audit_events.person_ids)
-    """CREATE TABLE IF NOT EXISTS audit_persons (
-        seq INTEGER NOT NULL REFERENCES audit_events (seq),
-        person_id TEXT NOT NULL,
-        PRIMARY KEY (person_id, seq))""",
-    "CREATE INDEX IF NOT EXISTS audit_persons_seq ON audit_persons (seq)",
-    # query texts, apart from the chain (which holds their salted digest) so erasure can go
-    """CREATE TABLE IF NOT EXISTS audit_queries (
-        seq INTEGER PRIMARY KEY REFERENCES audit_events (seq),
-        salt TEXT NOT NULL,
-        query TEXT NOT NULL)""",
-]
-# columns added after the first version; older rows hold NULL (and hash without them)
-_ADDED_COLUMNS = (("person_ids", "TEXT"), ("query_digest", "TEXT"))
-_LEGACY_TRIGGER_NAMES = frozenset(
-    f"{table}_no_{verb}"
-    for table in ("audit_events", "audit_refs")
-    for verb in ("update", "delete")
+# The append-only triggers, by dialect: revision 0002 (retrieval/migrations) makes them with
+# the tables; ``AuditLog`` (the server, at start) puts back any that were dropped or disabled.
+# audit_queries rows may be deleted (erasure): verify() checks each deletion was an erasure.
+APPEND_ONLY = "the audit log is append-only"
+_SQLITE_GUARDS = tuple(
+    sorted(
+        [
+            *(
+                (table, verb)
+                for table in ("audit_events", "audit_refs", "audit_persons")
+                for verb in ("update", "delete")
+            ),
+            ("audit_queries", "update"),
+        ]
+    )
 )
-_TRIGGER_NAMES = _LEGACY_TRIGGER_NAMES | {
-    "audit_persons_no_update",
-    "audit_persons_no_delete",
-    "audit_queries_no_update",
-}
-# audit_queries rows may be deleted (erasure); verify() checks each deletion was an erasure
-_TRIGGERS = [
-    f"""CREATE TRIGGER IF NOT EXISTS {name} BEFORE {name.rsplit("_", 1)[1].upper()}
-        ON {name.rsplit("_no_", 1)[0]}
-        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"""
-    for name in sorted(_TRIGGER_NAMES)
-]
+# PostgreSQL's TRUNCATE goes around row deletes: it is refused too
+_POSTGRESQL_GUARDS = tuple(
+    sorted(
+        [
+            *(
+                (table, verb)
+                for table in ("audit_events", "audit_refs", "audit_persons")
+                for verb in ("update", "delete", "truncate")
+            ),
+            ("audit_queries", "update"),
+            ("audit_queries", "truncate"),
+        ]
+    )
+)
+_POSTGRESQL_GUARD_FUNCTION = f"""CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+        BEGIN
+            RAISE EXCEPTION '{APPEND_ONLY}' USING ERRCODE = 'integrity_constraint_violation',
+                DETAIL = TG_OP || ' on ' || TG_TABLE_NAME || ' refused';
+        END $$"""
+
+
+def _guard_ddl(table: str, verb: str, *, postgresql: bool) -> str:
+    """The trigger that refuses ``verb`` on ``table`` (named ``{table}_no_{verb}``)."""
+    if postgresql:
+        return (
+            f"CREATE OR REPLACE TRIGGER {table}_no_{verb} BEFORE {verb.upper()} ON {table}"
+            " FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only()"
+        )
+    return (
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb} BEFORE {verb.upper()} ON {table}"
+        f" BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END"
+    )
+
+
 _COLUMNS = (
     "seq, event_id, at, subject, principals, action, query, filters, record_ids, case_ids,"
     " detail, prev_hash, hash"
+)
+# every event column, in ``_event``'s order, from ``audit_events e``
+_SELECT = (
+    "SELECT "
+    + ", ".join(f"e.{c.strip()}" for c in _COLUMNS.split(","))
+    + ", e.person_ids, e.query_digest, q.salt, q.query FROM audit_events e"
+    " LEFT JOIN audit_queries q ON q.seq = e.seq"
 )
 
 
@@ -258,27 +264,43 @@ class AuditLog:
     """
 
     def __init__(self, store: SqliteStore, *, create: bool = True) -> None:
-        """``create=False`` opens the log read-only as found (for verification: it neither
-        creates tables nor restores dropped triggers, so it changes nothing it inspects)."""
+        """The log's tables come with the store (revision 0002 of ``retrieval/migrations``).
+
+        ``create=True`` (the server, when it starts) puts back any append-only trigger that was
+        dropped (or, on PostgreSQL, disabled or pointed at another function). ``create=False``
+        opens the log as found, for verification: it changes nothing it inspects.
+        """
         self.store = store
         if create:
-            with store.transaction() as conn:
-                for statement in _DDL:
-                    conn.exec_driver_sql(statement)
-                present = _columns(conn)
-                for name, kind in _ADDED_COLUMNS:
-                    if name not in present:
-                        conn.exec_driver_sql(f"ALTER TABLE audit_events ADD COLUMN {name} {kind}")
-                for statement in _TRIGGERS:
-                    conn.exec_driver_sql(statement)
+            self.restore_guards()
+
+    def restore_guards(self) -> tuple[str, ...]:
+        """Recreate the append-only triggers that are not in force; their names (none when
+        every one is)."""
+        with self.store.transaction() as conn:
+            missing = _unguarded(conn)
+            postgresql = is_postgresql(conn)
+            if missing and postgresql:
+                conn.exec_driver_sql(_POSTGRESQL_GUARD_FUNCTION)
+            for table, verb in missing:
+                if postgresql:
+                    conn.exec_driver_sql(f"DROP TRIGGER IF EXISTS {table}_no_{verb} ON {table}")
+                conn.exec_driver_sql(_guard_ddl(table, verb, postgresql=postgresql))
+        return tuple(f"{table}_no_{verb}" for table, verb in missing)
 
     # -- writing ------------------------------------------------------------------------------
 
     def append(self, conn: Connection, entry: AuditEntry) -> AuditEvent:
         """Append one event inside ``conn``'s write transaction and return it as stored.
 
+        Sequence numbers have no gaps and the chain never forks: appends are serialised by the
+        store's write lock (SQLite's ``BEGIN IMMEDIATE``; on PostgreSQL the advisory lock, taken
+        here too in case ``conn`` did not come from ``store.transaction()``), and ``seq`` is
+        the key, so two appends after the same event cannot both commit.
         Raises whatever the database raises; the caller decides that the request fails.
         """
+        if is_postgresql(conn):
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
         last = conn.exec_driver_sql(
             "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
         ).first()
@@ -371,23 +393,18 @@ class AuditLog:
             if ref is not None:
                 where.append("e.seq IN (SELECT seq FROM audit_refs WHERE kind = ? AND ref = ?)")
                 params.extend((kind, ref))
+        if q.person is not None:
+            where.append("e.seq IN (SELECT seq FROM audit_persons WHERE person_id = ?)")
+            params.append(q.person)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
         with self.store.snapshot() as conn:
-            if not _tables_exist(conn):
-                return AuditPage(events=[], total=0)
-            current = _is_current(conn)
-            if q.person is not None:
-                if not current:
-                    return AuditPage(events=[], total=0)
-                where.append("e.seq IN (SELECT seq FROM audit_persons WHERE person_id = ?)")
-                params.append(q.person)
-            clause = f" WHERE {' AND '.join(where)}" if where else ""
             total = int(
                 conn.exec_driver_sql(
                     f"SELECT count(*) FROM audit_events e{clause}", tuple(params)
                 ).scalar_one()
             )
             rows = conn.exec_driver_sql(
-                f"{_select(current)}{clause} ORDER BY e.seq DESC LIMIT ? OFFSET ?",
+                f"{_SELECT}{clause} ORDER BY e.seq DESC LIMIT ? OFFSET ?",
                 (*params, q.limit, q.offset),
             ).all()
         return AuditPage(events=[_event(tuple(r)) for r in rows], total=total)
@@ -447,19 +464,9 @@ class AuditLog:
         the chain must still contain it, else the report is not ok.
         """
         with self.store.snapshot() as conn:
-            if not _tables_exist(conn):
-                empty = VerifyReport(ok=True, events=0, head_seq=None, head_hash=GENESIS_HASH)
-                return _expected_head(empty, expect_head, found=False)
-            triggers = {
-                str(r[0])
-                for r in conn.exec_driver_sql(
-                    "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-                )
-            }
-            current = _is_current(conn)
-            report = _walk(conn, expect_head, current=current)
-        needed = _TRIGGER_NAMES if current else _LEGACY_TRIGGER_NAMES
-        return dataclasses.replace(report, protected=needed.issubset(triggers))
+            protected = not _unguarded(conn)
+            report = _walk(conn, expect_head)
+        return dataclasses.replace(report, protected=protected)
 
 
 def _expected_head(report: VerifyReport, expect_head: str | None, *, found: bool) -> VerifyReport:
@@ -477,7 +484,7 @@ def _expected_head(report: VerifyReport, expect_head: str | None, *, found: bool
     )
 
 
-def _walk(conn: Connection, expect_head: str | None = None, *, current: bool) -> VerifyReport:
+def _walk(conn: Connection, expect_head: str | None = None) -> VerifyReport:
     count = 0
     prev_hash = GENESIS_HASH
     head_seq: int | None = None
@@ -494,15 +501,11 @@ def _walk(conn: Connection, expect_head: str | None = None, *, current: bool) ->
             reason=reason,
         )
 
-    events = conn.exec_driver_sql(f"{_select(current)} ORDER BY e.seq")
+    events = conn.exec_driver_sql(f"{_SELECT} ORDER BY e.seq")
     refs = _grouped_refs(conn.exec_driver_sql("SELECT seq, kind, ref FROM audit_refs ORDER BY seq"))
     pending = next(refs, None)
     persons = _grouped_refs(
-        conn.exec_driver_sql(
-            "SELECT seq, 'person', person_id FROM audit_persons ORDER BY seq"
-            if current
-            else "SELECT 0, '', '' WHERE 0"
-        )
+        conn.exec_driver_sql("SELECT seq, 'person', person_id FROM audit_persons ORDER BY seq")
     )
     pending_person = next(persons, None)
     missing_text: list[tuple[int, str]] = []  # events whose query text was deleted
@@ -554,42 +557,41 @@ def _walk(conn: Connection, expect_head: str | None = None, *, current: bool) ->
     return _expected_head(intact, expect_head, found=found)
 
 
-def _tables_exist(conn: Connection) -> bool:
-    names = {
-        str(r[0])
-        for r in conn.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE name IN ('audit_events', 'audit_refs')"
+_TRIGGER_TYPE = {"delete": 8, "update": 16, "truncate": 32}  # pg_trigger.tgtype's event bits
+
+
+def _unguarded(conn: Connection) -> list[tuple[str, str]]:
+    """The append-only triggers, as ``(table, verb)``, that are not in force: dropped (SQLite,
+    PostgreSQL), or on PostgreSQL disabled, firing on another event or running a function
+    other than the log's guard.
+
+    On PostgreSQL a superuser can still skip every trigger for a session
+    (``session_replication_role = replica``); only the chain shows what such a session did.
+    """
+    if not is_postgresql(conn):
+        names = {
+            str(r[0])
+            for r in conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        }
+        return [(t, v) for t, v in _SQLITE_GUARDS if f"{t}_no_{v}" not in names]
+    tables = sorted({table for table, _ in _POSTGRESQL_GUARDS})
+    marks = ",".join("to_regclass(?)" for _ in tables)
+    rows = conn.exec_driver_sql(
+        "SELECT c.relname, t.tgname, t.tgtype FROM pg_trigger t"
+        " JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid"
+        f" WHERE t.tgrelid IN ({marks}) AND NOT t.tgisinternal AND t.tgenabled <> 'D'"
+        " AND p.prosrc LIKE ?",
+        (*tables, f"%RAISE EXCEPTION '{APPEND_ONLY}'%"),
+    ).all()
+    in_force = {
+        (str(table), str(name))
+        for table, name, kind in rows
+        if any(
+            str(name) == f"{table}_no_{verb}" and int(kind) & bit
+            for verb, bit in _TRIGGER_TYPE.items()
         )
     }
-    return names == {"audit_events", "audit_refs"}
-
-
-def _columns(conn: Connection) -> set[str]:
-    return {str(r[1]) for r in conn.exec_driver_sql("PRAGMA table_info(audit_events)")}
-
-
-def _is_current(conn: Connection) -> bool:
-    """Whether the log has this version's tables and columns (an older file opened read-only
-    with ``create=False`` may not)."""
-    names = {
-        str(r[0])
-        for r in conn.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE name IN ('audit_persons', 'audit_queries')"
-        )
-    }
-    added = {name for name, _ in _ADDED_COLUMNS}
-    return names == {"audit_persons", "audit_queries"} and added.issubset(_columns(conn))
-
-
-def _select(current: bool) -> str:
-    """SELECT of every event column (``_event``'s order) from ``audit_events e``."""
-    base = ", ".join(f"e.{c.strip()}" for c in _COLUMNS.split(","))
-    if not current:
-        return f"SELECT {base}, NULL, NULL, NULL, NULL FROM audit_events e"
-    return (
-        f"SELECT {base}, e.person_ids, e.query_digest, q.salt, q.query FROM audit_events e"
-        " LEFT JOIN audit_queries q ON q.seq = e.seq"
-    )
+    return [(t, v) for t, v in _POSTGRESQL_GUARDS if (t, f"{t}_no_{v}") not in in_force]
 
 
 def _grouped_refs(rows: Any) -> Iterator[tuple[int, set[tuple[str, str]]]]:

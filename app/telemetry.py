@@ -27,25 +27,6 @@ from retrieval.store import SqliteStore
 
 NO_SUCH_SEARCH = "no search with that id returned that record to you"
 
-_DDL = [
-    """CREATE TABLE IF NOT EXISTS telemetry_searches (
-        search_id TEXT PRIMARY KEY,
-        subject TEXT NOT NULL,
-        searched_at REAL NOT NULL,
-        day TEXT NOT NULL,
-        result_ids TEXT NOT NULL,
-        first_rank INTEGER NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS telemetry_searches_day ON telemetry_searches (day)",
-    """CREATE TABLE IF NOT EXISTS telemetry_opens (
-        pk INTEGER PRIMARY KEY AUTOINCREMENT,
-        search_id TEXT NOT NULL REFERENCES telemetry_searches (search_id),
-        document_id TEXT NOT NULL,
-        rank INTEGER NOT NULL,
-        opened_at REAL NOT NULL,
-        seconds REAL NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS telemetry_opens_search ON telemetry_opens (search_id)",
-]
-
 
 @dataclass(frozen=True, slots=True)
 class OpenRecorded:
@@ -82,13 +63,13 @@ class TimeToFind:
 
 
 class Telemetry:
-    """Records searches and opens in one store and summarises them. Thread-safe."""
+    """Records searches and opens in one store and summarises them. Thread-safe.
+
+    The tables come with the store (revision 0002 of ``retrieval/migrations``).
+    """
 
     def __init__(self, store: SqliteStore) -> None:
         self.store = store
-        with store.transaction() as conn:
-            for statement in _DDL:
-                conn.exec_driver_sql(statement)
 
     def record_search(
         self,

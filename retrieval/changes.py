@@ -1,47 +1,38 @@
 """The change log behind ``GET /v1/changes``: what was indexed, updated, deleted, failed or
 quarantined, in order (a store module: the only SQL for it).
 
-Triggers on ``records`` and ``failures`` write the log inside the transaction that makes the
-change, whichever process makes it (the server, or ``casesearch index`` beside it), so the log
-and the store never disagree. The triggers live in the database once ``ChangeLog.install`` has
-run (the server runs it at start); changes made before that are not in the log. Rejected
-pushes, which change nothing in the store, are written with ``record_failed``.
+The log and its triggers on ``records`` and ``failures`` come with the store's tables (revision
+0002 of ``retrieval/migrations``): the triggers write the log inside the transaction that makes
+the change, whichever process makes it (the server, or ``casesearch index`` beside it), so the
+log and the store never disagree. Rejected pushes, which change nothing in the store, are
+written with ``record_failed``.
+
+Entries are numbered in commit order, so a reader that has seen entry N has seen every entry
+before it: on SQLite one writer at a time holds the file; on PostgreSQL every writer holds the
+store's advisory lock (``store.transaction()``, and ``record_failed`` here), so no entry with a
+smaller number can commit after a larger one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+
+from retrieval.store import WRITE_LOCK, is_postgresql
 
 ChangeKind = Literal["indexed", "updated", "deleted", "failed", "quarantined"]
 PUSH_SOURCE = "push"
 RETENTION_DAYS = 90
 
-_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-_DDL = [
-    """CREATE TABLE IF NOT EXISTS changes (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, kind TEXT NOT NULL,
-        record_id TEXT NOT NULL, source TEXT, reason TEXT)""",
-    f"""CREATE TRIGGER IF NOT EXISTS changes_indexed AFTER INSERT ON records BEGIN
-        INSERT INTO changes (at, kind, record_id, source)
-        VALUES ({_NOW}, 'indexed', NEW.id, NEW.source); END""",
-    # a rebuild rewrites rows with the same hashes: not a change anyone needs to hear of
-    f"""CREATE TRIGGER IF NOT EXISTS changes_updated AFTER UPDATE ON records
-        WHEN OLD.content_hash IS NOT NEW.content_hash OR OLD.acl_hash IS NOT NEW.acl_hash BEGIN
-        INSERT INTO changes (at, kind, record_id, source)
-        VALUES ({_NOW}, 'updated', NEW.id, NEW.source); END""",
-    f"""CREATE TRIGGER IF NOT EXISTS changes_deleted AFTER DELETE ON records BEGIN
-        INSERT INTO changes (at, kind, record_id, source)
-        VALUES ({_NOW}, 'deleted', OLD.id, OLD.source); END""",
-    f"""CREATE TRIGGER IF NOT EXISTS changes_quarantined AFTER INSERT ON failures BEGIN
-        INSERT INTO changes (at, kind, record_id, source, reason)
-        VALUES ({_NOW}, 'quarantined', NEW.source_ref, NEW.source, NEW.reason); END""",
-]
+# the time of an entry as the triggers write it (revision 0002), e.g. 2026-12-06T20:15:03.120Z
+_SQLITE_NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+_POSTGRESQL_NOW = (
+    "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +50,12 @@ class ChangeLog:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.postgresql = is_postgresql(engine)
 
     def install(self) -> None:
-        """Create the log and its triggers (idempotent); drop entries older than
-        ``RETENTION_DAYS``."""
+        """Drop entries older than ``RETENTION_DAYS`` (the server runs it at start)."""
         cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=RETENTION_DAYS)
         with self.engine.begin() as conn:
-            for statement in _DDL:
-                conn.exec_driver_sql(statement)
             conn.exec_driver_sql(
                 "DELETE FROM changes WHERE at < ?", (cutoff.strftime("%Y-%m-%dT%H:%M:%S"),)
             )
@@ -76,12 +65,31 @@ class ChangeLog:
         rows = [(ref, source, reason) for ref, reason in failures]
         if not rows:
             return
+        now = _POSTGRESQL_NOW if self.postgresql else _SQLITE_NOW
         with self.engine.begin() as conn:
+            if self.postgresql:
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK,))
             conn.exec_driver_sql(
                 "INSERT INTO changes (at, kind, record_id, source, reason)"
-                f" VALUES ({_NOW}, 'failed', ?, ?, ?)",
+                f" VALUES ({now}, 'failed', ?, ?, ?)",
                 rows,
             )
+
+    def erase(self, conn: Connection, record_ids: Sequence[str]) -> int:
+        """Blank the reasons of the entries about ``record_ids``, inside ``conn``'s write
+        transaction (an erasure's: a failure's reason may quote the record's text); how many
+        entries had one. The entries stay, so the feed keeps its order."""
+        ids = list(dict.fromkeys(record_ids))
+        blanked = 0
+        for start in range(0, len(ids), 500):
+            batch = tuple(ids[start : start + 500])
+            marks = ",".join("?" * len(batch))
+            blanked += conn.exec_driver_sql(
+                f"UPDATE changes SET reason = NULL WHERE reason IS NOT NULL"
+                f" AND record_id IN ({marks})",
+                batch,
+            ).rowcount
+        return blanked
 
     def since(self, after: int, limit: int, principals: Collection[str]) -> list[Change]:
         """Up to ``limit`` changes after sequence number ``after``, oldest first, that a caller
@@ -89,26 +97,27 @@ class ChangeLog:
         from another source only when its record is in the index now and ``principals`` may
         see it (an allow and no deny). Deleted and quarantined records of other sources are
         never listed: there is no record left to check."""
-        visible = (
-            "EXISTS (SELECT 1 FROM records r JOIN principals p ON p.record_pk = r.pk"
-            " WHERE r.id = c.record_id AND p.effect = 'allow'"
-            " AND p.principal IN (SELECT value FROM json_each(:principals)))"
-            " AND NOT EXISTS (SELECT 1 FROM records r JOIN principals p ON p.record_pk = r.pk"
-            " WHERE r.id = c.record_id AND p.effect = 'deny'"
-            " AND p.principal IN (SELECT value FROM json_each(:principals)))"
-        )
+        held = sorted(set(principals))
+        params: list[Any] = [after, PUSH_SOURCE]
+        if held:
+            marks = ",".join("?" * len(held))
+            visible = (
+                "EXISTS (SELECT 1 FROM records r JOIN principals p ON p.record_pk = r.pk"
+                f" WHERE r.id = c.record_id AND p.effect = 'allow' AND p.principal IN ({marks}))"
+                " AND NOT EXISTS (SELECT 1 FROM records r JOIN principals p"
+                " ON p.record_pk = r.pk WHERE r.id = c.record_id AND p.effect = 'deny'"
+                f" AND p.principal IN ({marks}))"
+            )
+            params += [*held, *held]
+        else:
+            visible = "1 = 0"  # no principal: no allow to match
         with self.engine.connect() as conn:
             rows = conn.exec_driver_sql(
                 "SELECT c.seq, c.at, c.kind, c.record_id, c.source, c.reason FROM changes c"
-                " WHERE c.seq > :after AND (c.source = :push OR"
+                " WHERE c.seq > ? AND (c.source = ? OR"
                 f" (c.kind IN ('indexed', 'updated') AND {visible}))"
-                " ORDER BY c.seq LIMIT :limit",
-                {
-                    "after": after,
-                    "push": PUSH_SOURCE,
-                    "principals": json.dumps(sorted(principals)),
-                    "limit": limit,
-                },
+                " ORDER BY c.seq LIMIT ?",
+                (*params, limit),
             ).all()
         return [
             Change(

@@ -150,9 +150,9 @@ def test_a_log_written_before_person_ids_still_verifies_after_new_events(
     tmp_path: Path,
 ) -> None:
     """An event hashed the old way (query text in the chain, no person ids) stays valid next
-    to events written now; ``create=False`` reads the old file without changing it."""
+    to events written now, once the store has been upgraded (revision 0002 adds the columns the
+    old table lacks)."""
     path = tmp_path / "store.sqlite3"
-    store = SqliteStore(path)
     old = AuditEvent(
         seq=1,
         event_id="e" * 32,
@@ -186,6 +186,7 @@ def test_a_log_written_before_person_ids_still_verifies_after_new_events(
             ),
         )
         conn.execute("INSERT INTO audit_refs VALUES (1, 'record', 'OPEN-1')")
+    store = SqliteStore(path)
     read_only = AuditLog(store, create=False)
     assert read_only.verify().ok
     assert read_only.query(AuditQuery(person="P-1")).total == 0
