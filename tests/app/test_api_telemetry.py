@@ -5,11 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pytest
 from app_helpers import bearer
 from fastapi.testclient import TestClient
 
 from app.services import Services
 from app.settings import Settings
+
+pytestmark = pytest.mark.conformance
 
 
 def _search(client: TestClient, settings: Settings, who: str) -> dict[str, Any]:
