@@ -8,9 +8,12 @@ import json
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.settings import ConfigurationError, Settings, get_settings
+
+if TYPE_CHECKING:
+    from indexer.pipeline import Shard
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -48,6 +51,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--source", required=True, help="jsonl:PATH, files:DIR or sql:URL#table")
     p.add_argument("--no-deletions", action="store_true", help="do not remove missing ids")
     p.add_argument("--rebuild", action="store_true", help="re-embed every stored record first")
+    p.add_argument(
+        "--shard",
+        type=_shard,
+        default=None,
+        metavar="K/N",
+        help="index only shard K of N of the source's records (by a hash of the record id),"
+        " with its own checkpoint: run N processes, K = 1 … N, to index it in parallel",
+    )
     p.set_defaults(handler=_cmd_index)
 
     p = sub.add_parser("serve", help="run the API and web page")
@@ -244,6 +255,16 @@ def _services(settings: Settings) -> Any:
     return build_services(settings)
 
 
+def _shard(text: str) -> Shard:
+    """``--shard K/N`` as an ``indexer.pipeline.Shard``; argparse's usage error otherwise."""
+    from indexer.pipeline import Shard
+
+    try:
+        return Shard.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from connectors.registry import connector_from_source
 
@@ -251,10 +272,13 @@ def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     connector = connector_from_source(args.source, limits=settings.extraction.limits())
     if args.rebuild:
         services.indexer.rebuild()
-    summary = services.indexer.run(connector, detect_deletions=not args.no_deletions)
+    summary = services.indexer.run(
+        connector, detect_deletions=not args.no_deletions, shard=args.shard
+    )
     data = summary.as_dict()
+    shard = f" (shard {data['shard']})" if "shard" in data else ""
     print(
-        f"{data['source']}: added {data['added']}, updated {data['updated']}, unchanged "
+        f"{data['source']}{shard}: added {data['added']}, updated {data['updated']}, unchanged "
         f"{data['unchanged']}, deleted {data['deleted']}, acl-changed {data['acl_changed']}, "
         f"failed {data['failed']}; {data['chunks_embedded']} chunks embedded in "
         f"{data['elapsed_s']:.1f} s"

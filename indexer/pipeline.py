@@ -11,6 +11,13 @@ either the batch and its checkpoint or neither; a rerun resumes from the last ch
 re-applies idempotent upserts. Deletions: tombstones, and (after a full pass) store ids of this
 source missing from ``connector.list_ids()``.
 
+Sharding. Several processes can split one source: ``run(connector, shard=Shard(k, n))`` indexes
+only the records, tombstones and failures whose key (record id, or a failure's reference) falls
+in shard ``k`` of ``n`` (``Shard.owns``), keeps its checkpoint and last run under its own key
+(``Shard.key``), clears only its own failures, and deletes only its own ids that the source no
+longer lists. The ``n`` processes together index the whole source once, each record by exactly
+one of them; each reads the whole source but prepares (chunks, embeds) only its share.
+
 One record never stops a run. A record that cannot be prepared (chunking, analysis or
 embedding raises, e.g. spaCy's E088 on a text past ``nlp.max_length``, or a string that is not
 storable UTF-8) becomes a stored failure under its record id, with a reason starting
@@ -22,7 +29,9 @@ longer reports them.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,11 +48,70 @@ from retrieval.embedding import Embedder
 from retrieval.models import ChunkRow, Document, Subject
 from retrieval.store import SqliteStore
 
+_SHARD = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
+
+
+def shard_of(key: str, count: int) -> int:
+    """The number (1 … ``count``) of the shard that owns the record id (or failure reference)
+    ``key``: the first 8 bytes of its UTF-8 SHA-256, modulo ``count``."""
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """Shard ``number`` of ``count`` (1 ≤ number ≤ count) of a source's records.
+
+    A record belongs to the shard given by the SHA-256 of its id (``owns``), never by its
+    position in the source. Its place in a file or table moves whenever lines are added,
+    removed or rewritten and a re-read starts from another checkpoint, but its id does not: a
+    record, every later version of it and its tombstone all fall in the same shard, on every
+    run and in every process. So one process owns a record's whole history, which keeps the
+    connector's net-state reading (a revocation is never undone by an older line) and lets that
+    process alone decide the record is gone. SHA-256 rather than Python's ``hash()``, which is
+    salted per process. Changing ``count`` moves most records to another shard; the new shards
+    have no checkpoint, read the source from the start, and find the records already stored
+    unchanged (nothing is embedded again).
+
+    Raises ``ValueError`` for a number outside 1..count.
+    """
+
+    number: int
+    count: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.number <= self.count:
+            raise ValueError(
+                f"a shard is K/N with 1 ≤ K ≤ N (N processes, K = 1 … N); got {self.label}"
+            )
+
+    @classmethod
+    def parse(cls, text: str) -> Shard:
+        """``"K/N"`` as a shard; ``ValueError`` with the reason when it is not one."""
+        match = _SHARD.fullmatch(text)
+        if match is None:
+            raise ValueError(f"a shard is written K/N, e.g. 1/2 or 3/4; got {text!r}")
+        return cls(int(match[1]), int(match[2]))
+
+    @property
+    def label(self) -> str:
+        return f"{self.number}/{self.count}"
+
+    def key(self, source: str) -> str:
+        """Where this shard's checkpoint and last run are kept (the source's own key is left
+        to unsharded runs)."""
+        return f"{source}#shard {self.label}"
+
+    def owns(self, key: str) -> bool:
+        """Whether the record id (or failure reference) ``key`` belongs to this shard."""
+        return shard_of(key, self.count) == self.number
+
 
 @dataclass(slots=True)
 class IndexSummary:
     """What one run did. ``failures`` holds ``(source_ref, reason)`` pairs; ``resolved`` counts
-    earlier failures that a complete run found fixed."""
+    earlier failures that a complete run found fixed. ``shard`` is ``"K/N"`` for a sharded run
+    (and only then in ``as_dict``)."""
 
     source: str
     added: int = 0
@@ -57,9 +125,12 @@ class IndexSummary:
     elapsed_s: float = 0.0
     rebuilt: bool = False
     failures: list[tuple[str, str]] = field(default_factory=list)
+    shard: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        shard = {} if self.shard is None else {"shard": self.shard}
         return {
+            **shard,
             "source": self.source,
             "added": self.added,
             "updated": self.updated,
@@ -125,19 +196,26 @@ class Indexer:
         self.rebuild()
         return True
 
-    def run(self, connector: Connector, *, detect_deletions: bool = True) -> IndexSummary:
-        """Index what changed in ``connector``'s source since its stored checkpoint."""
+    def run(
+        self, connector: Connector, *, detect_deletions: bool = True, shard: Shard | None = None
+    ) -> IndexSummary:
+        """Index what changed in ``connector``'s source since its stored checkpoint.
+
+        With ``shard``, only that shard's records, tombstones and failures, from and to that
+        shard's checkpoint (module docstring); without it, all of them from the source's.
+        """
         started = time.perf_counter()
         source = connector.source_id
-        summary = IndexSummary(source=source)
+        key = source if shard is None else shard.key(source)
+        summary = IndexSummary(source=source, shard=None if shard is None else shard.label)
         summary.rebuilt = self.ensure_settings()
-        checkpoint = connector.load_checkpoint(self.store.get_checkpoint(source))
+        checkpoint = connector.load_checkpoint(self.store.get_checkpoint(key))
         pending: list[Record | Tombstone | Failure] = []
         total = None
         if self.progress and isinstance(connector, Estimating):
             total = connector.estimate_items(checkpoint)
         bar = tqdm(
-            desc=f"indexing {source}",
+            desc=f"indexing {source}" + ("" if shard is None else f" (shard {shard.label})"),
             unit=" records",
             total=total,
             disable=not self.progress,
@@ -147,33 +225,39 @@ class Indexer:
         try:
             for item in connector.fetch(checkpoint):
                 if isinstance(item, Checkpoint):
-                    self._apply(pending, summary, source, checkpoint=item, bar=bar)
+                    self._apply(pending, summary, source, checkpoint=item, key=key, bar=bar)
                     pending = []
                     continue
-                pending.append(item)
                 bar.update(1)  # as read: a file's extraction (OCR) can take longer than a batch
                 if bar.total is not None and bar.n > bar.total:
                     bar.total = bar.n  # the estimate missed some (metadata-only changes)
+                if shard is not None and not shard.owns(_shard_key(item)):
+                    continue  # another shard's process indexes it
+                pending.append(item)
                 if len(pending) >= self.batch_size:
-                    self._apply(pending, summary, source, checkpoint=None, bar=bar)
+                    self._apply(pending, summary, source, checkpoint=None, key=key, bar=bar)
                     pending = []
-            self._apply(pending, summary, source, checkpoint=None, bar=bar)
+            self._apply(pending, summary, source, checkpoint=None, key=key, bar=bar)
             if connector.reports_failures_every_run:
-                # a complete run: what it did not report again has been fixed
+                # a complete run: what it did not report again has been fixed. Another shard's
+                # failures are its own to clear: they count as still failing here.
                 still_failing = {ref for ref, _ in summary.failures} | {
                     row.source_ref
                     for row in self.store.failures(source)
                     if row.reason.startswith(NOT_INDEXED)
+                    or (shard is not None and not shard.owns(row.source_ref))
                 }
                 with self.store.transaction() as conn:
                     summary.resolved = self.store.clear_failures_except(conn, source, still_failing)
             if detect_deletions:
-                self._delete_missing(connector, summary, source)
+                summary.deleted += self.remove_absent(
+                    source, set(connector.list_ids()), shard=shard
+                )
         finally:
             bar.close()
         summary.elapsed_s = time.perf_counter() - started
         self.store.save_run_summary(
-            source, {k: v for k, v in summary.as_dict().items() if k != "failures"}
+            key, {k: v for k, v in summary.as_dict().items() if k != "failures"}
         )
         return summary
 
@@ -234,7 +318,10 @@ class Indexer:
         *,
         checkpoint: Checkpoint | None,
         bar: Any,
+        key: str | None = None,
     ) -> None:
+        """Prepare ``items`` and write them in one transaction, with ``checkpoint`` saved under
+        ``key`` (default: ``source``). Counts go to ``summary`` (mutated)."""
         if not items and checkpoint is None:
             return
         records = _last_wins([i for i in items if isinstance(i, Record | Tombstone)])
@@ -286,7 +373,7 @@ class Indexer:
                 summary.failed += 1
                 summary.failures.append((failure.source_ref, failure.reason))
             if checkpoint is not None:
-                self.store.save_checkpoint(conn, source, checkpoint.model_dump_json())
+                self.store.save_checkpoint(conn, key or source, checkpoint.model_dump_json())
         if bar is not None:
             elapsed = max(bar.format_dict.get("elapsed", 0.0), 1e-6)
             done = (
@@ -403,12 +490,13 @@ class Indexer:
             generation=generation,
         )
 
-    def _delete_missing(self, connector: Connector, summary: IndexSummary, source: str) -> None:
-        summary.deleted += self.remove_absent(source, set(connector.list_ids()))
-
-    def remove_absent(self, source: str, present: set[str]) -> int:
-        """Delete the records of ``source`` whose ids are not in ``present``; return how many."""
-        missing = sorted(self.store.ids_for_source(source) - present)
+    def remove_absent(self, source: str, present: set[str], *, shard: Shard | None = None) -> int:
+        """Delete the records of ``source`` whose ids are not in ``present`` (with ``shard``:
+        only those the shard owns); return how many."""
+        stored = self.store.ids_for_source(source)
+        if shard is not None:
+            stored = {record_id for record_id in stored if shard.owns(record_id)}
+        missing = sorted(stored - present)
         deleted = 0
         for start in range(0, len(missing), 500):
             with self.store.transaction() as conn:
@@ -435,6 +523,12 @@ def _not_indexed(record: Record, exc: Exception) -> Failure:
     ref = record.id.encode("utf-8", "backslashreplace").decode("utf-8")
     detail = detail.encode("utf-8", "backslashreplace").decode("utf-8")
     return Failure(ref, f"{NOT_INDEXED}{type(exc).__name__}: {detail}")
+
+
+def _shard_key(item: Record | Tombstone | Failure) -> str:
+    """What decides an item's shard: a record's or tombstone's id, a failure's reference (the
+    record id for the indexer's own failures, a file or line for a connector's)."""
+    return item.source_ref if isinstance(item, Failure) else item.id
 
 
 def _embedding_text(title: str, text: str) -> str:
