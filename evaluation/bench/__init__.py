@@ -2,7 +2,9 @@
 embedding precision, BM25 with statistics over the caller's records (``lexical``), search
 under concurrent load (``load``, fail-safe issue item 5), search latency against store size
 (``scale``, issue 14) and 10,000 random searches judged by an access answer key (``access``,
-fail-safe issue item 6).
+fail-safe issue item 6). Optional, run only when named in ``--only``: indexing throughput with
+1 and 2 ``--shard`` workers on PostgreSQL (``shards``, scale-out issue item 4; it needs the
+database at ``evaluation.bench.shards.DATABASE_URL``).
 
 ``python -m evaluation.bench --out reports/bench [--records N]
 [--only indexing,latency,embedding,lexical,load,scale,access] [--lexical-sizes 2000,10000]
@@ -51,6 +53,7 @@ from evaluation.bench.lexical import bench_lexical
 from evaluation.bench.load import LOAD_P95_MAX_MS, bench_load
 from evaluation.bench.report import dump, write_summary
 from evaluation.bench.scale import bench_scale
+from evaluation.bench.shards import bench_shards
 
 __all__ = [
     "BENCHMARKS",
@@ -70,6 +73,7 @@ __all__ = [
     "bench_lexical",
     "bench_load",
     "bench_scale",
+    "bench_shards",
     "embedding_texts",
     "environment",
     "main",
@@ -86,6 +90,7 @@ RUNNERS: dict[str, Callable[[BenchConfig, Path], Json]] = {
     "load": bench_load,
     "scale": bench_scale,
     "access": bench_access,
+    "shards": bench_shards,  # optional: not in BENCHMARKS, the default run
 }
 
 
@@ -121,7 +126,11 @@ def run_benchmarks(config: BenchConfig, names: Sequence[str], out: Path, work: P
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation.bench", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("reports/bench"))
-    parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated subset")
+    parser.add_argument(
+        "--only",
+        default=",".join(BENCHMARKS),
+        help=f"comma-separated subset of {', '.join(RUNNERS)} (default: all but shards)",
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes (< 3 minutes)")
     parser.add_argument("--records", type=int, help="records in the indexing source")
     parser.add_argument("--requests", type=int, help="measured HTTP requests")
@@ -149,9 +158,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
-    unknown = sorted(set(names) - set(BENCHMARKS))
+    unknown = sorted(set(names) - set(RUNNERS))
     if unknown or not names:
-        parser.error(f"--only takes {', '.join(BENCHMARKS)}; got {args.only!r}")
+        parser.error(f"--only takes {', '.join(RUNNERS)}; got {args.only!r}")
     config = BenchConfig.quick() if args.quick else BenchConfig()
     overrides = {
         "records": args.records,
