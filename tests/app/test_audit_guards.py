@@ -171,3 +171,46 @@ def test_appends_from_many_threads_make_one_chain_without_gaps(store: SqliteStor
     assert (report.ok, report.events, report.head_seq) == (True, 30, 30)
     seqs = sorted(e.seq for e in log.query(AuditQuery(limit=100)).events)
     assert seqs == list(range(1, 31))
+
+
+def test_edits_of_the_person_index_and_the_query_texts_are_reported(store: SqliteStore) -> None:
+    log = _log_with_rows_in_every_table(store)
+    _lift(store, "audit_persons", "delete")
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM audit_persons WHERE seq = 2")
+    report = log.verify()
+    assert (report.ok, report.first_bad, report.reason) == (False, 2, "person index differs")
+
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO audit_persons (seq, person_id) VALUES (2, 'P-1')")
+    assert log.verify().ok
+    _lift(store, "audit_queries", "update")
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE audit_queries SET query = 'something else' WHERE seq = 1")
+    report = log.verify()
+    assert (report.first_bad, report.reason) == (1, "query text does not match its digest")
+
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM audit_queries WHERE seq = 1")  # not an erasure's
+    report = log.verify()
+    assert (report.first_bad, report.reason) == (1, "query text removed without an erasure")
+
+
+def test_an_erasure_removes_query_texts_and_the_chain_still_verifies(store: SqliteStore) -> None:
+    log = _log_with_rows_in_every_table(store)
+    with store.transaction() as conn:
+        redacted = log.redact_queries(conn, ["R-1"])
+        log.append(
+            conn,
+            AuditEntry(
+                subject="dpo",
+                principals=(),
+                action="erase",
+                record_ids=["R-1"],
+                detail={"redacted_queries": list(redacted.seqs)},
+            ),
+        )
+    assert (redacted.seqs, redacted.texts) == ((1, 2, 3), ("home visit",) * 3)
+    report = log.verify()
+    assert (report.ok, report.events, report.protected) == (True, 4, True)
+    assert [e.query for e in log.query(AuditQuery()).events] == [None] * 4
