@@ -34,6 +34,7 @@ from connectors.errors import RecordError
 from connectors.record import Record, Tombstone, is_tombstone, parse_record
 from indexer.pipeline import _embedding_text as embedding_text
 from retrieval.browse import TimelineEntry, case_timeline
+from retrieval.changes import ChangeLog
 from retrieval.chronology import Chronology, case_chronology
 from retrieval.embedding import CachedEmbedder
 from retrieval.errors import AccessCheckError, InvalidQueryError
@@ -711,6 +712,8 @@ def erase(
             ),
         )
         texts = store.erase_documents(conn, ids, store.next_generation(conn))
+        # a quarantine reason in the change feed may quote the record's text
+        ChangeLog(store.engine).erase(conn, ids)
         if person_id is not None:
             store.forget_person(conn, person_id)  # what a people source said of them
     cached = 0

@@ -201,6 +201,7 @@ def _parser() -> argparse.ArgumentParser:
         " (auto: on when documents carry case_id)",
     )
     p.add_argument("--scratch", type=Path, default=None, help="scratch store folder")
+    _store_url_option(p)
     p.add_argument("--today", type=dt.date.fromisoformat, default=None)
     _ablation_option(p)
     p.set_defaults(handler=_cmd_eval_beir)
@@ -222,6 +223,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--understand", choices=["auto", "on", "off"], default="auto")
     p.add_argument("--as-you-type", choices=["auto", "on", "off"], default="auto")
     _ablation_option(p)
+    _store_url_option(p)
     p.set_defaults(handler=_cmd_eval_synthetic)
 
     p = ev_sub.add_parser(
@@ -491,6 +493,15 @@ def _cmd_manifest_init(args: argparse.Namespace, settings: Settings) -> int:
         " (an empty cell changes nothing) and index again"
     )
     return 0
+
+
+def _store_url_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--store-url",
+        default=None,
+        help="evaluate on this PostgreSQL store (postgresql+psycopg://…; its records are"
+        " replaced by the collection's) instead of a scratch SQLite file",
+    )
 
 
 def _cmd_token(args: argparse.Namespace, settings: Settings) -> int:
@@ -814,9 +825,10 @@ def _cmd_eval_beir(args: argparse.Namespace, settings: Settings) -> int:
     collection = load_collection(args.directory, args.split)
     modes = list(MODES) if args.mode == "all" else [args.mode]
     scratch = args.scratch or settings.data_dir / "eval" / collection.name
+    store = args.store_url or scratch / "store.sqlite3"
     report = evaluate_collection(
         collection,
-        store_path=scratch / "store.sqlite3",
+        store=store,
         embedder=CachedEmbedder(build_embedder(settings), settings.embedding_cache_path),
         chunking=settings.chunking.config(),
         search_config=settings.search.config(),
@@ -832,12 +844,12 @@ def _cmd_eval_beir(args: argparse.Namespace, settings: Settings) -> int:
     paths = write_report(report, args.report_out)
     print(paths.markdown.read_text(encoding="utf-8"))
     if args.ablation_out is not None:
-        _write_ablation(args, settings, collection, scratch / "store.sqlite3")
+        _write_ablation(args, settings, collection, store)
     return 0
 
 
 def _write_ablation(
-    args: argparse.Namespace, settings: Settings, collection: Any, store: Path
+    args: argparse.Namespace, settings: Settings, collection: Any, store: Path | str
 ) -> None:
     from app.services import build_embedder
     from evaluation.ablation import run_ablation, write_ablation

@@ -56,7 +56,7 @@ def collection_records(collection: BeirCollection) -> tuple[list[Record], list[t
 def evaluate_collection(
     collection: BeirCollection,
     *,
-    store_path: Path,
+    store: Path | str,
     embedder: Embedder,
     chunking: ChunkingConfig,
     search_config: SearchConfig,
@@ -67,10 +67,11 @@ def evaluate_collection(
     today: dt.date | None = None,
     progress: bool = False,
 ) -> EvaluationReport:
-    """Index ``collection`` into the store at ``store_path`` (incrementally) and evaluate it."""
-    store = SqliteStore(store_path)
+    """Index ``collection`` into ``store`` (a SQLite file or a PostgreSQL URL; incrementally:
+    records not in the collection are removed) and evaluate it."""
+    opened = SqliteStore(store)
     try:
-        indexer = Indexer(store, embedder, chunking, progress=progress, batch_size=256)
+        indexer = Indexer(opened, embedder, chunking, progress=progress, batch_size=256)
         records, rejected = collection_records(collection)
         source = f"beir:{collection.name}"
         summary = indexer.apply(records, source=source)
@@ -78,7 +79,7 @@ def evaluate_collection(
         for ref, reason in rejected:
             print(f"skipped {ref}: {reason}", file=sys.stderr)
 
-        searcher = HybridSearcher(store, embedder, search_config)
+        searcher = HybridSearcher(opened, embedder, search_config)
         searcher.warm()
         scope = AccessScope.of(*principals) if principals else AccessScope.of(EVAL_PRINCIPAL)
         case_file = any(d.case_id for d in collection.documents)
@@ -108,7 +109,7 @@ def evaluate_collection(
             visible_doc_ids=visible,
             as_you_type=_switched_on(as_you_type, case_file),
             context={
-                "backend": "embedded-sqlite",
+                "backend": "postgresql" if opened.postgresql else "embedded-sqlite",
                 "embedder": embedder.fingerprint,
                 "chunking": chunking.fingerprint(),
                 "rrf_k": search_config.rrf_k,
@@ -120,7 +121,7 @@ def evaluate_collection(
             },
         )
     finally:
-        store.close()
+        opened.close()
 
 
 def run_paths(run_out: Path, modes: Sequence[Mode]) -> dict[Mode, Path]:

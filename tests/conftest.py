@@ -30,13 +30,17 @@ BACKENDS = ("sqlite", "postgresql")
 
 
 @pytest.fixture(params=BACKENDS)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqliteStore]:
-    """A fresh store on each backend: the embedded SQLite file and a PostgreSQL schema.
+def backend(request: pytest.FixtureRequest) -> str:
+    """The record store's backend: the embedded SQLite file, or PostgreSQL (a fresh schema of
+    the local database, tests/pg_schema.py). Which tests run on PostgreSQL: see
+    ``pytest_collection_modifyitems``."""
+    return str(request.param)
 
-    Every test that takes this fixture is the conformance suite: it runs on both. A test of
-    what only the embedded store does (its file, FTS5) is marked ``embedded_only``.
-    """
-    if request.param == "sqlite":
+
+@pytest.fixture
+def store(backend: str, tmp_path: Path) -> Iterator[SqliteStore]:
+    """A fresh store on each backend."""
+    if backend == "sqlite":
         s = SqliteStore(tmp_path / "store.sqlite3")
         yield s
         s.close()
@@ -48,15 +52,27 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqliteStor
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Drop the PostgreSQL runs of tests marked ``embedded_only`` (deselected, not skipped)."""
+    """The conformance suite: the tests that run on both backends.
+
+    A test taking the ``store`` fixture (retrieval, permissions, incremental indexing,
+    deletion) runs on both unless marked ``embedded_only`` (what only the SQLite file does);
+    a test that takes ``backend`` through the API's settings runs on PostgreSQL only when
+    marked ``conformance``. The other PostgreSQL runs are deselected (not skipped).
+    """
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
         callspec = getattr(item, "callspec", None)
-        on_postgresql = callspec is not None and callspec.params.get("store") == "postgresql"
-        (dropped if on_postgresql and item.get_closest_marker("embedded_only") else kept).append(
-            item
-        )
+        on_postgresql = callspec is not None and callspec.params.get("backend") == "postgresql"
+        if not on_postgresql:
+            wanted = True
+        elif item.get_closest_marker("embedded_only") is not None:
+            wanted = False
+        else:
+            wanted = item.get_closest_marker("conformance") is not None or "store" in getattr(
+                item, "fixturenames", ()
+            )
+        (kept if wanted else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 from factories import make_record
 from fastapi.testclient import TestClient
+from pg_schema import postgresql_schema
 from pydantic import SecretStr
 
 from app.main import create_app, server_options
@@ -27,8 +28,16 @@ SECRET = "test-secret-of-at-least-thirty-two-bytes"
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path, jwt_secret=SecretStr(SECRET), progress=False)
+def settings(backend: str, tmp_path: Path) -> Iterator[Settings]:
+    """Settings over a fresh data folder; the record store on ``backend`` (a test marked
+    ``conformance`` runs on PostgreSQL too, tests/conftest.py)."""
+    if backend == "sqlite":
+        yield Settings(data_dir=tmp_path, jwt_secret=SecretStr(SECRET), progress=False)
+        return
+    with postgresql_schema() as url:
+        yield Settings(
+            data_dir=tmp_path, database_url=url, jwt_secret=SecretStr(SECRET), progress=False
+        )
 
 
 @pytest.fixture

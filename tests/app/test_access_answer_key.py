@@ -40,7 +40,7 @@ from evaluation.answer_key import (
 )
 from retrieval.embedding import Embedder
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.conformance]
 
 SECRET = "answer-key-secret-of-at-least-thirty-two-bytes"
 SEARCHES = 1_000

@@ -16,6 +16,8 @@ from app.errors import NotFound
 from app.services import Services
 from app.settings import Settings
 
+pytestmark = pytest.mark.conformance
+
 
 def _timeline(client: TestClient, settings: Settings, case: str, *principals: str) -> list[str]:
     response = client.get(f"/v1/cases/{case}/timeline", headers=bearer(settings, "u", *principals))

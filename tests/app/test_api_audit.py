@@ -10,13 +10,15 @@ import threading
 from typing import Any
 
 import pytest
-from app_helpers import bearer
+from app_helpers import bearer, settings_for_cli
 from fastapi.testclient import TestClient
 
 from app import cli
 from app.audit import AuditEntry, AuditLog, AuditQuery, chain_hash
 from app.services import Services
 from app.settings import Settings, get_settings
+
+pytestmark = pytest.mark.conformance
 
 AUDITOR = ("auditor-1", "role:auditor")
 
@@ -136,6 +138,7 @@ def test_the_chain_verifies_and_links_every_event(client: TestClient, services: 
         assert after["prev_hash"] == before["hash"]
 
 
+@pytest.mark.embedded_only  # edits the SQLite file around the triggers
 def test_update_and_delete_are_refused_by_the_database(
     client: TestClient, settings: Settings
 ) -> None:
@@ -156,6 +159,7 @@ def _three_views(client: TestClient, settings: Settings) -> None:
         client.get("/v1/documents/OPEN-1", headers=bearer(settings, who, "team:north"))
 
 
+@pytest.mark.embedded_only  # edits the SQLite file around the triggers
 def test_an_edited_event_is_reported(client: TestClient, services: Services) -> None:
     settings = services.settings
     _three_views(client, settings)
@@ -167,6 +171,7 @@ def test_an_edited_event_is_reported(client: TestClient, services: Services) -> 
     assert (report.first_bad, report.reason, report.events) == (2, "hash mismatch", 1)
 
 
+@pytest.mark.embedded_only  # edits the SQLite file around the triggers
 def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(
     client: TestClient, services: Services
 ) -> None:
@@ -186,6 +191,7 @@ def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(
     assert (report.ok, report.first_bad, report.reason) == (False, 3, "prev_hash does not link")
 
 
+@pytest.mark.embedded_only  # edits the SQLite file around the triggers
 def test_a_removed_event_is_reported(client: TestClient, services: Services) -> None:
     settings = services.settings
     _three_views(client, settings)
@@ -197,6 +203,7 @@ def test_a_removed_event_is_reported(client: TestClient, services: Services) -> 
     assert (report.ok, report.first_bad) == (False, 3)
 
 
+@pytest.mark.embedded_only  # edits the SQLite file around the triggers
 def test_events_cut_off_the_end_are_caught_by_a_head_kept_elsewhere(
     client: TestClient, services: Services
 ) -> None:
@@ -224,6 +231,7 @@ def test_events_cut_off_the_end_are_caught_by_a_head_kept_elsewhere(
     assert not services.audit.verify(expect_head="f" * 64).ok  # a hash it never had
 
 
+@pytest.mark.embedded_only  # edits the SQLite file around the triggers
 def test_hiding_an_event_from_case_questions_is_reported(
     client: TestClient, services: Services
 ) -> None:
@@ -236,6 +244,7 @@ def test_hiding_an_event_from_case_questions_is_reported(
     assert (report.ok, report.first_bad, report.reason) == (False, 2, "reference index differs")
 
 
+@pytest.mark.embedded_only  # edits the SQLite file around the triggers
 def test_a_failing_audit_write_fails_the_search_with_503_and_no_results(
     client: TestClient, settings: Settings
 ) -> None:
@@ -269,6 +278,7 @@ def test_a_failing_audit_write_fails_the_search_with_503_and_no_results(
     )
 
 
+@pytest.mark.embedded_only  # edits the SQLite file around the triggers
 def test_a_failing_audit_write_stops_a_push_before_anything_changes(
     client: TestClient, settings: Settings
 ) -> None:
@@ -313,6 +323,7 @@ def test_concurrent_requests_never_fork_the_chain(client: TestClient, services: 
     assert report.events == 24
 
 
+@pytest.mark.embedded_only  # edits the SQLite file around the triggers
 def test_cli_verify_and_list(
     client: TestClient,
     settings: Settings,
@@ -320,9 +331,7 @@ def test_cli_verify_and_list(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     _three_views(client, settings)
-    monkeypatch.setenv("CASESEARCH_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("CASESEARCH_JWT_SECRET", settings.token_secret())
-    get_settings.cache_clear()
+    settings_for_cli(settings, monkeypatch)
     try:
         assert cli.main(["audit", "verify"]) == 0
         assert "intact: 3 events" in capsys.readouterr().out

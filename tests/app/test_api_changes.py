@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from app_helpers import bearer
 from factories import make_record
 from fastapi.testclient import TestClient
@@ -15,6 +16,8 @@ from hypothesis import strategies as st
 from app.services import Services
 from app.settings import Settings
 from connectors.record import Tombstone
+
+pytestmark = pytest.mark.conformance
 
 FIXTURE_HEALTH = [HealthCheck.function_scoped_fixture]
 

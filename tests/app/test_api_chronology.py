@@ -17,6 +17,8 @@ from app.services import Services, build_services
 from app.settings import Settings
 from retrieval.embedding import Embedder
 
+pytestmark = pytest.mark.conformance
+
 TEXTS = {
     "CH-REF": "Concerns reported: the baby had a bruise on her arm that mum could not explain.",
     "CH-ICPC": (

@@ -14,6 +14,8 @@ from app.services import Services, build_services
 from app.settings import Settings
 from retrieval.embedding import Embedder
 
+pytestmark = pytest.mark.conformance
+
 NEGLECT = (
     "There was no food in the house and the fridge was empty.",
     "Both children had untreated head lice and dirty clothes.",

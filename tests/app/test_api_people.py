@@ -3,12 +3,15 @@ reported in ``query.people`` / ``query.scoped_to``."""
 
 from __future__ import annotations
 
+import pytest
 from app_helpers import bearer
 from factories import make_record
 from fastapi.testclient import TestClient
 
 from app.services import Services
 from app.settings import Settings
+
+pytestmark = pytest.mark.conformance
 
 RUTH = {"id": "P-1", "name": "Ruth Walker", "role": "child", "dob": "2015-06-01"}
 

@@ -22,6 +22,8 @@ from pydantic import SecretStr
 from app.main import server_options
 from app.settings import LimitSettings, Settings
 
+pytestmark = pytest.mark.conformance
+
 SECRET = "test-secret-of-at-least-thirty-two-bytes"
 MAX_RECORD = 2_000
 MAX_PUSH = 5_000

@@ -5,10 +5,13 @@ from __future__ import annotations
 import time
 
 import jwt
+import pytest
 from app_helpers import bearer
 from fastapi.testclient import TestClient
 
 from app.settings import Settings
+
+pytestmark = pytest.mark.conformance
 
 
 def test_search_returns_cited_verbatim_snippets(client: TestClient, settings: Settings) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from app_helpers import bearer
+from app_helpers import bearer, settings_for_cli
 from factories import make_record
 from fastapi.testclient import TestClient
 
@@ -20,6 +20,8 @@ from app.audit import AuditEntry, AuditEvent, AuditLog, AuditQuery, canonical_js
 from app.services import Services
 from app.settings import Settings, get_settings
 from retrieval.store import SqliteStore
+
+pytestmark = pytest.mark.conformance
 
 AUDITOR = ("auditor-1", "role:auditor")
 CHILD = {"id": "P-1042-1", "name": "Ruth Okafor", "role": "child"}
@@ -92,9 +94,7 @@ def test_cli_exports_the_persons_audit_as_csv(
 ) -> None:
     bob = bearer(settings, "bob", "team:managers")
     assert client.get("/v1/documents/RUTH-2", headers=bob).status_code == 200
-    monkeypatch.setenv("CASESEARCH_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("CASESEARCH_JWT_SECRET", settings.token_secret())
-    get_settings.cache_clear()
+    settings_for_cli(settings, monkeypatch)
     try:
         out = tmp_path / "ruth.csv"
         assert cli.main(["audit", "person", "P-1042-1", "--csv", "--out", str(out)]) == 0
@@ -106,6 +106,7 @@ def test_cli_exports_the_persons_audit_as_csv(
     assert rows[0]["person_ids"] == "P-1042-1"
 
 
+@pytest.mark.embedded_only  # edits the SQLite file around the triggers
 def test_person_ids_and_query_text_are_covered_by_the_chain(
     about_ruth: Services, client: TestClient, settings: Settings
 ) -> None:

@@ -28,7 +28,7 @@ from app.settings import Settings
 from evaluation.bench.process import casesearch_command
 from evaluation.bench.process import server as running_server
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.conformance]
 
 SECRET = "canary-secret-of-at-least-thirty-two-bytes!"
 SENTENCES = [

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from app_helpers import bearer
+from app_helpers import bearer, settings_for_cli
 from factories import make_record
 from fastapi.testclient import TestClient
 
@@ -76,10 +76,8 @@ def planted(cached_settings: Settings, embedder: Embedder) -> Iterator[Services]
 
 
 def _use_cli_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CASESEARCH_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("CASESEARCH_JWT_SECRET", settings.token_secret())
     monkeypatch.setenv("CASESEARCH_EMBEDDING__CACHE", "true")
-    get_settings.cache_clear()
+    settings_for_cli(settings, monkeypatch)
 
 
 def _canary_files(data_dir: Path) -> list[str]:

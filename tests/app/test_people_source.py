@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from app_helpers import bearer
+from app_helpers import bearer, settings_for_cli
 from factories import make_record
 from fastapi.testclient import TestClient
 
@@ -19,6 +19,8 @@ from app.services import Services
 from app.settings import Settings, get_settings
 from connectors.errors import FatalConnectorError
 from indexer.people import load_people
+
+pytestmark = pytest.mark.conformance
 
 NORTH = ["team:north"]
 
@@ -181,9 +183,7 @@ def test_the_cli_loads_and_audit_and_erasure_follow_the_source(
         tmp_path_factory.mktemp("cms") / "people.jsonl",
         [{"case_id": "CASE-21", "subjects": [RUTH, MUM]}],
     )
-    monkeypatch.setenv("CASESEARCH_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("CASESEARCH_JWT_SECRET", settings.token_secret())
-    get_settings.cache_clear()
+    settings_for_cli(settings, monkeypatch)
     try:
         assert cli.main(["people", "--source", f"jsonl:{source}"]) == 0
         assert "1 cases, 2 people; 1 cases changed; 0 failed" in capsys.readouterr().out
