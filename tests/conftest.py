@@ -29,7 +29,7 @@ def embedder() -> Embedder:
 BACKENDS = ("sqlite", "postgresql")
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(scope="session", params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     """The record store's backend: the embedded SQLite file, or PostgreSQL (a fresh schema of
     the local database, tests/pg_schema.py). Which tests run on PostgreSQL: see

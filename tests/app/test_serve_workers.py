@@ -1,7 +1,7 @@
-"""Several API processes on one embedded store (``CASESEARCH_WORKERS``): a record pushed
-through one is found through the others on the next request, a revocation through one holds in
-all, one rate limit per user across them (through Redis), and the audit chain stays whole while
-they append to it at once."""
+"""Several API processes on one store (``CASESEARCH_WORKERS``), embedded or PostgreSQL: a
+record pushed through one is found through the others on the next request, a revocation
+through one holds in all, one rate limit per user across them (through Redis), and the audit
+chain stays whole while they append to it at once."""
 
 from __future__ import annotations
 
@@ -10,14 +10,16 @@ import secrets
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from pg_schema import postgresql_schema
 
 from evaluation.bench.process import cli, cli_env, server
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.conformance]
 
 WORKERS = 2
 REQUESTS = 40  # on fresh connections: the kernel spreads them over the workers
@@ -29,14 +31,27 @@ def _token(env: dict[str, str], sub: str, *principals: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    work = tmp_path_factory.mktemp("workers")
+def served(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, dict[str, str]]]:
+    with ExitStack() as stack:
+        store = (
+            {"CASESEARCH_DATABASE_URL": stack.enter_context(postgresql_schema())}
+            if backend == "postgresql"
+            else {}
+        )
+        yield stack.enter_context(_serve(tmp_path_factory.mktemp("workers"), store))
+
+
+@contextmanager
+def _serve(work: Path, store: dict[str, str]) -> Iterator[tuple[str, dict[str, str]]]:
     env = cli_env(
         work / "data",
         CASESEARCH_JWT_SECRET=secrets.token_urlsafe(32),
         CASESEARCH_WORKERS=str(WORKERS),
         CASESEARCH_LIMITS__RATE_LIMIT_STORAGE="redis://127.0.0.1:6379",
         CASESEARCH_LIMITS__RATE_LIMIT_PER_MINUTE="1000",
+        **store,
     )
     source = work / "records.jsonl"
     source.write_text(
