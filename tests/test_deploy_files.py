@@ -81,3 +81,15 @@ def test_compose_commands_are_commands_of_the_image() -> None:
     for command in commands:
         assert command[0] == "casesearch", shlex.join(command)
         cli._parser().parse_args(command[1:])  # exits (fails the test) on an unknown option
+
+
+def test_the_store_migrations_are_packaged() -> None:
+    """The image installs the project as a wheel: the revisions and Alembic's template must be
+    in it, or a store could not be opened there."""
+    from setuptools import find_packages
+
+    pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    found = find_packages(str(REPO), **pyproject["tool"]["setuptools"]["packages"]["find"])
+    assert {"retrieval.migrations", "retrieval.migrations.versions"} <= set(found)
+    data = pyproject["tool"]["setuptools"]["package-data"]["*"]
+    assert {"*.mako", "*.ini"} <= set(data)

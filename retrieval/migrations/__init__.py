@@ -1,0 +1,1 @@
+"""The store's schema migrations (Alembic): ``env.py`` and the revisions in ``versions/``."""
