@@ -210,6 +210,14 @@ class Settings(BaseSettings):
     # shared by several API processes and indexers (docs/scaling.md). The embedding cache, the
     # models and the scratch files stay in data_dir either way.
     database_url: str | None = None
+    # The dense index. None: the in-memory matrix each process loads from the record store
+    # (as before). A Qdrant server's URL (https://qdrant.example.org:6333), or local:PATH for
+    # qdrant-client's local mode on disk (tests, small installations): chunks are also written
+    # to Qdrant after each committed batch, and searches take their dense candidates from it
+    # (retrieval/qdrant_index.py), so an API process no longer holds the vectors.
+    qdrant_url: str | None = None
+    # Qdrant's API key (a server with authentication on); never logged.
+    qdrant_api_key: SecretStr | None = None
     # HS256 key for bearer tokens and the key of the pages' CSRF tokens and session cookie.
     jwt_secret: SecretStr | None = None
     # Development mode: the web page lets anyone sign in as anyone (demo users or typed
@@ -343,6 +351,26 @@ class Settings(BaseSettings):
                 " (postgresql+psycopg://user@host:5432/db); leave it unset for the embedded store"
             )
         return value.replace("postgresql://", "postgresql+psycopg://", 1) if value else None
+
+    @field_validator("qdrant_url")
+    @classmethod
+    def _qdrant_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if value.startswith("local:"):
+            if not value.removeprefix("local:").strip():
+                raise ValueError(
+                    "CASESEARCH_QDRANT_URL=local: needs a directory after it"
+                    " (local:/var/lib/casesearch/qdrant)"
+                )
+            return value
+        if not re.fullmatch(r"https?://[^\s/?#]+(:[0-9]{1,5})?/?", value, re.IGNORECASE):
+            raise ValueError(
+                "CASESEARCH_QDRANT_URL takes a Qdrant server's http(s) address"
+                " (https://qdrant.example.org:6333) or local:PATH for qdrant-client's local mode"
+                " on disk; leave it unset for the in-memory dense index"
+            )
+        return value
 
     @property
     def store_path(self) -> Path:
