@@ -1,4 +1,5 @@
-# Case-record search on the embedded default (one SQLite file under /data).
+# Case-record search: the embedded default (one SQLite file under /data), or the scale-out
+# store with CASESEARCH_DATABASE_URL set (PostgreSQL; compose.scale-out.yaml).
 # Build:  docker build -t casesearch .
 # Run:    docker run -p 8000:8000 -v casesearch-data:/data -e CASESEARCH_JWT_SECRET=... casesearch
 FROM python:3.11-slim-bookworm
@@ -52,6 +53,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
 
-# One worker: one process owns the embedded store (DESIGN.md). Scale out with the
-# PostgreSQL + Qdrant backend, not with --workers over one SQLite file.
+# One worker by default; CASESEARCH_WORKERS=N runs N processes on one store (on PostgreSQL,
+# several containers may share it too: compose.scale-out.yaml).
 CMD ["casesearch", "serve"]

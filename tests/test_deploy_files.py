@@ -93,3 +93,25 @@ def test_the_store_migrations_are_packaged() -> None:
     assert {"retrieval.migrations", "retrieval.migrations.versions"} <= set(found)
     data = pyproject["tool"]["setuptools"]["package-data"]["*"]
     assert {"*.mako", "*.ini"} <= set(data)
+
+
+def test_the_scale_out_compose_shares_one_store_and_one_rate_limit() -> None:
+    data: dict[str, Any] = yaml.safe_load(
+        (REPO / "compose.scale-out.yaml").read_text(encoding="utf-8")
+    )
+    services = data["services"]
+    db = services["postgres"]["environment"]
+    for name in ("api", "indexer"):
+        env = services[name]["environment"]
+        url = env["CASESEARCH_DATABASE_URL"]
+        assert url.startswith("postgresql+psycopg://")
+        assert f"@postgres:5432/{db['POSTGRES_DB']}" in url
+        assert url.split("//")[1].split(":")[0] == db["POSTGRES_USER"]
+        assert re.fullmatch(r"\$\{CASESEARCH_JWT_SECRET:\?.+\}", env["CASESEARCH_JWT_SECRET"])
+        assert services[name]["depends_on"]["postgres"] == {"condition": "service_healthy"}
+        assert services[name]["read_only"] is True
+        cli._parser().parse_args(services[name].get("command", ["casesearch", "serve"])[1:])
+    api = services["api"]
+    assert api["environment"]["CASESEARCH_LIMITS__RATE_LIMIT_STORAGE"] == "redis://redis:6379"
+    assert api["ports"] == [f"127.0.0.1:{_env('CASESEARCH_PORT')}:{_env('CASESEARCH_PORT')}"]
+    assert all("healthcheck" in services[s] for s in ("postgres", "redis"))
