@@ -2,21 +2,22 @@
 records indexed into PostgreSQL by one ``casesearch index`` process, then by two
 ``casesearch index --shard K/2`` processes side by side, in one run on one machine.
 
-Variants, each into a fresh schema of the database, in this order:
-- ``one_worker``: one process, torch's default threads (one per core);
+Variants, each into a fresh schema of the database:
+- ``one_worker``: one process, torch's default threads (one per core): today's default;
+- ``one_worker_one_thread``: one process with ``CASESEARCH_EMBEDDING__THREADS=1``;
 - ``two_shards``: shards 1/2 and 2/2 at once, each with torch's default threads;
-- ``two_shards_one_thread_each``: the same with ``CASESEARCH_EMBEDDING__THREADS=1``, so that
-  two processes on two cores do not each ask for both.
+- ``two_shards_one_thread_each``: the same with one thread each, so that two processes on two
+  cores do not each ask for both.
 
 Each process loads the model and embeds its share; their write transactions take turns on the
 store's lock. ``records_per_s`` is records over the wall time from the first process started to
 the last one finished (start-up and model load included, as an operator sees it);
 ``indexing_records_per_s`` is records over the longest ``elapsed_s`` the indexers report.
-Invariants: every variant stores each record once, and the sharded stores equal the
-one-worker store (ids and content hashes).
+Invariants: every variant stores each record once, each added by one process, and every store
+equals the first one (ids and content hashes).
 
 ``python -m evaluation.bench.shards --out reports/bench/shards.json [--records 1000]
-[--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]``, or
+[--rounds 2] [--database-url postgresql+psycopg://postgres@127.0.0.1:5432/test]``, or
 ``python -m evaluation.bench --only shards`` (an optional part: not in the default run, which
 needs no database).
 """
@@ -27,51 +28,36 @@ import argparse
 import datetime as dt
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import quote
-
-from sqlalchemy import create_engine
 
 from evaluation.bench.common import BenchConfig, BenchError, Json, environment, now
 from evaluation.bench.common import synthetic_records as make_records
-from evaluation.bench.process import casesearch_command, cli, cli_env
+from evaluation.bench.process import (
+    LOCAL_DATABASE_URL,
+    casesearch_command,
+    cli,
+    cli_env,
+    postgresql_schema,
+)
 from evaluation.bench.report import dump
 from retrieval.store import SqliteStore
 
-DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DATABASE_URL = LOCAL_DATABASE_URL
 RECORDS = 1_000
+ROUNDS = 2
+ONE_THREAD = {"CASESEARCH_EMBEDDING__THREADS": "1"}
 VARIANTS: dict[str, tuple[int, dict[str, str]]] = {
     "one_worker": (1, {}),
+    "one_worker_one_thread": (1, ONE_THREAD),
     "two_shards": (2, {}),
-    "two_shards_one_thread_each": (2, {"CASESEARCH_EMBEDDING__THREADS": "1"}),
+    "two_shards_one_thread_each": (2, ONE_THREAD),
 }
-
-
-@contextmanager
-def _schema(database_url: str) -> Iterator[str]:
-    """A store URL on a new, empty schema of ``database_url``; the schema is dropped after."""
-    schema = f"cs_bench_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    except Exception as exc:
-        admin.dispose()
-        raise BenchError(f"cannot create a schema in {database_url}: {exc}") from exc
-    separator = "&" if "?" in database_url else "?"
-    try:
-        yield f"{database_url}{separator}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-        admin.dispose()
 
 
 def _stored(url: str) -> dict[str, str]:
@@ -155,8 +141,12 @@ def _variant(
     }, stored
 
 
-def bench_shards(config: BenchConfig, work: Path, database_url: str = DATABASE_URL) -> Json:
-    """The variants in ``VARIANTS`` over ``min(config.records, RECORDS)`` synthetic records.
+def bench_shards(
+    config: BenchConfig, work: Path, database_url: str = DATABASE_URL, rounds: int = ROUNDS
+) -> Json:
+    """The variants in ``VARIANTS`` over ``min(config.records, RECORDS)`` synthetic records,
+    ``rounds`` times, in ``VARIANTS``' order and then the reverse, so that a machine getting
+    busier or quieter during the run does not favour one side; medians are compared.
 
     Raises ``BenchError`` when the database cannot be reached or a process fails.
     """
@@ -169,43 +159,62 @@ def bench_shards(config: BenchConfig, work: Path, database_url: str = DATABASE_U
     with source.open("w", encoding="utf-8", newline="\n") as handle:
         handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     expected = {str(r["id"]) for r in records}
-    variants: Json = {}
-    contents: dict[str, dict[str, str]] = {}
-    for name, (workers, extra) in VARIANTS.items():
-        print(f"bench shards: {name} …", file=sys.stderr, flush=True)
-        (root / name).mkdir()
-        with _schema(database_url) as url:
-            variants[name], contents[name] = _variant(source, url, root / name, workers, extra)
+    runs: dict[str, list[Json]] = {name: [] for name in VARIANTS}
+    invariants: dict[str, bool] = {}
+    reference: dict[str, str] | None = None
+    for round_number in range(1, rounds + 1):
+        names = list(VARIANTS) if round_number % 2 else list(reversed(VARIANTS))
+        for name in names:
+            workers, extra = VARIANTS[name]
+            print(f"bench shards: round {round_number}, {name} …", file=sys.stderr, flush=True)
+            folder = root / f"{round_number}-{name}"
+            folder.mkdir()
+            with postgresql_schema(database_url) as url:
+                result, stored = _variant(source, url, folder, workers, extra)
+            runs[name].append({"round": round_number, **result})
+            reference = stored if reference is None else reference
+            invariants[f"{name}_stores_every_record_once"] = (
+                invariants.get(f"{name}_stores_every_record_once", True) and set(stored) == expected
+            )
+            invariants[f"{name}_stores_what_the_others_store"] = (
+                invariants.get(f"{name}_stores_what_the_others_store", True) and stored == reference
+            )
+            invariants[f"{name}_adds_each_record_once"] = invariants.get(
+                f"{name}_adds_each_record_once", True
+            ) and sum(r["added"] for r in result["runs"]) == len(records)
+    variants: dict[str, Json] = {
+        name: {
+            "processes": VARIANTS[name][0],
+            "environment": VARIANTS[name][1],
+            "records_per_s_median": _median([r["records_per_s"] for r in each]),
+            "indexing_records_per_s_median": _median([r["indexing_records_per_s"] for r in each]),
+            "rounds": each,
+        }
+        for name, each in runs.items()
+    }
     one = variants["one_worker"]
     ratios = {
         f"{name}_over_one_worker": {
-            "records_per_s": round(v["records_per_s"] / one["records_per_s"], 3),
-            "indexing_records_per_s": round(
-                v["indexing_records_per_s"] / one["indexing_records_per_s"], 3
-            ),
+            key: round(v[f"{key}_median"] / one[f"{key}_median"], 3)
+            for key in ("records_per_s", "indexing_records_per_s")
         }
         for name, v in variants.items()
         if name != "one_worker"
     }
-    invariants = {
-        f"{name}_stores_every_record_once": set(stored) == expected
-        for name, stored in contents.items()
+    ratios["two_shards_one_thread_each_over_one_worker_one_thread"] = {
+        key: round(
+            variants["two_shards_one_thread_each"][f"{key}_median"]
+            / variants["one_worker_one_thread"][f"{key}_median"],
+            3,
+        )
+        for key in ("records_per_s", "indexing_records_per_s")
     }
-    invariants.update(
-        {
-            f"{name}_equals_one_worker": stored == contents["one_worker"]
-            for name, stored in contents.items()
-            if name != "one_worker"
-        }
-    )
-    invariants["each_record_added_by_one_shard"] = all(
-        sum(r["added"] for r in v["runs"]) == len(records) for v in variants.values()
-    )
     return {
         "parameters": {
             "records": len(records),
+            "rounds": rounds,
             "source": "evaluation.synthetic (seed, whole cases in id order), JSONL",
-            "store": "PostgreSQL, a fresh schema per variant",
+            "store": "PostgreSQL, a fresh schema per variant and round",
             "settings": "defaults (fp32, no embedding cache), progress off",
             "timing": "records_per_s: first process started to last finished, model load"
             " included; indexing_records_per_s: the longest Indexer.run elapsed_s",
@@ -217,20 +226,25 @@ def bench_shards(config: BenchConfig, work: Path, database_url: str = DATABASE_U
     }
 
 
+def _median(values: Sequence[float]) -> float:
+    return round(statistics.median(values), 2)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation.bench.shards", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("reports/bench/shards.json"))
     parser.add_argument("--records", type=int, default=RECORDS)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--database-url", default=DATABASE_URL)
     args = parser.parse_args(argv)
-    if args.records < 2:
-        parser.error("--records must be at least 2")
+    if args.records < 2 or args.rounds < 1:
+        parser.error("--records must be at least 2, --rounds at least 1")
     config = BenchConfig(records=args.records)
     started_at, started = now(), time.perf_counter()
     env = environment()
     with tempfile.TemporaryDirectory(prefix="casesearch-bench-shards-") as scratch:
         try:
-            data = bench_shards(config, Path(scratch), args.database_url)
+            data = bench_shards(config, Path(scratch), args.database_url, args.rounds)
         except BenchError as exc:
             print(f"bench: error: {exc}", file=sys.stderr)
             return 2
@@ -241,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         started_at=started_at,
         finished_at=now(),
         duration_s=round(time.perf_counter() - started, 1),
-        config={"records": args.records, "seed": config.seed},
+        config={"records": args.records, "rounds": args.rounds, "seed": config.seed},
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     dump(args.out, data)

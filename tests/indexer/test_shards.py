@@ -263,7 +263,7 @@ def test_an_edit_and_deletions_are_picked_up_by_the_owning_shard(
 
 
 @pytest.mark.slow
-def test_failures_are_kept_and_cleared_by_their_own_shard(
+def test_a_failure_is_recorded_by_one_shard(
     store: SqliteStore, embedder: Embedder, tmp_path: Path
 ) -> None:
     records = _records(12)
@@ -278,6 +278,50 @@ def test_failures_are_kept_and_cleared_by_their_own_shard(
     assert [s.failed for s in summaries] == [1 if k == owner else 0 for k in (1, 2)]
     assert [f.source_ref for f in store.failures(f"jsonl:{source.resolve()}")] == [ref]
     assert store.counts()["records"] == 11
+
+
+@dataclass
+class _Reporting(Connector):
+    """A source that reports every unresolved failure on every run (as ``files:`` does)."""
+
+    failing: list[str]
+
+    scheme = "reporting"
+    checkpoint_type = JsonlConnector.checkpoint_type
+    reports_failures_every_run = True
+
+    @property
+    def source_id(self) -> str:
+        return "reporting:test"
+
+    def initial_checkpoint(self) -> Checkpoint:
+        return self.checkpoint_type()
+
+    def fetch(self, checkpoint: Checkpoint) -> Iterator[SourceItem]:
+        yield from (Failure(ref, "cannot read the file") for ref in self.failing)
+        yield self.checkpoint_type()
+
+    def list_ids(self) -> Iterable[str]:
+        return []
+
+
+def test_a_shard_clears_only_its_own_resolved_failures(
+    store: SqliteStore, embedder: Embedder
+) -> None:
+    refs = [f"folder/letter-{i}.docx" for i in range(12)]
+    owned = {k: {ref for ref in refs if shard_of(ref, 2) == k} for k in (1, 2)}
+    assert owned[1]
+    assert owned[2]
+    indexer = Indexer(store, embedder, CHUNKING)
+    for k in (1, 2):
+        assert indexer.run(_Reporting(refs), shard=Shard(k, 2)).failed == len(owned[k])
+    assert {f.source_ref for f in store.failures("reporting:test")} == set(refs)
+
+    # every file is readable again; shard 1 runs first and must not clear shard 2's failures
+    assert indexer.run(_Reporting([]), shard=Shard(1, 2)).resolved == len(owned[1])
+    assert {f.source_ref for f in store.failures("reporting:test")} == owned[2]
+    assert indexer.run(_Reporting([]), shard=Shard(2, 2)).resolved == len(owned[2])
+    assert store.failures("reporting:test") == []
 
 
 @dataclass
