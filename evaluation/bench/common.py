@@ -54,6 +54,8 @@ class BenchConfig:
     load_seconds: float = 20.0  # measured per level
     load_warmup_s: float = 3.0  # per level, before measuring
     load_plan: int = 600  # distinct (query, case, user) requests the clients cycle through
+    # the scale-out variants' database (a fresh schema each run); None leaves them out
+    load_database_url: str | None = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     patterns_rounds: int = 3  # POST /v1/patterns per category and as free text (latency)
     scale_sizes: tuple[int, ...] = (100_000, 300_000)  # chunks per store (issue 14: and 1M)
     scale_base_cases: int = 200  # generated and indexed once; bigger stores copy them

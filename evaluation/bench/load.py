@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
-from evaluation.bench.common import BenchConfig, Json, phase, rss_mib, target
+from evaluation.bench.common import BenchConfig, BenchError, Json, phase, rss_mib, target
 from evaluation.bench.latency import _plan
-from evaluation.bench.process import cli, cli_env, cli_index, server
+from evaluation.bench.process import cli, cli_env, cli_index, postgresql_schema, server
 from evaluation.metrics import percentile
 from evaluation.synthetic import generate_case_file
 
@@ -39,6 +39,16 @@ VARIANTS: dict[str, dict[str, str]] = {
     "unbounded": {"CASESEARCH_LIMITS__MAX_CONCURRENT_SEARCHES": "0"},
     "two_workers": {
         "CASESEARCH_WORKERS": "2",
+        "CASESEARCH_LIMITS__RATE_LIMIT_STORAGE": "redis://127.0.0.1:6379",
+    },
+}
+
+# The same records on the scale-out store (a fresh schema of BenchConfig.load_database_url):
+# one API process, and three sharing it, as compose.scale-out.yaml runs them.
+POSTGRESQL_VARIANTS: dict[str, dict[str, str]] = {
+    "postgresql": {},
+    "postgresql_three_workers": {
+        "CASESEARCH_WORKERS": "3",
         "CASESEARCH_LIMITS__RATE_LIMIT_STORAGE": "redis://127.0.0.1:6379",
     },
 }
@@ -149,11 +159,13 @@ def bench_load(config: BenchConfig, work: Path) -> Json:
         CASESEARCH_JWT_SECRET=secret,
         CASESEARCH_LIMITS__RATE_LIMIT_PER_MINUTE="1000000",
     )
+    # the index runs share an embedding cache (the servers do not: queries are embedded anew)
+    index_env = {**env, "CASESEARCH_EMBEDDING__CACHE": "true"}
     with phase(phases, "generate_and_index"):
         generated = generate_case_file(
             root / "demo", seed=config.seed, n_cases=config.demo_cases, today=dt.date.today()
         )
-        cli_index(env, generated.records_path)
+        cli_index(index_env, generated.records_path)
     tokens: dict[str, str] = {}
     plan: Plan = []
     for text, case_id, user in _plan(generated.root, config.load_plan):
@@ -162,17 +174,45 @@ def bench_load(config: BenchConfig, work: Path) -> Json:
             tokens[user["sub"]] = cli(["token", "--sub", user["sub"], *principals], env).strip()
         plan.append((text, case_id, tokens[user["sub"]]))
     serve_env = {**env, "OMP_NUM_THREADS": str(config.search_threads or 1)}
-    rows: dict[str, list[Json]] = {name: [] for name in VARIANTS}
+    envs = {name: {**serve_env, **changes} for name, changes in VARIANTS.items()}
     peaks: dict[str, float | None] = {}
+    skipped: dict[str, str] = {}
+    with ExitStack() as stack:
+        if config.load_database_url is not None:
+            try:
+                url = stack.enter_context(postgresql_schema(config.load_database_url))
+            except BenchError as exc:
+                skipped = {name: str(exc) for name in POSTGRESQL_VARIANTS}
+            else:
+                with phase(phases, "index_postgresql"):
+                    cli_index({**index_env, "CASESEARCH_DATABASE_URL": url}, generated.records_path)
+                for name, changes in POSTGRESQL_VARIANTS.items():
+                    envs[name] = {**serve_env, "CASESEARCH_DATABASE_URL": url, **changes}
+        rows = _serve_and_measure(config, plan, envs, root, phases, peaks)
+    variants: Json = {
+        name: {"rows": rows[name], "server_peak_rss_mib": peaks[name]} for name in envs
+    }
+    return _result(config, phases, variants, skipped, serve_env, len(tokens), len(plan), envs)
+
+
+def _serve_and_measure(
+    config: BenchConfig,
+    plan: Plan,
+    envs: dict[str, dict[str, str]],
+    root: Path,
+    phases: dict[str, Json],
+    peaks: dict[str, float | None],
+) -> dict[str, list[Json]]:
+    """Every variant's server at once; per level of clients each is measured in turn."""
+    rows: dict[str, list[Json]] = {name: [] for name in envs}
     with phase(phases, "serve_and_measure"), ExitStack() as stack:
         servers: dict[str, tuple[str, int]] = {}
-        for name, changes in VARIANTS.items():
-            variant_env = {**serve_env, **changes}
+        for name, variant_env in envs.items():
             servers[name] = stack.enter_context(server(variant_env, root / f"server-{name}.log"))
         # Every server runs throughout; per level the variants take turns, rotating which
         # goes first, so a change in the machine's load falls on all alike.
         for level, clients in enumerate(config.load_clients):
-            names = list(VARIANTS)
+            names = list(envs)
             order = names[level % len(names) :] + names[: level % len(names)]
             for name in order:
                 url, pid = servers[name]
@@ -190,10 +230,39 @@ def bench_load(config: BenchConfig, work: Path) -> Json:
                     row["client_cpu_cores"] = round((client_now - client_cpu) / span, 2)
                 rows[name].append(row)
                 print(f"bench: load {name} {row}", file=sys.stderr, flush=True)
-        peaks = {name: _tree_rss_mib(pid) for name, (_, pid) in servers.items()}
-    variants: Json = {
-        name: {"rows": rows[name], "server_peak_rss_mib": peaks[name]} for name in VARIANTS
-    }
+        peaks.update({name: _tree_rss_mib(pid) for name, (_, pid) in servers.items()})
+    return rows
+
+
+def _ratios(variants: Json, over: str, under: str) -> list[Json]:
+    """Per level of clients: ``over``'s requests/s and p95 divided by ``under``'s."""
+    if over not in variants or under not in variants:
+        return []
+    base = {row["clients"]: row for row in variants[under]["rows"]}
+    out: list[Json] = []
+    for row in variants[over]["rows"]:
+        ref = base.get(row["clients"], {})
+        if ref.get("requests_per_s") and ref.get("p95_ms") and row.get("p95_ms") is not None:
+            out.append(
+                {
+                    "clients": row["clients"],
+                    "requests_per_s": round(row["requests_per_s"] / ref["requests_per_s"], 3),
+                    "p95_ms": round(row["p95_ms"] / ref["p95_ms"], 3),
+                }
+            )
+    return out
+
+
+def _result(
+    config: BenchConfig,
+    phases: dict[str, Json],
+    variants: Json,
+    skipped: dict[str, str],
+    serve_env: dict[str, str],
+    users: int,
+    requests: int,
+    envs: dict[str, dict[str, str]],
+) -> Json:
     default = {row["clients"]: row for row in variants["default"]["rows"]}
     lowest, highest = min(default), max(default)
     p95_at = 16 if 16 in default else highest
@@ -204,20 +273,28 @@ def bench_load(config: BenchConfig, work: Path) -> Json:
     return {
         "phases": phases,
         "variants": variants,
+        "skipped_variants": skipped,
+        "ratios": {
+            "postgresql_three_workers_over_postgresql": _ratios(
+                variants, "postgresql_three_workers", "postgresql"
+            ),
+            "postgresql_over_default": _ratios(variants, "postgresql", "default"),
+        },
         "parameters": {
             "corpus": f"evaluation.synthetic demo: seed {config.seed}, {config.demo_cases} cases",
             "clients": list(config.load_clients),
             "warmup_s": config.load_warmup_s,
             "seconds": config.load_seconds,
-            "users": len(tokens),
-            "distinct_requests": len(plan),
+            "users": users,
+            "distinct_requests": requests,
             "client": "closed loop, asyncio + httpx in one process, one keep-alive connection "
             "per client, top_k 10; the clients share the server's cores",
             "server": "casesearch serve, rate limit 1000000/min, "
             f"OMP_NUM_THREADS={serve_env['OMP_NUM_THREADS']}",
             "variants": {
-                k: " ".join(f"{a}={b}" for a, b in v.items()) or "default settings"
-                for k, v in VARIANTS.items()
+                k: " ".join(f"{a}={b}" for a, b in {**VARIANTS, **POSTGRESQL_VARIANTS}[k].items())
+                or "default settings"
+                for k in envs
             },
         },
         "targets": [

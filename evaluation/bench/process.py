@@ -8,11 +8,40 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
+
+from sqlalchemy import create_engine
 
 from evaluation.bench.common import BenchError, Json
+
+LOCAL_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+"""The PostgreSQL this project's machines run (trust auth); benchmarks and tests make their
+stores in schemas of it."""
+
+
+@contextmanager
+def postgresql_schema(database_url: str = LOCAL_DATABASE_URL) -> Iterator[str]:
+    """A store URL whose connections use a new, empty schema of ``database_url`` (its
+    ``search_path``); the schema is dropped afterwards. ``BenchError`` when none can be made."""
+    schema = f"cs_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    except Exception as exc:
+        admin.dispose()
+        raise BenchError(f"cannot create a schema in {database_url}: {exc}") from exc
+    separator = "&" if "?" in database_url else "?"
+    try:
+        yield f"{database_url}{separator}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        admin.dispose()
 
 
 def casesearch_command() -> list[str]:

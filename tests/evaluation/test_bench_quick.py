@@ -220,3 +220,15 @@ def test_access_judges_every_random_search_by_the_answer_key(reports: Path) -> N
     assert data["problems"] == 0, data["first_problems"]
     assert data["searches_with_an_allowed_marker_record"] >= 15
     assert 0 < data["p50_ms"] <= data["p95_ms"]
+
+
+def test_load_measures_one_and_three_processes_on_the_scale_out_store(reports: Path) -> None:
+    data = load(reports, "load")
+    assert data["skipped_variants"] == {}  # the local PostgreSQL is there
+    for name in ("default", "postgresql", "postgresql_three_workers"):
+        rows = data["variants"][name]["rows"]
+        assert [r["clients"] for r in rows] == [4, 16]
+        assert all(r["errors"] == 0 and r["requests_per_s"] > 0 for r in rows)
+    assert "CASESEARCH_WORKERS=3" in data["parameters"]["variants"]["postgresql_three_workers"]
+    ratios = data["ratios"]["postgresql_three_workers_over_postgresql"]
+    assert [r["clients"] for r in ratios] == [4, 16]
