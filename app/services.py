@@ -14,8 +14,12 @@ from indexer import Indexer
 from retrieval.embedding import CachedEmbedder, Embedder, SentenceTransformerEmbedder
 from retrieval.onnx_embedding import OnnxEmbedder
 from retrieval.patterns import PatternFinder
+from retrieval.qdrant_index import QdrantIndex, client_for
 from retrieval.search import HybridSearcher
 from retrieval.store import SqliteStore
+
+QDRANT_COLLECTION = "casesearch_chunks"
+"""The collection the store's chunks live in on the configured Qdrant."""
 
 
 @dataclass(slots=True)
@@ -30,6 +34,8 @@ class Services:
     telemetry: Telemetry
     # Bounds the searches computed at once (``limits.max_concurrent_searches``); None: no bound.
     search_slots: threading.BoundedSemaphore | None = field(default=None)
+    # The dense index in Qdrant (``CASESEARCH_QDRANT_URL``); None: the in-memory matrix.
+    qdrant: QdrantIndex | None = field(default=None)
 
     def search_slot(self) -> AbstractContextManager[object]:
         """Hold one search slot for the block (waiting for one, about first come, first served)."""
@@ -37,6 +43,8 @@ class Services:
 
     def close(self) -> None:
         self.store.close()
+        if self.qdrant is not None:
+            self.qdrant.client.close()
 
 
 def build_embedder(settings: Settings, *, serving: bool = False) -> Embedder:
@@ -64,6 +72,7 @@ def build_services(
     """Everything a process needs; ``serving`` tunes the model for one query at a time."""
     store = SqliteStore(settings.store_target)
     model = embedder or build_embedder(settings, serving=serving)
+    qdrant = build_qdrant(settings, model.dimension)
     searcher = HybridSearcher(store, model, settings.search.config())
     return Services(
         settings=settings,
@@ -71,11 +80,26 @@ def build_services(
         embedder=model,
         searcher=searcher,
         patterns=PatternFinder(searcher),
-        indexer=Indexer(store, model, settings.chunking.config(), progress=settings.progress),
+        indexer=Indexer(
+            store, model, settings.chunking.config(), progress=settings.progress, qdrant=qdrant
+        ),
         audit=AuditLog(store),
         telemetry=Telemetry(store),
         search_slots=_search_slots(settings.limits.max_concurrent_searches, settings.workers),
+        qdrant=qdrant,
     )
+
+
+def build_qdrant(settings: Settings, dimension: int) -> QdrantIndex | None:
+    """The Qdrant index the settings name, its collection made if missing; None when
+    ``CASESEARCH_QDRANT_URL`` is unset."""
+    if settings.qdrant_url is None:
+        return None
+    key = settings.qdrant_api_key
+    client = client_for(settings.qdrant_url, key.get_secret_value() if key else None)
+    index = QdrantIndex(client, QDRANT_COLLECTION, dimension)
+    index.ensure_collection()
+    return index
 
 
 def _search_slots(limit: int | None, workers: int) -> threading.BoundedSemaphore | None:

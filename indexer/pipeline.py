@@ -18,6 +18,12 @@ in shard ``k`` of ``n`` (``Shard.owns``), keeps its checkpoint and last run unde
 longer lists. The ``n`` processes together index the whole source once, each record by exactly
 one of them; each reads the whole source but prepares (chunks, embeds) only its share.
 
+A second index. With a ``QdrantIndex`` (``CASESEARCH_QDRANT_URL``), the indexer has it follow
+the store after each committed batch and at the end of a run (``QdrantIndex.sync``, which
+replays everything the store committed since Qdrant last acknowledged). A batch's sync that
+fails is logged and left for the next one: the store's change log is the outbox, so nothing
+committed is lost; the sync at the end of a run raises.
+
 One record never stops a run. A record that cannot be prepared (chunking, analysis or
 embedding raises, e.g. spaCy's E088 on a text past ``nlp.max_length``, or a string that is not
 storable UTF-8) becomes a stored failure under its record id, with a reason starting
@@ -31,6 +37,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import time
 from collections.abc import Iterable, Sequence
@@ -46,7 +53,10 @@ from retrieval import analysis
 from retrieval.chunking import ChunkingConfig, ChunkSpan, chunk_text
 from retrieval.embedding import Embedder
 from retrieval.models import ChunkRow, Document, Subject
+from retrieval.qdrant_index import QdrantIndex
 from retrieval.store import SqliteStore
+
+logger = logging.getLogger(__name__)
 
 _SHARD = re.compile(r"\s*(\d+)\s*/\s*(\d+)\s*")
 
@@ -176,12 +186,14 @@ class Indexer:
         *,
         batch_size: int = 64,
         progress: bool = False,
+        qdrant: QdrantIndex | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.chunking = chunking
         self.batch_size = batch_size
         self.progress = progress
+        self.qdrant = qdrant
         self._loaded = False  # the model was loaded in this run (see _load_model)
 
     # -- public entry points ------------------------------------------------------------------
@@ -259,6 +271,7 @@ class Indexer:
         self.store.save_run_summary(
             key, {k: v for k, v in summary.as_dict().items() if k != "failures"}
         )
+        self.sync_index()
         return summary
 
     def apply(self, items: Iterable[Record | Tombstone], *, source: str) -> IndexSummary:
@@ -306,7 +319,26 @@ class Indexer:
         with self.store.transaction() as conn:
             self.store.set_meta(conn, "embedder", self.embedder.fingerprint)
             self.store.set_meta(conn, "chunking", self.chunking.fingerprint())
+        self._follow()
         return len(ids)
+
+    def sync_index(self) -> None:
+        """Bring the second index (if any) up to the store; raises what its sync raises (the
+        changes stay in the store's log, for the next sync)."""
+        if self.qdrant is not None:
+            self.qdrant.sync(self.store)
+
+    def _follow(self) -> None:
+        """``sync_index`` after a committed batch: a failure is logged, not raised (the next
+        sync replays the batch), so a second index that is down does not stop the store's
+        writes."""
+        try:
+            self.sync_index()
+        except Exception as exc:  # the store has the change; Qdrant gets it on the next sync
+            logger.warning(
+                "the Qdrant index could not follow the store (%s); the next sync replays it",
+                type(exc).__name__,
+            )
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -374,6 +406,7 @@ class Indexer:
                 summary.failures.append((failure.source_ref, failure.reason))
             if checkpoint is not None:
                 self.store.save_checkpoint(conn, key or source, checkpoint.model_dump_json())
+        self._follow()
         if bar is not None:
             elapsed = max(bar.format_dict.get("elapsed", 0.0), 1e-6)
             done = (
@@ -503,6 +536,7 @@ class Indexer:
                 generation = self.store.next_generation(conn)
                 for record_id in missing[start : start + 500]:
                     deleted += self.store.delete_document(conn, record_id, generation)
+            self._follow()
         return deleted
 
 

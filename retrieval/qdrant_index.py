@@ -10,6 +10,31 @@ Point ids are deterministic (UUID 5 of the record id and chunk ordinal), so repl
 overwrites the same points. Writes wait for Qdrant's acknowledgement (``wait=True``) before
 ``sync`` moves its checkpoint. A permission change is a payload update, never a re-embedding.
 
+**The outbox is the store's generation log** (``QdrantIndex.sync``). Every write transaction of
+the record store bumps its ``generation`` and stamps what it wrote: chunks it wrote carry it,
+chunks it removed are logged in ``removed_chunks`` with it, records whose permissions (or
+people) it changed carry it. Qdrant's acknowledged generation is kept in the store's ``meta``
+(``ACKNOWLEDGED``), written only after every Qdrant write of a sync returned with
+``wait=True``. A sync applies everything newer than it, so a crash (or a Qdrant error) between
+the store's commit and the Qdrant write leaves the change newer than the acknowledged
+generation, and the next sync replays it: nothing committed is lost, and a replay overwrites
+the same points. One sync runs at a time per store (``SqliteStore.exclusive``), so an older
+snapshot never overwrites a newer one's points.
+
+Each point's payload also holds its record's and its own pk in the store (``record_pk``,
+``chunk_pk``: a search re-checks every hit against the store by them, and a removed chunk is
+deleted by its pk), a hash of its terms and vector (``content_hash``) and of its permissions
+(``acl_hash``), which ``casesearch reconcile`` compares (``retrieval.qdrant_reconcile``).
+
+**Which lists a search takes from Qdrant.** ``HybridSearcher`` takes only the dense list from
+Qdrant (``nearest``). Its lexical list stays the record store's BM25 (FTS5 on SQLite, the token
+table on PostgreSQL, proven identical): that BM25 scores the query's term groups (wordings
+matched as nearby terms), leaves out terms common to a whole case file, and counts document
+length over the caller's visible chunks, none of which the sparse vectors here can express
+(their length normalisation is fixed, their dimensions hashed). The sparse vectors are still
+written, so the collection serves Qdrant-native hybrid queries (``hybrid``, ``lexical``: the
+congruence evaluation, ``evaluation/qdrant_congruence.py``) without a rebuild.
+
 Two properties of ours that Qdrant does not give by itself, and how they are kept:
 
 - **Statistics over the caller's records only.** Qdrant's IDF modifier counts over the whole
@@ -34,22 +59,35 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
+import logging
+import math
+import threading
 import uuid
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from qdrant_client import QdrantClient, models
+from sqlalchemy import Connection
 
 from retrieval.lexical import K1, B
-from retrieval.store import SqliteStore
+from retrieval.models import ChunkRow
+from retrieval.store import IndexedRecord, SqliteStore
+
+logger = logging.getLogger(__name__)
 
 DENSE = "dense"
 SPARSE = "bm25"
 RRF_K = 60
 REFERENCE_LENGTH = 60.0
 """The chunk length (terms) BM25's length normalisation divides by, fixed (see above)."""
+ACKNOWLEDGED = "qdrant_generation"
+"""The store's ``meta`` key holding the generation Qdrant has acknowledged."""
+SYNC_LOCK = "qdrant-sync"
+SYNC_BATCH = 256
+"""Records read and written per Qdrant request during a sync."""
 _NAMESPACE = uuid.UUID("6f1c1f1e-6c2b-4f7e-9a55-0c9a3c1d2e70")
 _PAYLOAD_INDEXES: Mapping[str, models.PayloadSchemaType] = {
     "record_id": models.PayloadSchemaType.KEYWORD,
@@ -58,6 +96,8 @@ _PAYLOAD_INDEXES: Mapping[str, models.PayloadSchemaType] = {
     "allow": models.PayloadSchemaType.KEYWORD,
     "deny": models.PayloadSchemaType.KEYWORD,
     "day": models.PayloadSchemaType.INTEGER,
+    "record_pk": models.PayloadSchemaType.INTEGER,
+    "chunk_pk": models.PayloadSchemaType.INTEGER,
 }
 
 
@@ -74,6 +114,8 @@ class IndexedChunk:
     deny: tuple[str, ...]
     terms: str  # the analysed terms, space-separated (``retrieval.analysis``)
     vector: np.ndarray  # float32, unit length
+    record_pk: int | None = None  # where the store keeps it (None: not from a store)
+    chunk_pk: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +128,17 @@ class Scope:
     doc_types: tuple[str, ...] = ()
     date_from: dt.date | None = None
     date_to: dt.date | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReport:
+    """What one ``sync`` did: the generation now acknowledged, the chunks written with their
+    vectors, the records whose payload alone was updated, and the removed chunks deleted."""
+
+    generation: int
+    upserted: int = 0
+    payloads: int = 0
+    deleted: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +182,22 @@ def query_sparse(terms: Iterable[str]) -> models.SparseVector:
     return models.SparseVector(indices=keys, values=[1.0] * len(keys))
 
 
+def content_hash(terms: str, vector: bytes) -> str:
+    """A chunk's terms and float32 vector as the store holds them, hashed (what a point was
+    written from: ``casesearch reconcile`` compares it with the store's)."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(terms.encode("utf-8"))
+    digest.update(b"\x00")
+    digest.update(vector)
+    return digest.hexdigest()
+
+
+def acl_hash(allow: Iterable[str], deny: Iterable[str]) -> str:
+    """The permissions a point carries, hashed (order and repeats do not count)."""
+    text = json.dumps([sorted(set(allow)), sorted(set(deny))], ensure_ascii=False)
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
 def client_for(url: str, api_key: str | None = None) -> QdrantClient:
     """``local:PATH`` for qdrant-client's local mode on disk (``local::memory:`` in memory),
     else a server's URL."""
@@ -146,6 +215,7 @@ class QdrantIndex:
         self.client = client
         self.name = name
         self.dimension = dimension
+        self._sync_lock = threading.Lock()
 
     def ensure_collection(self) -> None:
         """Create the collection and its payload indexes if missing (idempotent)."""
@@ -270,6 +340,172 @@ class QdrantIndex:
     def count(self) -> int:
         return int(self.client.count(self.name, exact=True).count)
 
+    def set_record_fields(self, records: Sequence[IndexedRecord]) -> None:
+        """Give each record's points its current record fields (permissions, case, type,
+        day), vectors and chunk fields untouched; one request, acknowledged."""
+        if not records:
+            return
+        operations = [
+            models.SetPayloadOperation(
+                set_payload=models.SetPayload(
+                    payload=record_fields(r), filter=models.Filter(must=[_match("record_id", r.id)])
+                )
+            )
+            for r in records
+        ]
+        self.client.batch_update_points(self.name, update_operations=operations, wait=True)
+
+    def delete_chunks(self, chunk_pks: Sequence[int]) -> None:
+        """Delete the points of these store chunks (a point overwritten by a newer chunk of
+        the same record and ordinal carries the newer pk, and stays)."""
+        for start in range(0, len(chunk_pks), 1000):
+            part = list(chunk_pks[start : start + 1000])
+            self.client.delete(
+                self.name,
+                points_selector=models.FilterSelector(
+                    filter=models.Filter(
+                        must=[
+                            models.FieldCondition(key="chunk_pk", match=models.MatchAny(any=part))
+                        ]
+                    )
+                ),
+                wait=True,
+            )
+
+    # -- following the store ------------------------------------------------------------------
+
+    def acknowledged(self, store: SqliteStore) -> int | None:
+        """The store generation Qdrant holds everything up to (None: never synced)."""
+        value = store.get_meta(ACKNOWLEDGED)
+        return None if value is None else int(value)
+
+    def sync(self, store: SqliteStore) -> SyncReport:
+        """Apply every change of ``store`` newer than the acknowledged generation, then
+        acknowledge the generation of the snapshot read (module docstring).
+
+        Chunks written after it are upserted with their stored vectors (nothing is embedded);
+        records changed after it whose chunks were not get a payload update
+        (``set_record_fields``); chunks removed after it are deleted. Raises whatever
+        qdrant-client raises (the acknowledged generation then stays where it was, and the
+        next sync replays the lot). Waits for another process's sync of the same store.
+        """
+        with self._sync_lock, store.exclusive(SYNC_LOCK):
+            since = self.acknowledged(store)
+            start = -1 if since is None else since
+            with store.snapshot() as conn:
+                target = store.generation(conn)
+                if since is not None and target <= since:
+                    return SyncReport(generation=since)
+                changed = store.changed_records(conn, start)
+                removed = store.removed_chunks_since(conn, start)
+                upserted = payloads = 0
+                for first in range(0, len(changed), SYNC_BATCH):
+                    part = changed[first : first + SYNC_BATCH]
+                    records = store.indexed_records(conn, [pk for pk, _ in part])
+                    rewritten = [pk for pk, chunks in part if chunks and pk in records]
+                    chunks = indexed_chunks(store, conn, rewritten, records)
+                    self.upsert(chunks)
+                    upserted += len(chunks)
+                    fields = [records[pk] for pk, c in part if not c and pk in records]
+                    self.set_record_fields(fields)
+                    payloads += len(fields)
+                # after the upserts: a rewritten record's points now carry its new chunk pks
+                self.delete_chunks(removed)
+            with store.transaction() as conn:
+                held = store.get_meta(ACKNOWLEDGED, conn)
+                if held is None or int(held) < target:
+                    store.set_meta(conn, ACKNOWLEDGED, str(target))
+        report = SyncReport(target, upserted=upserted, payloads=payloads, deleted=len(removed))
+        logger.info(
+            "qdrant sync to generation %d: %d chunks written, %d payloads updated, %d removed",
+            report.generation,
+            report.upserted,
+            report.payloads,
+            report.deleted,
+        )
+        return report
+
+    def nearest(
+        self,
+        vector: np.ndarray,
+        *,
+        limit: int,
+        min_score: float | None = None,
+        scope: Scope | None = None,
+        record_pks: Sequence[int] | None = None,
+    ) -> list[tuple[int, int, float]]:
+        """The best ``limit`` chunks by cosine scoring at least ``min_score``, inside
+        ``scope`` (principals and filters, in the query) and/or among ``record_pks``, as
+        ``(chunk pk, record pk, cosine)`` from the payload, best first, ties by chunk pk.
+        The caller re-checks them against the store. Points written without store pks are
+        left out."""
+        must: list[models.Condition] = []
+        must_not: list[models.Condition] = []
+        if scope is not None:
+            allowed = scope_filter(scope)
+            if allowed is None:
+                return []
+            must.extend(allowed.must if isinstance(allowed.must, list) else [])
+            must_not.extend(allowed.must_not if isinstance(allowed.must_not, list) else [])
+        if record_pks is not None:
+            if not record_pks:
+                return []
+            must.append(
+                models.FieldCondition(
+                    key="record_pk", match=models.MatchAny(any=[int(p) for p in record_pks])
+                )
+            )
+        if limit <= 0:
+            return []
+        answer = self.client.query_points(
+            self.name,
+            query=vector.astype(np.float32).tolist(),
+            using=DENSE,
+            query_filter=models.Filter(must=must or None, must_not=must_not or None),
+            limit=limit,
+            score_threshold=min_score
+            if min_score is not None and math.isfinite(min_score)
+            else None,
+            with_payload=["record_pk", "chunk_pk"],
+        )
+        found = [
+            (int(p.payload["chunk_pk"]), int(p.payload["record_pk"]), float(p.score))
+            for p in answer.points
+            if p.payload and p.payload.get("chunk_pk") is not None
+        ]
+        return sorted(found, key=lambda f: (-f[2], f[0]))
+
+    # -- what reconcile reads -----------------------------------------------------------------
+
+    def payloads(self, ids: Sequence[str]) -> dict[str, dict[str, object]]:
+        """point id → payload of those of ``ids`` present."""
+        out: dict[str, dict[str, object]] = {}
+        for start in range(0, len(ids), 1000):
+            for p in self.client.retrieve(
+                self.name, list(ids[start : start + 1000]), with_payload=True, with_vectors=False
+            ):
+                out[str(p.id)] = dict(p.payload or {})
+        return out
+
+    def point_ids(self, *, page: int = 1000) -> Iterator[str]:
+        """Every point id in the collection (no payload, no vector), page by page."""
+        offset: models.ExtendedPointId | None = None
+        while True:
+            points, offset = self.client.scroll(
+                self.name, limit=page, offset=offset, with_payload=False, with_vectors=False
+            )
+            yield from (str(p.id) for p in points)
+            if offset is None:
+                return
+
+    def delete_points(self, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), 1000):
+            self.client.delete(
+                self.name,
+                points_selector=models.PointIdsList(points=list(ids[start : start + 1000])),
+                wait=True,
+            )
+
 
 def scope_filter(scope: Scope) -> models.Filter | None:
     """The records ``scope`` may see and asks for, as a Qdrant filter: some principal in
@@ -339,13 +575,69 @@ def _match(key: str, value: str) -> models.FieldCondition:
 def _payload(c: IndexedChunk) -> dict[str, object]:
     return {
         "record_id": c.record_id,
+        "record_pk": c.record_pk,
+        "chunk_pk": c.chunk_pk,
         "ordinal": c.ordinal,
         "case_id": c.case_id,
         "doc_type": c.doc_type,
         "day": c.created.toordinal() if c.created else None,
         "allow": sorted(set(c.allow)),
         "deny": sorted(set(c.deny)),
+        "content_hash": content_hash(c.terms, c.vector.astype(np.float32).tobytes()),
+        "acl_hash": acl_hash(c.allow, c.deny),
     }
+
+
+def record_fields(record: IndexedRecord) -> dict[str, object]:
+    """The payload fields every point of ``record`` shares (as ``_payload`` writes them)."""
+    return {
+        "record_id": record.id,
+        "record_pk": record.pk,
+        "case_id": record.case_id,
+        "doc_type": record.doc_type,
+        "day": record.created.toordinal() if record.created else None,
+        "allow": sorted(set(record.allow)),
+        "deny": sorted(set(record.deny)),
+        "acl_hash": acl_hash(record.allow, record.deny),
+    }
+
+
+def expected_payload(record: IndexedRecord, chunk_pk: int, chunk: ChunkRow) -> dict[str, object]:
+    """The payload the point of ``chunk`` must hold (what ``upsert`` writes for it)."""
+    return {
+        **record_fields(record),
+        "chunk_pk": chunk_pk,
+        "ordinal": chunk.ordinal,
+        "content_hash": content_hash(chunk.terms, chunk.vector),
+    }
+
+
+def indexed_chunk(record: IndexedRecord, chunk_pk: int, chunk: ChunkRow) -> IndexedChunk:
+    return IndexedChunk(
+        record_id=record.id,
+        ordinal=chunk.ordinal,
+        case_id=record.case_id,
+        doc_type=record.doc_type,
+        created=record.created,
+        allow=record.allow,
+        deny=record.deny,
+        terms=chunk.terms,
+        vector=np.frombuffer(chunk.vector, dtype=np.float32),
+        record_pk=record.pk,
+        chunk_pk=chunk_pk,
+    )
+
+
+def indexed_chunks(
+    store: SqliteStore, conn: Connection, pks: Sequence[int], records: Mapping[int, IndexedRecord]
+) -> list[IndexedChunk]:
+    """Every chunk of the records ``pks`` as the index holds it, read in ``conn``'s snapshot."""
+    rows = store.chunks_with_pks(conn, pks)
+    return [
+        indexed_chunk(records[pk], chunk_pk, chunk)
+        for pk in pks
+        for chunk_pk, chunk in rows.get(pk, [])
+    ]
 
 
 def _candidates(points: Sequence[models.ScoredPoint]) -> list[Candidate]:
@@ -359,32 +651,15 @@ def _candidates(points: Sequence[models.ScoredPoint]) -> list[Candidate]:
 
 def copy_store(store: SqliteStore, index: QdrantIndex, *, batch: int = 500) -> int:
     """Copy every chunk of ``store`` (its terms and vectors as stored, nothing re-embedded)
-    into ``index``; returns the chunks written. For a first load and for measuring the two
-    backends side by side; incremental changes go through ``replace_record`` and
-    ``set_permissions``."""
+    into ``index``; returns the chunks written. For measuring the two backends side by side;
+    a deployment follows the store with ``QdrantIndex.sync``."""
     with store.snapshot() as conn:
         pks = store.record_pks(conn)
-    written = 0
-    for start in range(0, len(pks), batch):
-        part = pks[start : start + batch]
-        with store.snapshot() as conn:
-            docs = store.documents_by_pk(conn, part)
-            rows = store.chunk_rows(conn, part)
-        chunks = [
-            IndexedChunk(
-                record_id=doc.id,
-                ordinal=row.ordinal,
-                case_id=doc.case_id,
-                doc_type=doc.doc_type,
-                created=doc.created_at,
-                allow=tuple(doc.acl),
-                deny=tuple(doc.deny),
-                terms=row.terms,
-                vector=np.frombuffer(row.vector, dtype=np.float32),
-            )
-            for pk, doc in docs.items()
-            for row in rows.get(pk, [])
-        ]
-        index.upsert(chunks)
-        written += len(chunks)
+        written = 0
+        for start in range(0, len(pks), batch):
+            part = pks[start : start + batch]
+            records = store.indexed_records(conn, part)
+            chunks = indexed_chunks(store, conn, [pk for pk in part if pk in records], records)
+            index.upsert(chunks)
+            written += len(chunks)
     return written

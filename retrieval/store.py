@@ -20,6 +20,7 @@ keyed by them (``data_version``).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
@@ -913,6 +914,115 @@ class SqliteStore:
                 ChunkRow(int(ordinal), int(start), int(end), str(text), bytes(vector))
             )
         return out
+
+    # -- the outbox a second index follows (retrieval.qdrant_index) ---------------------------
+
+    def changed_records(self, conn: Connection, since: int) -> list[tuple[int, bool]]:
+        """Records whose generation is newer than ``since``, in pk order, each with whether
+        its chunks are newer too (rewritten) or not (a permission or people change)."""
+        rows = conn.exec_driver_sql(
+            "SELECT r.pk, EXISTS (SELECT 1 FROM chunks c WHERE c.record_pk = r.pk"
+            " AND c.generation > ?) FROM records r WHERE r.generation > ? ORDER BY r.pk",
+            (since, since),
+        )
+        return [(int(pk), bool(rewritten)) for pk, rewritten in rows]
+
+    def removed_chunks_since(self, conn: Connection, since: int) -> list[int]:
+        """Pks of the chunks removed (record rewritten or deleted) after generation ``since``."""
+        rows = conn.exec_driver_sql(
+            "SELECT chunk_pk FROM removed_chunks WHERE generation > ? ORDER BY chunk_pk", (since,)
+        )
+        return [int(r[0]) for r in rows]
+
+    def indexed_records(self, conn: Connection, pks: Iterable[int]) -> dict[int, IndexedRecord]:
+        """What a second index keeps of each record (no text): id, case, type, day and
+        permissions; pks no longer stored are absent."""
+        rows = _select_in(
+            conn, "SELECT pk, id, case_id, doc_type, created_at FROM records WHERE pk IN", pks
+        )
+        allow: dict[int, list[str]] = {}
+        deny: dict[int, list[str]] = {}
+        for pk, principal, effect in _select_in(
+            conn, "SELECT record_pk, principal, effect FROM principals WHERE record_pk IN", pks
+        ):
+            (allow if effect == "allow" else deny).setdefault(int(pk), []).append(str(principal))
+        return {
+            int(pk): IndexedRecord(
+                pk=int(pk),
+                id=str(rid),
+                case_id=case_id,
+                doc_type=doc_type,
+                created=dt.date.fromisoformat(created[:10]) if created else None,
+                allow=tuple(sorted(allow.get(int(pk), ()))),
+                deny=tuple(sorted(deny.get(int(pk), ()))),
+            )
+            for pk, rid, case_id, doc_type, created in rows
+        }
+
+    def chunks_with_pks(
+        self, conn: Connection, record_pks: Iterable[int]
+    ) -> dict[int, list[tuple[int, ChunkRow]]]:
+        """record pk → ``(chunk pk, chunk)`` of each of its chunks, ordinal order (terms and
+        vectors as stored, as ``chunk_rows`` gives them)."""
+        terms = (
+            "c.terms FROM chunks c"
+            if self.postgresql
+            else ("f.terms FROM chunks c JOIN chunks_fts f ON f.rowid = c.pk")
+        )
+        rows = _select_in(
+            conn,
+            f"SELECT c.record_pk, c.ordinal, c.pk, c.char_start, c.char_end, c.vector, {terms}"
+            " WHERE c.record_pk IN",
+            record_pks,
+        )
+        out: dict[int, list[tuple[int, ChunkRow]]] = {}
+        for record_pk, ordinal, pk, start, end, vector, text in sorted(rows, key=lambda r: r[:2]):
+            out.setdefault(int(record_pk), []).append(
+                (int(pk), ChunkRow(int(ordinal), int(start), int(end), str(text), bytes(vector)))
+            )
+        return out
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold the store-wide lock ``name`` for the block, waiting for it: one holder at a
+        time across every process on this store (a PostgreSQL session advisory lock; a lock
+        file beside the SQLite file). Writes are not blocked by it."""
+        if self.postgresql:
+            key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big")
+            key -= 1 << 63  # a signed bigint
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT pg_advisory_lock(?)", (key,))
+                conn.commit()
+                try:
+                    yield
+                finally:
+                    conn.exec_driver_sql("SELECT pg_advisory_unlock(?)", (key,))
+                    conn.commit()
+            return
+        import fcntl  # POSIX only, as the embedded store's deployments are
+
+        if self.path is None:
+            raise RetrievalError("the store has neither a file nor a PostgreSQL database")
+        with open(self.path.with_name(f"{self.path.name}.{name}.lock"), "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedRecord:
+    """A record as a second index keeps it beside each chunk: no text, only what a search
+    filters on."""
+
+    pk: int
+    id: str
+    case_id: str | None
+    doc_type: str | None
+    created: dt.date | None
+    allow: tuple[str, ...]
+    deny: tuple[str, ...]
 
 
 def _content_columns(doc: Document) -> tuple[Any, ...]:
