@@ -11,7 +11,12 @@ Matching (``resolve_names``):
 - **Which query words can be names.** A word that is capitalised or possessive ("Ruth",
   "Ruth's"), or one that is not a common English word in any case ("kai", "alfie", "ruth").
   A lower-case common word is never read as a name: some names are also words ("grace",
-  "summer", "ruby"), and "summer holiday" must not open Summer's case. Common words are
+  "summer", "ruby"), and "summer holiday" must not open Summer's case. When nothing else in
+  the query names a child, such a word that is exactly a visible child's given name is
+  *offered* instead ("any merlins for ruby": search Ruby Hill's case?): the search runs
+  unscoped and the page lists the child to choose, as for a name several children share; the
+  user decides, so a gemstone or a grace period costs one line on the page (stop words, "will"
+  or "may", are never offered). Common words are
   spaCy's English lookup lemmas and the forms they inflect, plus stop words: unlike a
   dictionary, that list holds few names (WordNet's "david" or "elijah" are not in it).
 - **Against what.** Each visible child's given names (every word of ``name`` but the last, the
@@ -82,11 +87,13 @@ class NameResolution:
     people: tuple[Person, ...]
     text: str
     words: tuple[str, ...] = ()
+    offered: bool = False  # read from lower-case common words only: offered, never applied
 
     @property
     def person(self) -> Person | None:
-        """The one child the query names, or None (no name, or several children)."""
-        return self.people[0] if len(self.people) == 1 else None
+        """The one child the query names, or None (no name, several children, or a child only
+        offered)."""
+        return self.people[0] if len(self.people) == 1 and not self.offered else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,9 +159,15 @@ def resolve_names(query: str, people: Iterable[Person]) -> NameResolution:
     given, surnames = _name_tokens(everyone)
     # per person: query word index -> (similarity, exact, is_given)
     hits: dict[int, dict[int, tuple[float, bool, bool]]] = {}
+    offers: dict[int, set[int]] = {}  # person -> lower-case common words that are her name
     for w_index, word in enumerate(words):
         if not word.strong and word.english:
-            continue  # "summer holiday", "grace period": the word, not the child
+            # "summer holiday", "grace period": the word, not the child (offered at most;
+            # a stop word, "will" or "may", is grammar, never offered)
+            if word.word not in STOP_WORDS:
+                for p_index in given.get(word.word, ()):
+                    offers.setdefault(p_index, set()).add(w_index)
+            continue
         # a three-letter word may be a four-letter name missing a letter ("Rby"), but only
         # when written as a name: lower-case "cin" is an abbreviation, not Cian
         short = len(word.word) == MIN_FUZZY_LENGTH - 1 and word.strong
@@ -184,7 +197,7 @@ def resolve_names(query: str, people: Iterable[Person]) -> NameResolution:
     if not candidates:
         candidates = {p: h for p, h in hits.items() if any(words[w].strong for w in h)}
     if not candidates:
-        return NameResolution((), query)
+        return _offer(query, words, everyone, offers)
     if any(e for h in candidates.values() for _, e, _ in h.values()):
         candidates = {p: h for p, h in candidates.items() if any(e for _, e, _ in h.values())}
     scores = {
@@ -202,6 +215,24 @@ def resolve_names(query: str, people: Iterable[Person]) -> NameResolution:
         return NameResolution(chosen, query, tuple(words[w].word for w in used))
     return NameResolution(
         chosen, _without(query, [words[w] for w in used]), tuple(words[w].word for w in used)
+    )
+
+
+def _offer(
+    query: str, words: Sequence[_QueryWord], everyone: Sequence[Person], offers: dict[int, set[int]]
+) -> NameResolution:
+    """The children whose given name is a lower-case common word of the query, offered (the
+    most such words first, then by name); nobody when there is none."""
+    if not offers:
+        return NameResolution((), query)
+    most = max(len(w) for w in offers.values())
+    chosen = sorted(
+        (p for p, w in offers.items() if len(w) == most),
+        key=lambda p: (everyone[p].name, everyone[p].id),
+    )
+    used = sorted({w for p in chosen for w in offers[p]})
+    return NameResolution(
+        tuple(everyone[p] for p in chosen), query, tuple(words[w].word for w in used), offered=True
     )
 
 

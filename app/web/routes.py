@@ -383,10 +383,13 @@ def _result_view(search_id: str, hit: Hit, back: str) -> ResultView:
 
 
 def _person_choices(form: SearchForm, result: SearchResult | None) -> list[PersonChoice]:
-    """ "Which Ruth?": one choice per case of each child the query's name fits, when several
-    children (all visible to the user: search only lists those) share it."""
+    """ "Which Ruth?": one choice per case of each child the query's name fits, when the search
+    was not scoped to one: several children (all visible to the user: search only lists those)
+    share the name, or the name was only offered (a lower-case word such as "ruby")."""
     people = result.understanding.get("people") if result is not None else None
-    if not isinstance(people, list) or len(people) < 2:
+    if not isinstance(people, list) or not people or result is None:
+        return []
+    if result.understanding.get("scoped_to"):
         return []
     choices: list[PersonChoice] = []
     for person in people:
@@ -609,9 +612,9 @@ def _search(
 
 
 def _which_name(result: SearchResult | None) -> str:
-    """The first name several children share ("Ruth"), for "Which Ruth?"."""
+    """The first name the offered children share ("Ruth"), for "Which Ruth?"."""
     people = result.understanding.get("people") if result is not None else None
-    if not isinstance(people, list) or len(people) < 2:
+    if not isinstance(people, list) or not people:
         return ""
     names = {str(p.get("name", "")).split(" ")[0] for p in people}
     return names.pop() if len(names) == 1 else "child"

@@ -10,9 +10,13 @@ as a QA officer (``role:qa``: every case, so more children share a first name), 
 same code search uses: the records' ``subjects`` parsed by ``parse_record``, narrowed to the
 asker's visible records by ``PeopleDirectory`` and read by ``resolve_names``.
 
-Outcomes per question: ``right`` (exactly the case's child), ``choose`` (several children,
-the right one among them: the page asks "Which Ruth?"), ``wrong`` (another child, or
-several without the right one) and ``none`` (no child found).
+``unnamed`` counts the search questions of the same file that name no child and still
+come back with a child offered (the cost of offering a lower-case name) or applied.
+
+Outcomes per question: ``right`` (exactly the case's child, the search scoped to her),
+``choose`` (the right child offered, not applied: among several children of that name, or
+alone when the name was a lower-case common word, "ruby"; the page asks "Which Ruby?"),
+``wrong`` (another child, or several without the right one) and ``none`` (no child found).
 
 Run: ``python -m evaluation.synthetic.names [--cases 40] [--seed 7] [--out FILE.json]``.
 """
@@ -164,7 +168,7 @@ def evaluate(
             found = resolve_names(q.text, people)
             ids = [p.id for p in found.people]
             outcome: Outcome
-            if ids == [q.person_id]:
+            if ids == [q.person_id] and not found.offered:
                 outcome = "right"
             elif q.person_id in ids:
                 outcome = "choose"
@@ -215,6 +219,26 @@ def _shares(
     return {**summary(overall), "by_form": by_form, "failures": failures}
 
 
+def unnamed_offers(collection: SyntheticCollection) -> dict[str, object]:
+    """The cost of offering: the collection's judged questions that name no child (per-case
+    and QA search questions), read against every child (the QA asker's view); how many come
+    back with a child offered or applied, with examples."""
+    directory, _ = _directory(collection)
+    everyone = directory.everyone()
+    offered: list[str] = []
+    applied: list[str] = []
+    for query in collection.queries:
+        found = resolve_names(query.text, everyone)
+        if found.people:
+            (offered if found.offered else applied).append(query.text)
+    return {
+        "questions": len(collection.queries),
+        "offered": len(offered),
+        "applied": len(applied),
+        "examples": sorted(set(offered + applied))[:10],
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--cases", type=int, default=DEFAULT_CASES)
@@ -227,6 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cases": args.cases,
         **evaluate(collection, name_questions(collection, args.seed)),
     }
+    report["unnamed"] = unnamed_offers(collection)
     text = json.dumps(report, indent=2, sort_keys=True)
     if args.out is not None:
         args.out.write_text(text + "\n")

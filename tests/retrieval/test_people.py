@@ -65,6 +65,22 @@ def test_words_that_are_not_a_visible_childs_name_find_nobody(query: str) -> Non
     assert found.text == query
 
 
+def test_a_lower_case_word_that_is_a_childs_name_is_offered_never_applied() -> None:
+    people = [*PEOPLE, Person("P-7", "Ruby Hill", (), ("CASE-7",))]
+    found = resolve_names("any merlins for ruby", people)
+    assert [p.name for p in found.people] == ["Ruby Hill"]
+    assert found.offered
+    assert found.person is None  # nothing is scoped: the user chooses
+    assert found.text == "any merlins for ruby"
+    # a name written as one wins, and nothing is offered beside it
+    found = resolve_names("Kai's ruby bracelet", people)
+    assert (found.person, found.offered) == (PEOPLE[1], False)
+    # a lower-case word that no visible child is called, or a stop word, offers nobody
+    assert resolve_names("ruby wedding", PEOPLE).people == ()
+    will = [*PEOPLE, Person("P-8", "Will Owen", (), ("CASE-8",))]
+    assert resolve_names("when will mum visit", will).people == ()
+
+
 def test_a_common_word_written_as_a_name_inside_the_query_may_be_a_typo_of_one() -> None:
     people = [*PEOPLE, Person("P-5", "Tommy Reid", (), ("CASE-5",))]
     found = resolve_names("is Tummy attending school", people)

@@ -65,6 +65,13 @@ def _records() -> list[Record]:
             "team:south",
         ),
         record(
+            "N-3",
+            "CASE-5005",
+            "Safety plan: Ruby goes to her nan's after school.",
+            _child("P-5", "Ruby Hill"),
+            "team:north",
+        ),
+        record(
             "H-1",
             "CASE-4004",
             "Safety plan: Zara sleeps at her aunt's.",
@@ -152,3 +159,18 @@ def test_a_hidden_childs_name_is_an_unknown_word(
     assert "Zara Secret" not in text
     assert "CASE-4004" not in text
     assert "Which" not in text
+
+
+def test_a_lower_case_name_that_is_also_a_word_is_offered_not_applied(
+    client: TestClient, people_services: Services
+) -> None:
+    _sign_in(client, people_services, "team:north")
+    page = client.get("/", params={"q": "safety plan for ruby"}, headers=HTML)
+    assert page.status_code == 200  # searched, not opened: "ruby" is also a word
+    text = unescape(main_text(page.text))
+    assert "Which Ruby?" in text
+    assert "Searched the case of the child you named" not in text
+    choices = [a["href"] for a in tags(page.text, "a") if "case_id=" in a.get("href", "")]
+    assert any("case_id=CASE-5005" in href for href in choices)
+    cases = set(re.findall(r"CASE-\d{4}", text))
+    assert {"CASE-1042", "CASE-5005"} <= cases  # the results come from every visible case
