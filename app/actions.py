@@ -447,16 +447,10 @@ def _visible_document(
     """
     try:
         with services.store.snapshot() as conn:
-            rows = conn.exec_driver_sql(
-                "SELECT r.case_id, p.principal, p.effect FROM records r"
-                " LEFT JOIN principals p ON p.record_pk = r.pk WHERE r.id = ?",
-                (document_id,),
-            ).all()
-            if not rows:
+            found = services.store.access_rows(conn, document_id)
+            if found is None:
                 return False, None, None
-            acl = [str(r[1]) for r in rows if r[2] == "allow"]
-            deny = [str(r[1]) for r in rows if r[2] == "deny"]
-            case_id = None if rows[0][0] is None else str(rows[0][0])
+            case_id, acl, deny = found
             if not scope.permits(acl, deny):
                 return True, case_id, None
             doc = services.store.document(document_id, conn)

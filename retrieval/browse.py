@@ -34,11 +34,7 @@ def case_timeline(
     """Visible records passing ``filters`` (normally one case), newest first, ties by id."""
     sql, params = candidate_clause(scope, filters)
     with store.snapshot() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT id, case_id, doc_type, title, created_at, source_uri FROM records"
-            f" WHERE pk IN ({sql}) ORDER BY created_at IS NULL, created_at DESC, id LIMIT ?",
-            (*params, limit),
-        ).all()
+        rows = store.timeline_rows(conn, sql, params, limit)
     return [
         TimelineEntry(
             document_id=str(r[0]),
@@ -56,9 +52,4 @@ def visible_cases(store: SqliteStore, scope: AccessScope, *, limit: int = 1000) 
     """Case ids with at least one record the caller may see, sorted."""
     sql, params = candidate_clause(scope, SearchFilters())
     with store.snapshot() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT DISTINCT case_id FROM records"
-            f" WHERE pk IN ({sql}) AND case_id IS NOT NULL ORDER BY case_id LIMIT ?",
-            (*params, limit),
-        ).all()
-    return [str(r[0]) for r in rows]
+        return store.case_ids_of(conn, sql, params, limit)

@@ -402,16 +402,8 @@ def case_chronology(
     # An event's date is never after its record's date: older records cannot reach date_from.
     sql, params = candidate_clause(scope, SearchFilters(case_id=case_id, date_from=date_from))
     with store.snapshot() as conn:
-        pks = [int(r[0]) for r in conn.exec_driver_sql(sql, tuple(params)).all()]
-        docs = store.documents_by_pk(conn, pks)
-        rows = conn.exec_driver_sql(
-            "SELECT record_pk, ordinal, char_start, char_end FROM chunks"
-            f" WHERE record_pk IN ({sql}) ORDER BY record_pk, ordinal",
-            tuple(params),
-        ).all()
-    chunks: dict[int, list[tuple[int, int, int]]] = {}
-    for row in rows:
-        chunks.setdefault(int(row[0]), []).append((int(row[1]), int(row[2]), int(row[3])))
+        docs = store.documents_by_pk(conn, store.selected_pks(conn, sql, params))
+        chunks = store.chunk_spans_of(conn, sql, params)
     events: list[ChronologyEvent] = []
     for pk, doc in docs.items():
         if not scope.permits(doc.acl, doc.deny):

@@ -871,6 +871,91 @@ class SqliteStore:
             )
         return out
 
+    def record_index(self, conn: Connection) -> list[tuple[str, int, int, str]]:
+        """(id, pk, generation, content hash) of every record, in pk order: what a rebuild,
+        a copy or a check of the whole store walks."""
+        rows = conn.exec_driver_sql(
+            "SELECT id, pk, generation, content_hash FROM records ORDER BY pk"
+        ).all()
+        return [(str(i), int(pk), int(g), str(h)) for i, pk, g, h in rows]
+
+    def chunk_pks_by_record(self, conn: Connection) -> dict[int, list[int]]:
+        """record pk → its chunks' pks, ascending (records without chunks are absent)."""
+        out: dict[int, list[int]] = {}
+        for record_pk, pk in conn.exec_driver_sql(
+            "SELECT record_pk, pk FROM chunks ORDER BY record_pk, pk"
+        ):
+            out.setdefault(int(record_pk), []).append(int(pk))
+        return out
+
+    def doc_types(self) -> frozenset[str]:
+        """Every ``doc_type`` some stored record has (one scan of the records table)."""
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT DISTINCT doc_type FROM records WHERE doc_type IS NOT NULL"
+            ).all()
+        return frozenset(str(row[0]) for row in rows)
+
+    def access_rows(
+        self, conn: Connection, record_id: str
+    ) -> tuple[str | None, list[str], list[str]] | None:
+        """A record's case id, allow and deny principals in one indexed read (None when there
+        is no such record): the look-up that costs the same for a missing record and for a
+        forbidden one."""
+        rows = conn.exec_driver_sql(
+            "SELECT r.case_id, p.principal, p.effect FROM records r"
+            " LEFT JOIN principals p ON p.record_pk = r.pk WHERE r.id = ?",
+            (record_id,),
+        ).all()
+        if not rows:
+            return None
+        acl = [str(r[1]) for r in rows if r[2] == "allow"]
+        deny = [str(r[1]) for r in rows if r[2] == "deny"]
+        return (None if rows[0][0] is None else str(rows[0][0])), acl, deny
+
+    def timeline_rows(
+        self, conn: Connection, candidates: str, params: Sequence[Any], limit: int
+    ) -> list[tuple[Any, ...]]:
+        """(id, case id, doc type, title, created at, source uri) of the records whose pk
+        ``candidates`` (SQL from ``retrieval.access``) selects, newest first, ties by id."""
+        rows = conn.exec_driver_sql(
+            "SELECT id, case_id, doc_type, title, created_at, source_uri FROM records"
+            f" WHERE pk IN ({candidates})"
+            " ORDER BY created_at IS NULL, created_at DESC, id LIMIT ?",
+            (*params, limit),
+        ).all()
+        return [tuple(r) for r in rows]
+
+    def case_ids_of(
+        self, conn: Connection, candidates: str, params: Sequence[Any], limit: int
+    ) -> list[str]:
+        """The distinct case ids (sorted) of the records ``candidates`` selects."""
+        rows = conn.exec_driver_sql(
+            "SELECT DISTINCT case_id FROM records"
+            f" WHERE pk IN ({candidates}) AND case_id IS NOT NULL ORDER BY case_id LIMIT ?",
+            (*params, limit),
+        ).all()
+        return [str(r[0]) for r in rows]
+
+    def selected_pks(self, conn: Connection, candidates: str, params: Sequence[Any]) -> list[int]:
+        """The record pks ``candidates`` selects."""
+        return [int(r[0]) for r in conn.exec_driver_sql(candidates, tuple(params)).all()]
+
+    def chunk_spans_of(
+        self, conn: Connection, candidates: str, params: Sequence[Any]
+    ) -> dict[int, list[tuple[int, int, int]]]:
+        """record pk → (ordinal, char start, char end) of its chunks in order, for the records
+        ``candidates`` selects."""
+        rows = conn.exec_driver_sql(
+            "SELECT record_pk, ordinal, char_start, char_end FROM chunks"
+            f" WHERE record_pk IN ({candidates}) ORDER BY record_pk, ordinal",
+            tuple(params),
+        ).all()
+        out: dict[int, list[tuple[int, int, int]]] = {}
+        for row in rows:
+            out.setdefault(int(row[0]), []).append((int(row[1]), int(row[2]), int(row[3])))
+        return out
+
     def record_pks(self, conn: Connection) -> list[int]:
         """Every record's pk, ascending (for copying the store to another index)."""
         return [int(r[0]) for r in conn.exec_driver_sql("SELECT pk FROM records ORDER BY pk")]

@@ -15,7 +15,6 @@ from app.errors import InvalidRequest
 from app.services import Services
 from app.settings import Settings
 from connectors.record import KNOWN_DOC_TYPES
-from retrieval.doc_types import stored_doc_types
 
 
 def vocabulary(settings: Settings) -> frozenset[str]:
@@ -43,9 +42,9 @@ def check_filter_doc_types(services: Services, doc_types: Iterable[str]) -> None
     unknown = asked - vocabulary(services.settings)
     if not unknown:
         return
-    unknown -= stored_doc_types(services.store.engine)
+    unknown -= services.store.doc_types()
     if unknown:
-        allowed = vocabulary(services.settings) | stored_doc_types(services.store.engine)
+        allowed = vocabulary(services.settings) | services.store.doc_types()
         names = ", ".join(repr(t[:80]) for t in sorted(unknown)[:5])
         raise InvalidRequest(
             f"doc_types: unknown document type {names}; known types: {', '.join(sorted(allowed))}"

@@ -45,19 +45,10 @@ def _write_jsonl(path: Path, records: Sequence[Json]) -> None:
 
 def _index_state(store: SqliteStore) -> dict[str, tuple[int, tuple[int, ...]]]:
     """Record id -> (generation, chunk pks): any rewrite of a record changes it."""
-    chunks: dict[str, list[int]] = {}
-    generations: dict[str, int] = {}
-    with store.engine.connect() as conn:
-        rows = conn.exec_driver_sql(
-            "SELECT r.id, r.generation, c.pk FROM records r"
-            " LEFT JOIN chunks c ON c.record_pk = r.pk ORDER BY r.id, c.pk"
-        )
-        for record_id, generation, chunk_pk in rows:
-            generations[record_id] = int(generation)
-            chunks.setdefault(record_id, [])
-            if chunk_pk is not None:
-                chunks[record_id].append(int(chunk_pk))
-    return {rid: (generations[rid], tuple(chunks[rid])) for rid in generations}
+    with store.snapshot() as conn:
+        records = store.record_index(conn)
+        chunks = store.chunk_pks_by_record(conn)
+    return {rid: (generation, tuple(chunks.get(pk, []))) for rid, pk, generation, _ in records}
 
 
 def _changed(before: dict[str, Any], after: dict[str, Any]) -> set[str]:

@@ -109,7 +109,7 @@ def _base(config: BenchConfig, folder: Path) -> tuple[_Base, Json]:
     store = SqliteStore(path)
     try:
         with store.snapshot() as conn:
-            pks = [int(pk) for (pk,) in conn.exec_driver_sql("SELECT pk FROM records ORDER BY id")]
+            pks = [pk for _, pk, _, _ in sorted(store.record_index(conn))]
             docs = store.documents_by_pk(conn, pks)
             rows = store.chunk_rows(conn, pks)
     finally:

@@ -62,14 +62,14 @@ VARIANTS: dict[str, tuple[int, dict[str, str]]] = {
 
 def _stored(url: str) -> dict[str, str]:
     """Record id → content hash, over every row the store holds (a doubled id would show as
-    fewer keys than rows: checked by the caller through ``rows``)."""
+    fewer keys than rows)."""
     store = SqliteStore(url)
     try:
         with store.snapshot() as conn:
-            rows = conn.exec_driver_sql("SELECT id, content_hash FROM records").all()
+            rows = store.record_index(conn)
     finally:
         store.close()
-    stored = {str(rid): str(digest) for rid, digest in rows}
+    stored = {rid: digest for rid, _, _, digest in rows}
     if len(stored) != len(rows):
         raise BenchError(f"{len(rows) - len(stored)} record ids are stored more than once")
     return stored
