@@ -144,7 +144,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     p.set_defaults(handler=_cmd_audit_list)
     p = au_sub.add_parser(
-        "person", help="events whose records name a data subject (a person id), oldest first"
+        "person",
+        aliases=["subject"],
+        help="events whose records name a data subject (a person id), oldest first",
     )
     p.add_argument("person_id")
     p.add_argument("--csv", action="store_true", help="CSV (the default is one line an event)")

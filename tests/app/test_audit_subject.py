@@ -97,7 +97,7 @@ def test_cli_exports_the_persons_audit_as_csv(
     settings_for_cli(settings, monkeypatch)
     try:
         out = tmp_path / "ruth.csv"
-        assert cli.main(["audit", "person", "P-1042-1", "--csv", "--out", str(out)]) == 0
+        assert cli.main(["audit", "subject", "P-1042-1", "--csv", "--out", str(out)]) == 0
         assert cli.main(["audit", "verify"]) == 0
     finally:
         get_settings.cache_clear()
