@@ -444,12 +444,17 @@ def _finish(process: subprocess.Popen[str], log: Path) -> str:
 @pytest.mark.slow
 @pytest.mark.integration
 @pytest.mark.timeout(900)
+@pytest.mark.parametrize("kill_after", ["first batch", "first checkpoint"])
 def test_two_shard_processes_one_killed_and_rerun_lose_and_double_nothing(
-    tmp_path: Path,
+    tmp_path: Path, kill_after: str
 ) -> None:
+    """Shard 1 is killed once it has committed a batch (no checkpoint yet: the rerun reads the
+    file from the start) or once it has committed its checkpoint at line 200 (the rerun reads
+    from there), while shard 2 runs beside it."""
     records = _records(400, seed=11)
     source = _write(tmp_path / "cms.jsonl", records)
     share = {k: {r["id"] for r in records if shard_of(r["id"], 2) == k} for k in (1, 2)}
+    key = Shard(1, 2).key(f"jsonl:{source.resolve()}")
     with postgresql_schema() as url:
         store = SqliteStore(url)
         try:
@@ -457,12 +462,12 @@ def test_two_shard_processes_one_killed_and_rerun_lose_and_double_nothing(
             processes = {
                 k: _start(source, f"{k}/2", url, tmp_path / f"data-{k}", logs[k]) for k in (1, 2)
             }
-            # SIGKILL shard 1 once it has committed a batch and before it has finished
+            # SIGKILL shard 1 at that moment, before it has finished
             deadline = time.monotonic() + 600
             committed: set[str] = set()
             while time.monotonic() < deadline and processes[1].poll() is None:
                 committed = set(_stored_ids(store)) & share[1]
-                if committed:
+                if committed if kill_after == "first batch" else store.get_checkpoint(key):
                     processes[1].send_signal(signal.SIGKILL)
                     break
                 time.sleep(0.02)
@@ -471,13 +476,19 @@ def test_two_shard_processes_one_killed_and_rerun_lose_and_double_nothing(
             at_kill = set(_stored_ids(store)) & share[1]
             assert committed
             assert committed <= at_kill < share[1]
+            checkpoint = json.loads(store.get_checkpoint(key) or "{}")
+            assert checkpoint.get("line", 0) == (0 if kill_after == "first batch" else 200)
 
             rerun = _start(source, "1/2", url, tmp_path / "data-1", logs[1])
             out = _finish(rerun, logs[1])
-            added = re.search(r"\(shard 1/2\): added (\d+), updated (\d+)", out)
-            assert added is not None, out
-            # the rerun indexes only what the killed run had not committed
-            assert (int(added[1]), int(added[2])) == (len(share[1] - at_kill), 0)
+            summary = re.search(r"\(shard 1/2\): added (\d+), updated (\d+), unchanged (\d+)", out)
+            assert summary is not None, out
+            added, updated, unchanged = map(int, summary.groups())
+            # the rerun indexes only what the killed run had not committed, and reads its own
+            # shard's records from its own checkpoint on
+            assert (added, updated) == (len(share[1] - at_kill), 0)
+            after_checkpoint = {r["id"] for r in records[checkpoint.get("line", 0) :]} & share[1]
+            assert added + unchanged == len(after_checkpoint)
 
             with store.snapshot() as conn:
                 rows = conn.exec_driver_sql("SELECT id, content_hash FROM records").all()
