@@ -73,7 +73,7 @@ def build_services(
     store = SqliteStore(settings.store_target)
     model = embedder or build_embedder(settings, serving=serving)
     qdrant = build_qdrant(settings, model.dimension)
-    searcher = HybridSearcher(store, model, settings.search.config())
+    searcher = HybridSearcher(store, model, settings.search.config(), qdrant=qdrant)
     return Services(
         settings=settings,
         store=store,

@@ -2,34 +2,68 @@
 
 Exact (not approximate) on purpose: approximate indexes measured here recalled only 0.88–0.91
 of the exact top 10, and a missed safeguarding note is a harm (DESIGN.md).
+
+With a ``remote`` vector index (Qdrant, ``CASESEARCH_QDRANT_URL``) the matrix holds no vectors:
+only each live chunk's record and length (BM25's population needs them), so a process's memory
+does not grow with the vectors. Dense searches then ask the remote index, and every chunk it
+returns is re-checked against the store as this index last synced it and the caller's mask
+from the same snapshot: a chunk the store no longer holds, or whose record the mask does not
+allow (the remote still holding an older permission), is logged by record pk and dropped.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import math
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection
 
+from retrieval.errors import RetrievalError
 from retrieval.lexical import BoolArray, Population, decode_varint, within
+from retrieval.qdrant_index import Scope
 from retrieval.store import SqliteStore, is_postgresql
 
-__all__ = ["BoolArray", "DenseIndex"]
+__all__ = ["BoolArray", "DenseIndex", "RemoteVectors"]
+
+logger = logging.getLogger(__name__)
+
+
+class RemoteVectors(Protocol):
+    """A vector index outside the process (``retrieval.qdrant_index.QdrantIndex``)."""
+
+    def nearest(
+        self,
+        vector: npt.NDArray[np.float32],
+        *,
+        limit: int,
+        min_score: float | None = None,
+        scope: Scope | None = None,
+        record_pks: Sequence[int] | None = None,
+    ) -> list[tuple[int, int, float]]:
+        """Best ``limit`` chunks as ``(chunk pk, record pk, cosine)``, best first."""
+        ...
+
 
 POPULATIONS_KEPT = 8
 """BM25 populations kept per index (each is three arrays as long as the store's chunk pks)."""
 
 
-def _chunks(conn: Connection) -> str:
-    """Each chunk's pk, record, vector and length in FTS5 tokens (on SQLite, FTS5's own count,
-    a varint in its ``docsize`` table; on PostgreSQL, the ``length`` column)."""
+def _chunks(conn: Connection, vectors: bool = True) -> str:
+    """Each chunk's pk, record, vector (NULL when not ``vectors``) and length in FTS5 tokens
+    (on SQLite, FTS5's own count, a varint in its ``docsize`` table; on PostgreSQL, the
+    ``length`` column)."""
+    vector = "c.vector" if vectors else "NULL"
     if is_postgresql(conn):
-        return "SELECT c.pk, c.record_pk, c.vector, c.length FROM chunks c"
+        return f"SELECT c.pk, c.record_pk, {vector}, c.length FROM chunks c"
     return (
-        "SELECT c.pk, c.record_pk, c.vector, d.sz FROM chunks c"
+        f"SELECT c.pk, c.record_pk, {vector}, d.sz FROM chunks c"
         " LEFT JOIN chunks_fts_docsize d ON d.id = c.pk"
     )
 
@@ -42,8 +76,9 @@ class DenseIndex:
     masked out, new chunks appended; the matrix is compacted when a third of it is dead.
     """
 
-    def __init__(self, dimension: int) -> None:
+    def __init__(self, dimension: int, *, remote: RemoteVectors | None = None) -> None:
         self.dimension = dimension
+        self.remote = remote
         self._vectors = np.zeros((0, dimension), dtype=np.float32)
         self._chunk_pks = np.zeros(0, dtype=np.int64)
         self._record_pks = np.zeros(0, dtype=np.int64)
@@ -54,6 +89,11 @@ class DenseIndex:
         self._generation = -1
         self._lock = threading.Lock()
         self._populations: OrderedDict[tuple[int, int, bytes], Population] = OrderedDict()
+
+    @property
+    def vector_bytes(self) -> int:
+        """Bytes the vectors take in this process (0 with a remote index)."""
+        return int(self._vectors.nbytes)
 
     @property
     def size(self) -> int:
@@ -78,15 +118,17 @@ class DenseIndex:
         # rows are streamed into arrays sized up front: holding every row's blob at once
         # would double the matrix's memory while loading (1.5 GB more at a million chunks)
         n = int(conn.exec_driver_sql("SELECT count(*) FROM chunks").scalar_one())
-        self._vectors = np.zeros((max(n, 16), self.dimension), dtype=np.float32)
+        rows = 0 if self.remote is not None else max(n, 16)
+        self._vectors = np.zeros((rows, self.dimension), dtype=np.float32)
         self._chunk_pks = np.zeros(max(n, 16), dtype=np.int64)
         self._record_pks = np.zeros(max(n, 16), dtype=np.int64)
         self._lengths = np.zeros(max(n, 16), dtype=np.int64)
         self._live = np.zeros(max(n, 16), dtype=np.bool_)
         self._row_of = {}
         self._size = 0
-        for pk, record_pk, blob, size in conn.exec_driver_sql(f"{_chunks(conn)} ORDER BY c.pk"):
-            self._append(int(pk), int(record_pk), np.frombuffer(blob, dtype=np.float32), size)
+        sql = f"{_chunks(conn, self.remote is None)} ORDER BY c.pk"
+        for pk, record_pk, blob, size in conn.exec_driver_sql(sql):
+            self._append(int(pk), int(record_pk), blob, size)
 
     def _apply_changes(self, conn: Connection, since: int) -> None:
         for (pk,) in conn.exec_driver_sql(
@@ -96,23 +138,24 @@ class DenseIndex:
             if row is not None:
                 self._live[row] = False
         added = conn.exec_driver_sql(
-            f"{_chunks(conn)} WHERE c.generation > ? ORDER BY c.pk", (since,)
+            f"{_chunks(conn, self.remote is None)} WHERE c.generation > ? ORDER BY c.pk", (since,)
         ).all()
         for pk, record_pk, blob, size in added:
             if int(pk) in self._row_of:
                 continue
-            self._append(int(pk), int(record_pk), np.frombuffer(blob, dtype=np.float32), size)
+            self._append(int(pk), int(record_pk), blob, size)
 
     def _append(
         self,
         chunk_pk: int,
         record_pk: int,
-        vector: npt.NDArray[np.float32],
+        blob: bytes | None,
         size: bytes | int | None,
     ) -> None:
-        if self._size == len(self._vectors):
-            capacity = max(16, 2 * len(self._vectors))
-            self._vectors = np.resize(self._vectors, (capacity, self.dimension))
+        if self._size == len(self._chunk_pks):
+            capacity = max(16, 2 * len(self._chunk_pks))
+            if self.remote is None:
+                self._vectors = np.resize(self._vectors, (capacity, self.dimension))
             self._chunk_pks = np.resize(self._chunk_pks, capacity)
             self._record_pks = np.resize(self._record_pks, capacity)
             self._lengths = np.resize(self._lengths, capacity)
@@ -120,7 +163,8 @@ class DenseIndex:
             live[: self._size] = self._live[: self._size]
             self._live = live
         row = self._size
-        self._vectors[row] = vector
+        if self.remote is None and blob is not None:
+            self._vectors[row] = np.frombuffer(blob, dtype=np.float32)
         self._chunk_pks[row] = chunk_pk
         self._record_pks[row] = record_pk
         if isinstance(size, int):
@@ -133,7 +177,8 @@ class DenseIndex:
 
     def _compact(self) -> None:
         keep = np.flatnonzero(self._live[: self._size])
-        self._vectors = np.ascontiguousarray(self._vectors[keep])
+        if self.remote is None:
+            self._vectors = np.ascontiguousarray(self._vectors[keep])
         self._chunk_pks = self._chunk_pks[keep]
         self._record_pks = self._record_pks[keep]
         self._lengths = self._lengths[keep]
@@ -202,6 +247,8 @@ class DenseIndex:
         """
         if limit <= 0:
             return []
+        if self.remote is not None:
+            return self.search_above(query, allowed_records, limit, -math.inf)[0]
         scores, chunk_pks, record_of = self._scored(query, allowed_records)
         return self._top(scores, chunk_pks, record_of, limit)
 
@@ -212,10 +259,20 @@ class DenseIndex:
         limit: int,
         min_score: float,
         strong_score: float | None = None,
+        *,
+        scope: Scope | None = None,
     ) -> tuple[list[tuple[int, int, float]], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """``search`` keeping only chunks scoring at least ``min_score``; with the distinct
         record pks of *every* allowed chunk scoring at least ``min_score`` and at least
-        ``strong_score`` (default: ``min_score``), not only of the top ``limit``."""
+        ``strong_score`` (default: ``min_score``), not only of the top ``limit``.
+
+        With a remote index, ``scope`` (the caller's principals and filters) goes inside its
+        query; without one, the remote query names the allowed records themselves. Either
+        way only chunks ``allowed_records`` allows are returned (module docstring)."""
+        if self.remote is not None:
+            return self._remote_above(
+                query, allowed_records, limit, min_score, strong_score, scope, self.remote
+            )
         scores, chunk_pks, record_of = self._scored(query, allowed_records)
         keep = scores >= min_score
         scores, chunk_pks, record_of = scores[keep], chunk_pks[keep], record_of[keep]
@@ -226,10 +283,82 @@ class DenseIndex:
         top = self._top(scores, chunk_pks, record_of, limit) if limit > 0 else []
         return top, above, strong
 
+    def _remote_above(
+        self,
+        query: npt.NDArray[np.float32],
+        allowed_records: BoolArray,
+        limit: int,
+        min_score: float,
+        strong_score: float | None,
+        scope: Scope | None,
+        remote: RemoteVectors,
+    ) -> tuple[list[tuple[int, int, float]], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """``search_above`` through the remote index. With a finite ``min_score`` every
+        chunk above it is asked for (at most the allowed chunks), as the matrix scores every
+        one; without, the top ``limit``, and every allowed record counts as above."""
+        with self._lock:
+            rows = self._visible_rows(allowed_records)
+            every = np.unique(self._record_pks[rows]).astype(np.int64)
+
+        def ask(count: int, threshold: float | None) -> list[tuple[int, int, float]]:
+            if count <= 0:
+                return []
+            found = remote.nearest(
+                query,
+                limit=count,
+                min_score=threshold,
+                scope=scope,
+                record_pks=None if scope is not None else every.tolist(),
+            )
+            kept = self._recheck(found, allowed_records)
+            kept = [f for f in kept if threshold is None or f[2] >= threshold]
+            return sorted(kept, key=lambda f: (-f[2], f[0]))
+
+        def records(found: list[tuple[int, int, float]]) -> npt.NDArray[np.int64]:
+            return np.unique(np.asarray([r for _, r, _ in found], dtype=np.int64))
+
+        if math.isfinite(min_score):
+            kept = ask(int(rows.size), min_score)
+            above = records(kept)
+        else:
+            kept = ask(min(max(limit, 0), int(rows.size)), None)
+            above = every
+        strong = above
+        if strong_score is not None and strong_score > min_score:
+            strong = records([f for f in kept if f[2] >= strong_score])
+            if not math.isfinite(min_score):
+                strong = records(ask(int(rows.size), strong_score))
+        return kept[: max(limit, 0)], above, strong
+
+    def _recheck(
+        self, found: Sequence[tuple[int, int, float]], allowed_records: BoolArray
+    ) -> list[tuple[int, int, float]]:
+        """The chunks of ``found`` that are live here and whose record (as the store has it)
+        ``allowed_records`` allows; each other one is logged by record pk and dropped."""
+        kept: list[tuple[int, int, float]] = []
+        with self._lock:
+            for chunk_pk, record_pk, score in found:
+                row = self._row_of.get(chunk_pk)
+                stored = int(self._record_pks[row]) if row is not None else None
+                if stored is None:
+                    logger.info("dropped a dense hit of record pk %d: chunk not stored", record_pk)
+                    continue
+                if stored >= len(allowed_records) or not allowed_records[stored]:
+                    logger.warning(
+                        "dropped a dense hit of record pk %d: the record store does not allow"
+                        " it to this caller (the vector index is behind)",
+                        stored,
+                    )
+                    continue
+                kept.append((chunk_pk, stored, score))
+        return kept
+
     def _scored(
         self, query: npt.NDArray[np.float32], allowed_records: BoolArray
     ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """Cosine, chunk pk and record pk of every live chunk of an allowed record."""
+        if self.remote is not None:
+            raise RetrievalError("this dense index holds no vectors: its remote index scores")
         with self._lock:
             rows = self._visible_rows(allowed_records)
             if rows.size and int(rows[-1]) - int(rows[0]) + 1 == rows.size:

@@ -5,7 +5,9 @@ Order of operations (each step is a module of its own):
    document-type intent) when the request asks for it.
 2. ``access`` selects the candidate records (permissions and filters) in SQL, inside one read
    snapshot; nothing outside them is ranked, counted or cut into snippets.
-3. ``lexical`` (FTS5 BM25) and ``dense`` (exact numpy cosine) each return their top chunks.
+3. ``lexical`` (FTS5 BM25) and ``dense`` (exact numpy cosine; with Qdrant configured, Qdrant's
+   cosine with the caller's scope inside the query, each hit re-checked against this
+   snapshot's masks, ``retrieval.dense``) each return their top chunks.
    BM25 takes the query's own terms one by one and each wording the understanding step added
    as one group of nearby terms (``lexical.TermGroup``). Its statistics (document
    frequencies, mean length) are counted over the records the caller may see, so records
@@ -58,6 +60,7 @@ from retrieval.models import (
 )
 from retrieval.negation import mentions_only_negated
 from retrieval.people import NameResolution, PeopleDirectory, Person, resolve_names
+from retrieval.qdrant_index import QdrantIndex, Scope
 from retrieval.snippets import make_snippet
 from retrieval.store import SqliteStore
 from retrieval.understanding import QueryUnderstanding, understand
@@ -121,15 +124,26 @@ def query_kind(reading: QueryUnderstanding | None, concepts: tuple[Category, ...
 
 
 class HybridSearcher:
-    """Runs searches over one store. Thread-safe; one instance per process."""
+    """Runs searches over one store. Thread-safe; one instance per process.
+
+    With ``qdrant``, the dense candidates come from it (the in-memory index then keeps no
+    vectors, only what BM25's population needs); the lexical list is the store's BM25 either
+    way (why: ``retrieval.qdrant_index``). Qdrant is not written here: the indexer and the
+    push path keep it in step (``QdrantIndex.sync``)."""
 
     def __init__(
-        self, store: SqliteStore, embedder: Embedder, config: SearchConfig | None = None
+        self,
+        store: SqliteStore,
+        embedder: Embedder,
+        config: SearchConfig | None = None,
+        *,
+        qdrant: QdrantIndex | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.config = config or SearchConfig()
-        self.dense = DenseIndex(embedder.dimension)
+        self.qdrant = qdrant
+        self.dense = DenseIndex(embedder.dimension, remote=qdrant)
         self.concept_directions: dict[str, np.ndarray[Any, np.dtype[np.float32]]] = {}
         self._exemplar_lock = threading.Lock()
         self._people: tuple[int, PeopleDirectory, OrderedDict[bytes, list[Person]]] | None = None
@@ -283,7 +297,12 @@ class HybridSearcher:
             if query_vector is not None:
                 low = self.config.floor_cosine_with_words if floored else -np.inf
                 lists[1], dense_any, dense_strong = self.dense.search_above(
-                    query_vector, allowed, limit, low, self.config.floor_cosine if floored else None
+                    query_vector,
+                    allowed,
+                    limit,
+                    low,
+                    self.config.floor_cosine if floored else None,
+                    scope=_remote_scope(request.scope, filters) if self.qdrant else None,
                 )
             worded = np.unique(np.concatenate(lexical)) if lexical else dense_strong[:0]
             if floored:
@@ -686,6 +705,20 @@ def _relative_relevance(pool: list[_Candidate]) -> dict[int, float]:
             total += max(c.cosine or 0.0, 0.0) / best_cos
         out[c.record_pk] = total / len(parts) if parts else 0.0
     return out
+
+
+def _remote_scope(scope: AccessScope, filters: SearchFilters) -> Scope:
+    """The caller and her filters as the Qdrant query takes them. ``case_id`` and ``case_ids``
+    together ask for records passing both: ``case_ids`` goes in (it holds them all), and the
+    re-check against the store's mask keeps only those passing both."""
+    cases = filters.case_ids or ((filters.case_id,) if filters.case_id is not None else ())
+    return Scope(
+        principals=scope.principals,
+        case_ids=cases,
+        doc_types=filters.doc_types,
+        date_from=filters.date_from,
+        date_to=filters.date_to,
+    )
 
 
 def _case_scoped(filters: SearchFilters) -> bool:
