@@ -180,6 +180,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--by", help="who is erasing (default: cli:<login name>)")
     p.set_defaults(handler=_cmd_erase)
 
+    p = sub.add_parser(
+        "reconcile",
+        help="compare the store with the Qdrant collection and repair drift",
+        description="Compare every chunk of the record store with its Qdrant point (ids,"
+        " content and permission hashes, payload) and repair the drift: missing points"
+        " upserted from the stored vectors, stray points deleted, stale payloads rewritten."
+        " Needs CASESEARCH_QDRANT_URL.",
+    )
+    p.add_argument("--check", action="store_true", help="only report; exit 1 when there is drift")
+    p.set_defaults(handler=_cmd_reconcile)
+
     ev = sub.add_parser("eval", help="evaluate retrieval on a test collection")
     ev_sub = ev.add_subparsers(metavar="KIND")
     p = ev_sub.add_parser("beir", help="a BEIR-layout collection")
@@ -795,6 +806,37 @@ def _cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def _cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
+    from app.services import build_embedder, build_qdrant
+    from retrieval.qdrant_reconcile import reconcile
+    from retrieval.store import SqliteStore
+
+    index = build_qdrant(settings, build_embedder(settings).dimension)
+    if index is None:
+        raise ConfigurationError(
+            "CASESEARCH_QDRANT_URL is not set: there is no Qdrant collection to reconcile"
+        )
+    store = SqliteStore(settings.store_target)
+    try:
+        drift = reconcile(store, index, repair=not args.check)
+    finally:
+        store.close()
+        index.client.close()
+    pending = (
+        "never synced"
+        if drift.acknowledged is None
+        else f"acknowledged generation {drift.acknowledged}"
+    )
+    print(
+        f"store generation {drift.generation} ({pending}): {drift.chunks} chunks;"
+        f" missing {drift.missing}, stray {drift.stray}, content {drift.content},"
+        f" stale payload {drift.stale}" + ("; repaired" if drift.repaired and drift.total else "")
+    )
+    for pid in drift.examples:
+        print(f"  drift: point {pid}", file=sys.stderr)
+    return 1 if args.check and drift.total else 0
 
 
 def _cmd_eval_synthetic(args: argparse.Namespace, settings: Settings) -> int:

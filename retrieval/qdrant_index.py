@@ -374,6 +374,10 @@ class QdrantIndex:
 
     # -- following the store ------------------------------------------------------------------
 
+    def sync_lock(self) -> threading.Lock:
+        """Held by ``sync`` (and ``reconcile``) in this process, beside the store-wide lock."""
+        return self._sync_lock
+
     def acknowledged(self, store: SqliteStore) -> int | None:
         """The store generation Qdrant holds everything up to (None: never synced)."""
         value = store.get_meta(ACKNOWLEDGED)
