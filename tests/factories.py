@@ -24,3 +24,16 @@ def make_record(**fields: Any) -> Record:
     }
     raw.update(fields)
     return parse_record(raw)
+
+
+CASE_NOTE_PHRASES = (
+    "Home visit completed; the children were seen together and then alone.",
+    "Mum reported that the ex-partner had been calling from a withheld number.",
+    "School said attendance dropped to 82% this half term.",
+    "Health visitor noted the baby's weight had fallen below the 9th centile.",
+    "Police shared a notification after a verbal argument at the address.",
+    "The safety plan was reviewed and signed by both parents.",
+    "Grandmother offered to look after the children at weekends.",
+    "The child said she felt safe at home but worried about her brother.",
+)
+"""Sentences of the kind case notes hold, for tests that make many records of random text."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from factories import CASE_NOTE_PHRASES
 from store_snapshot import store_snapshot
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
@@ -24,14 +25,7 @@ RECORDS = 200
 
 def _records(n: int) -> list[dict[str, Any]]:
     rng = random.Random(11)
-    phrases = [
-        "Home visit completed; the children were seen together and then alone.",
-        "Mum reported that the ex-partner had been calling from a withheld number.",
-        "School said attendance dropped to 82% this half term.",
-        "Health visitor noted the baby's weight had fallen below the 9th centile.",
-        "Police shared a notification after a verbal argument at the address.",
-        "The safety plan was reviewed and signed by both parents.",
-    ]
+    phrases = CASE_NOTE_PHRASES[:6]
     out = []
     for i in range(n):
         sentences = [rng.choice(phrases) for _ in range(rng.randint(2, 12))]

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from factories import CASE_NOTE_PHRASES
 from store_snapshot import store_snapshot
 
 from retrieval.store import SqliteStore
@@ -48,14 +49,7 @@ REREAD_KILLS = 4
 RECORDS = 150
 STORE = "casesearch.sqlite3"
 CACHE = "embedding-cache.sqlite3"
-PHRASES = (
-    "Home visit completed; the children were seen together and then alone.",
-    "Mum reported that the ex-partner had been calling from a withheld number.",
-    "School said attendance dropped to 82% this half term.",
-    "Health visitor noted the baby's weight had fallen below the 9th centile.",
-    "Police shared a notification after a verbal argument at the address.",
-    "The safety plan was reviewed and signed by both parents.",
-)
+PHRASES = CASE_NOTE_PHRASES[:6]
 # The access state of a record: (allow, deny), or None when it is not stored.
 State = tuple[frozenset[str], frozenset[str]] | None
 

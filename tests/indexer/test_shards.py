@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from factories import CASE_NOTE_PHRASES
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pg_schema import postgresql_schema
@@ -42,16 +43,7 @@ from retrieval.store import SqliteStore
 
 REPO = Path(__file__).resolve().parents[2]
 CHUNKING = ChunkingConfig(max_words=80, overlap_sentences=1)
-PHRASES = (
-    "Home visit completed; the children were seen together and then alone.",
-    "Mum reported that the ex-partner had been calling from a withheld number.",
-    "School said attendance dropped to 82% this half term.",
-    "Health visitor noted the baby's weight had fallen below the 9th centile.",
-    "Police shared a notification after a verbal argument at the address.",
-    "The safety plan was reviewed and signed by both parents.",
-    "Grandmother offered to look after the children at weekends.",
-    "The child said she felt safe at home but worried about her brother.",
-)
+PHRASES = CASE_NOTE_PHRASES
 VOCABULARY = sorted({w.strip(".;,'%").lower() for p in PHRASES for w in p.split()} - {""})
 QUERIES = ("withheld number", "attendance at school", "safety plan signed", "baby weight")
 
