@@ -296,8 +296,8 @@ class Indexer:
 
     def rebuild(self) -> int:
         """Re-chunk and re-embed every stored record with the current settings."""
-        with self.store.engine.connect() as conn:
-            ids = [str(r[0]) for r in conn.exec_driver_sql("SELECT id FROM records ORDER BY pk")]
+        with self.store.snapshot() as conn:
+            ids = [record_id for record_id, _, _, _ in self.store.record_index(conn)]
         for start in range(0, len(ids), self.batch_size):
             docs = [self.store.document(i) for i in ids[start : start + self.batch_size]]
             present = [d for d in docs if d is not None]

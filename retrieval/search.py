@@ -471,13 +471,7 @@ class HybridSearcher:
         versioned = set(reading.doc_types) & set(self.config.versioned_doc_types)
         plan_lookup = case_scoped and bool(versioned)
         vote = 1.0 / (self.config.rrf_k + 1)
-        marks = ",".join(str(c.record_pk) for c in candidates)
-        meta = {
-            int(pk): (doc_type, created_at)
-            for pk, doc_type, created_at in conn.exec_driver_sql(
-                f"SELECT pk, doc_type, created_at FROM records WHERE pk IN ({marks})"
-            )
-        }
+        meta = self.store.types_and_dates(conn, [c.record_pk for c in candidates])
         wanted = set(reading.doc_types)
         typed = [c for c in candidates if meta.get(c.record_pk, (None, None))[0] in wanted]
         for c in typed:
@@ -569,12 +563,9 @@ class HybridSearcher:
         """Title and text of each record, as one string: the title is indexed with the text,
         so it is read with it ("Strat discussion" above a note whose only other match is in
         "did not meet" is not a negated mention)."""
-        marks = ",".join(str(pk) for pk in pks)
         return {
-            int(pk): f"{title}\n{text}"
-            for pk, title, text in conn.exec_driver_sql(
-                f"SELECT pk, title, text FROM records WHERE pk IN ({marks})"
-            )
+            pk: f"{title}\n{text}"
+            for pk, (title, text) in self.store.titles_and_texts(conn, pks).items()
         }
 
     def _demote_negated(

@@ -871,6 +871,18 @@ class SqliteStore:
             )
         return out
 
+    def types_and_dates(
+        self, conn: Connection, pks: Iterable[int]
+    ) -> dict[int, tuple[str | None, str | None]]:
+        """record pk → (doc type, created at as stored) for ranking rules."""
+        rows = _select_in(conn, "SELECT pk, doc_type, created_at FROM records WHERE pk IN", pks)
+        return {int(pk): (doc_type, created_at) for pk, doc_type, created_at in rows}
+
+    def titles_and_texts(self, conn: Connection, pks: Iterable[int]) -> dict[int, tuple[str, str]]:
+        """record pk → (title, text)."""
+        rows = _select_in(conn, "SELECT pk, title, text FROM records WHERE pk IN", pks)
+        return {int(pk): (str(title or ""), str(text)) for pk, title, text in rows}
+
     def record_index(self, conn: Connection) -> list[tuple[str, int, int, str]]:
         """(id, pk, generation, content hash) of every record, in pk order: what a rebuild,
         a copy or a check of the whole store walks."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -48,3 +49,47 @@ def test_only_the_settings_module_reads_the_environment() -> None:
         or "os.getenv(" in path.read_text(encoding="utf-8")
     ]
     assert readers == []
+
+
+STORE_MODULES = {
+    # the record store and the indexes it holds
+    "retrieval/store.py",
+    "retrieval/lexical.py",  # the lexical index's reads (FTS5, or token occurrences)
+    "retrieval/access.py",  # the permission clause every read of records is narrowed by
+    "retrieval/dense.py",  # the vectors' reads into the in-memory matrix
+    "retrieval/changes.py",
+    "app/audit.py",
+    "app/telemetry.py",
+    # their own databases: the embedding cache, the schema's migrations
+    "retrieval/embedding.py",
+    "retrieval/migrations/versions/0001_baseline.py",
+    "retrieval/migrations/versions/0002_audit_telemetry_changes.py",
+    # benchmark harness: FTS5's own bm25() as the reference, and a schema per run
+    "evaluation/bench/lexical.py",
+    "evaluation/bench/process.py",
+}
+_SQL = re.compile(
+    r"^\s*(SELECT|INSERT INTO|UPDATE \w+ SET|DELETE FROM|CREATE|DROP|ALTER|WITH \w+|PRAGMA"
+    r"|VACUUM)\b"
+)
+
+
+def _sql_strings(path: Path) -> int:
+    count = 0
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        first = node.values[0] if isinstance(node, ast.JoinedStr) and node.values else node
+        if isinstance(first, ast.Constant) and isinstance(first.value, str):
+            count += bool(_SQL.match(first.value))
+    return count
+
+
+def test_sql_lives_only_in_the_store_modules() -> None:
+    """A newcomer finds every query of the store in the store modules (connectors may query
+    the source systems they read, through SQLAlchemy)."""
+    holders = {
+        str(path.relative_to(REPO))
+        for package in OURS - {"connectors"}
+        for path in (REPO / package).rglob("*.py")
+        if _sql_strings(path)
+    }
+    assert holders - STORE_MODULES == set()
