@@ -109,9 +109,15 @@ def test_the_scale_out_compose_shares_one_store_and_one_rate_limit() -> None:
         assert url.split("//")[1].split(":")[0] == db["POSTGRES_USER"]
         assert re.fullmatch(r"\$\{CASESEARCH_JWT_SECRET:\?.+\}", env["CASESEARCH_JWT_SECRET"])
         assert services[name]["depends_on"]["postgres"] == {"condition": "service_healthy"}
+        assert services[name]["depends_on"]["qdrant"] == {"condition": "service_healthy"}
+        assert env["CASESEARCH_QDRANT_URL"] == "http://qdrant:6333"
+        assert (
+            env["CASESEARCH_QDRANT_API_KEY"]
+            == services["qdrant"]["environment"]["QDRANT__SERVICE__API_KEY"]
+        )
         assert services[name]["read_only"] is True
         cli._parser().parse_args(services[name].get("command", ["casesearch", "serve"])[1:])
     api = services["api"]
     assert api["environment"]["CASESEARCH_LIMITS__RATE_LIMIT_STORAGE"] == "redis://redis:6379"
     assert api["ports"] == [f"127.0.0.1:{_env('CASESEARCH_PORT')}:{_env('CASESEARCH_PORT')}"]
-    assert all("healthcheck" in services[s] for s in ("postgres", "redis"))
+    assert all("healthcheck" in services[s] for s in ("postgres", "qdrant", "redis"))
