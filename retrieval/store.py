@@ -195,7 +195,8 @@ class StoreSchemaError(RetrievalError):
 
 
 @lru_cache(maxsize=1)
-def _scripts() -> Any:
+def migration_scripts() -> Any:
+    """Alembic's view of ``retrieval/migrations`` (its revisions and their head)."""
     from alembic.script import ScriptDirectory
 
     return ScriptDirectory(str(MIGRATIONS))
@@ -208,7 +209,7 @@ def migrate(conn: Connection, where: str) -> None:
     from alembic.config import Config
     from alembic.runtime.migration import MigrationContext
 
-    scripts = _scripts()
+    scripts = migration_scripts()
     current = MigrationContext.configure(conn).get_current_revision()
     if current == scripts.get_current_head():
         return
