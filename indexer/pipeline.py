@@ -52,6 +52,7 @@ from connectors.record import Subject as RecordSubject
 from retrieval import analysis
 from retrieval.chunking import ChunkingConfig, ChunkSpan, chunk_text
 from retrieval.embedding import Embedder
+from retrieval.errors import IndexSyncError
 from retrieval.models import ChunkRow, Document, Subject
 from retrieval.qdrant_index import QdrantIndex
 from retrieval.store import SqliteStore
@@ -319,25 +320,32 @@ class Indexer:
         with self.store.transaction() as conn:
             self.store.set_meta(conn, "embedder", self.embedder.fingerprint)
             self.store.set_meta(conn, "chunking", self.chunking.fingerprint())
-        self._follow()
+        self.follow_index()
         return len(ids)
 
     def sync_index(self) -> None:
-        """Bring the second index (if any) up to the store; raises what its sync raises (the
-        changes stay in the store's log, for the next sync)."""
-        if self.qdrant is not None:
+        """Bring the second index (if any) up to the store; ``IndexSyncError`` naming what
+        failed when it cannot (the changes stay in the store's log, for the next sync)."""
+        if self.qdrant is None:
+            return
+        try:
             self.qdrant.sync(self.store)
+        except Exception as exc:
+            raise IndexSyncError(
+                f"the records are in the store, but the Qdrant index could not take them"
+                f" ({type(exc).__name__}: {exc}); run the command again or 'casesearch reconcile'"
+            ) from exc
 
-    def _follow(self) -> None:
-        """``sync_index`` after a committed batch: a failure is logged, not raised (the next
-        sync replays the batch), so a second index that is down does not stop the store's
-        writes."""
+    def follow_index(self) -> None:
+        """``sync_index`` after a committed batch or push: a failure is logged, not raised
+        (the next sync replays it from the store's log), so a second index that is down does
+        not stop the store's writes."""
         try:
             self.sync_index()
         except Exception as exc:  # the store has the change; Qdrant gets it on the next sync
             logger.warning(
                 "the Qdrant index could not follow the store (%s); the next sync replays it",
-                type(exc).__name__,
+                type(exc.__cause__ or exc).__name__,
             )
 
     # -- internals ----------------------------------------------------------------------------
@@ -406,7 +414,7 @@ class Indexer:
                 summary.failures.append((failure.source_ref, failure.reason))
             if checkpoint is not None:
                 self.store.save_checkpoint(conn, key or source, checkpoint.model_dump_json())
-        self._follow()
+        self.follow_index()
         if bar is not None:
             elapsed = max(bar.format_dict.get("elapsed", 0.0), 1e-6)
             done = (
@@ -536,7 +544,7 @@ class Indexer:
                 generation = self.store.next_generation(conn)
                 for record_id in missing[start : start + 500]:
                     deleted += self.store.delete_document(conn, record_id, generation)
-            self._follow()
+            self.follow_index()
         return deleted
 
 

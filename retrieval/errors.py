@@ -15,3 +15,8 @@ class IndexMismatchError(RetrievalError):
 
 class AccessCheckError(RetrievalError):
     """Permissions could not be evaluated; the request must fail closed."""
+
+
+class IndexSyncError(RetrievalError):
+    """The second index (Qdrant) could not take the store's changes; they stay in the store's
+    log and the next sync (or ``casesearch reconcile``) replays them."""

@@ -91,7 +91,9 @@ def push(
                     raise
                 except Exception as alone:
                     errors[i] = _index_failure(refs[i], alone)
-    _follow_index(services)
+    # Qdrant (when configured) takes what this push committed before the answer, so the next
+    # search finds it through any API process; a failure is logged, the records are stored
+    services.indexer.follow_index()
     results = [
         RecordOutcome(id=ref, status=REJECTED, error=errors[i])
         if i in errors
@@ -132,20 +134,6 @@ def _apply(
     counts["unchanged"] += outcome.unchanged
     counts["acl_changed"] += outcome.acl_changed
     counts["deleted"] += outcome.deleted
-
-
-def _follow_index(services: Services) -> None:
-    """Have Qdrant (when configured) take what this push committed before the answer, so the
-    next search finds it through any API process. A failure is logged, not answered: the
-    records are stored, and the next sync (a push, an indexer batch, ``casesearch
-    reconcile``) replays them from the store's change log."""
-    try:
-        services.indexer.sync_index()
-    except Exception as exc:
-        logger.warning(
-            "the Qdrant index could not follow the push (%s); the next sync replays it",
-            type(exc).__name__,
-        )
 
 
 def _index_failure(ref: str, exc: Exception) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -17,8 +18,10 @@ import numpy as np
 import pytest
 
 from connectors.record import Record, parse_record
+from connectors.registry import connector_from_source
 from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
+from retrieval.errors import IndexSyncError
 from retrieval.qdrant_index import ACKNOWLEDGED, QdrantIndex, client_for, point_id
 from retrieval.store import SqliteStore
 
@@ -228,6 +231,25 @@ def test_a_qdrant_write_failing_after_the_commit_is_replayed(
     assert payloads[point_id(revoked.id, 0)]["allow"] == ["team:b"]
     assert deleted.id not in {p["record_id"] for p in payloads.values()}
     assert added.id in {p["record_id"] for p in payloads.values()}
+
+
+def test_a_run_whose_last_sync_fails_says_so_and_keeps_the_records(
+    store: SqliteStore, indexer: Indexer, qdrant: QdrantIndex, tmp_path: Path
+) -> None:
+    """The sync at the end of ``casesearch index`` raising: one clear error naming what to do,
+    not a traceback, and the store keeps what the run committed."""
+    source = tmp_path / "records.jsonl"
+    line = {"id": "SYNC-1", "text": "A home visit note.", "acl": ["team:a"]}
+    source.write_text(json.dumps(line) + "\n", encoding="utf-8")
+
+    def down(*_args: Any, **_kwargs: Any) -> Any:
+        raise ConnectionError("qdrant went away")
+
+    qdrant.client.upsert = down  # type: ignore[method-assign]
+    with pytest.raises(IndexSyncError, match="reconcile") as raised:
+        indexer.run(connector_from_source(f"jsonl:{source}"))
+    assert "ConnectionError: qdrant went away" in str(raised.value)
+    assert store.counts()["records"] == 1
 
 
 def test_a_sync_with_nothing_new_writes_nothing(
