@@ -38,7 +38,7 @@ from typing import Any, Literal, get_args
 
 from sqlalchemy import Connection
 
-from retrieval.store import WRITE_LOCK, SqliteStore, is_postgresql
+from retrieval.store import WRITE_LOCK, RecordStore, is_postgresql
 
 Action = Literal[
     "search",
@@ -263,7 +263,7 @@ class AuditLog:
     serialises across threads and processes, so the chain never forks.
     """
 
-    def __init__(self, store: SqliteStore, *, create: bool = True) -> None:
+    def __init__(self, store: RecordStore, *, create: bool = True) -> None:
         """The log's tables come with the store (revision 0002 of ``retrieval/migrations``).
 
         ``create=True`` (the server, when it starts) puts back any append-only trigger that was

@@ -525,9 +525,9 @@ def _cmd_token(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_failures(args: argparse.Namespace, settings: Settings) -> int:
-    from retrieval.store import SqliteStore
+    from retrieval.store import RecordStore
 
-    rows = SqliteStore(settings.store_target).failures(args.source)
+    rows = RecordStore(settings.store_target).failures(args.source)
     if args.json:
         print(
             json.dumps(
@@ -549,9 +549,9 @@ def _row(row: Any) -> dict[str, Any]:
 
 
 def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
-    from retrieval.store import SqliteStore
+    from retrieval.store import RecordStore
 
-    store = SqliteStore(settings.store_target)
+    store = RecordStore(settings.store_target)
     status: dict[str, Any] = {
         "store": store.where,
         **store.counts(),
@@ -589,14 +589,14 @@ class _AuditActions:
 
 
 def _audit_store(settings: Settings) -> Any:
-    from retrieval.store import SqliteStore
+    from retrieval.store import RecordStore
 
     if settings.database_url is None and not settings.store_path.exists():
         raise OSError(
             f"no store at {settings.store_path} (set CASESEARCH_DATA_DIR or"
             " CASESEARCH_DATABASE_URL)"
         )
-    return SqliteStore(settings.store_target)
+    return RecordStore(settings.store_target)
 
 
 def _cmd_audit_verify(args: argparse.Namespace, settings: Settings) -> int:
@@ -811,14 +811,14 @@ def _cmd_erase(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_reconcile(args: argparse.Namespace, settings: Settings) -> int:
     from app.services import build_embedder, build_qdrant
     from retrieval.qdrant_reconcile import reconcile
-    from retrieval.store import SqliteStore
+    from retrieval.store import RecordStore
 
     index = build_qdrant(settings, build_embedder(settings).dimension)
     if index is None:
         raise ConfigurationError(
             "CASESEARCH_QDRANT_URL is not set: there is no Qdrant collection to reconcile"
         )
-    store = SqliteStore(settings.store_target)
+    store = RecordStore(settings.store_target)
     try:
         drift = reconcile(store, index, repair=not args.check)
     finally:
@@ -901,11 +901,11 @@ def _write_ablation(
     from retrieval.embedding import CachedEmbedder
     from retrieval.models import AccessScope
     from retrieval.search import HybridSearcher
-    from retrieval.store import SqliteStore
+    from retrieval.store import RecordStore
 
     embedder = CachedEmbedder(build_embedder(settings), settings.embedding_cache_path)
     scope = AccessScope.of(*(args.principal or [EVAL_PRINCIPAL]))
-    opened = SqliteStore(store)
+    opened = RecordStore(store)
     try:
         table = run_ablation(
             collection,

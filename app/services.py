@@ -16,7 +16,7 @@ from retrieval.onnx_embedding import OnnxEmbedder
 from retrieval.patterns import PatternFinder
 from retrieval.qdrant_index import QdrantIndex, client_for
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 QDRANT_COLLECTION = "casesearch_chunks"
 """The collection the store's chunks live in on the configured Qdrant."""
@@ -25,7 +25,7 @@ QDRANT_COLLECTION = "casesearch_chunks"
 @dataclass(slots=True)
 class Services:
     settings: Settings
-    store: SqliteStore
+    store: RecordStore
     embedder: Embedder
     searcher: HybridSearcher
     patterns: PatternFinder
@@ -70,7 +70,7 @@ def build_services(
     settings: Settings, *, embedder: Embedder | None = None, serving: bool = False
 ) -> Services:
     """Everything a process needs; ``serving`` tunes the model for one query at a time."""
-    store = SqliteStore(settings.store_target)
+    store = RecordStore(settings.store_target)
     model = embedder or build_embedder(settings, serving=serving)
     qdrant = build_qdrant(settings, model.dimension)
     searcher = HybridSearcher(store, model, settings.search.config(), qdrant=qdrant)

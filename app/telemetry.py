@@ -23,7 +23,7 @@ import numpy as np
 from sqlalchemy import Connection
 
 from app.errors import NotFound
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 NO_SUCH_SEARCH = "no search with that id returned that record to you"
 
@@ -68,7 +68,7 @@ class Telemetry:
     The tables come with the store (revision 0002 of ``retrieval/migrations``).
     """
 
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: RecordStore) -> None:
         self.store = store
 
     def record_search(

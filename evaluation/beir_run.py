@@ -28,7 +28,7 @@ from retrieval.embedding import Embedder
 from retrieval.errors import InvalidQueryError
 from retrieval.models import AccessScope, Mode, SearchConfig, SearchFilters, SearchRequest
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 EVAL_PRINCIPAL = "eval:all"
 Switch = Literal["auto", "on", "off"]
@@ -69,7 +69,7 @@ def evaluate_collection(
 ) -> EvaluationReport:
     """Index ``collection`` into ``store`` (a SQLite file or a PostgreSQL URL; incrementally:
     records not in the collection are removed) and evaluate it."""
-    opened = SqliteStore(store)
+    opened = RecordStore(store)
     try:
         indexer = Indexer(opened, embedder, chunking, progress=progress, batch_size=256)
         records, rejected = collection_records(collection)

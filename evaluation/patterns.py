@@ -45,7 +45,7 @@ from retrieval.embedding import CachedEmbedder, SentenceTransformerEmbedder
 from retrieval.models import AccessScope
 from retrieval.patterns import PatternFinder, PatternQuery
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 # query kind of the case file -> the indicator category a QA officer would ask for
 CATEGORY_OF_KIND: dict[str, str] = {
@@ -127,7 +127,7 @@ def evaluate_patterns(
     truth = tagged_truth(documents)
     asked = asked_truth(collection)
     embedder = CachedEmbedder(SentenceTransformerEmbedder(), embedding_cache)
-    store = SqliteStore(store_path)
+    store = RecordStore(store_path)
     try:
         records, _ = collection_records(collection)
         indexer = Indexer(store, embedder, ChunkingConfig(), batch_size=256)

@@ -31,7 +31,7 @@ from retrieval.embedding import Embedder
 from retrieval.models import AccessScope, Mode, SearchConfig, SearchFilters, SearchRequest
 from retrieval.qdrant_index import Candidate, QdrantIndex, Scope, client_for, copy_store
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 DEPTH = 100  # chunks per list before records are taken from them
 MODES: tuple[Mode, ...] = ("bm25", "dense", "hybrid")
@@ -59,7 +59,7 @@ def qdrant_ranker(index: QdrantIndex, embedder: Embedder) -> Callable[[EvalQuery
 
 
 def embedded_ranker(
-    store: SqliteStore, embedder: Embedder
+    store: RecordStore, embedder: Embedder
 ) -> Callable[[EvalQuery, Mode], list[str]]:
     # RRF k = 60 like the Qdrant side; no understanding and no rules (``understand=False``
     # turns query understanding off; the rules are keyed on what it reads)
@@ -81,7 +81,7 @@ def embedded_ranker(
 
 
 def compare(
-    collection: BeirCollection, store: SqliteStore, embedder: Embedder
+    collection: BeirCollection, store: RecordStore, embedder: Embedder
 ) -> dict[str, object]:
     """Copy ``store`` into Qdrant and score both backends on ``collection``'s judged queries."""
     index = QdrantIndex(client_for("local::memory:"), "chunks", embedder.dimension)
@@ -127,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="report (JSON)")
     args = parser.parse_args(argv)
     collection = load_collection(args.collection)
-    store = SqliteStore(args.store)
+    store = RecordStore(args.store)
     try:
         report = compare(collection, store, SentenceTransformerEmbedder())
     finally:

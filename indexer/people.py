@@ -22,7 +22,7 @@ from connectors.errors import RecordError
 from connectors.people import CasePeople, read_people
 from connectors.record import Subject as RecordSubject
 from retrieval.models import Subject
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 
 @dataclass(slots=True)
@@ -42,7 +42,7 @@ def people_source_id(spec: str, table: str | None) -> str:
     return f"people:{spec}" + (f"#{table}" if table else "")
 
 
-def load_people(store: SqliteStore, spec: str, *, table: str | None = None) -> PeopleLoad:
+def load_people(store: RecordStore, spec: str, *, table: str | None = None) -> PeopleLoad:
     """Read the people source ``spec`` (``jsonl:PATH`` or ``sql:URL`` with ``table``) and store
     it. Raises ``FatalConnectorError`` when the source cannot be read at all (nothing changes).
     """

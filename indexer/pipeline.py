@@ -55,7 +55,7 @@ from retrieval.embedding import Embedder
 from retrieval.errors import IndexSyncError
 from retrieval.models import ChunkRow, Document, Subject
 from retrieval.qdrant_index import QdrantIndex
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class Indexer:
 
     def __init__(
         self,
-        store: SqliteStore,
+        store: RecordStore,
         embedder: Embedder,
         chunking: ChunkingConfig,
         *,

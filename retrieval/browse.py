@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from retrieval.access import candidate_clause
 from retrieval.models import AccessScope, SearchFilters
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +25,7 @@ class TimelineEntry:
 
 
 def case_timeline(
-    store: SqliteStore,
+    store: RecordStore,
     scope: AccessScope,
     filters: SearchFilters,
     *,
@@ -48,7 +48,7 @@ def case_timeline(
     ]
 
 
-def visible_cases(store: SqliteStore, scope: AccessScope, *, limit: int = 1000) -> list[str]:
+def visible_cases(store: RecordStore, scope: AccessScope, *, limit: int = 1000) -> list[str]:
     """Case ids with at least one record the caller may see, sorted."""
     sql, params = candidate_clause(scope, SearchFilters())
     with store.snapshot() as conn:

@@ -45,7 +45,7 @@ from retrieval.assertion import assess
 from retrieval.errors import InvalidQueryError, RetrievalError
 from retrieval.indicators import find_wordings, load_library
 from retrieval.models import AccessScope, Document, SearchFilters
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 from retrieval.understanding.dates import find_dates
 
 RULES_PATH = Path(__file__).with_name("chronology.toml")
@@ -374,7 +374,7 @@ def _event(
 
 
 def case_chronology(
-    store: SqliteStore,
+    store: RecordStore,
     scope: AccessScope,
     case_id: str,
     *,

@@ -28,7 +28,7 @@ from sqlalchemy import Connection
 from retrieval.errors import RetrievalError
 from retrieval.lexical import BoolArray, Population, decode_varint, within
 from retrieval.qdrant_index import Scope
-from retrieval.store import SqliteStore, is_postgresql
+from retrieval.store import RecordStore, is_postgresql
 
 __all__ = ["BoolArray", "DenseIndex", "RemoteVectors"]
 
@@ -100,7 +100,7 @@ class DenseIndex:
         """Number of live chunks."""
         return len(self._row_of)
 
-    def sync(self, store: SqliteStore, conn: Connection) -> None:
+    def sync(self, store: RecordStore, conn: Connection) -> None:
         """Bring the matrix to the generation visible in ``conn``'s snapshot."""
         generation = store.generation(conn)
         with self._lock:

@@ -18,7 +18,7 @@ people) it changed carry it. Qdrant's acknowledged generation is kept in the sto
 ``wait=True``. A sync applies everything newer than it, so a crash (or a Qdrant error) between
 the store's commit and the Qdrant write leaves the change newer than the acknowledged
 generation, and the next sync replays it: nothing committed is lost, and a replay overwrites
-the same points. One sync runs at a time per store (``SqliteStore.exclusive``), so an older
+the same points. One sync runs at a time per store (``RecordStore.exclusive``), so an older
 snapshot never overwrites a newer one's points.
 
 Each point's payload also holds its record's and its own pk in the store (``record_pk``,
@@ -74,7 +74,7 @@ from sqlalchemy import Connection
 
 from retrieval.lexical import K1, B
 from retrieval.models import ChunkRow
-from retrieval.store import IndexedRecord, SqliteStore
+from retrieval.store import IndexedRecord, RecordStore
 
 logger = logging.getLogger(__name__)
 
@@ -378,12 +378,12 @@ class QdrantIndex:
         """Held by ``sync`` (and ``reconcile``) in this process, beside the store-wide lock."""
         return self._sync_lock
 
-    def acknowledged(self, store: SqliteStore) -> int | None:
+    def acknowledged(self, store: RecordStore) -> int | None:
         """The store generation Qdrant holds everything up to (None: never synced)."""
         value = store.get_meta(ACKNOWLEDGED)
         return None if value is None else int(value)
 
-    def sync(self, store: SqliteStore) -> SyncReport:
+    def sync(self, store: RecordStore) -> SyncReport:
         """Apply every change of ``store`` newer than the acknowledged generation, then
         acknowledge the generation of the snapshot read (module docstring).
 
@@ -633,7 +633,7 @@ def indexed_chunk(record: IndexedRecord, chunk_pk: int, chunk: ChunkRow) -> Inde
 
 
 def indexed_chunks(
-    store: SqliteStore, conn: Connection, pks: Sequence[int], records: Mapping[int, IndexedRecord]
+    store: RecordStore, conn: Connection, pks: Sequence[int], records: Mapping[int, IndexedRecord]
 ) -> list[IndexedChunk]:
     """Every chunk of the records ``pks`` as the index holds it, read in ``conn``'s snapshot."""
     rows = store.chunks_with_pks(conn, pks)
@@ -653,7 +653,7 @@ def _candidates(points: Sequence[models.ScoredPoint]) -> list[Candidate]:
     return sorted(out, key=lambda c: (-c.score, c.record_id, c.ordinal))
 
 
-def copy_store(store: SqliteStore, index: QdrantIndex, *, batch: int = 500) -> int:
+def copy_store(store: RecordStore, index: QdrantIndex, *, batch: int = 500) -> int:
     """Copy every chunk of ``store`` (its terms and vectors as stored, nothing re-embedded)
     into ``index``; returns the chunks written. For measuring the two backends side by side;
     a deployment follows the store with ``QdrantIndex.sync``."""

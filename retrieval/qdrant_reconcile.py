@@ -35,7 +35,7 @@ from retrieval.qdrant_index import (
     indexed_chunk,
     point_id,
 )
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 
 @dataclass(slots=True)
@@ -60,7 +60,7 @@ class Drift:
 EXAMPLES = 5
 
 
-def reconcile(store: SqliteStore, index: QdrantIndex, *, repair: bool, batch: int = 500) -> Drift:
+def reconcile(store: RecordStore, index: QdrantIndex, *, repair: bool, batch: int = 500) -> Drift:
     """Compare ``store`` (one snapshot) with ``index`` and, with ``repair``, make the index
     equal to it (module docstring). Raises what qdrant-client raises; a repair cut short is
     finished by running it again (each step is idempotent)."""

@@ -62,7 +62,7 @@ from retrieval.negation import mentions_only_negated
 from retrieval.people import NameResolution, PeopleDirectory, Person, resolve_names
 from retrieval.qdrant_index import QdrantIndex, Scope
 from retrieval.snippets import make_snippet
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 from retrieval.understanding import QueryUnderstanding, understand
 
 
@@ -133,7 +133,7 @@ class HybridSearcher:
 
     def __init__(
         self,
-        store: SqliteStore,
+        store: RecordStore,
         embedder: Embedder,
         config: SearchConfig | None = None,
         *,

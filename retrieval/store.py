@@ -225,7 +225,7 @@ def migrate(conn: Connection, where: str) -> None:
     upgrade(config, "head")
 
 
-class SqliteStore:
+class RecordStore:
     """Reads and writes of the store. Thread-safe: each call takes its own connection.
 
     Writes go through ``transaction()``; the helpers that take a ``Connection`` run inside the

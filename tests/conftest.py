@@ -12,7 +12,7 @@ from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
 from retrieval.embedding import CachedEmbedder, Embedder, SentenceTransformerEmbedder
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -38,15 +38,15 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def store(backend: str, tmp_path: Path) -> Iterator[SqliteStore]:
+def store(backend: str, tmp_path: Path) -> Iterator[RecordStore]:
     """A fresh store on each backend."""
     if backend == "sqlite":
-        s = SqliteStore(tmp_path / "store.sqlite3")
+        s = RecordStore(tmp_path / "store.sqlite3")
         yield s
         s.close()
         return
     with postgresql_schema() as url:
-        s = SqliteStore(url)
+        s = RecordStore(url)
         yield s
         s.close()
 
@@ -79,10 +79,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture
-def indexer(store: SqliteStore, embedder: Embedder) -> Indexer:
+def indexer(store: RecordStore, embedder: Embedder) -> Indexer:
     return Indexer(store, embedder, ChunkingConfig(max_words=60, overlap_sentences=1))
 
 
 @pytest.fixture
-def searcher(store: SqliteStore, embedder: Embedder) -> HybridSearcher:
+def searcher(store: RecordStore, embedder: Embedder) -> HybridSearcher:
     return HybridSearcher(store, embedder)

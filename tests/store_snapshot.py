@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 
 def store_snapshot(path: Path) -> dict[str, Any]:
     """Records, permissions, chunks (with FTS terms), their vectors, and FTS rows whose chunk
     is gone, in a stable order."""
-    store = SqliteStore(path)
+    store = RecordStore(path)
     try:
         with store.snapshot() as conn:
             records = conn.exec_driver_sql(

@@ -60,10 +60,8 @@ STORE_MODULES = {
     "retrieval/changes.py",
     "app/audit.py",
     "app/telemetry.py",
-    # their own databases: the embedding cache, the schema's migrations
+    # its own database, the embedding cache (and every revision in retrieval/migrations)
     "retrieval/embedding.py",
-    "retrieval/migrations/versions/0001_baseline.py",
-    "retrieval/migrations/versions/0002_audit_telemetry_changes.py",
     # benchmark harness: FTS5's own bm25() as the reference, and a schema per run
     "evaluation/bench/lexical.py",
     "evaluation/bench/process.py",
@@ -92,4 +90,5 @@ def test_sql_lives_only_in_the_store_modules() -> None:
         for path in (REPO / package).rglob("*.py")
         if _sql_strings(path)
     }
-    assert holders - STORE_MODULES == set()
+    migrations = {h for h in holders if h.startswith("retrieval/migrations/versions/")}
+    assert holders - STORE_MODULES - migrations == set()

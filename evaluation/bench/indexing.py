@@ -27,7 +27,7 @@ from retrieval.chunking import ChunkingConfig, chunk_text
 from retrieval.embedding import SentenceTransformerEmbedder
 from retrieval.models import AccessScope, SearchFilters, SearchRequest
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 RERUN_RATIO_MAX = 0.05
 RESTRICTED_TO = "team:bench-restricted"
@@ -43,7 +43,7 @@ def _write_jsonl(path: Path, records: Sequence[Json]) -> None:
         handle.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
 
 
-def _index_state(store: SqliteStore) -> dict[str, tuple[int, tuple[int, ...]]]:
+def _index_state(store: RecordStore) -> dict[str, tuple[int, tuple[int, ...]]]:
     """Record id -> (generation, chunk pks): any rewrite of a record changes it."""
     with store.snapshot() as conn:
         records = store.record_index(conn)
@@ -87,7 +87,7 @@ def bench_indexing(config: BenchConfig, work: Path) -> Json:
         source = root / "records.jsonl"
         _write_jsonl(source, records)
     total = len(records)  # the later phases edit, restrict and delete some of them
-    store = SqliteStore(cli_store_path(cli_env(root / "data")))
+    store = RecordStore(cli_store_path(cli_env(root / "data")))
     chunking = ChunkingConfig()  # the settings' default, which the CLI rerun below also uses
     embedder = CountingEmbedder(SentenceTransformerEmbedder(precision=config.index_precision))
     embedder.embed(["load the model before the clock starts"])
@@ -180,7 +180,7 @@ def _edit_phase(
     records: list[Json],
     edit_ix: set[int],
     source: Path,
-    store: SqliteStore,
+    store: RecordStore,
     chunking: ChunkingConfig,
     run: Callable[[str], tuple[IndexSummary, Json]],
     invariants: dict[str, bool],
@@ -218,7 +218,7 @@ def _acl_delete_phase(
     restrict_ix: list[int],
     delete_ix: list[int],
     source: Path,
-    store: SqliteStore,
+    store: RecordStore,
     embedder: CountingEmbedder,
     run: Callable[[str], tuple[IndexSummary, Json]],
     invariants: dict[str, bool],

@@ -18,7 +18,7 @@ from evaluation.synthetic import generate_case_file
 from retrieval.embedding import SentenceTransformerEmbedder
 from retrieval.models import AccessScope, SearchFilters, SearchRequest
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 HTTP_P95_MAX_MS = 100.0
 PATTERNS_P95_MAX_MS = 500.0  # the pattern view's target (concepts and patterns issue)
@@ -131,7 +131,7 @@ def bench_latency(config: BenchConfig, work: Path) -> Json:
     threads = config.search_threads or torch.get_num_threads()
     default_threads = torch.get_num_threads()
     serve_env = {**env, "OMP_NUM_THREADS": str(threads)}
-    store = SqliteStore(cli_store_path(env))
+    store = RecordStore(cli_store_path(env))
     searcher = HybridSearcher(store, SentenceTransformerEmbedder())  # the server's defaults
     # One row per measured query: scope ("case" or "cross_case") and seconds per side.
     rows: list[tuple[str, dict[str, float]]] = []

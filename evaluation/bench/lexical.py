@@ -2,7 +2,7 @@
 the SQL it replaced (FTS5's own ``bm25()``, index-wide statistics), query by query.
 
 Stores are built without the embedding model: the indexer itself chunks and analyses the
-synthetic records and writes them through ``SqliteStore.upsert_document``, with all-zero vectors
+synthetic records and writes them through ``RecordStore.upsert_document``, with all-zero vectors
 (BM25 never reads them). For a caller who sees every record both paths must give the same
 chunks with bit-identical scores; every run checks it.
 """
@@ -31,7 +31,7 @@ from retrieval.embedding import Vectors
 from retrieval.lexical import TermGroup, bm25_search, group_matches, match_expression
 from retrieval.models import AccessScope, SearchFilters
 from retrieval.search import _lexical_groups
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 from retrieval.understanding import understand
 
 LIMIT = 200  # HybridSearcher's default candidates per list
@@ -88,8 +88,8 @@ def _queries(
     return out
 
 
-def _build(path: Path, records: Sequence[Json]) -> SqliteStore:
-    store = SqliteStore(path)
+def _build(path: Path, records: Sequence[Json]) -> RecordStore:
+    store = RecordStore(path)
     indexer = Indexer(store, _ZeroEmbedder(), ChunkingConfig(), batch_size=500)
     indexer.apply([parse_record(r) for r in records], source="bench-lexical")
     return store
@@ -129,7 +129,7 @@ def _cells(rows: Sequence[Json]) -> Json:
 class _Paths:
     """The two paths on one read snapshot of one store."""
 
-    def __init__(self, store: SqliteStore, conn: Connection) -> None:
+    def __init__(self, store: RecordStore, conn: Connection) -> None:
         self.conn = conn
         self.dense = DenseIndex(DIMENSION)
         self.dense.sync(store, conn)

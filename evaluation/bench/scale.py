@@ -4,7 +4,7 @@ Stores of ``scale_sizes`` chunks are made from the synthetic generator without t
 ``scale_base_cases`` cases are generated and indexed once by the indexer itself (chunking and
 lexical analysis unchanged), with a stand-in for vectors (random unit vectors seeded by each
 chunk's text); bigger stores are copies of those cases under new case, record and person ids
-(``SqliteStore.insert_documents``), each copy given to one of ``TEAMS_PER_TEAM`` teams per
+(``RecordStore.insert_documents``), each copy given to one of ``TEAMS_PER_TEAM`` teams per
 original team, so a team's social worker sees a small share of a big store, as in a council.
 Stores are kept in ``scale_store_dir`` when one is given and reused while their recipe holds.
 
@@ -40,7 +40,7 @@ from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
 from retrieval.embedding import Vectors
 from retrieval.models import ChunkRow, Document, Subject
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 DIMENSION = 384  # all-MiniLM-L6-v2's
 TEAMS_PER_TEAM = 10  # copies of one original team's cases are spread over this many teams
@@ -96,7 +96,7 @@ def _base(config: BenchConfig, folder: Path) -> tuple[_Base, Json]:
         scratch = path.with_suffix(".partial")
         for stale in folder.glob(f"{scratch.name}*"):
             stale.unlink()
-        store = SqliteStore(scratch)
+        store = RecordStore(scratch)
         try:
             indexer = Indexer(store, StandInEmbedder(), ChunkingConfig(), batch_size=500)
             records = [parse_record(dict(d.record())) for d in collection.documents]
@@ -106,7 +106,7 @@ def _base(config: BenchConfig, folder: Path) -> tuple[_Base, Json]:
             store.close()
         scratch.rename(path)
     index_s = time.perf_counter() - started
-    store = SqliteStore(path)
+    store = RecordStore(path)
     try:
         with store.snapshot() as conn:
             pks = [pk for _, pk, _, _ in sorted(store.record_index(conn))]
@@ -162,7 +162,7 @@ def _store(config: BenchConfig, folder: Path, base: _Base, size: int) -> tuple[P
     for stale in folder.glob(f"{path.name}*"):
         stale.unlink()
     started = time.perf_counter()
-    store = SqliteStore(path)
+    store = RecordStore(path)
     chunks = copies = 0
     try:
         while chunks < size:

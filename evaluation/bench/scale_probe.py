@@ -23,7 +23,7 @@ from typing import Any
 from retrieval.embedding import SentenceTransformerEmbedder
 from retrieval.models import AccessScope, SearchFilters, SearchRequest
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 
 def _rss_mib(field: str) -> float | None:
@@ -50,7 +50,7 @@ def probe(plan: dict[str, Any]) -> dict[str, Any]:
     """Open the store, warm the searcher, run the warm-up searches, then time each search."""
     today = dt.date.fromisoformat(plan["today"])
     started = time.perf_counter()
-    store = SqliteStore(Path(plan["store"]))
+    store = RecordStore(Path(plan["store"]))
     searcher = HybridSearcher(store, SentenceTransformerEmbedder())
     try:
         searcher.warm()

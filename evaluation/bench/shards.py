@@ -46,7 +46,7 @@ from evaluation.bench.process import (
     postgresql_schema,
 )
 from evaluation.bench.report import dump
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 DATABASE_URL = LOCAL_DATABASE_URL
 RECORDS = 1_000
@@ -63,7 +63,7 @@ VARIANTS: dict[str, tuple[int, dict[str, str]]] = {
 def _stored(url: str) -> dict[str, str]:
     """Record id → content hash, over every row the store holds (a doubled id would show as
     fewer keys than rows)."""
-    store = SqliteStore(url)
+    store = RecordStore(url)
     try:
         with store.snapshot() as conn:
             rows = store.record_index(conn)

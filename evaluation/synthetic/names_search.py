@@ -32,7 +32,7 @@ from retrieval.chunking import ChunkingConfig
 from retrieval.embedding import CachedEmbedder, SentenceTransformerEmbedder
 from retrieval.models import AccessScope, SearchFilters, SearchRequest
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +72,7 @@ def _questions(seed: int, n_cases: int) -> tuple[list[Record], list[Record], lis
 def _searcher(path: Path, records: list[Record], embedder: CachedEmbedder) -> HybridSearcher:
     if path.parent.exists():
         shutil.rmtree(path.parent)
-    store = SqliteStore(path)
+    store = RecordStore(path)
     Indexer(store, embedder, ChunkingConfig()).apply(records, source="synthetic")
     return HybridSearcher(store, embedder)
 

@@ -17,12 +17,12 @@ from sqlalchemy.exc import IntegrityError
 
 from app.audit import APPEND_ONLY, AuditEntry, AuditLog, AuditQuery
 from retrieval.models import Document, Subject
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 TABLES = ("audit_events", "audit_refs", "audit_persons", "audit_queries")
 
 
-def _log_with_rows_in_every_table(store: SqliteStore) -> AuditLog:
+def _log_with_rows_in_every_table(store: RecordStore) -> AuditLog:
     """A log of three searches that returned a record naming a child: a row in each table."""
     child = Subject(id="P-1", name="Ruth Okafor", role="child")
     doc = Document(
@@ -53,7 +53,7 @@ def _log_with_rows_in_every_table(store: SqliteStore) -> AuditLog:
     return log
 
 
-def _lift(store: SqliteStore, table: str, verb: str) -> None:
+def _lift(store: RecordStore, table: str, verb: str) -> None:
     """Take one guard out of force as the database's owner could: drop the trigger (SQLite), or
     disable it (PostgreSQL: it stays in the catalogue, so only its state shows)."""
     name = f"{table}_no_{verb}"
@@ -64,7 +64,7 @@ def _lift(store: SqliteStore, table: str, verb: str) -> None:
             conn.exec_driver_sql(f"DROP TRIGGER {name}")
 
 
-def test_the_database_refuses_to_change_or_remove_audit_rows(store: SqliteStore) -> None:
+def test_the_database_refuses_to_change_or_remove_audit_rows(store: RecordStore) -> None:
     log = _log_with_rows_in_every_table(store)
     refused = [
         *(f"UPDATE {table} SET seq = seq" for table in TABLES),
@@ -82,7 +82,7 @@ def test_the_database_refuses_to_change_or_remove_audit_rows(store: SqliteStore)
     assert [e.query for e in log.query(AuditQuery()).events] == ["home visit"] * 3
 
 
-def test_a_lifted_guard_is_reported_and_the_server_puts_it_back(store: SqliteStore) -> None:
+def test_a_lifted_guard_is_reported_and_the_server_puts_it_back(store: RecordStore) -> None:
     log = _log_with_rows_in_every_table(store)
     _lift(store, "audit_events", "update")
     assert not log.verify().protected
@@ -94,7 +94,7 @@ def test_a_lifted_guard_is_reported_and_the_server_puts_it_back(store: SqliteSto
         conn.exec_driver_sql("UPDATE audit_events SET subject = 'nobody'")
 
 
-def test_an_event_edited_around_a_lifted_guard_is_reported(store: SqliteStore) -> None:
+def test_an_event_edited_around_a_lifted_guard_is_reported(store: RecordStore) -> None:
     log = _log_with_rows_in_every_table(store)
     _lift(store, "audit_events", "update")
     with store.engine.begin() as conn:
@@ -114,14 +114,14 @@ def test_a_guard_whose_function_lets_rows_through_is_not_in_force() -> None:
     guard is out of force though each trigger is still there and enabled. (SQLite's triggers
     carry their own body.)"""
     with postgresql_schema() as url:
-        store = SqliteStore(url)
+        store = RecordStore(url)
         try:
             _replace_the_guard_function(store)
         finally:
             store.close()
 
 
-def _replace_the_guard_function(store: SqliteStore) -> None:
+def _replace_the_guard_function(store: RecordStore) -> None:
     log = _log_with_rows_in_every_table(store)
     with store.engine.begin() as conn:
         conn.exec_driver_sql(
@@ -135,7 +135,7 @@ def _replace_the_guard_function(store: SqliteStore) -> None:
         conn.exec_driver_sql("DELETE FROM audit_refs")
 
 
-def test_appends_from_many_threads_make_one_chain_without_gaps(store: SqliteStore) -> None:
+def test_appends_from_many_threads_make_one_chain_without_gaps(store: RecordStore) -> None:
     log = AuditLog(store)
     errors: list[BaseException] = []
 
@@ -173,7 +173,7 @@ def test_appends_from_many_threads_make_one_chain_without_gaps(store: SqliteStor
     assert seqs == list(range(1, 31))
 
 
-def test_edits_of_the_person_index_and_the_query_texts_are_reported(store: SqliteStore) -> None:
+def test_edits_of_the_person_index_and_the_query_texts_are_reported(store: RecordStore) -> None:
     log = _log_with_rows_in_every_table(store)
     _lift(store, "audit_persons", "delete")
     with store.engine.begin() as conn:
@@ -196,7 +196,7 @@ def test_edits_of_the_person_index_and_the_query_texts_are_reported(store: Sqlit
     assert (report.first_bad, report.reason) == (1, "query text removed without an erasure")
 
 
-def test_an_erasure_removes_query_texts_and_the_chain_still_verifies(store: SqliteStore) -> None:
+def test_an_erasure_removes_query_texts_and_the_chain_still_verifies(store: RecordStore) -> None:
     log = _log_with_rows_in_every_table(store)
     with store.transaction() as conn:
         redacted = log.redact_queries(conn, ["R-1"])

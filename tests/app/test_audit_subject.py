@@ -19,7 +19,7 @@ from app import cli
 from app.audit import AuditEntry, AuditEvent, AuditLog, AuditQuery, canonical_json, chain_hash
 from app.services import Services
 from app.settings import Settings, get_settings
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 pytestmark = pytest.mark.conformance
 
@@ -187,7 +187,7 @@ def test_a_log_written_before_person_ids_still_verifies_after_new_events(
             ),
         )
         conn.execute("INSERT INTO audit_refs VALUES (1, 'record', 'OPEN-1')")
-    store = SqliteStore(path)
+    store = RecordStore(path)
     read_only = AuditLog(store, create=False)
     assert read_only.verify().ok
     assert read_only.query(AuditQuery(person="P-1")).total == 0

@@ -24,7 +24,7 @@ from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
 from retrieval.qdrant_index import QdrantIndex, client_for, point_id
 from retrieval.qdrant_reconcile import reconcile
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 DIM = 384  # what build_embedder's model says; nothing is embedded here
 
@@ -79,7 +79,7 @@ def qdrant_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def indexed(store: SqliteStore, qdrant_path: Path) -> Iterator[tuple[QdrantIndex, list[str]]]:
+def indexed(store: RecordStore, qdrant_path: Path) -> Iterator[tuple[QdrantIndex, list[str]]]:
     index = QdrantIndex(client_for(f"local:{qdrant_path}"), QDRANT_COLLECTION, DIM)
     index.ensure_collection()
     records = [make_record(text=LONG), make_record(), make_record(acl=["team:b"])]
@@ -113,7 +113,7 @@ def _drift(index: QdrantIndex) -> None:
 
 
 def test_reconcile_finds_each_kind_of_drift_and_repairs_it(
-    store: SqliteStore, indexed: tuple[QdrantIndex, list[str]]
+    store: RecordStore, indexed: tuple[QdrantIndex, list[str]]
 ) -> None:
     index, _ = indexed
     clean = reconcile(store, index, repair=False)
@@ -134,7 +134,7 @@ def test_reconcile_finds_each_kind_of_drift_and_repairs_it(
 
 
 def test_reconcile_counts_changes_not_yet_synced_as_drift_and_acknowledges_the_repair(
-    store: SqliteStore, indexed: tuple[QdrantIndex, list[str]]
+    store: RecordStore, indexed: tuple[QdrantIndex, list[str]]
 ) -> None:
     index, ids = indexed
     with store.transaction() as conn:  # committed, never synced (a crash before the write)
@@ -149,7 +149,7 @@ def test_reconcile_counts_changes_not_yet_synced_as_drift_and_acknowledges_the_r
 
 
 def test_the_cli_checks_and_repairs(
-    store: SqliteStore,
+    store: RecordStore,
     indexed: tuple[QdrantIndex, list[str]],
     qdrant_path: Path,
     monkeypatch: pytest.MonkeyPatch,

@@ -88,15 +88,15 @@ def test_the_store_keeps_subjects_and_an_old_store_gains_the_table(tmp_path: Pat
     import sqlite3
 
     from indexer.pipeline import _document_of
-    from retrieval.store import SqliteStore
+    from retrieval.store import RecordStore
 
     path = tmp_path / "old.sqlite3"
-    store = SqliteStore(path)
+    store = RecordStore(path)
     store.close()
     # a store from before the subjects table: the table is made when it is opened again
     with sqlite3.connect(path) as old:
         old.execute("DROP TABLE subjects")
-    store = SqliteStore(path)
+    store = RecordStore(path)
     try:
         doc = _document_of(parse_record(_raw(subjects=[RUTH, KERRY])))
         with store.transaction() as conn:

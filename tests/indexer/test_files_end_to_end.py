@@ -16,7 +16,7 @@ from retrieval.chunking import ChunkingConfig
 from retrieval.embedding import Embedder
 from retrieval.models import AccessScope, SearchFilters, SearchRequest
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "connectors"))
 from connector_documents import (
@@ -127,7 +127,7 @@ def test_office_documents_are_found_by_a_phrase_from_their_text(
 
 
 def test_a_manifest_row_for_a_missing_file_is_quarantined_and_deletions_still_happen(
-    tmp_path: Path, indexer: Indexer, store: SqliteStore
+    tmp_path: Path, indexer: Indexer, store: RecordStore
 ) -> None:
     root = tmp_path / "case-files"
     write_case_files(
@@ -191,7 +191,7 @@ def assert_found_first(searcher: HybridSearcher, phrases: dict[str, str]) -> Non
 
 
 def test_a_fixed_file_or_manifest_row_leaves_the_failures_list(
-    tmp_path: Path, indexer: Indexer, store: SqliteStore
+    tmp_path: Path, indexer: Indexer, store: RecordStore
 ) -> None:
     """Failures are stored under the file's path or the manifest line, not a record id, so
     a complete run that no longer reports one is what clears it."""
@@ -262,7 +262,7 @@ def test_dates_and_types_read_from_the_files_filter_the_search(
 
 
 def test_the_progress_bar_has_a_total_and_says_when_the_model_loads(
-    tmp_path: Path, store: SqliteStore, embedder: Embedder, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, store: RecordStore, embedder: Embedder, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = tmp_path / "case-files"
     write_case_files(root, {f"CASE-9/note-{n}.txt": f"Note {n}.".encode() for n in range(5)})

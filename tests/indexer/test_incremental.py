@@ -11,7 +11,7 @@ from retrieval.chunking import ChunkingConfig
 from retrieval.embedding import Embedder
 from retrieval.models import AccessScope, SearchRequest
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 
 class CountingEmbedder:
@@ -42,7 +42,7 @@ def _search(searcher: HybridSearcher, text: str, *principals: str) -> list[str]:
     return [h.document_id for h in result.hits]
 
 
-def test_rerun_of_unchanged_records_embeds_nothing(store: SqliteStore, embedder: Embedder) -> None:
+def test_rerun_of_unchanged_records_embeds_nothing(store: RecordStore, embedder: Embedder) -> None:
     counting = CountingEmbedder(embedder)
     indexer = Indexer(store, counting, ChunkingConfig(max_words=40))
     records = [
@@ -56,7 +56,7 @@ def test_rerun_of_unchanged_records_embeds_nothing(store: SqliteStore, embedder:
     assert counting.texts == embedded
 
 
-def test_edit_reembeds_only_the_edited_record(store: SqliteStore, embedder: Embedder) -> None:
+def test_edit_reembeds_only_the_edited_record(store: RecordStore, embedder: Embedder) -> None:
     counting = CountingEmbedder(embedder)
     indexer = Indexer(store, counting, ChunkingConfig(max_words=40))
     records = [make_record(text=f"Note {i}. School reported good attendance.") for i in range(4)]
@@ -69,7 +69,7 @@ def test_edit_reembeds_only_the_edited_record(store: SqliteStore, embedder: Embe
 
 
 def test_acl_change_applies_without_embedding_and_at_once(
-    store: SqliteStore, embedder: Embedder
+    store: RecordStore, embedder: Embedder
 ) -> None:
     counting = CountingEmbedder(embedder)
     indexer = Indexer(store, counting, ChunkingConfig(max_words=40))
@@ -87,7 +87,7 @@ def test_acl_change_applies_without_embedding_and_at_once(
 
 
 def test_tombstone_removes_the_record_from_every_index(
-    store: SqliteStore, indexer: Indexer, searcher: HybridSearcher
+    store: RecordStore, indexer: Indexer, searcher: HybridSearcher
 ) -> None:
     from connectors.record import Tombstone
 
@@ -102,7 +102,7 @@ def test_tombstone_removes_the_record_from_every_index(
     assert store.lexical_chunks() == 1
 
 
-def test_changed_embedding_model_triggers_a_rebuild(store: SqliteStore, embedder: Embedder) -> None:
+def test_changed_embedding_model_triggers_a_rebuild(store: RecordStore, embedder: Embedder) -> None:
     old = Indexer(store, CountingEmbedder(embedder, "old-model"), ChunkingConfig(max_words=40))
     old.apply([make_record(), make_record()], source="t")
     new_model = CountingEmbedder(embedder, "new-model")

@@ -38,7 +38,7 @@ import pytest
 from factories import CASE_NOTE_PHRASES
 from store_snapshot import store_snapshot
 
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -104,7 +104,7 @@ def _stored_states(data_dir: Path) -> dict[str, State]:
     """Every stored record's allow and deny lists, read as a searcher would."""
     if not (data_dir / STORE).exists():
         return {}
-    store = SqliteStore(data_dir / STORE)
+    store = RecordStore(data_dir / STORE)
     try:
         with store.snapshot() as conn:
             rows = conn.exec_driver_sql(

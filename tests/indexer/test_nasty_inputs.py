@@ -20,7 +20,7 @@ from indexer import Indexer
 from indexer.pipeline import NOT_INDEXED
 from retrieval.chunking import ChunkingConfig
 from retrieval.embedding import Embedder, Vectors
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 sys.path.append(str(Path(__file__).resolve().parents[1] / "connectors"))
 from connector_documents import docx_bytes, email_bytes, text_pdf
@@ -64,7 +64,7 @@ def acl(root: Path) -> None:
 
 
 def test_a_text_spacy_refuses_fails_alone_and_its_batch_is_indexed(
-    indexer: Indexer, store: SqliteStore
+    indexer: Indexer, store: RecordStore
 ) -> None:
     before, after = make_record(text=GOOD), make_record(text=GOOD + " Second.")
     # Built directly, past parse_record's cap: spaCy's own limit (E088) is what stops it.
@@ -83,7 +83,7 @@ def test_a_text_spacy_refuses_fails_alone_and_its_batch_is_indexed(
 
 
 def test_a_lone_surrogate_in_a_record_built_directly_fails_alone(
-    indexer: Indexer, store: SqliteStore
+    indexer: Indexer, store: RecordStore
 ) -> None:
     good = make_record(text=GOOD)
     bad = dataclasses.replace(make_record(), text="broken \ud800 text")
@@ -94,7 +94,7 @@ def test_a_lone_surrogate_in_a_record_built_directly_fails_alone(
     assert store.document(good.id) is not None
 
 
-def test_an_embedding_crash_fails_only_its_record(store: SqliteStore, embedder: Embedder) -> None:
+def test_an_embedding_crash_fails_only_its_record(store: RecordStore, embedder: Embedder) -> None:
     indexer = Indexer(store, PoisonedEmbedder(embedder), ChunkingConfig(max_words=60))
     good, bad = make_record(text=GOOD), make_record(text="POISON " + GOOD)
     summary = indexer.apply([good, bad], source="push")
@@ -104,7 +104,7 @@ def test_an_embedding_crash_fails_only_its_record(store: SqliteStore, embedder: 
 
 
 def test_an_index_time_failure_is_kept_across_runs_until_the_file_goes(
-    tmp_path: Path, store: SqliteStore, embedder: Embedder
+    tmp_path: Path, store: RecordStore, embedder: Embedder
 ) -> None:
     root = tmp_path / "cases"
     root.mkdir()
@@ -129,7 +129,7 @@ def test_an_index_time_failure_is_kept_across_runs_until_the_file_goes(
 
 
 def test_a_jsonl_run_goes_past_bad_lines_and_so_does_the_next(
-    tmp_path: Path, indexer: Indexer, store: SqliteStore
+    tmp_path: Path, indexer: Indexer, store: RecordStore
 ) -> None:
     def line(record_id: str, text: str = GOOD) -> str:
         return json.dumps({"id": record_id, "text": text, "acl": ["team:north-1"]})
@@ -157,7 +157,7 @@ def test_a_jsonl_run_goes_past_bad_lines_and_so_does_the_next(
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_a_folder_of_nasty_files_is_indexed_around_them(
-    tmp_path: Path, indexer: Indexer, store: SqliteStore
+    tmp_path: Path, indexer: Indexer, store: RecordStore
 ) -> None:
     root = tmp_path / "nasty"
     root.mkdir()

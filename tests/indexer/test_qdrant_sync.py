@@ -23,7 +23,7 @@ from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
 from retrieval.errors import IndexSyncError
 from retrieval.qdrant_index import ACKNOWLEDGED, QdrantIndex, client_for, point_id
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 DIM = 16
 
@@ -84,7 +84,7 @@ def model() -> HashEmbedder:
 
 
 @pytest.fixture
-def indexer(store: SqliteStore, model: HashEmbedder, qdrant: QdrantIndex) -> Indexer:
+def indexer(store: RecordStore, model: HashEmbedder, qdrant: QdrantIndex) -> Indexer:
     return Indexer(store, model, ChunkingConfig(max_words=12, overlap_sentences=0), qdrant=qdrant)
 
 
@@ -102,7 +102,7 @@ def _vectors(index: QdrantIndex) -> dict[str, list[float]]:
     return out
 
 
-def _store_points(store: SqliteStore) -> dict[str, tuple[int, int]]:
+def _store_points(store: RecordStore) -> dict[str, tuple[int, int]]:
     """point id → (record pk, chunk pk) of every chunk the store holds."""
     out = {}
     with store.snapshot() as conn:
@@ -114,7 +114,7 @@ def _store_points(store: SqliteStore) -> dict[str, tuple[int, int]]:
     return out
 
 
-def _in_step(store: SqliteStore, index: QdrantIndex) -> None:
+def _in_step(store: RecordStore, index: QdrantIndex) -> None:
     """Qdrant holds exactly the store's chunks, each under its own pks, acknowledged."""
     expected = _store_points(store)
     held = _points(index)
@@ -131,7 +131,7 @@ LONG = (
 
 
 def test_what_the_indexer_commits_reaches_qdrant(
-    store: SqliteStore, indexer: Indexer, qdrant: QdrantIndex
+    store: RecordStore, indexer: Indexer, qdrant: QdrantIndex
 ) -> None:
     records = [make_record(text=LONG), make_record(), make_record(acl=["team:b"])]
     indexer.apply(records, source="t")
@@ -142,7 +142,7 @@ def test_what_the_indexer_commits_reaches_qdrant(
 
 
 def test_an_edit_replaces_the_points_and_a_shorter_text_drops_the_rest(
-    store: SqliteStore, indexer: Indexer, qdrant: QdrantIndex
+    store: RecordStore, indexer: Indexer, qdrant: QdrantIndex
 ) -> None:
     record = make_record(text=LONG)
     indexer.apply([record], source="t")
@@ -155,7 +155,7 @@ def test_an_edit_replaces_the_points_and_a_shorter_text_drops_the_rest(
 
 
 def test_a_permission_change_is_a_payload_update_nothing_embedded_or_rewritten(
-    store: SqliteStore, indexer: Indexer, qdrant: QdrantIndex, model: HashEmbedder
+    store: RecordStore, indexer: Indexer, qdrant: QdrantIndex, model: HashEmbedder
 ) -> None:
     record = make_record(text=LONG)
     indexer.apply([record, make_record()], source="t")
@@ -183,7 +183,7 @@ def test_a_permission_change_is_a_payload_update_nothing_embedded_or_rewritten(
 
 
 def test_a_deletion_deletes_the_points(
-    store: SqliteStore, indexer: Indexer, qdrant: QdrantIndex
+    store: RecordStore, indexer: Indexer, qdrant: QdrantIndex
 ) -> None:
     gone, kept = make_record(text=LONG), make_record()
     indexer.apply([gone, kept], source="t")
@@ -194,7 +194,7 @@ def test_a_deletion_deletes_the_points(
 
 @pytest.mark.parametrize("failing", ["upsert", "batch_update_points", "delete"])
 def test_a_qdrant_write_failing_after_the_commit_is_replayed(
-    store: SqliteStore,
+    store: RecordStore,
     indexer: Indexer,
     qdrant: QdrantIndex,
     failing: str,
@@ -234,7 +234,7 @@ def test_a_qdrant_write_failing_after_the_commit_is_replayed(
 
 
 def test_a_run_whose_last_sync_fails_says_so_and_keeps_the_records(
-    store: SqliteStore, indexer: Indexer, qdrant: QdrantIndex, tmp_path: Path
+    store: RecordStore, indexer: Indexer, qdrant: QdrantIndex, tmp_path: Path
 ) -> None:
     """The sync at the end of ``casesearch index`` raising: one clear error naming what to do,
     not a traceback, and the store keeps what the run committed."""
@@ -253,7 +253,7 @@ def test_a_run_whose_last_sync_fails_says_so_and_keeps_the_records(
 
 
 def test_a_sync_with_nothing_new_writes_nothing(
-    store: SqliteStore, indexer: Indexer, qdrant: QdrantIndex
+    store: RecordStore, indexer: Indexer, qdrant: QdrantIndex
 ) -> None:
     indexer.apply([make_record()], source="t")
     report = qdrant.sync(store)
@@ -262,7 +262,7 @@ def test_a_sync_with_nothing_new_writes_nothing(
 
 
 def test_a_first_sync_loads_a_store_indexed_without_qdrant(
-    store: SqliteStore, model: HashEmbedder, qdrant: QdrantIndex
+    store: RecordStore, model: HashEmbedder, qdrant: QdrantIndex
 ) -> None:
     Indexer(store, model, ChunkingConfig(max_words=12)).apply(
         [make_record(text=LONG), make_record()], source="t"

@@ -28,7 +28,7 @@ from connectors.jsonl import JsonlConnector
 from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
 from retrieval.embedding import Embedder
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 # What a record looks like to access control: its allow and deny lists, or None when absent.
 State = tuple[frozenset[str], frozenset[str]] | None
@@ -71,7 +71,7 @@ def net_states(lines: list[str]) -> dict[str, State]:
     return states
 
 
-def stored_states(store: SqliteStore, ids: Iterable[str]) -> dict[str, State]:
+def stored_states(store: RecordStore, ids: Iterable[str]) -> dict[str, State]:
     out: dict[str, State] = {}
     for rid in ids:
         doc = store.document(rid)
@@ -114,7 +114,7 @@ class Watched(Connector):
 
 
 def run_watched(
-    store: SqliteStore,
+    store: RecordStore,
     embedder: Embedder,
     path: Path,
     lines: list[str],
@@ -150,8 +150,8 @@ def write(path: Path, lines: list[str]) -> None:
 
 
 @pytest.fixture
-def fresh_store(tmp_path: Path) -> Iterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "store.sqlite3")
+def fresh_store(tmp_path: Path) -> Iterator[RecordStore]:
+    s = RecordStore(tmp_path / "store.sqlite3")
     yield s
     s.close()
 
@@ -174,7 +174,7 @@ def _history() -> list[str]:
 
 @pytest.mark.parametrize("kill_after", [None, 1, 3, 5, 8])
 def test_an_in_place_edit_never_restores_revoked_access(
-    tmp_path: Path, fresh_store: SqliteStore, embedder: Embedder, kill_after: int | None
+    tmp_path: Path, fresh_store: RecordStore, embedder: Embedder, kill_after: int | None
 ) -> None:
     path = tmp_path / "cms.jsonl"
     lines = _history()
@@ -198,7 +198,7 @@ def test_an_in_place_edit_never_restores_revoked_access(
 
 
 def test_a_cms_push_with_two_versions_of_a_record_applies_only_the_last(
-    fresh_store: SqliteStore, embedder: Embedder
+    fresh_store: RecordStore, embedder: Embedder
 ) -> None:
     """A pushed batch longer than the indexer's batch never commits a superseded version."""
     from connectors.record import parse_record
@@ -258,7 +258,7 @@ def test_property_no_run_ever_shows_a_superseded_state(
 ) -> None:
     root = tmp_path_factory.mktemp("monotonic")
     path = root / "cms.jsonl"
-    store = SqliteStore(root / "store.sqlite3")
+    store = RecordStore(root / "store.sqlite3")
     lines: list[str] = [record_line(rid, ["team:a"]) for rid in IDS]
     try:
         write(path, lines)

@@ -39,7 +39,7 @@ from retrieval.chunking import ChunkingConfig
 from retrieval.embedding import Embedder
 from retrieval.models import AccessScope, SearchRequest
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 REPO = Path(__file__).resolve().parents[2]
 CHUNKING = ChunkingConfig(max_words=80, overlap_sentences=1)
@@ -74,24 +74,24 @@ def _write(path: Path, lines: Iterable[dict[str, Any]]) -> Path:
 
 
 @contextmanager
-def _store_beside(store: SqliteStore, tmp_path: Path, name: str) -> Iterator[SqliteStore]:
+def _store_beside(store: RecordStore, tmp_path: Path, name: str) -> Iterator[RecordStore]:
     """A second, empty store on ``store``'s backend (for an unsharded reference run)."""
     if store.postgresql:
         with postgresql_schema() as url:
-            other = SqliteStore(url)
+            other = RecordStore(url)
             try:
                 yield other
             finally:
                 other.close()
         return
-    other = SqliteStore(tmp_path / f"{name}.sqlite3")
+    other = RecordStore(tmp_path / f"{name}.sqlite3")
     try:
         yield other
     finally:
         other.close()
 
 
-def _contents(store: SqliteStore) -> dict[str, Any]:
+def _contents(store: RecordStore) -> dict[str, Any]:
     """What a reader can tell of the store: records with hashes and permissions, and chunks per
     record (ordinal and span), each listed once per row the store holds."""
     with store.snapshot() as conn:
@@ -105,7 +105,7 @@ def _contents(store: SqliteStore) -> dict[str, Any]:
     return {"records": [tuple(r) for r in records], "chunks": [tuple(c) for c in chunks]}
 
 
-def _results(store: SqliteStore, embedder: Embedder) -> dict[str, list[tuple[str, float]]]:
+def _results(store: RecordStore, embedder: Embedder) -> dict[str, list[tuple[str, float]]]:
     """Each query's hits in each mode as (id, score), by score and then id (two records can
     tie on a fused score, a sum of reciprocal ranks, and a tie is broken by row number)."""
     searcher = HybridSearcher(store, embedder)
@@ -193,7 +193,7 @@ def test_shards_partition_any_set_of_ids(ids: set[str], count: int) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("count", [2, 3])
 def test_shards_together_index_each_record_once_as_one_run_does(
-    store: SqliteStore, embedder: Embedder, tmp_path: Path, count: int
+    store: RecordStore, embedder: Embedder, tmp_path: Path, count: int
 ) -> None:
     source = _write(tmp_path / "cms.jsonl", _records(40))
     sharded = Indexer(store, embedder, CHUNKING, batch_size=5)
@@ -217,7 +217,7 @@ def test_shards_together_index_each_record_once_as_one_run_does(
 
 @pytest.mark.slow
 def test_an_edit_and_deletions_are_picked_up_by_the_owning_shard(
-    store: SqliteStore, embedder: Embedder, tmp_path: Path
+    store: RecordStore, embedder: Embedder, tmp_path: Path
 ) -> None:
     records = _records(30)
     by_shard = {k: [r["id"] for r in records if shard_of(r["id"], 2) == k] for k in (1, 2)}
@@ -256,7 +256,7 @@ def test_an_edit_and_deletions_are_picked_up_by_the_owning_shard(
 
 @pytest.mark.slow
 def test_a_failure_is_recorded_by_one_shard(
-    store: SqliteStore, embedder: Embedder, tmp_path: Path
+    store: RecordStore, embedder: Embedder, tmp_path: Path
 ) -> None:
     records = _records(12)
     source = tmp_path / "cms.jsonl"
@@ -298,7 +298,7 @@ class _Reporting(Connector):
 
 
 def test_a_shard_clears_only_its_own_resolved_failures(
-    store: SqliteStore, embedder: Embedder
+    store: RecordStore, embedder: Embedder
 ) -> None:
     refs = [f"folder/letter-{i}.docx" for i in range(12)]
     owned = {k: {ref for ref in refs if shard_of(ref, 2) == k} for k in (1, 2)}
@@ -358,7 +358,7 @@ class _Recording(Indexer):
 
 @pytest.mark.slow
 def test_every_version_of_a_record_goes_to_one_shard_in_source_order(
-    store: SqliteStore, embedder: Embedder
+    store: RecordStore, embedder: Embedder
 ) -> None:
     """The revocation-monotonic rule across processes: were a record's versions split between
     shards, one process could apply a broader, older ACL after another applied the narrowed
@@ -421,7 +421,7 @@ def _start(source: Path, shard: str, url: str, data_dir: Path, log: Path) -> sub
         )
 
 
-def _stored_ids(store: SqliteStore) -> list[str]:
+def _stored_ids(store: RecordStore) -> list[str]:
     with store.engine.connect() as conn:
         return [str(r[0]) for r in conn.exec_driver_sql("SELECT id FROM records")]
 
@@ -448,7 +448,7 @@ def test_two_shard_processes_one_killed_and_rerun_lose_and_double_nothing(
     share = {k: {r["id"] for r in records if shard_of(r["id"], 2) == k} for k in (1, 2)}
     key = Shard(1, 2).key(f"jsonl:{source.resolve()}")
     with postgresql_schema() as url:
-        store = SqliteStore(url)
+        store = RecordStore(url)
         try:
             logs = {k: tmp_path / f"shard-{k}.log" for k in (1, 2)}
             processes = {

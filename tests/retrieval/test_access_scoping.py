@@ -17,7 +17,7 @@ from retrieval.access import candidate_records, scope_masks, visible_records
 from retrieval.embedding import Embedder
 from retrieval.models import AccessScope, Document, Mode, SearchFilters, SearchRequest
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 TEAMS = ["team:north", "team:south", "team:managers", "role:qa", "user:alice", "user:bob"]
 TOPICS = [
@@ -35,9 +35,9 @@ def corpus(
     tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
 ) -> tuple[HybridSearcher, list[Record]]:
     from retrieval.chunking import ChunkingConfig
-    from retrieval.store import SqliteStore
+    from retrieval.store import RecordStore
 
-    store = SqliteStore(tmp_path_factory.mktemp("acl") / "s.db")
+    store = RecordStore(tmp_path_factory.mktemp("acl") / "s.db")
     records = []
     for i in range(36):
         acl = [TEAMS[i % 3]] + ([TEAMS[3]] if i % 4 == 0 else [])
@@ -149,7 +149,7 @@ def test_the_fast_visibility_read_is_the_one_access_rule(
 ) -> None:
     """``scope_masks`` (principals index, filters beside it) = ``candidate_records``."""
     with tempfile.TemporaryDirectory() as folder:
-        store = SqliteStore(Path(folder) / "s.db")
+        store = RecordStore(Path(folder) / "s.db")
         try:
             with store.transaction() as conn:
                 for i, (acl, deny, case_id, doc_type) in enumerate(acls):

@@ -14,7 +14,7 @@ from retrieval.access import visible_records
 from retrieval.dense import DenseIndex
 from retrieval.lexical import bm25_search, group_matches, single_terms
 from retrieval.models import AccessScope, ChunkRow, Document
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 MEDLINE = Path(__file__).resolve().parents[3] / "shared" / "eval-data" / "medline"
 
@@ -29,7 +29,7 @@ def _fixture_corpus() -> tuple[list[tuple[str, str]], list[str]]:
     return [(d["_id"], d["text"]) for d in docs], queries
 
 
-def _index(store: SqliteStore, docs: list[tuple[str, str]]) -> None:
+def _index(store: RecordStore, docs: list[tuple[str, str]]) -> None:
     zero = bytes(4 * 384)
     with store.transaction() as conn:
         for doc_id, text in docs:
@@ -44,7 +44,7 @@ def _index(store: SqliteStore, docs: list[tuple[str, str]]) -> None:
             )
 
 
-def _ours(conn: Connection, store: SqliteStore, query: str) -> list[str]:
+def _ours(conn: Connection, store: RecordStore, query: str) -> list[str]:
     mirror = DenseIndex(384)
     mirror.sync(store, conn)
     visible, _ = visible_records(conn, AccessScope.of("all"))
@@ -56,7 +56,7 @@ def _ours(conn: Connection, store: SqliteStore, query: str) -> list[str]:
     return [docs[r].id for _, r, _ in hits]
 
 
-def test_fts5_bm25_matches_rank_bm25_on_medline(store: SqliteStore) -> None:
+def test_fts5_bm25_matches_rank_bm25_on_medline(store: RecordStore) -> None:
     docs, queries = _fixture_corpus()
     _index(store, docs)
     reference = BM25Okapi([analysis.terms(text) for _, text in docs], k1=1.2, b=0.75, epsilon=0.0)

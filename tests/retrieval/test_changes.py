@@ -9,13 +9,13 @@ import re
 
 from retrieval.changes import PUSH_SOURCE, ChangeLog
 from retrieval.models import Document
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 AT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
 
 def _put(
-    store: SqliteStore,
+    store: RecordStore,
     record_id: str,
     *,
     source: str = PUSH_SOURCE,
@@ -36,12 +36,12 @@ def _put(
         )
 
 
-def _delete(store: SqliteStore, record_id: str) -> None:
+def _delete(store: RecordStore, record_id: str) -> None:
     with store.transaction() as conn:
         store.delete_document(conn, record_id, store.next_generation(conn))
 
 
-def test_every_change_is_logged_in_order_by_the_database(store: SqliteStore) -> None:
+def test_every_change_is_logged_in_order_by_the_database(store: RecordStore) -> None:
     log = ChangeLog(store.engine)
     log.install()
     _put(store, "P-1")
@@ -68,7 +68,7 @@ def test_every_change_is_logged_in_order_by_the_database(store: SqliteStore) -> 
 
 
 def test_another_sources_change_is_listed_only_to_who_may_see_the_record(
-    store: SqliteStore,
+    store: RecordStore,
 ) -> None:
     files = "files:/srv/cases"
     _put(store, "F-NORTH", source=files)
@@ -87,7 +87,7 @@ def test_another_sources_change_is_listed_only_to_who_may_see_the_record(
     assert listed("team:north", "user:cms-north") == ["F-NORTH", "P-1"]
 
 
-def test_an_erasure_blanks_the_reasons_logged_for_the_erased_records(store: SqliteStore) -> None:
+def test_an_erasure_blanks_the_reasons_logged_for_the_erased_records(store: RecordStore) -> None:
     log = ChangeLog(store.engine)
     with store.transaction() as conn:
         store.record_failure(conn, PUSH_SOURCE, "E-1", "attachment of Ruby Okafor unreadable")

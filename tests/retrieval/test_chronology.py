@@ -22,7 +22,7 @@ from retrieval.chunking import ChunkingConfig
 from retrieval.embedding import Embedder
 from retrieval.errors import InvalidQueryError
 from retrieval.models import AccessScope
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 REFERRAL = (
     "Date of contact: 04/03/2024. Referrer: Dr Shah, Hill Surgery.\n\n"
@@ -112,8 +112,8 @@ def _records() -> list[Record]:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[SqliteStore]:
-    built = SqliteStore(tmp_path_factory.mktemp("chronology") / "store.sqlite3")
+def store(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[RecordStore]:
+    built = RecordStore(tmp_path_factory.mktemp("chronology") / "store.sqlite3")
     Indexer(built, embedder, ChunkingConfig(max_words=60)).apply(_records(), source="t")
     yield built
     built.close()
@@ -123,7 +123,7 @@ NORTH = AccessScope.of("team:north", "user:amy")
 TEXTS = {r.id: r.text for r in _records()}
 
 
-def test_events_are_oldest_first_with_exact_citations(store: SqliteStore) -> None:
+def test_events_are_oldest_first_with_exact_citations(store: RecordStore) -> None:
     chronology = case_chronology(store, NORTH, "CASE-C")
     events = chronology.events
     assert [e.date for e in events] == sorted(e.date for e in events if e.date)
@@ -141,7 +141,7 @@ def test_events_are_oldest_first_with_exact_citations(store: SqliteStore) -> Non
     }
 
 
-def test_an_event_record_quotes_its_outcome_sentence(store: SqliteStore) -> None:
+def test_an_event_record_quotes_its_outcome_sentence(store: RecordStore) -> None:
     events = case_chronology(store, NORTH, "CASE-C", categories=["conference"]).events
     assert len(events) == 1
     assert events[0].sentence.startswith("Decision: the conference agreed")
@@ -152,7 +152,7 @@ def test_an_event_record_quotes_its_outcome_sentence(store: SqliteStore) -> None
 
 
 def test_a_stated_date_is_read_from_the_sentence_else_the_record_date(
-    store: SqliteStore,
+    store: RecordStore,
 ) -> None:
     events = case_chronology(store, NORTH, "CASE-C").events
     injury = next(e for e in events if e.category == "injury")
@@ -168,12 +168,12 @@ def test_a_stated_date_is_read_from_the_sentence_else_the_record_date(
     assert (relative.date, relative.precision) == (dt.date(2024, 5, 2), "relative")
 
 
-def test_negated_mentions_are_not_events(store: SqliteStore) -> None:
+def test_negated_mentions_are_not_events(store: RecordStore) -> None:
     events = case_chronology(store, NORTH, "CASE-C").events
     assert not any("no concerns about missing" in e.sentence for e in events)
 
 
-def test_only_visible_records_are_read(store: SqliteStore) -> None:
+def test_only_visible_records_are_read(store: RecordStore) -> None:
     bob = AccessScope.of("team:north", "user:bob")
     assert "R-DENIED" not in {
         e.citation.document_id for e in case_chronology(store, bob, "CASE-C").events
@@ -186,7 +186,7 @@ def test_only_visible_records_are_read(store: SqliteStore) -> None:
     assert nobody.events == missing.events == ()
 
 
-def test_filters_by_category_and_event_date(store: SqliteStore) -> None:
+def test_filters_by_category_and_event_date(store: RecordStore) -> None:
     april = case_chronology(
         store, NORTH, "CASE-C", date_from=dt.date(2024, 4, 1), date_to=dt.date(2024, 4, 30)
     ).events

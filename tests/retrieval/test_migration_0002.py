@@ -14,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from app.audit import AuditEntry, AuditLog
 from app.telemetry import Telemetry
 from retrieval.changes import ChangeLog
-from retrieval.store import MIGRATIONS, SqliteStore, migration_scripts, sqlite_engine
+from retrieval.store import MIGRATIONS, RecordStore, migration_scripts, sqlite_engine
 
 # What app/audit.py, app/telemetry.py and retrieval/changes.py ran on every start before
 # revision 0002 (the audit columns person_ids and query_digest were added to older logs).
@@ -100,7 +100,7 @@ def _schema(path: Path) -> list[tuple[str, str, str, str | None]]:
     return [(str(t), str(n), str(tb), s) for t, n, tb, s in rows]
 
 
-def _revision(store: SqliteStore) -> str | None:
+def _revision(store: RecordStore) -> str | None:
     with store.engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
@@ -118,7 +118,7 @@ def test_a_store_whose_modules_made_their_tables_takes_0002_unchanged(tmp_path: 
 def test_a_store_of_0001_alone_gains_the_modules_tables(tmp_path: Path) -> None:
     path = tmp_path / "store.sqlite3"
     _store_at_0001(path)
-    store = SqliteStore(path)  # opening migrates to the newest revision
+    store = RecordStore(path)  # opening migrates to the newest revision
     try:
         assert _revision(store) == migration_scripts().get_current_head()
         made = {name for _, name, _, _ in _schema(path)}

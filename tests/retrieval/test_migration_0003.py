@@ -3,10 +3,10 @@ records changed since a generation (Qdrant's sync) uses instead of scanning ever
 
 from __future__ import annotations
 
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 
-def test_changed_records_are_found_through_the_generation_index(store: SqliteStore) -> None:
+def test_changed_records_are_found_through_the_generation_index(store: RecordStore) -> None:
     explain = "EXPLAIN QUERY PLAN " if not store.postgresql else "EXPLAIN "
     with store.snapshot() as conn:
         if store.postgresql:

@@ -17,7 +17,7 @@ from retrieval.errors import InvalidQueryError
 from retrieval.models import AccessScope, SearchFilters
 from retrieval.patterns import PatternFinder, PatternQuery, PatternResult
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 TEAMS = ("team:north", "team:south", "team:east")
 NEGLECT = (
@@ -58,7 +58,7 @@ def _records() -> list[Record]:
 
 @pytest.fixture(scope="module")
 def finder(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[PatternFinder]:
-    store = SqliteStore(tmp_path_factory.mktemp("patterns") / "store.sqlite3")
+    store = RecordStore(tmp_path_factory.mktemp("patterns") / "store.sqlite3")
     Indexer(store, embedder, ChunkingConfig(max_words=60)).apply(_records(), source="t")
     yield PatternFinder(HybridSearcher(store, embedder), min_strong_share=0.0)
     store.close()

@@ -15,7 +15,7 @@ from retrieval.embedding import Embedder
 from retrieval.models import AccessScope
 from retrieval.patterns import PatternFinder, PatternQuery
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 TEAM = "team:north"
 ROUTINE = "The review meeting was moved to Thursday because the chair was on leave."
@@ -56,7 +56,7 @@ def _records() -> list[Record]:
 def searcher(
     tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
 ) -> Iterator[HybridSearcher]:
-    opened = SqliteStore(tmp_path_factory.mktemp("presupposed") / "store.sqlite3")
+    opened = RecordStore(tmp_path_factory.mktemp("presupposed") / "store.sqlite3")
     Indexer(opened, embedder, ChunkingConfig(max_words=60)).apply(_records(), source="t")
     yield HybridSearcher(opened, embedder)
     opened.close()

@@ -25,7 +25,7 @@ from retrieval.indicators import (
 from retrieval.models import AccessScope
 from retrieval.patterns import PatternFinder, PatternQuery
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 TEAM = "team:north"
 ROUTINE = "The review meeting was moved to Thursday because the chair was on leave."
@@ -62,8 +62,8 @@ def _records() -> list[Record]:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[SqliteStore]:
-    opened = SqliteStore(tmp_path_factory.mktemp("topic") / "store.sqlite3")
+def store(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[RecordStore]:
+    opened = RecordStore(tmp_path_factory.mktemp("topic") / "store.sqlite3")
     Indexer(opened, embedder, ChunkingConfig(max_words=60)).apply(_records(), source="t")
     yield opened
     opened.close()
@@ -75,7 +75,7 @@ def _cases(finder: PatternFinder, category: str) -> list[str]:
 
 
 def test_a_stated_figure_under_the_bound_shows_the_concern_and_the_topic_alone_does_not(
-    store: SqliteStore, embedder: Embedder
+    store: RecordStore, embedder: Embedder
 ) -> None:
     finder = PatternFinder(HybridSearcher(store, embedder))
     result = finder.find(PatternQuery(scope=AccessScope.of(TEAM), category="school_attendance"))
@@ -89,7 +89,7 @@ def test_a_stated_figure_under_the_bound_shows_the_concern_and_the_topic_alone_d
 
 
 def test_the_ablation_switches_bring_back_the_old_readings(
-    store: SqliteStore, embedder: Embedder
+    store: RecordStore, embedder: Embedder
 ) -> None:
     searcher = HybridSearcher(store, embedder)
     # topic words counted: the meeting heading, the good figure and the plan line are evidence
@@ -99,7 +99,7 @@ def test_the_ablation_switches_bring_back_the_old_readings(
     assert "CASE-ABSENT" not in _cases(only_counted, "school_attendance")
 
 
-def test_a_missing_object_is_not_a_missing_child(store: SqliteStore, embedder: Embedder) -> None:
+def test_a_missing_object_is_not_a_missing_child(store: RecordStore, embedder: Embedder) -> None:
     finder = PatternFinder(HybridSearcher(store, embedder), min_strong_share=0.0)
     assert "CASE-GATE" not in _cases(finder, "missing")
 

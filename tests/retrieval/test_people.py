@@ -18,7 +18,7 @@ from retrieval.embedding import Embedder
 from retrieval.models import AccessScope, SearchFilters, SearchRequest, SearchResult
 from retrieval.people import PeopleDirectory, Person, resolve_names
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore, SubjectRow
+from retrieval.store import RecordStore, SubjectRow
 
 PEOPLE = [
     Person("P-1", "Ruth Walker", ("Ruthie",), ("CASE-1",)),
@@ -178,7 +178,7 @@ def _corpus() -> list[Record]:
 
 @pytest.fixture(scope="module")
 def named(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> HybridSearcher:
-    store = SqliteStore(tmp_path_factory.mktemp("people") / "s.db")
+    store = RecordStore(tmp_path_factory.mktemp("people") / "s.db")
     Indexer(store, embedder, ChunkingConfig(max_words=60)).apply(_corpus(), source="t")
     return HybridSearcher(store, embedder)
 
@@ -295,7 +295,7 @@ def twins(
     searchers = []
     for with_hidden in (False, True):
         path: Path = tmp_path_factory.mktemp("twin") / "s.db"
-        store = SqliteStore(path)
+        store = RecordStore(path)
         indexer = Indexer(store, embedder, ChunkingConfig(max_words=60))
         indexer.apply(_base_records(), source="t")
         if with_hidden:  # added after, so visible records keep their pks
@@ -348,7 +348,7 @@ def test_a_hidden_childs_name_never_changes_what_the_caller_gets(
 def test_kept_people_follow_a_revocation(tmp_path: Path, embedder: Embedder) -> None:
     """The children of a visible set are kept between searches; a permission change makes
     a child unknown at the next search, however many searches asked before."""
-    store = SqliteStore(tmp_path / "s.db")
+    store = RecordStore(tmp_path / "s.db")
     indexer = Indexer(store, embedder, ChunkingConfig(max_words=60))
     indexer.apply(_corpus(), source="t")
     searcher = HybridSearcher(store, embedder)

@@ -21,7 +21,7 @@ from retrieval.embedding import Embedder
 from retrieval.models import AccessScope, SearchFilters, SearchRequest
 from retrieval.qdrant_index import QdrantIndex, client_for
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 PREFIX = "QR"
 
@@ -75,7 +75,7 @@ def qdrant(tmp_path: Path) -> Iterator[QdrantIndex]:
 
 
 @pytest.fixture
-def indexed(store: SqliteStore, embedder: Embedder, qdrant: QdrantIndex) -> list[str]:
+def indexed(store: RecordStore, embedder: Embedder, qdrant: QdrantIndex) -> list[str]:
     records = [
         make_record(
             doc_type=doc_type,
@@ -99,7 +99,7 @@ def _ranked(searcher: HybridSearcher, request: SearchRequest) -> list[tuple[str,
 @pytest.mark.parametrize("mode", ["hybrid", "dense"])
 @pytest.mark.parametrize("understand", [True, False])
 def test_search_with_qdrant_ranks_as_the_matrix_does(
-    store: SqliteStore,
+    store: RecordStore,
     embedder: Embedder,
     qdrant: QdrantIndex,
     indexed: list[str],
@@ -131,7 +131,7 @@ def test_search_with_qdrant_ranks_as_the_matrix_does(
 
 
 def test_a_permission_revoked_in_the_store_but_not_yet_in_qdrant_never_reaches_the_caller(
-    store: SqliteStore,
+    store: RecordStore,
     embedder: Embedder,
     qdrant: QdrantIndex,
     indexed: list[str],
@@ -171,7 +171,7 @@ def test_a_permission_revoked_in_the_store_but_not_yet_in_qdrant_never_reaches_t
 
 
 def test_a_record_deleted_in_the_store_but_not_yet_in_qdrant_is_dropped(
-    store: SqliteStore, embedder: Embedder, qdrant: QdrantIndex, indexed: list[str]
+    store: RecordStore, embedder: Embedder, qdrant: QdrantIndex, indexed: list[str]
 ) -> None:
     searcher = HybridSearcher(store, embedder, qdrant=qdrant)
     request = SearchRequest(text="head lice", scope=AMY, mode="dense", understand=False)
@@ -184,7 +184,7 @@ def test_a_record_deleted_in_the_store_but_not_yet_in_qdrant_is_dropped(
 
 
 def test_a_dense_search_without_a_scope_asks_qdrant_for_the_allowed_records(
-    store: SqliteStore, embedder: Embedder, qdrant: QdrantIndex, indexed: list[str]
+    store: RecordStore, embedder: Embedder, qdrant: QdrantIndex, indexed: list[str]
 ) -> None:
     """What the pattern finder calls (``search_above`` with a mask, no scope) answers as the
     matrix does."""

@@ -45,14 +45,14 @@ from retrieval.models import (
     SearchRequest,
 )
 from retrieval.search import HybridSearcher
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 MEDLINE = Path(__file__).resolve().parents[3] / "shared" / "eval-data" / "medline"
 VOCABULARY = ["plan", "safety", "zoë", "zoe", "snake_case", "snake", "case", "gp", "visit", "mum"]
 _ZERO = bytes(4 * 384)
 
 
-def _add(store: SqliteStore, docs: Sequence[tuple[str, str, str]]) -> None:
+def _add(store: RecordStore, docs: Sequence[tuple[str, str, str]]) -> None:
     """Index ``(id, text, principal)`` triples, one chunk each, in one transaction."""
     with store.transaction() as conn:
         for doc_id, text, principal in docs:
@@ -68,7 +68,7 @@ def _add(store: SqliteStore, docs: Sequence[tuple[str, str, str]]) -> None:
 
 
 def _search(
-    store: SqliteStore, groups: Sequence[TermGroup], *principals: str
+    store: RecordStore, groups: Sequence[TermGroup], *principals: str
 ) -> list[tuple[str, float]]:
     """Our BM25 as a caller with ``principals``: ``(record id, score)`` best first."""
     scope = AccessScope.of(*principals)
@@ -96,7 +96,7 @@ def _fts5_scores(conn: Connection, groups: Sequence[TermGroup]) -> dict[int, flo
 
 
 def _ours_against_fts5(
-    store: SqliteStore, groups: Sequence[TermGroup], embedded: SqliteStore | None = None
+    store: RecordStore, groups: Sequence[TermGroup], embedded: RecordStore | None = None
 ) -> None:
     """Our scores on ``store`` equal FTS5's ``bm25()`` on ``embedded`` (an embedded store of
     the same records; ``store`` itself when it is one)."""
@@ -112,7 +112,7 @@ def _ours_against_fts5(
 
 
 def test_scores_are_fts5_bm25_exactly_for_a_caller_who_sees_everything(
-    store: SqliteStore, tmp_path: Path
+    store: RecordStore, tmp_path: Path
 ) -> None:
     """On PostgreSQL too: its token table gives the scores FTS5 gives the same records."""
     if not (MEDLINE / "corpus.jsonl").exists():
@@ -123,7 +123,7 @@ def test_scores_are_fts5_bm25_exactly_for_a_caller_who_sees_everything(
         queries = [json.loads(line)["text"] for line in fh]
     triples = [(d["_id"], d["text"], "all") for d in docs]
     _add(store, triples)
-    embedded = SqliteStore(tmp_path / "embedded.sqlite3") if store.postgresql else store
+    embedded = RecordStore(tmp_path / "embedded.sqlite3") if store.postgresql else store
     if embedded is not store:
         _add(embedded, triples)
     for query in queries:
@@ -155,7 +155,7 @@ def test_scores_match_fts5_on_random_chunks_and_groups(
 ) -> None:
     """NEAR groups, repeated terms, folded ("zoë") and split ("snake_case") terms included."""
     with tempfile.TemporaryDirectory() as folder:
-        store = SqliteStore(Path(folder) / "s.db")
+        store = RecordStore(Path(folder) / "s.db")
         try:
             _add(store, [(f"D{i}", text, "all") for i, text in enumerate(texts)])
             _ours_against_fts5(store, [tuple(analysis.terms(" ".join(g))) for g in groups])
@@ -172,7 +172,7 @@ def test_postgresql_scores_equal_fts5_on_random_chunks_and_groups(
     query = [tuple(analysis.terms(" ".join(g))) for g in groups]
     triples = [(f"D{i}", text, "all") for i, text in enumerate(texts)]
     with tempfile.TemporaryDirectory() as folder, postgresql_schema() as url:
-        embedded, scale_out = SqliteStore(Path(folder) / "s.db"), SqliteStore(url)
+        embedded, scale_out = RecordStore(Path(folder) / "s.db"), RecordStore(url)
         try:
             _add(embedded, triples)
             _add(scale_out, triples)
@@ -194,8 +194,8 @@ def test_records_hidden_from_the_caller_change_no_score(
 ) -> None:
     query = [tuple(analysis.terms(" ".join(g))) for g in groups]
     with tempfile.TemporaryDirectory() as folder:
-        alone = SqliteStore(Path(folder) / "alone.db")
-        shared = SqliteStore(Path(folder) / "shared.db")
+        alone = RecordStore(Path(folder) / "alone.db")
+        shared = RecordStore(Path(folder) / "shared.db")
         try:
             mine = [(f"V{i}", text, "team:a") for i, text in enumerate(visible)]
             _add(alone, mine)
@@ -235,7 +235,7 @@ def test_a_kept_near_instance_is_part_of_a_match(starts: list[list[int]], distan
 
 
 def test_hidden_records_do_not_reorder_a_users_results(
-    store: SqliteStore, indexer: Indexer, searcher: HybridSearcher
+    store: RecordStore, indexer: Indexer, searcher: HybridSearcher
 ) -> None:
     """The attack: two of her own records, one per name; hidden records naming Jordan.
 
@@ -271,7 +271,7 @@ def test_hidden_records_do_not_reorder_a_users_results(
     assert [_seen(searcher, request) for request in requests] == before
 
 
-def _index_wide_scores(store: SqliteStore) -> dict[str, float]:
+def _index_wide_scores(store: RecordStore) -> dict[str, float]:
     """BM25 of "jordan kai" with statistics over every record (the channel's source): FTS5's
     own on the embedded store; ours for a caller who sees everything on PostgreSQL."""
     groups: list[TermGroup] = [("jordan",), ("kai",)]
@@ -329,7 +329,7 @@ def two_stores(
     mine = records("MINE", "team:a", 18, 0)
     searchers = []
     for name, extra in (("alone", []), ("shared", records("HIDDEN", "team:b", 40, 3))):
-        store = SqliteStore(tmp_path_factory.mktemp(name) / "s.db")
+        store = RecordStore(tmp_path_factory.mktemp(name) / "s.db")
         Indexer(store, embedder, ChunkingConfig(max_words=60)).apply(mine, source="mine")
         if extra:
             Indexer(store, embedder, ChunkingConfig(max_words=60)).apply(extra, source="other")

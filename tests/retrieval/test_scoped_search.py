@@ -22,7 +22,7 @@ from retrieval.access import scope_masks, visible_records
 from retrieval.dense import DenseIndex
 from retrieval.lexical import TermGroup, bm25_search, group_matches, match_expression
 from retrieval.models import AccessScope, ChunkRow, Document, SearchFilters
-from retrieval.store import SqliteStore
+from retrieval.store import RecordStore
 
 WORDS = ["plan", "safety", "zoë", "snake_case", "case", "gp", "visit", "mum", "police"]
 _ZERO = bytes(4 * 384)
@@ -31,7 +31,7 @@ Doc = tuple[str, str, str, str]  # id, case, text, principal
 KEPT_FIXTURE = HealthCheck.function_scoped_fixture
 
 
-def _add(store: SqliteStore, docs: Sequence[Doc]) -> None:
+def _add(store: RecordStore, docs: Sequence[Doc]) -> None:
     with store.transaction() as conn:
         generation = store.next_generation(conn)
         for doc_id, case_id, text, principal in docs:
@@ -47,7 +47,7 @@ def _add(store: SqliteStore, docs: Sequence[Doc]) -> None:
 
 
 def _bm25(
-    store: SqliteStore, groups: Sequence[TermGroup], principal: str, case_id: str | None
+    store: RecordStore, groups: Sequence[TermGroup], principal: str, case_id: str | None
 ) -> list[tuple[str, float]]:
     """Our BM25 as ``principal`` within ``case_id`` (None: every case), best first."""
     dense = DenseIndex(384)
@@ -61,7 +61,7 @@ def _bm25(
     return [(ids[record], score) for _, record, score in hits]
 
 
-def _fts5(store: SqliteStore, groups: Sequence[TermGroup], case_id: str | None) -> list[str]:
+def _fts5(store: RecordStore, groups: Sequence[TermGroup], case_id: str | None) -> list[str]:
     """FTS5's own ``bm25()`` ranking (index-wide statistics) of the case's records."""
     expression = match_expression(groups)
     assert expression is not None
@@ -116,7 +116,7 @@ def test_a_case_scoped_ranking_is_fts5s_for_a_caller_who_sees_everything(
     if match_expression(groups) is None:
         return
     with tempfile.TemporaryDirectory() as folder:
-        store = SqliteStore(Path(folder) / "s.db")
+        store = RecordStore(Path(folder) / "s.db")
         try:
             _add(store, [(f"D{i}", case, text, "all") for i, (case, text) in enumerate(docs)])
             ours = _bm25(store, groups, "all", case_id)
@@ -137,8 +137,8 @@ def test_records_hidden_from_the_caller_change_no_case_scoped_score(
     if match_expression(groups) is None:
         return
     with tempfile.TemporaryDirectory() as folder:
-        alone = SqliteStore(Path(folder) / "alone.db")
-        shared = SqliteStore(Path(folder) / "shared.db")
+        alone = RecordStore(Path(folder) / "alone.db")
+        shared = RecordStore(Path(folder) / "shared.db")
         try:
             own = [(f"M{i}", case, text, "team:a") for i, (case, text) in enumerate(mine)]
             _add(alone, own)
@@ -155,7 +155,7 @@ def test_records_hidden_from_the_caller_change_no_case_scoped_score(
 def test_a_kept_population_follows_records_added_and_access_removed(scratch: Path) -> None:
     """The statistics of her next search count a record added since, and stop counting one
     whose access she lost, though the same index object served the earlier search."""
-    store = SqliteStore(scratch / "s.db")
+    store = RecordStore(scratch / "s.db")
     dense = DenseIndex(384)
     scope = AccessScope.of("team:a")
 
@@ -185,7 +185,7 @@ def test_a_kept_population_follows_records_added_and_access_removed(scratch: Pat
 
 
 def test_kept_populations_cannot_be_changed_by_a_caller(scratch: Path) -> None:
-    store = SqliteStore(scratch / "s.db")
+    store = RecordStore(scratch / "s.db")
     dense = DenseIndex(384)
     try:
         _add(store, [("A", "CASE-1", "safety plan agreed", "team:a")])
@@ -226,7 +226,7 @@ def test_dense_scores_are_the_same_whether_or_not_the_matrix_is_copied(
     else:
         mask = np.array([False, *allowed[:n]], dtype=np.bool_)
     with tempfile.TemporaryDirectory() as folder:
-        store = SqliteStore(Path(folder) / "s.db")
+        store = RecordStore(Path(folder) / "s.db")
         try:
             with store.transaction() as conn:
                 generation = store.next_generation(conn)
@@ -257,7 +257,7 @@ def test_a_revoked_right_takes_effect_on_the_next_search_whatever_wrote_it(
 ) -> None:
     """Rights kept between searches are dropped by any permission write, even one made
     without a new store generation (the store's triggers count every change)."""
-    store = SqliteStore(scratch / "s.db")
+    store = RecordStore(scratch / "s.db")
     scope = AccessScope.of("team:a")
 
     def seen() -> list[int]:
@@ -284,7 +284,7 @@ def test_kept_match_lists_follow_chunks_added_and_removed(
     scratch: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(lexical, "KEPT_MIN_CHUNKS", 0)  # keep every list, however short
-    store = SqliteStore(scratch / "s.db")
+    store = RecordStore(scratch / "s.db")
     groups: list[TermGroup] = [("gp",), ("safety", "plan")]
 
     def matching() -> dict[TermGroup, list[int]]:

@@ -1,5 +1,5 @@
 """An index on ``records.generation``: Qdrant's sync asks for the records changed since the
-generation it last acknowledged (``SqliteStore.changed_records``), which without it scans every
+generation it last acknowledged (``RecordStore.changed_records``), which without it scans every
 record on every sync, after every committed batch.
 
 Revision ID: 0003
