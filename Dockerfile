@@ -53,6 +53,6 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
 
-# One worker by default; CASESEARCH_WORKERS=N runs N processes on one store (on PostgreSQL,
-# several containers may share it too: compose.scale-out.yaml).
+# One worker by default; CASESEARCH_WORKERS sets how many processes serve one store (on
+# PostgreSQL, several containers may share it too: compose.scale-out.yaml).
 CMD ["casesearch", "serve"]
