@@ -280,17 +280,19 @@ class QdrantIndex:
     def delete_records(self, record_ids: Iterable[str]) -> None:
         ids = sorted(set(record_ids))
         if ids:
-            self.client.delete(
-                self.name,
-                points_selector=models.FilterSelector(
-                    filter=models.Filter(
-                        must=[
-                            models.FieldCondition(key="record_id", match=models.MatchAny(any=ids))
-                        ]
-                    )
-                ),
-                wait=True,
-            )
+            self._delete_where("record_id", ids)
+
+    def _delete_where(self, key: str, values: Sequence[str] | Sequence[int]) -> None:
+        """Delete the points whose payload ``key`` is one of ``values``, acknowledged."""
+        self.client.delete(
+            self.name,
+            points_selector=models.FilterSelector(
+                filter=models.Filter(
+                    must=[models.FieldCondition(key=key, match=models.MatchAny(any=list(values)))]
+                )
+            ),
+            wait=True,
+        )
 
     # -- search -------------------------------------------------------------------------------
 
@@ -359,18 +361,7 @@ class QdrantIndex:
         """Delete the points of these store chunks (a point overwritten by a newer chunk of
         the same record and ordinal carries the newer pk, and stays)."""
         for start in range(0, len(chunk_pks), 1000):
-            part = list(chunk_pks[start : start + 1000])
-            self.client.delete(
-                self.name,
-                points_selector=models.FilterSelector(
-                    filter=models.Filter(
-                        must=[
-                            models.FieldCondition(key="chunk_pk", match=models.MatchAny(any=part))
-                        ]
-                    )
-                ),
-                wait=True,
-            )
+            self._delete_where("chunk_pk", list(chunk_pks[start : start + 1000]))
 
     # -- following the store ------------------------------------------------------------------
 

@@ -3,27 +3,37 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from connectors.record import Record, parse_record
 
-_ids = itertools.count(1)
+
+def record_factory(prefix: str = "REC") -> Callable[..., Record]:
+    """A record maker with numbering of its own: ids ``PREFIX-00001``… and titles ``Case note
+    N``. Titles are indexed, so a module that makes many records with its own maker leaves the
+    numbers, and so the rankings, of every other module's records as they were."""
+    numbers = itertools.count(1)
+
+    def make(**fields: Any) -> Record:
+        """A valid record; any field can be overridden (``acl`` defaults to ``team:a``)."""
+        number = next(numbers)
+        raw: dict[str, Any] = {
+            "id": f"{prefix}-{number:05d}",
+            "case_id": "CASE-1",
+            "doc_type": "case_note",
+            "title": f"Case note {number}",
+            "text": "The social worker visited the family home and spoke with the child.",
+            "created_at": "2024-03-02",
+            "acl": ["team:a"],
+        }
+        raw.update(fields)
+        return parse_record(raw)
+
+    return make
 
 
-def make_record(**fields: Any) -> Record:
-    """A valid record; any field can be overridden (``acl`` defaults to ``team:a``)."""
-    number = next(_ids)
-    raw: dict[str, Any] = {
-        "id": f"REC-{number:05d}",
-        "case_id": "CASE-1",
-        "doc_type": "case_note",
-        "title": f"Case note {number}",
-        "text": "The social worker visited the family home and spoke with the child.",
-        "created_at": "2024-03-02",
-        "acl": ["team:a"],
-    }
-    raw.update(fields)
-    return parse_record(raw)
+make_record = record_factory()
 
 
 CASE_NOTE_PHRASES = (

@@ -7,19 +7,18 @@ embedded. On both store backends."""
 from __future__ import annotations
 
 import hashlib
-import itertools
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from factories import record_factory
 from qdrant_client import models
 
 from app import cli
 from app.services import QDRANT_COLLECTION
 from app.settings import get_settings
-from connectors.record import Record, parse_record
 from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
 from retrieval.qdrant_index import QdrantIndex, client_for, point_id
@@ -29,27 +28,8 @@ from retrieval.store import RecordStore
 DIM = 384  # what build_embedder's model says; nothing is embedded here
 
 
-PREFIX = "RC"
-
-_numbers = itertools.count(1)
-
-
-def make_record(**fields: Any) -> Record:
-    """A valid record, numbered by this module (``factories.make_record`` numbers records
-    across the whole session, and its titles are indexed: other modules' rankings would move
-    with every record made here)."""
-    number = next(_numbers)
-    raw: dict[str, Any] = {
-        "id": f"{PREFIX}-{number:05d}",
-        "case_id": "CASE-1",
-        "doc_type": "case_note",
-        "title": f"Case note {number}",
-        "text": "The social worker visited the family home and spoke with the child.",
-        "created_at": "2024-03-02",
-        "acl": ["team:a"],
-    }
-    raw.update(fields)
-    return parse_record(raw)
+# numbered by this module: factories.record_factory says why
+make_record = record_factory("RC")
 
 
 class HashEmbedder:

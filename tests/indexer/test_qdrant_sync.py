@@ -7,7 +7,6 @@ store committed is replayed by the next sync, so nothing is lost."""
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -16,8 +15,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from factories import record_factory
 
-from connectors.record import Record, parse_record
 from connectors.registry import connector_from_source
 from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
@@ -28,27 +27,8 @@ from retrieval.store import RecordStore
 DIM = 16
 
 
-PREFIX = "QS"
-
-_numbers = itertools.count(1)
-
-
-def make_record(**fields: Any) -> Record:
-    """A valid record, numbered by this module (``factories.make_record`` numbers records
-    across the whole session, and its titles are indexed: other modules' rankings would move
-    with every record made here)."""
-    number = next(_numbers)
-    raw: dict[str, Any] = {
-        "id": f"{PREFIX}-{number:05d}",
-        "case_id": "CASE-1",
-        "doc_type": "case_note",
-        "title": f"Case note {number}",
-        "text": "The social worker visited the family home and spoke with the child.",
-        "created_at": "2024-03-02",
-        "acl": ["team:a"],
-    }
-    raw.update(fields)
-    return parse_record(raw)
+# numbered by this module: factories.record_factory says why
+make_record = record_factory("QS")
 
 
 class HashEmbedder:

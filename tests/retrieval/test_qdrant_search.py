@@ -5,16 +5,15 @@ while Qdrant still allows it never reaching the caller (the re-check against the
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import pytest
+from factories import record_factory
 
-from connectors.record import Record, parse_record
 from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
 from retrieval.embedding import Embedder
@@ -23,27 +22,8 @@ from retrieval.qdrant_index import QdrantIndex, client_for
 from retrieval.search import HybridSearcher
 from retrieval.store import RecordStore
 
-PREFIX = "QR"
-
-_numbers = itertools.count(1)
-
-
-def make_record(**fields: Any) -> Record:
-    """A valid record, numbered by this module (``factories.make_record`` numbers records
-    across the whole session, and its titles are indexed: other modules' rankings would move
-    with every record made here)."""
-    number = next(_numbers)
-    raw: dict[str, Any] = {
-        "id": f"{PREFIX}-{number:05d}",
-        "case_id": "CASE-1",
-        "doc_type": "case_note",
-        "title": f"Case note {number}",
-        "text": "The social worker visited the family home and spoke with the child.",
-        "created_at": "2024-03-02",
-        "acl": ["team:a"],
-    }
-    raw.update(fields)
-    return parse_record(raw)
+# numbered by this module: factories.record_factory says why
+make_record = record_factory("QR")
 
 
 TEXTS = [
