@@ -66,7 +66,7 @@ typecheck: install
 	# tests in two passes: each test folder has its own conftest module
 	MYPYPATH=tests:tests/app $(BIN)/mypy --explicit-package-bases tests/retrieval tests/indexer \
 	  tests/app tests/evaluation tests/web tests/test_layering.py tests/test_deploy_files.py \
-	  tests/factories.py tests/app_helpers.py tests/store_snapshot.py tests/pg_schema.py
+	  tests/factories.py tests/app_helpers.py tests/store_snapshot.py tests/pg_schema.py tests/qdrant_target.py
 	MYPYPATH=tests/connectors $(BIN)/mypy --explicit-package-bases tests/connectors
 	$(BIN)/mypy client/casesearch_client
 	MYPYPATH=tests:tests/client $(BIN)/mypy --explicit-package-bases tests/client

@@ -16,12 +16,13 @@ from typing import Any
 import numpy as np
 import pytest
 from factories import record_factory
+from qdrant_target import qdrant_index
 
 from connectors.registry import connector_from_source
 from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
 from retrieval.errors import IndexSyncError
-from retrieval.qdrant_index import ACKNOWLEDGED, QdrantIndex, client_for, point_id
+from retrieval.qdrant_index import ACKNOWLEDGED, QdrantIndex, point_id
 from retrieval.store import RecordStore
 
 DIM = 16
@@ -52,10 +53,8 @@ class HashEmbedder:
 
 @pytest.fixture
 def qdrant(tmp_path: Path) -> Iterator[QdrantIndex]:
-    index = QdrantIndex(client_for(f"local:{tmp_path / 'qdrant'}"), "chunks", DIM)
-    index.ensure_collection()
-    yield index
-    index.client.close()
+    with qdrant_index(tmp_path / "qdrant", "chunks", DIM) as index:
+        yield index
 
 
 @pytest.fixture

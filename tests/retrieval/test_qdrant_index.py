@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from qdrant_target import qdrant_index
 
 from retrieval.lexical import K1, B
 from retrieval.qdrant_index import (
@@ -20,7 +21,6 @@ from retrieval.qdrant_index import (
     IndexedChunk,
     QdrantIndex,
     Scope,
-    client_for,
     point_id,
 )
 
@@ -56,17 +56,10 @@ def _chunk(
     )
 
 
-def _fresh() -> QdrantIndex:
-    index = QdrantIndex(client_for("local::memory:"), "chunks", DIM)
-    index.ensure_collection()
-    return index
-
-
 @pytest.fixture
 def index() -> Iterator[QdrantIndex]:
-    made = _fresh()
-    yield made
-    made.client.close()
+    with qdrant_index(None, "chunks", DIM) as made:
+        yield made
 
 
 def test_scope_and_deny_hold_in_every_kind_of_query(index: QdrantIndex) -> None:
@@ -132,8 +125,7 @@ def test_hidden_records_change_nothing_the_caller_gets(
 ) -> None:
     """Adding records the caller may not see (however many, whatever they say) leaves her
     lexical, dense and hybrid answers, scores included, exactly as they were."""
-    index = _fresh()
-    try:
+    with qdrant_index(None, "chunks", DIM) as index:
         index.upsert([_chunk(f"V-{i}", t) for i, t in enumerate(visible)])
         vector = _vector(99)
         before = (
@@ -154,8 +146,6 @@ def test_hidden_records_change_nothing_the_caller_gets(
             assert [(c.record_id, round(c.score, 6)) for c in old] == [
                 (c.record_id, round(c.score, 6)) for c in new
             ]
-    finally:
-        index.client.close()
 
 
 def test_a_permission_change_is_a_payload_update(index: QdrantIndex) -> None:

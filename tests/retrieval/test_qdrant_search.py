@@ -13,12 +13,13 @@ from typing import Literal
 
 import pytest
 from factories import record_factory
+from qdrant_target import qdrant_index
 
 from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
 from retrieval.embedding import Embedder
 from retrieval.models import AccessScope, SearchFilters, SearchRequest
-from retrieval.qdrant_index import QdrantIndex, client_for
+from retrieval.qdrant_index import QdrantIndex
 from retrieval.search import HybridSearcher
 from retrieval.store import RecordStore
 
@@ -48,10 +49,8 @@ MODES: tuple[Literal["dense", "hybrid"], ...] = ("dense", "hybrid")
 
 @pytest.fixture
 def qdrant(tmp_path: Path) -> Iterator[QdrantIndex]:
-    index = QdrantIndex(client_for(f"local:{tmp_path / 'qdrant'}"), "chunks", 384)
-    index.ensure_collection()
-    yield index
-    index.client.close()
+    with qdrant_index(tmp_path / "qdrant", "chunks", 384) as index:
+        yield index
 
 
 @pytest.fixture
