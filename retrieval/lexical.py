@@ -187,22 +187,23 @@ _kept: WeakKeyDictionary[Engine, OrderedDict[tuple[int, str], IntArray]] = WeakK
 
 def _group_matching(conn: Connection, group: TermGroup) -> IntArray:
     """The chunks (pks, ascending, read-only) a group matches anywhere in the index."""
-    expression = _group_expression(group)
-    if is_postgresql(conn):
-        phrases = [fts5_tokens(term) for term in group]
-        distance = _near_distance(group) if len(group) > 1 else None
-        return _kept_or_read(
-            conn, f"match:{expression}", lambda: _occurrence_matches(conn, phrases, distance)
-        )
-    return _kept_or_read(conn, f"match:{expression}", lambda: _rowids(conn, expression))
+    distance = _near_distance(group) if len(group) > 1 else None
+    return _matching(conn, _group_expression(group), [fts5_tokens(t) for t in group], distance)
 
 
 def _phrase_matching(conn: Connection, tokens: tuple[str, ...]) -> IntArray:
     """The chunks (pks, ascending, read-only) holding the phrase anywhere in the index."""
-    expression = _phrase_expression(tokens)
+    return _matching(conn, _phrase_expression(tokens), [tokens], None)
+
+
+def _matching(
+    conn: Connection, expression: str, phrases: Sequence[tuple[str, ...]], distance: int | None
+) -> IntArray:
+    """The chunks matching the FTS5 ``expression``: FTS5's own answer on SQLite; on
+    PostgreSQL the same ``phrases`` (within ``NEAR(…, distance)``) found in the token table."""
     if is_postgresql(conn):
         return _kept_or_read(
-            conn, f"match:{expression}", lambda: _occurrence_matches(conn, [tokens], None)
+            conn, f"match:{expression}", lambda: _occurrence_matches(conn, phrases, distance)
         )
     return _kept_or_read(conn, f"match:{expression}", lambda: _rowids(conn, expression))
 

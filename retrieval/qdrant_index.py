@@ -569,31 +569,43 @@ def _match(key: str, value: str) -> models.FieldCondition:
 
 def _payload(c: IndexedChunk) -> dict[str, object]:
     return {
-        "record_id": c.record_id,
-        "record_pk": c.record_pk,
+        **_record_payload(
+            c.record_id, c.record_pk, c.case_id, c.doc_type, c.created, c.allow, c.deny
+        ),
         "chunk_pk": c.chunk_pk,
         "ordinal": c.ordinal,
-        "case_id": c.case_id,
-        "doc_type": c.doc_type,
-        "day": c.created.toordinal() if c.created else None,
-        "allow": sorted(set(c.allow)),
-        "deny": sorted(set(c.deny)),
         "content_hash": content_hash(c.terms, c.vector.astype(np.float32).tobytes()),
-        "acl_hash": acl_hash(c.allow, c.deny),
     }
 
 
 def record_fields(record: IndexedRecord) -> dict[str, object]:
     """The payload fields every point of ``record`` shares (as ``_payload`` writes them)."""
+    return _record_payload(
+        record.id, record.pk, record.case_id, record.doc_type, record.created, record.allow,
+        record.deny,
+    )  # fmt: skip
+
+
+def _record_payload(
+    record_id: str,
+    record_pk: int | None,
+    case_id: str | None,
+    doc_type: str | None,
+    created: dt.date | None,
+    allow: Sequence[str],
+    deny: Sequence[str],
+) -> dict[str, object]:
+    """The fields a point takes from its record: one writer, so a payload update, an upsert
+    and reconcile's expected payload cannot drift apart."""
     return {
-        "record_id": record.id,
-        "record_pk": record.pk,
-        "case_id": record.case_id,
-        "doc_type": record.doc_type,
-        "day": record.created.toordinal() if record.created else None,
-        "allow": sorted(set(record.allow)),
-        "deny": sorted(set(record.deny)),
-        "acl_hash": acl_hash(record.allow, record.deny),
+        "record_id": record_id,
+        "record_pk": record_pk,
+        "case_id": case_id,
+        "doc_type": doc_type,
+        "day": created.toordinal() if created else None,
+        "allow": sorted(set(allow)),
+        "deny": sorted(set(deny)),
+        "acl_hash": acl_hash(allow, deny),
     }
 
 

@@ -47,8 +47,6 @@ WRITE_LOCK = 0x63617365
 """PostgreSQL advisory lock taken by every write transaction: one writer at a time, as
 SQLite's ``BEGIN IMMEDIATE`` gives (arbitrary; ASCII "case")."""
 
-_VERSIONS = ("acl_version", "chunks_version")
-
 
 @dataclass(frozen=True, slots=True)
 class StoredState:
@@ -995,23 +993,10 @@ class RecordStore:
     def chunk_rows(self, conn: Connection, record_pks: Iterable[int]) -> dict[int, list[ChunkRow]]:
         """record pk → its chunks as stored (ordinal order), terms and vectors included: what
         ``insert_documents`` takes, to copy records without analysing or embedding again."""
-        terms = (
-            "c.terms FROM chunks c"
-            if self.postgresql
-            else ("f.terms FROM chunks c JOIN chunks_fts f ON f.rowid = c.pk")
-        )
-        rows = _select_in(
-            conn,
-            f"SELECT c.record_pk, c.ordinal, c.char_start, c.char_end, c.vector, {terms}"
-            " WHERE c.record_pk IN",
-            record_pks,
-        )
-        out: dict[int, list[ChunkRow]] = {}
-        for record_pk, ordinal, start, end, vector, text in sorted(rows, key=lambda r: r[:2]):
-            out.setdefault(int(record_pk), []).append(
-                ChunkRow(int(ordinal), int(start), int(end), str(text), bytes(vector))
-            )
-        return out
+        return {
+            record_pk: [chunk for _, chunk in chunks]
+            for record_pk, chunks in self.chunks_with_pks(conn, record_pks).items()
+        }
 
     # -- the outbox a second index follows (retrieval.qdrant_index) ---------------------------
 
