@@ -573,11 +573,13 @@ class RecordStore:
 
     def person_ids_of(self, conn: Connection, record_ids: Sequence[str]) -> list[str]:
         """The distinct person ids the given records name (sorted); unknown ids name nobody."""
+        # Two steps, not one join: SQLite pushes a condition on the view's own column into
+        # both arms of its UNION ALL, but not one reached through a join with ``records``; the
+        # join materialised every subject of the store (29 ms a search on the demo corpus,
+        # a quarter of a search's time, against 0.3 ms).
+        pks = [r[0] for r in _select_in(conn, "SELECT pk FROM records WHERE id IN", record_ids)]
         rows = _select_in(
-            conn,
-            "SELECT DISTINCT s.person_id FROM effective_subjects s"
-            " JOIN records r ON r.pk = s.record_pk WHERE r.id IN",
-            record_ids,
+            conn, "SELECT DISTINCT person_id FROM effective_subjects WHERE record_pk IN", pks
         )
         return sorted({str(r[0]) for r in rows})
 
