@@ -5,9 +5,9 @@
 FROM python:3.11-slim-bookworm
 
 # Tesseract reads scanned letters and image-only PDF pages, antiword legacy Word .doc files
-# (connectors/extract.py).
+# (connectors/extract.py); ffmpeg decodes audio and video recordings (connectors/media.py).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng antiword \
+ && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng antiword ffmpeg \
  && rm -rf /var/lib/apt/lists/*
 
 ENV PYTHONDONTWRITEBYTECODE=1 \

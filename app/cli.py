@@ -281,10 +281,13 @@ def _shard(text: str) -> Shard:
 
 
 def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from app.media import media_copies
     from connectors.registry import connector_from_source
 
     services = _services(settings)
-    connector = connector_from_source(args.source, limits=settings.extraction.limits())
+    connector = connector_from_source(
+        args.source, limits=settings.extraction.limits(), media_dir=media_copies(settings).folder
+    )
     if args.rebuild:
         services.indexer.rebuild()
     summary = services.indexer.run(

@@ -86,6 +86,9 @@ class ExtractionSettings(BaseModel):
     memory_bytes: int = Field(caps.EXTRACTION_MEMORY_BYTES, ge=64 << 20)
     timeout_s: float = Field(caps.EXTRACTION_TIMEOUT_S, gt=0)
     isolate: bool = True
+    # recordings (issue 17): longest recording transcribed, largest audio or video file read
+    max_media_seconds: float = Field(caps.MAX_MEDIA_SECONDS, gt=0)
+    max_media_bytes: int = Field(caps.MAX_MEDIA_BYTES, ge=1_000)
 
     def limits(self) -> caps.ExtractionLimits:
         return caps.ExtractionLimits(**self.model_dump())

@@ -21,11 +21,14 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from connectors.errors import ExtractionError as ExtractionError
 from connectors.html_text import html_to_text
 from connectors.limits import ExtractionLimits, text_too_long
+from connectors.media import MEDIA_SUFFIXES, transcribe_file
+from connectors.moonshine import MoonshineModel
 from connectors.office import (
     DOC_UNAVAILABLE,
     MAX_CELLS,
@@ -47,7 +50,12 @@ HTML_SUFFIXES = frozenset({".html", ".htm"})
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
 OFFICE_SUFFIXES = frozenset({".docx", ".odt", ".rtf", ".xlsx", ".doc"})
 SUPPORTED_SUFFIXES = (
-    TEXT_SUFFIXES | HTML_SUFFIXES | IMAGE_SUFFIXES | OFFICE_SUFFIXES | frozenset({".pdf", ".eml"})
+    TEXT_SUFFIXES
+    | HTML_SUFFIXES
+    | IMAGE_SUFFIXES
+    | OFFICE_SUFFIXES
+    | MEDIA_SUFFIXES
+    | frozenset({".pdf", ".eml"})
 )
 
 # A page whose text layer is shorter than this (a scanner's stamp, a page number) and that
@@ -86,6 +94,8 @@ class Extracted:
     attachments: tuple[str, ...] = ()
     attachment_failures: tuple[AttachmentFailure, ...] = ()
     ocr_used: bool = False
+    # a recording's segments and model (``connectors.media``); None for documents
+    media: dict[str, Any] | None = None
 
 
 class Extractor:
@@ -117,6 +127,7 @@ class Extractor:
         self.doc_timeout_s = doc_timeout_s
         self.max_cells = max_cells
         self._ocr_available: bool | None = None
+        self._speech: MoonshineModel | None = None
 
     # --- dispatch -------------------------------------------------------------------------
 
@@ -131,6 +142,31 @@ class Extractor:
         if len(extracted.text) > self.limits.max_text_chars:
             raise ExtractionError(text_too_long(len(extracted.text), self.limits.max_text_chars))
         return extracted
+
+    def extract_media(
+        self, suffix: str, path: Path, *, progress: Callable[[float], None] | None = None
+    ) -> Extracted:
+        """The transcript of the recording at ``path`` (a copy the caller made of the bytes it
+        hashed); see ``connectors.media.transcribe_file`` for ``progress`` and the reasons
+        ``ExtractionError`` gives. The speech model is loaded on the first recording."""
+        if suffix not in MEDIA_SUFFIXES:
+            raise ExtractionError(f"unsupported recording type {suffix or '(no extension)'}")
+        transcript = transcribe_file(
+            path,
+            suffix,
+            max_seconds=self.limits.max_media_seconds,
+            timeout_s=self.limits.timeout_s,
+            model=self._speech_model,
+            progress=progress,
+        )
+        if len(transcript.text) > self.limits.max_text_chars:
+            raise ExtractionError(text_too_long(len(transcript.text), self.limits.max_text_chars))
+        return Extracted(text=transcript.text, media=transcript.media)
+
+    def _speech_model(self) -> MoonshineModel:
+        if self._speech is None:
+            self._speech = MoonshineModel()
+        return self._speech
 
     def _extract(self, suffix: str, data: bytes, *, depth: int) -> Extracted:
         if suffix in TEXT_SUFFIXES:
@@ -158,6 +194,10 @@ class Extractor:
             return self._eml(data, depth=depth)
         if suffix in IMAGE_SUFFIXES:
             return Extracted(text=self._ocr_image_bytes(data), ocr_used=True)
+        if suffix in MEDIA_SUFFIXES:  # an e-mailed voice note: not read from an attachment
+            raise ExtractionError(
+                "a recording attached to an e-mail is not transcribed: save it as a file of its own"
+            )
         raise ExtractionError(f"unsupported file type {suffix or '(no extension)'}")
 
     # --- OCR ------------------------------------------------------------------------------
@@ -694,6 +734,7 @@ def _storable(extracted: Extracted) -> Extracted:
             AttachmentFailure(clean(f.name), clean(f.reason)) for f in extracted.attachment_failures
         ),
         ocr_used=extracted.ocr_used,
+        media=extracted.media,
     )
 
 

@@ -1,4 +1,5 @@
-"""Files connector: a folder tree of case documents (text, HTML, PDF, Office, e-mail, scans).
+"""Files connector: a folder tree of case documents (text, HTML, PDF, Office, e-mail, scans,
+audio and video recordings).
 
 Conventions (manifest, ACL files, folder layout, ids) are documented in
 ``connectors/README.md``. Per file, the stream holds a ``Record``, or a ``Failure`` naming the
@@ -17,6 +18,8 @@ import hashlib
 import json
 import os
 import stat
+import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -31,6 +34,7 @@ from connectors.extract import (
     IMAGE_SUFFIXES,
     SUPPORTED_SUFFIXES,
     AttachmentFailure,
+    Extracted,
     ExtractionError,
     Extractor,
 )
@@ -47,6 +51,7 @@ from connectors.file_metadata import (
     own_metadata,
 )
 from connectors.limits import ExtractionLimits
+from connectors.media import MEDIA_SUFFIXES, MediaCopies
 from connectors.office import MAX_CELLS
 from connectors.record import Record, Tombstone, parse_record
 from connectors.sandbox import IsolatedExtractor
@@ -105,7 +110,11 @@ class FilesConnector(Connector):
     (default: ``manifest.csv`` or ``manifest.jsonl`` in the root); a checkpoint is yielded
     after every ``checkpoint_every`` files read; ``limits`` caps the text of one file, the XML
     of one Office document, the MIME nesting of one e-mail, and the memory and time of the
-    child process that reads PDF, Office, e-mail, RTF and image files (``limits.isolate``).
+    child process that reads PDF, Office, e-mail, RTF, image, audio and video files
+    (``limits.isolate``). Recordings are transcribed (``connectors.media``); with
+    ``media_dir`` a copy of each recording's bytes is kept there by SHA-256 for playback.
+    ``transcribed_s`` and ``transcribing_s`` add up the seconds of audio transcribed and the
+    seconds it took, for the progress line.
     Unknown extensions, hidden files, symlinks and ACL/manifest files are skipped; the
     relative paths of skipped files of unknown type from the last walk are in ``skipped``.
     Special files (FIFOs, sockets, devices) and names that are not valid UTF-8 are never
@@ -127,6 +136,7 @@ class FilesConnector(Connector):
         manifest: str | os.PathLike[str] | None = None,
         checkpoint_every: int = 100,
         limits: ExtractionLimits | None = None,
+        media_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         if max_bytes <= 0 or max_cells <= 0 or checkpoint_every <= 0:
             raise ValueError("max_bytes, max_cells and checkpoint_every must be positive")
@@ -141,6 +151,9 @@ class FilesConnector(Connector):
             else Extractor(ocr=ocr, max_cells=max_cells, limits=self.limits)
         )
         self.skipped: tuple[str, ...] = ()
+        self.media = MediaCopies(Path(media_dir)) if media_dir is not None else None
+        self.transcribed_s = 0.0
+        self.transcribing_s = 0.0
 
     @property
     def source_id(self) -> str:
@@ -268,12 +281,13 @@ class FilesConnector(Connector):
             and previous.meta == meta_hash
         ):
             return [], None
-        if stat.st_size > self.max_bytes:
-            return [Failure(rel, f"larger than the {_megabytes(self.max_bytes)} limit")], None
+        max_bytes = self._max_bytes(candidate.suffix)
+        if stat.st_size > max_bytes:
+            return [Failure(rel, f"larger than the {_megabytes(max_bytes)} limit")], None
         if not meta["acl"]:
             return self._withdraw(previous, Failure(rel, NO_ACL))
         try:
-            data = self._read(candidate.path)
+            data = self._read(candidate.path, max_bytes)
         except OSError as exc:
             return [Failure(rel, f"cannot read the file: {exc.strerror or exc}")], None
         except ExtractionError as exc:
@@ -313,21 +327,27 @@ class FilesConnector(Connector):
         )
         return items, state
 
-    def _read(self, path: Path) -> bytes:
-        """The bytes of a regular file, at most ``max_bytes`` (else ``ExtractionError``).
+    def _max_bytes(self, suffix: str) -> int:
+        return self.limits.max_media_bytes if suffix in MEDIA_SUFFIXES else self.max_bytes
+
+    def _read(self, path: Path, max_bytes: int | None = None) -> bytes:
+        """The bytes of a regular file, at most ``max_bytes`` (default: the connector's
+        ``max_bytes``; else ``ExtractionError``).
 
         Opened without following a link and without blocking, and checked to be a regular
         file on the open descriptor: a FIFO put in place of a file after the walk looked at it
         cannot hang the run.
         """
+        if max_bytes is None:
+            max_bytes = self.max_bytes
         flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
         fd = os.open(path, flags)
         with os.fdopen(fd, "rb") as handle:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise ExtractionError(_PASSED_REASONS["special"])
-            data = handle.read(self.max_bytes + 1)
-        if len(data) > self.max_bytes:
-            raise ExtractionError(f"larger than the {_megabytes(self.max_bytes)} limit")
+            data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise ExtractionError(f"larger than the {_megabytes(max_bytes)} limit")
         return data
 
     @staticmethod
@@ -344,7 +364,10 @@ class FilesConnector(Connector):
         self, candidate: _Candidate, data: bytes, meta: dict[str, Any], mtime_ns: int, sha: str
     ) -> tuple[Record, tuple[AttachmentFailure, ...]]:
         """The file's record; raises ``ExtractionError`` or ``RecordError``."""
-        extracted = self.extractor.extract(candidate.suffix, data)
+        if candidate.suffix in MEDIA_SUFFIXES:
+            extracted = self._transcribe(candidate.suffix, data, sha)
+        else:
+            extracted = self.extractor.extract(candidate.suffix, data)
         if not extracted.text.strip():
             raise ExtractionError("no text could be extracted (empty document)")
         modified = dt.datetime.fromtimestamp(mtime_ns / 1e9, tz=dt.UTC)
@@ -374,6 +397,8 @@ class FilesConnector(Connector):
             extra["doc_type_source"] = own.doc_type_source
         if extracted.ocr_used:
             extra["ocr"] = True
+        if extracted.media is not None:
+            extra["media"] = {**extracted.media, "sha256": sha}
         if extracted.attachment_failures:
             extra["attachment_errors"] = {f.name: f.reason for f in extracted.attachment_failures}
         raw = {
@@ -395,6 +420,22 @@ class FilesConnector(Connector):
             raw, source_ref=candidate.rel, max_text_chars=self.limits.max_text_chars
         )
         return record, extracted.attachment_failures
+
+    def _transcribe(self, suffix: str, data: bytes, sha: str) -> Extracted:
+        """A recording's transcript, read from the kept copy (or, without ``media_dir``, a
+        private temporary file): the child process decodes a path, not bytes on a pipe."""
+        started = time.perf_counter()
+        if self.media is not None:
+            extracted = self.extractor.extract_media(suffix, self.media.put(data, sha))
+        else:
+            with tempfile.TemporaryDirectory(prefix="casesearch-recording-") as folder:
+                path = Path(folder) / f"recording{suffix}"
+                path.write_bytes(data)
+                extracted = self.extractor.extract_media(suffix, path)
+        if extracted.media is not None:
+            self.transcribed_s += float(extracted.media.get("duration_s", 0.0))
+            self.transcribing_s += time.perf_counter() - started
+        return extracted
 
     # --- metadata ---------------------------------------------------------------------------
 

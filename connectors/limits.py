@@ -33,6 +33,12 @@ EXTRACTION_MEMORY_BYTES = 1 << 30
 # Wall-clock seconds to read one file, OCR included (the OCR step's own per-image timeout is
 # 300 s, so a lower limit would cut off what it allows).
 EXTRACTION_TIMEOUT_S = 300.0
+# A recording longer than this is a failure: a visit or a meeting is rarely past two hours,
+# and transcribing four hours takes about an hour and a quarter on one core here.
+MAX_MEDIA_SECONDS = 4 * 3600.0
+# Audio and video files may be larger than documents (``max_bytes``): a 4-hour MP3 at
+# 128 kbit/s is 230 MB, an hour of phone video about 1 GB.
+MAX_MEDIA_BYTES = 2_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +48,11 @@ class ExtractionLimits:
     ``max_text_chars`` bounds a record's text (files, JSONL lines); ``max_xml_elements`` and
     ``max_xml_depth`` the XML of one Office document; ``max_mime_depth`` and
     ``max_mime_parts`` one e-mail; ``memory_bytes`` and ``timeout_s`` the child process that
-    extracts PDF, Office, e-mail, RTF and image files (``isolate=False`` reads them in the
-    calling process instead, without those two limits). Raises ``ValueError`` for a limit
-    that is not positive.
+    extracts PDF, Office, e-mail, RTF, image, audio and video files (``isolate=False`` reads
+    them in the calling process instead, without those two limits). ``max_media_seconds``
+    bounds a recording's length and ``max_media_bytes`` an audio or video file's size; for a
+    recording ``timeout_s`` applies to decoding and to each segment's transcription, not to
+    the whole file. Raises ``ValueError`` for a limit that is not positive.
     """
 
     max_text_chars: int = MAX_TEXT_CHARS
@@ -55,6 +63,8 @@ class ExtractionLimits:
     memory_bytes: int = EXTRACTION_MEMORY_BYTES
     timeout_s: float = EXTRACTION_TIMEOUT_S
     isolate: bool = True
+    max_media_seconds: float = MAX_MEDIA_SECONDS
+    max_media_bytes: int = MAX_MEDIA_BYTES
 
     def __post_init__(self) -> None:
         for name in (
@@ -65,6 +75,8 @@ class ExtractionLimits:
             "max_mime_parts",
             "memory_bytes",
             "timeout_s",
+            "max_media_seconds",
+            "max_media_bytes",
         ):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")

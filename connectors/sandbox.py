@@ -29,6 +29,7 @@ import struct
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
@@ -80,26 +81,54 @@ class IsolatedExtractor:
         """The text of a file with this suffix; see ``Extractor.extract``."""
         if suffix in TEXT_SUFFIXES | HTML_SUFFIXES:
             return self._local.extract(suffix, data)
+        return self._request({"suffix": suffix}, data)
+
+    def extract_media(
+        self, suffix: str, path: Path, *, progress: Callable[[float], None] | None = None
+    ) -> Extracted:
+        """The transcript of the recording at ``path``; see ``Extractor.extract_media``.
+
+        The child reads the file itself (a recording may be larger than its memory limit) and
+        reports each segment it transcribed: ``timeout_s`` then bounds decoding and each
+        segment, so a four-hour recording is not cut off while a hung decoder still is.
+        """
+        return self._request({"suffix": suffix, "path": str(path)}, b"", progress=progress)
+
+    def _request(
+        self,
+        header_fields: dict[str, str],
+        data: bytes,
+        *,
+        progress: Callable[[float], None] | None = None,
+    ) -> Extracted:
         process = self._child()
         if process.stdin is None or process.stdout is None:  # never: it is started with pipes
             raise ExtractionError("the extraction process has no pipes")
-        header = json.dumps({"suffix": suffix}).encode()
+        header = json.dumps(header_fields).encode()
         deadline = time.monotonic() + self.limits.timeout_s
         try:
             process.stdin.write(_SHORT.pack(len(header)) + header + _LONG.pack(len(data)))
             process.stdin.write(data)
             process.stdin.flush()
-            size = _LONG.unpack(_read_exactly(process.stdout, _LONG.size, deadline))[0]
-            if size > 6 * self.limits.max_text_chars + _ANSWER_SLACK:
-                raise ExtractionError("the extraction process sent an answer larger than allowed")
-            answer = json.loads(_read_exactly(process.stdout, size, deadline))
+            while True:
+                size = _LONG.unpack(_read_exactly(process.stdout, _LONG.size, deadline))[0]
+                if size > 6 * self.limits.max_text_chars + _ANSWER_SLACK:
+                    raise ExtractionError(
+                        "the extraction process sent an answer larger than allowed"
+                    )
+                answer = json.loads(_read_exactly(process.stdout, size, deadline))
+                if not (isinstance(answer, dict) and "progress" in answer):
+                    break
+                deadline = time.monotonic() + self.limits.timeout_s
+                if progress is not None:
+                    progress(float(answer["progress"]))
         except TimeoutError:
             self.close()
             raise ExtractionError(
                 f"extraction took longer than {self.limits.timeout_s:g} s (the limit): "
                 "the file is too large or damaged"
             ) from None
-        except (OSError, EOFError, ValueError):
+        except (OSError, EOFError, ValueError, TypeError):
             raise ExtractionError(self._died()) from None
         except ExtractionError:
             self.close()
@@ -155,6 +184,8 @@ class IsolatedExtractor:
                 "max_mime_parts": self.limits.max_mime_parts,
                 "memory_bytes": self.limits.memory_bytes,
                 "timeout_s": self.limits.timeout_s,
+                "max_media_seconds": self.limits.max_media_seconds,
+                "max_media_bytes": self.limits.max_media_bytes,
             },
         }
         code = (
@@ -235,6 +266,7 @@ def _extracted_to_json(extracted: Extracted) -> dict[str, Any]:
         "attachments": list(extracted.attachments),
         "attachment_failures": [[f.name, f.reason] for f in extracted.attachment_failures],
         "ocr_used": extracted.ocr_used,
+        "media": extracted.media,
     }
 
 
@@ -251,7 +283,24 @@ def _extracted_from_json(data: dict[str, Any]) -> Extracted:
             for name, reason in data["attachment_failures"]
         ),
         ocr_used=bool(data["ocr_used"]),
+        media=_media_from_json(data.get("media")),
     )
+
+
+def _media_from_json(value: Any) -> dict[str, Any] | None:
+    """The child's ``media`` object, checked for the shape the record page relies on."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("segments"), list):
+        raise ValueError("malformed media")
+    for segment in value["segments"]:
+        if not (
+            isinstance(segment, list)
+            and len(segment) == 4
+            and all(isinstance(part, int | float) for part in segment)
+        ):
+            raise ValueError("malformed media segment")
+    return dict(value)
 
 
 # --- in the child ---------------------------------------------------------------------------
@@ -278,8 +327,14 @@ def serve() -> None:
             return
         header = json.loads(requests.read(_SHORT.unpack(head)[0]))
         data = requests.read(_LONG.unpack(requests.read(_LONG.size))[0])
+
+        def report(seconds: float) -> None:
+            blob = json.dumps({"progress": seconds}).encode()
+            answers.write(_LONG.pack(len(blob)) + blob)
+            answers.flush()
+
         try:
-            answer = _answer(extractor, str(header["suffix"]), data)
+            answer = _answer(extractor, header, data, report)
             del data
             answer["peak_rss"] = _peak_rss()
             blob = json.dumps(answer).encode()
@@ -307,8 +362,17 @@ def _peak_rss() -> int:
     return 0
 
 
-def _answer(extractor: Extractor, suffix: str, data: bytes) -> dict[str, Any]:
+def _answer(
+    extractor: Extractor,
+    header: dict[str, Any],
+    data: bytes,
+    report: Callable[[float], None],
+) -> dict[str, Any]:
+    suffix = str(header["suffix"])
     try:
+        if "path" in header:
+            extracted = extractor.extract_media(suffix, Path(header["path"]), progress=report)
+            return {"ok": _extracted_to_json(extracted)}
         return {"ok": _extracted_to_json(extractor.extract(suffix, data))}
     except ExtractionError as exc:
         return {"error": exc.reason}

@@ -47,6 +47,7 @@ from typing import Any, Protocol, runtime_checkable
 from tqdm import tqdm
 
 from connectors.base import Checkpoint, Connector, Failure
+from connectors.media import MediaCopies
 from connectors.record import Record, Tombstone
 from connectors.record import Subject as RecordSubject
 from retrieval import analysis
@@ -176,6 +177,17 @@ class Estimating(Protocol):
     def estimate_items(self, checkpoint: Checkpoint) -> int | None: ...
 
 
+@runtime_checkable
+class Transcribing(Protocol):
+    """A connector that transcribes recordings (files): the seconds of audio transcribed and
+    the seconds that took, for the progress line, and the copies of the recordings it keeps
+    (``None``: none), pruned after each run to those a stored record still names."""
+
+    transcribed_s: float
+    transcribing_s: float
+    media: MediaCopies | None
+
+
 class Indexer:
     """Applies connector items to a store. Not thread-safe; one indexer per process."""
 
@@ -196,6 +208,7 @@ class Indexer:
         self.progress = progress
         self.qdrant = qdrant
         self._loaded = False  # the model was loaded in this run (see _load_model)
+        self._progress: dict[str, object] = {}  # the progress line's figures
 
     # -- public entry points ------------------------------------------------------------------
 
@@ -235,6 +248,7 @@ class Indexer:
             leave=False,
         )
         self._loaded = False
+        self._progress = {}
         try:
             for item in connector.fetch(checkpoint):
                 if isinstance(item, Checkpoint):
@@ -242,6 +256,11 @@ class Indexer:
                     pending = []
                     continue
                 bar.update(1)  # as read: a file's extraction (OCR) can take longer than a batch
+                if isinstance(connector, Transcribing) and connector.transcribing_s > 0:
+                    # seconds of audio transcribed per second: above 1, faster than real time
+                    rate = connector.transcribed_s / connector.transcribing_s
+                    self._progress["audio_s_per_s"] = f"{rate:.1f}"
+                    bar.set_postfix(self._progress)
                 if bar.total is not None and bar.n > bar.total:
                     bar.total = bar.n  # the estimate missed some (metadata-only changes)
                 if shard is not None and not shard.owns(_shard_key(item)):
@@ -268,6 +287,9 @@ class Indexer:
                 )
         finally:
             bar.close()
+        if isinstance(connector, Transcribing) and connector.media is not None:
+            # deleted and replaced recordings: their copies go once no record names them
+            connector.media.prune(self.store.media_in_use())
         summary.elapsed_s = time.perf_counter() - started
         self.store.save_run_summary(
             key, {k: v for k, v in summary.as_dict().items() if k != "failures"}
@@ -426,7 +448,10 @@ class Indexer:
                 + summary.failed
             )
             # the bar counts what was read; this, what is stored
-            bar.set_postfix(indexed=done, chunks_per_s=f"{summary.chunks_embedded / elapsed:.0f}")
+            self._progress.update(
+                indexed=done, chunks_per_s=f"{summary.chunks_embedded / elapsed:.0f}"
+            )
+            bar.set_postfix(self._progress)
 
     def _load_model(self, bar: Any) -> None:
         """Load the model before the first batch is embedded, saying so on the bar.

@@ -130,6 +130,8 @@ class Hit:
     source_uri: str | None
     why: Mapping[str, Any]
     subjects: tuple[Subject, ...] = ()
+    # a recording's hit: the seconds (start, end) in which the snippet was heard
+    time_range: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,7 +61,7 @@ from retrieval.models import (
 from retrieval.negation import mentions_only_negated
 from retrieval.people import NameResolution, PeopleDirectory, Person, resolve_names
 from retrieval.qdrant_index import QdrantIndex, Scope
-from retrieval.snippets import make_snippet
+from retrieval.snippets import make_snippet, recording_time
 from retrieval.store import RecordStore
 from retrieval.understanding import QueryUnderstanding, understand
 
@@ -641,6 +641,7 @@ class HybridSearcher:
             source_uri=doc.source_uri,
             why=why,
             subjects=doc.subjects,
+            time_range=recording_time(doc.extra, snippet.char_start, snippet.char_end),
         )
 
 

@@ -9,7 +9,8 @@ opening sentences. The snippet is always a slice of the record text:
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Mapping, Set
+from typing import Any
 
 from retrieval.analysis import sentences, tokens
 from retrieval.models import Snippet
@@ -79,3 +80,37 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             out.append((a, b))
     return out
+
+
+def recording_time(
+    extra: Mapping[str, Any], char_start: int, char_end: int
+) -> tuple[float, float] | None:
+    """Seconds ``(start, end)`` of the recording in which the characters ``[char_start,
+    char_end)`` of its transcript were heard; ``None`` for a record that is no recording
+    (no ``extra["media"]["segments"]``, written by ``connectors.media``) or no overlap.
+
+    Each segment is ``[char_start, char_end, t_start, t_end]``. Within a segment, time is
+    taken as proportional to characters: an estimate, exact at segment boundaries, where a
+    snippet's sentences mostly fall (segments are cut at pauses).
+    """
+    media = extra.get("media")
+    segments = media.get("segments") if isinstance(media, Mapping) else None
+    if not isinstance(segments, list):
+        return None
+    first: float | None = None
+    last: float | None = None
+    for segment in segments:
+        try:
+            c0, c1, t0, t1 = (float(value) for value in segment)
+        except (TypeError, ValueError):
+            continue
+        if c1 <= char_start or c0 >= char_end:
+            continue
+        width = max(c1 - c0, 1.0)
+        begin = t0 + (t1 - t0) * max(0.0, (char_start - c0) / width)
+        finish = t0 + (t1 - t0) * min(1.0, (char_end - c0) / width)
+        first = begin if first is None else min(first, begin)
+        last = finish if last is None else max(last, finish)
+    if first is None or last is None:
+        return None
+    return round(first, 2), round(last, 2)

@@ -696,6 +696,20 @@ class RecordStore:
         rows = conn.exec_driver_sql("SELECT id FROM records WHERE source = ?", (source,))
         return {str(r[0]) for r in rows}
 
+    def media_in_use(self) -> set[str]:
+        """SHA-256 of every recording a stored record was transcribed from
+        (``extra["media"]["sha256"]``): the kept copies that must not be deleted."""
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT extra FROM records WHERE extra LIKE ?", ('%"machine_transcript"%',)
+            )
+            found: set[str] = set()
+            for (raw,) in rows:
+                media = json.loads(raw or "{}").get("media")
+                if isinstance(media, dict) and isinstance(media.get("sha256"), str):
+                    found.add(media["sha256"])
+        return found
+
     # -- checkpoints and failures -------------------------------------------------------------
 
     def get_checkpoint(self, source: str) -> str | None:

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Debian packages the product and its tests use: Tesseract for OCR of scanned documents,
-# antiword for legacy Word (.doc) files, Chromium and its driver for the browser tests.
+# antiword for legacy Word (.doc) files, ffmpeg to decode audio and video recordings, espeak-ng
+# to speak the test and evaluation recordings, Chromium and its driver for the browser tests.
 # Skips what is already there; needs root (or passwordless sudo) only when something is
 # missing.
 set -euo pipefail
 need=()
 command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr tesseract-ocr-eng)
 command -v antiword >/dev/null 2>&1 || need+=(antiword)
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -46,7 +46,7 @@ def test_the_image_installs_the_programs_the_connectors_call() -> None:
     installed = set(
         re.findall(r"[\w.+-]+", " ".join(re.findall(r"apt-get install ([^\n]+)", DOCKERFILE)))
     )
-    assert {"tesseract-ocr", "tesseract-ocr-eng", "antiword"} <= installed
+    assert {"tesseract-ocr", "tesseract-ocr-eng", "antiword", "ffmpeg"} <= installed
 
 
 def test_the_healthcheck_asks_a_route_the_app_serves() -> None:
