@@ -14,12 +14,13 @@ from indexer import Indexer
 from retrieval.embedding import CachedEmbedder, Embedder, SentenceTransformerEmbedder
 from retrieval.onnx_embedding import OnnxEmbedder
 from retrieval.patterns import PatternFinder
+from retrieval.qdrant_collection import DEFAULT_COLLECTION
 from retrieval.qdrant_index import QdrantIndex, client_for
 from retrieval.search import HybridSearcher
 from retrieval.store import RecordStore
 
-QDRANT_COLLECTION = "casesearch_chunks"
-"""The collection the store's chunks live in on the configured Qdrant."""
+QDRANT_COLLECTION = DEFAULT_COLLECTION
+"""The collection's default name (``CASESEARCH_QDRANT_COLLECTION`` names the one used)."""
 
 
 @dataclass(slots=True)
@@ -92,13 +93,18 @@ def build_services(
 
 def build_qdrant(settings: Settings, dimension: int) -> QdrantIndex | None:
     """The Qdrant index the settings name, its collection made if missing; None when
-    ``CASESEARCH_QDRANT_URL`` is unset."""
+    ``CASESEARCH_QDRANT_URL`` is unset. Raises ``IndexMismatchError`` when the existing
+    collection's vectors do not fit the model (``QdrantIndex.check_collection``)."""
     if settings.qdrant_url is None:
         return None
     key = settings.qdrant_api_key
     client = client_for(settings.qdrant_url, key.get_secret_value() if key else None)
-    index = QdrantIndex(client, QDRANT_COLLECTION, dimension)
-    index.ensure_collection()
+    index = QdrantIndex(client, settings.qdrant_collection, dimension)
+    try:
+        index.ensure_collection()
+    except BaseException:
+        client.close()  # local mode holds its folder's lock until closed
+        raise
     return index
 
 

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from connectors import limits as caps
 from retrieval.chunking import ChunkingConfig
 from retrieval.models import SearchConfig
+from retrieval.qdrant_collection import DEFAULT_COLLECTION, check_collection_name
 
 
 class ChunkingSettings(BaseModel):
@@ -221,6 +222,10 @@ class Settings(BaseSettings):
     qdrant_url: str | None = None
     # Qdrant's API key (a server with authentication on); never logged.
     qdrant_api_key: SecretStr | None = None
+    # The collection the store's chunks live in (letters, digits, _ and -): one per store, so
+    # several stores (a test and a live one, or one per council) can share a Qdrant server.
+    # The store remembers per collection how far each was synced.
+    qdrant_collection: str = DEFAULT_COLLECTION
     # HS256 key for bearer tokens and the key of the pages' CSRF tokens and session cookie.
     jwt_secret: SecretStr | None = None
     # Development mode: the web page lets anyone sign in as anyone (demo users or typed
@@ -374,6 +379,14 @@ class Settings(BaseSettings):
                 " on disk; leave it unset for the in-memory dense index"
             )
         return value
+
+    @field_validator("qdrant_collection")
+    @classmethod
+    def _qdrant_collection(cls, value: str) -> str:
+        try:
+            return check_collection_name(value)
+        except ValueError as exc:
+            raise ValueError(f"CASESEARCH_QDRANT_COLLECTION: {exc}") from None
 
     @property
     def store_path(self) -> Path:

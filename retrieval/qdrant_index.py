@@ -72,8 +72,10 @@ import numpy as np
 from qdrant_client import QdrantClient, models
 from sqlalchemy import Connection
 
+from retrieval.errors import IndexMismatchError
 from retrieval.lexical import K1, B
 from retrieval.models import ChunkRow
+from retrieval.qdrant_collection import DEFAULT_COLLECTION, check_collection_name
 from retrieval.store import IndexedRecord, RecordStore
 
 logger = logging.getLogger(__name__)
@@ -84,7 +86,8 @@ RRF_K = 60
 REFERENCE_LENGTH = 60.0
 """The chunk length (terms) BM25's length normalisation divides by, fixed (see above)."""
 ACKNOWLEDGED = "qdrant_generation"
-"""The store's ``meta`` key holding the generation Qdrant has acknowledged."""
+"""The store's ``meta`` key holding the generation the default collection has acknowledged
+(another collection's key names it: ``acknowledged_key``)."""
 SYNC_LOCK = "qdrant-sync"
 SYNC_BATCH = 256
 """Records read and written per Qdrant request during a sync."""
@@ -209,31 +212,75 @@ def client_for(url: str, api_key: str | None = None) -> QdrantClient:
 
 class QdrantIndex:
     """The chunks of one store in collection ``name``. Not thread-safe for writes (one writer,
-    the indexer); searches may run concurrently."""
+    the indexer); searches may run concurrently. Raises ``ValueError`` for a name Qdrant (or
+    this project, ``COLLECTION_NAME``) would not take."""
 
     def __init__(self, client: QdrantClient, name: str, dimension: int) -> None:
+        check_collection_name(name)
         self.client = client
         self.name = name
         self.dimension = dimension
         self._sync_lock = threading.Lock()
 
+    @property
+    def acknowledged_key(self) -> str:
+        """The store's ``meta`` key for the generation this collection holds. One key per
+        collection, so that pointing the settings at another (empty) collection makes the
+        next sync start from nothing instead of trusting the old collection's progress."""
+        return ACKNOWLEDGED if self.name == DEFAULT_COLLECTION else f"{ACKNOWLEDGED}:{self.name}"
+
     def ensure_collection(self) -> None:
-        """Create the collection and its payload indexes if missing (idempotent)."""
-        if not self.client.collection_exists(self.name):
-            self.client.create_collection(
-                self.name,
-                vectors_config={
-                    DENSE: models.VectorParams(size=self.dimension, distance=models.Distance.COSINE)
-                },
-                sparse_vectors_config={
-                    SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)
-                },
+        """Create the collection and its payload indexes if missing (idempotent); an existing
+        one is checked first (``check_collection``)."""
+        if self.client.collection_exists(self.name):
+            self.check_collection()
+            return
+        self.client.create_collection(
+            self.name,
+            vectors_config={
+                DENSE: models.VectorParams(size=self.dimension, distance=models.Distance.COSINE)
+            },
+            sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
+        )
+        with warnings.catch_warnings():
+            # local mode says it ignores payload indexes; a server uses them
+            warnings.filterwarnings("ignore", "Payload indexes have no effect", UserWarning)
+            for field, schema in _PAYLOAD_INDEXES.items():
+                self.client.create_payload_index(self.name, field, schema, wait=True)
+
+    def check_collection(self) -> None:
+        """Raise ``IndexMismatchError`` unless the existing collection has the vectors this
+        index writes: a named ``dense`` vector of the model's dimension with cosine distance
+        and a ``bm25`` sparse vector with the IDF modifier. Checked when the collection is
+        opened, so that a collection made for another model (or by another program) stops the
+        process with a message saying what to do, not the first upsert with Qdrant's error."""
+        params = self.client.get_collection(self.name).config.params
+        vectors = params.vectors if isinstance(params.vectors, Mapping) else {}
+        dense = vectors.get(DENSE)
+        sparse = (params.sparse_vectors or {}).get(SPARSE)
+        remedy = (
+            " Set CASESEARCH_QDRANT_COLLECTION to a new name and run 'casesearch reconcile', which"
+            " makes that collection and fills it from the store's vectors (nothing is"
+            " re-embedded); then delete the old collection"
+        )
+        if dense is None or sparse is None:
+            raise IndexMismatchError(
+                f"Qdrant collection {self.name!r} has no {DENSE!r} dense and {SPARSE!r} sparse"
+                f" vectors (it has {sorted(vectors) or 'no named vectors'}): it was not made by"
+                f" casesearch.{remedy}"
             )
-            with warnings.catch_warnings():
-                # local mode says it ignores payload indexes; a server uses them
-                warnings.filterwarnings("ignore", "Payload indexes have no effect", UserWarning)
-                for field, schema in _PAYLOAD_INDEXES.items():
-                    self.client.create_payload_index(self.name, field, schema, wait=True)
+        if dense.size != self.dimension or dense.distance != models.Distance.COSINE:
+            raise IndexMismatchError(
+                f"Qdrant collection {self.name!r} holds {dense.size}-dimensional"
+                f" {dense.distance.value} vectors, but the embedding model makes"
+                f" {self.dimension}-dimensional cosine ones.{remedy}. If the store itself was"
+                " built with another model, rebuild it first ('casesearch index --rebuild')"
+            )
+        if sparse.modifier != models.Modifier.IDF:
+            raise IndexMismatchError(
+                f"Qdrant collection {self.name!r} has its {SPARSE!r} sparse vectors without the"
+                f" IDF modifier, so its BM25 scores would ignore term rarity.{remedy}"
+            )
 
     # -- writes -------------------------------------------------------------------------------
 
@@ -371,7 +418,7 @@ class QdrantIndex:
 
     def acknowledged(self, store: RecordStore) -> int | None:
         """The store generation Qdrant holds everything up to (None: never synced)."""
-        value = store.get_meta(ACKNOWLEDGED)
+        value = store.get_meta(self.acknowledged_key)
         return None if value is None else int(value)
 
     def sync(self, store: RecordStore) -> SyncReport:
@@ -407,9 +454,9 @@ class QdrantIndex:
                 # after the upserts: a rewritten record's points now carry its new chunk pks
                 self.delete_chunks(removed)
             with store.transaction() as conn:
-                held = store.get_meta(ACKNOWLEDGED, conn)
+                held = store.get_meta(self.acknowledged_key, conn)
                 if held is None or int(held) < target:
-                    store.set_meta(conn, ACKNOWLEDGED, str(target))
+                    store.set_meta(conn, self.acknowledged_key, str(target))
         report = SyncReport(target, upserted=upserted, payloads=payloads, deleted=len(removed))
         logger.info(
             "qdrant sync to generation %d: %d chunks written, %d payloads updated, %d removed",

@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from qdrant_client import models
 
 from retrieval.qdrant_index import (
-    ACKNOWLEDGED,
     SYNC_LOCK,
     QdrantIndex,
     expected_payload,
@@ -65,7 +64,7 @@ def reconcile(store: RecordStore, index: QdrantIndex, *, repair: bool, batch: in
     equal to it (module docstring). Raises what qdrant-client raises; a repair cut short is
     finished by running it again (each step is idempotent)."""
     with index.sync_lock(), store.exclusive(SYNC_LOCK):
-        held = store.get_meta(ACKNOWLEDGED)
+        held = store.get_meta(index.acknowledged_key)
         drift = Drift(acknowledged=None if held is None else int(held))
         expected_ids: set[str] = set()
         with store.snapshot() as conn:
@@ -117,7 +116,7 @@ def reconcile(store: RecordStore, index: QdrantIndex, *, repair: bool, batch: in
         if repair:
             index.delete_points(strays)
             with store.transaction() as conn:
-                store.set_meta(conn, ACKNOWLEDGED, str(drift.generation))
+                store.set_meta(conn, index.acknowledged_key, str(drift.generation))
             drift.repaired = True
     return drift
 

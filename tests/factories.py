@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
 
 from connectors.record import Record, parse_record
 
@@ -47,3 +50,19 @@ CASE_NOTE_PHRASES = (
     "The child said she felt safe at home but worried about her brother.",
 )
 """Sentences of the kind case notes hold, for tests that make many records of random text."""
+
+
+class HashEmbedder:
+    """Unit vectors from a hash of each text: an embedder with no model to load, for tests
+    of the plumbing around vectors (sync, reconcile, settings), not of ranking."""
+
+    fingerprint = "test-hash-384"
+    dimension = 384
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for i, text in enumerate(texts):
+            seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
+            v = np.random.default_rng(seed).normal(size=self.dimension).astype(np.float32)
+            out[i] = v / np.linalg.norm(v)
+        return out

@@ -7,7 +7,9 @@ for its key), so a council's IT team can run the same tests against its own serv
     .venv/bin/pytest tests/retrieval/test_qdrant_index.py tests/retrieval/test_qdrant_search.py \\
       tests/indexer/test_qdrant_sync.py
 
-On a server each test gets a collection of its own (``cs_test_<random>``), deleted after it.
+On a server each test gets a collection of its own, deleted after it, named after
+``CASESEARCH_QDRANT_COLLECTION`` (``<collection>_test_<random>``; ``casesearch_chunks`` by
+default), so an API key limited to the service's collection names can run them.
 The reconcile, push and settings tests keep to local mode: they test the command line and the
 API's plumbing around the index, which open the collection by its configured name.
 """
@@ -20,9 +22,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from retrieval.qdrant_collection import DEFAULT_COLLECTION
 from retrieval.qdrant_index import QdrantIndex, client_for
 
 SERVER = os.environ.get("CASESEARCH_TEST_QDRANT_URL")
+PREFIX = os.environ.get("CASESEARCH_QDRANT_COLLECTION") or DEFAULT_COLLECTION
 
 
 @contextmanager
@@ -31,7 +35,8 @@ def qdrant_index(folder: Path | None, name: str, dimension: int) -> Iterator[Qdr
     without one), or a uniquely named collection on the server, deleted afterwards."""
     if SERVER:
         client = client_for(SERVER, os.environ.get("CASESEARCH_TEST_QDRANT_API_KEY"))
-        index = QdrantIndex(client, f"cs_test_{uuid.uuid4().hex[:12]}", dimension)
+        unique = f"{PREFIX[:230]}_test_{uuid.uuid4().hex[:12]}"  # 255 at most
+        index = QdrantIndex(client, unique, dimension)
     else:
         where = f"local:{folder}" if folder is not None else "local::memory:"
         index = QdrantIndex(client_for(where), name, dimension)

@@ -6,14 +6,13 @@ embedded. On both store backends."""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from factories import record_factory
+from factories import HashEmbedder, record_factory
 from qdrant_client import models
 
 from app import cli
@@ -30,21 +29,6 @@ DIM = 384  # what build_embedder's model says; nothing is embedded here
 
 # numbered by this module: factories.record_factory says why
 make_record = record_factory("RC")
-
-
-class HashEmbedder:
-    """Unit vectors from a hash of each text (no model to load)."""
-
-    fingerprint = "test-hash-384"
-    dimension = DIM
-
-    def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        out = np.zeros((len(texts), DIM), dtype=np.float32)
-        for i, text in enumerate(texts):
-            seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big")
-            v = np.random.default_rng(seed).normal(size=DIM).astype(np.float32)
-            out[i] = v / np.linalg.norm(v)
-        return out
 
 
 LONG = (

@@ -22,7 +22,7 @@ from connectors.registry import connector_from_source
 from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
 from retrieval.errors import IndexSyncError
-from retrieval.qdrant_index import ACKNOWLEDGED, QdrantIndex, point_id
+from retrieval.qdrant_index import QdrantIndex, point_id
 from retrieval.store import RecordStore
 
 DIM = 16
@@ -237,7 +237,7 @@ def test_a_sync_with_nothing_new_writes_nothing(
     indexer.apply([make_record()], source="t")
     report = qdrant.sync(store)
     assert (report.upserted, report.payloads, report.deleted) == (0, 0, 0)
-    assert store.get_meta(ACKNOWLEDGED) == str(store.generation())
+    assert store.get_meta(qdrant.acknowledged_key) == str(store.generation())
 
 
 def test_a_first_sync_loads_a_store_indexed_without_qdrant(
