@@ -215,6 +215,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--scratch", type=Path, default=None, help="scratch store folder")
     _store_url_option(p)
+    _qdrant_url_option(p)
     p.add_argument("--today", type=dt.date.fromisoformat, default=None)
     _ablation_option(p)
     p.set_defaults(handler=_cmd_eval_beir)
@@ -237,6 +238,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--as-you-type", choices=["auto", "on", "off"], default="auto")
     _ablation_option(p)
     _store_url_option(p)
+    _qdrant_url_option(p)
     p.set_defaults(handler=_cmd_eval_synthetic)
 
     p = ev_sub.add_parser(
@@ -517,6 +519,17 @@ def _store_url_option(p: argparse.ArgumentParser) -> None:
         default=None,
         help="evaluate on this PostgreSQL store (postgresql+psycopg://…; its records are"
         " replaced by the collection's) instead of a scratch SQLite file",
+    )
+
+
+def _qdrant_url_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--qdrant-url",
+        default=None,
+        help="take the dense lists from this Qdrant (local:PATH for qdrant-client's local mode,"
+        " or a server's URL with CASESEARCH_QDRANT_API_KEY), collection"
+        " CASESEARCH_QDRANT_COLLECTION, synced and reconciled with the store first; the"
+        " ablation stays in memory",
     )
 
 
@@ -861,7 +874,7 @@ def _cmd_eval_synthetic(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_eval_beir(args: argparse.Namespace, settings: Settings) -> int:
-    from app.services import build_embedder
+    from app.services import build_embedder, build_qdrant
     from evaluation.beir import load_collection
     from evaluation.beir_run import evaluate_collection, run_paths
     from evaluation.report import write_report
@@ -873,19 +886,32 @@ def _cmd_eval_beir(args: argparse.Namespace, settings: Settings) -> int:
     modes = list(MODES) if args.mode == "all" else [args.mode]
     scratch = args.scratch or settings.data_dir / "eval" / collection.name
     store = args.store_url or scratch / "store.sqlite3"
-    report = evaluate_collection(
-        collection,
-        store=store,
-        embedder=CachedEmbedder(build_embedder(settings), settings.embedding_cache_path),
-        chunking=settings.chunking.config(),
-        search_config=settings.search.config(),
-        modes=modes,
-        principals=args.principal,
-        understand=args.understand,
-        as_you_type=args.as_you_type,
-        today=args.today,
-        progress=settings.progress,
-    )
+    embedder = CachedEmbedder(build_embedder(settings), settings.embedding_cache_path)
+    qdrant = None
+    if args.qdrant_url:
+        # checked as CASESEARCH_QDRANT_URL is; key and collection from the settings
+        checked = Settings(qdrant_url=args.qdrant_url).qdrant_url
+        qdrant = build_qdrant(
+            settings.model_copy(update={"qdrant_url": checked}), embedder.dimension
+        )
+    try:
+        report = evaluate_collection(
+            collection,
+            store=store,
+            embedder=embedder,
+            chunking=settings.chunking.config(),
+            search_config=settings.search.config(),
+            modes=modes,
+            principals=args.principal,
+            understand=args.understand,
+            as_you_type=args.as_you_type,
+            today=args.today,
+            progress=settings.progress,
+            qdrant=qdrant,
+        )
+    finally:
+        if qdrant is not None:
+            qdrant.client.close()
     for mode, path in run_paths(args.run_out, modes).items():
         write_run(path, report.modes[mode].run, tag=f"casesearch-{mode}")
     paths = write_report(report, args.report_out)

@@ -8,6 +8,11 @@ Access: every document keeps the ACL from its metadata (or none) and additionall
 principal ``eval:all``. Without ``--principal`` the evaluation user holds ``eval:all`` and so
 sees every document; with ``--principal`` the user holds exactly those principals and the
 same allow/deny rule as the API applies.
+
+Dense index: with a ``QdrantIndex`` (``--qdrant-url``) the scratch store is synced to it and
+reconciled before the queries run, and the dense list of dense and hybrid modes comes from
+Qdrant's query with the caller's scope inside it, as in a server process
+(``retrieval.qdrant_index``); without, from the in-memory matrix.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from retrieval.chunking import ChunkingConfig
 from retrieval.embedding import Embedder
 from retrieval.errors import InvalidQueryError
 from retrieval.models import AccessScope, Mode, SearchConfig, SearchFilters, SearchRequest
+from retrieval.qdrant_index import QdrantIndex
+from retrieval.qdrant_reconcile import reconcile
 from retrieval.search import HybridSearcher
 from retrieval.store import RecordStore
 
@@ -66,20 +73,37 @@ def evaluate_collection(
     as_you_type: Switch = "auto",
     today: dt.date | None = None,
     progress: bool = False,
+    qdrant: QdrantIndex | None = None,
 ) -> EvaluationReport:
     """Index ``collection`` into ``store`` (a SQLite file or a PostgreSQL URL; incrementally:
-    records not in the collection are removed) and evaluate it."""
+    records not in the collection are removed) and evaluate it; with ``qdrant``, the dense
+    lists come from that collection, which is first made equal to the store (module
+    docstring). ``qdrant`` is not closed here."""
     opened = RecordStore(store)
     try:
-        indexer = Indexer(opened, embedder, chunking, progress=progress, batch_size=256)
+        indexer = Indexer(
+            opened, embedder, chunking, progress=progress, batch_size=256, qdrant=qdrant
+        )
         records, rejected = collection_records(collection)
         source = f"beir:{collection.name}"
         summary = indexer.apply(records, source=source)
         indexer.remove_absent(source, {r.id for r in records})
         for ref, reason in rejected:
             print(f"skipped {ref}: {reason}", file=sys.stderr)
+        dense_index: dict[str, str | int] = {"dense_index": "in-memory"}
+        if qdrant is not None:
+            # The store remembers how far each collection *name* was synced, not on which
+            # Qdrant: a scratch store evaluated before against another folder or server would
+            # skip its chunks. Reconcile makes the collection equal to the store either way.
+            indexer.sync_index()
+            drift = reconcile(opened, qdrant, repair=True)
+            dense_index = {
+                "dense_index": "qdrant",
+                "qdrant_points": qdrant.count(),
+                "qdrant_points_repaired": drift.total,
+            }
 
-        searcher = HybridSearcher(opened, embedder, search_config)
+        searcher = HybridSearcher(opened, embedder, search_config, qdrant=qdrant)
         searcher.warm()
         scope = AccessScope.of(*principals) if principals else AccessScope.of(EVAL_PRINCIPAL)
         case_file = any(d.case_id for d in collection.documents)
@@ -118,6 +142,7 @@ def evaluate_collection(
                 "indexed": summary.added + summary.updated + summary.unchanged,
                 "rejected_documents": len(rejected),
                 "today": (today or dt.date.today()).isoformat(),
+                **dense_index,
             },
         )
     finally:
