@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from contextlib import AbstractContextManager, nullcontext
@@ -12,6 +13,7 @@ from app.settings import Settings
 from app.telemetry import Telemetry
 from indexer import Indexer
 from retrieval.embedding import CachedEmbedder, Embedder, SentenceTransformerEmbedder
+from retrieval.errors import RetrievalError
 from retrieval.onnx_embedding import OnnxEmbedder
 from retrieval.patterns import PatternFinder
 from retrieval.qdrant_collection import DEFAULT_COLLECTION
@@ -21,6 +23,8 @@ from retrieval.store import RecordStore
 
 QDRANT_COLLECTION = DEFAULT_COLLECTION
 """The collection's default name (``CASESEARCH_QDRANT_COLLECTION`` names the one used)."""
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -49,20 +53,32 @@ class Services:
 
 
 def build_embedder(settings: Settings, *, serving: bool = False) -> Embedder:
-    threads = settings.embedding.serve_threads if serving else settings.embedding.threads
-    model: Embedder
-    if settings.embedding.backend == "onnx":
-        model = OnnxEmbedder(
-            settings.data_dir / "models", batch_size=settings.embedding.batch_size, threads=threads
-        )
-    else:
-        model = SentenceTransformerEmbedder(
-            batch_size=settings.embedding.batch_size,
-            precision=settings.embedding.precision,
-            device=settings.embedding.device,
+    """The encoder the settings name: ``embedding.backend`` for indexing, and
+    ``embedding.query_backend`` in a search server (``serving``), made ready there so that an
+    ONNX export that cannot be made falls back to torch before the first search, not in it."""
+    embedding = settings.embedding
+    threads = embedding.serve_threads if serving else embedding.threads
+    torch_model = SentenceTransformerEmbedder(
+        batch_size=embedding.batch_size,
+        precision=embedding.precision,
+        device=embedding.device,
+        threads=threads,
+    )
+    model: Embedder = torch_model
+    if (embedding.query_backend if serving else embedding.backend) == "onnx":
+        onnx = OnnxEmbedder(
+            embedding.model_dir or settings.data_dir / "models",
+            batch_size=embedding.batch_size,
             threads=threads,
         )
-    if settings.embedding.cache:
+        model = onnx
+        if serving:
+            try:
+                onnx.embed(["warm up"])
+            except (RetrievalError, ImportError, OSError, RuntimeError) as exc:
+                _log.warning("query encoder: ONNX Runtime unavailable (%s); using torch", exc)
+                model = torch_model
+    if embedding.cache:
         return CachedEmbedder(model, settings.embedding_cache_path)
     return model
 

@@ -34,6 +34,15 @@ class EmbeddingSettings(BaseModel):
     # kept only at cosine >= 0.9999 of torch's vectors (1.5-1.6x faster here; precision applies
     # to "torch" only)
     backend: Literal["torch", "onnx"] = "torch"
+    # The encoder of queries in the search server (and of records pushed to it). ONNX Runtime
+    # by default: a one-line query costs 7.8 ms there against 20.5 ms through
+    # sentence-transformers here, whose per-call overhead dominates a short text, at cosine
+    # 0.99999994 to torch's vectors (README, "Benchmarks"). If the export cannot be made or
+    # fails its check, the server logs why and uses torch.
+    query_backend: Literal["torch", "onnx"] = "onnx"
+    # Where ONNX exports are kept (default <data_dir>/models). Named by a digest of the
+    # weights, so one folder can serve several stores and processes.
+    model_dir: Path | None = None
     # Keep vectors of every text ever embedded (keyed by model and text) in
     # <data_dir>/embedding-cache.sqlite3: rebuilds and evaluations then skip known texts.
     cache: bool = False

@@ -9,10 +9,18 @@ sets for a faster encoder path. On this project's 2-core machine it measured cos
 synthetic case file.
 
 Encoding follows sentence-transformers for this model: the model's own tokenizer (truncation
-at ``max_seq_length``), mean pooling over the attention mask, L2 normalisation. Texts are sorted
-by length before batching, as sentence-transformers does, so padding stays short. The
-fingerprint is the torch encoder's: the vectors are the same model's, so a store built with
-either is searched with either.
+at ``max_seq_length``), read with the ``tokenizers`` library itself rather than through
+``transformers``, whose ``AutoTokenizer`` imports torch (ids, masks and type ids are identical:
+``tests/retrieval/test_onnx_embedding.py``); mean pooling over the attention mask; L2
+normalisation. Texts are sorted by length before batching, as sentence-transformers does, so
+padding stays short. The fingerprint is the torch encoder's: the vectors are the same
+model's, so a store built with either is searched with either.
+
+The torch encoder's vectors of the probes are kept beside the export (``*.probes.npy``), so a
+process that loaded the export before (a search server starting) checks it without loading
+torch at all: the serving process then holds neither torch nor its weights (about 300 MiB).
+Files are written under a name of their own and renamed into place, so several processes
+starting at once (API workers, a test suite) may export side by side and all keep a whole file.
 """
 
 from __future__ import annotations
@@ -61,6 +69,8 @@ class OnnxEmbedder:
         self._batch_size = batch_size
         self._max_seq_length = max_seq_length
         self._threads = threads
+        # the reference the export is checked against; loaded only when there is no record of
+        # its probe vectors yet (the first export in ``cache_dir``)
         self._torch = SentenceTransformerEmbedder(
             self._path, batch_size=batch_size, max_seq_length=max_seq_length, threads=threads
         )
@@ -89,7 +99,7 @@ class OnnxEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         tokenizer, session = self._load()
-        return _encode(tokenizer, session, list(texts), self._batch_size, self._max_seq_length)
+        return _encode(tokenizer, session, list(texts), self._batch_size)
 
     def _load(self) -> tuple[Any, Any]:
         with self._lock:
@@ -97,9 +107,8 @@ class OnnxEmbedder:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
                 import onnxruntime
-                from transformers import AutoTokenizer
 
-                tokenizer = AutoTokenizer.from_pretrained(str(self._path))
+                tokenizer = _tokenizer(self._path, self._max_seq_length)
                 path = self.onnx_path
                 if not path.exists():
                     self._export(path)
@@ -146,7 +155,7 @@ class OnnxEmbedder:
         axes = {"batch": 0, "tokens": 1}
         dynamic = {name: {v: k for k, v in axes.items()} for name in (*_INPUTS, "hidden")}
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
+        partial = _partial(path)
         with torch.inference_mode(), warnings.catch_warnings():
             # the tracer's notes on Python branches in the model (exported as traced)
             warnings.simplefilter("ignore")
@@ -164,32 +173,66 @@ class OnnxEmbedder:
 
     def _check(self, tokenizer: Any, session: Any, path: Path) -> None:
         """Refuse an export whose vectors are not the torch encoder's (and delete it)."""
-        ours = _encode(tokenizer, session, list(PROBES), self._batch_size, self._max_seq_length)
-        theirs = self._torch.embed(list(PROBES))
+        ours = _encode(tokenizer, session, list(PROBES), self._batch_size)
+        theirs = self._torch_probes(path)
         worst = float(np.min(np.sum(ours * theirs, axis=1)))
         if worst < MIN_COSINE:
             path.unlink(missing_ok=True)
+            _probes_path(path).unlink(missing_ok=True)
             raise RetrievalError(
                 f"the ONNX export of the model gives vectors at cosine {worst:.6f} of the torch"
                 f" encoder's (at least {MIN_COSINE} is needed): use the torch backend"
             )
 
+    def _torch_probes(self, path: Path) -> Vectors:
+        """The torch encoder's vectors of ``PROBES``: read from beside the export, else made
+        with torch once and kept there."""
+        kept = _probes_path(path)
+        if kept.exists():
+            vectors: Vectors = np.load(kept, allow_pickle=False)
+            if vectors.shape == (len(PROBES), self.dimension):
+                return vectors
+        vectors = self._torch.embed(list(PROBES))
+        partial = _partial(kept)
+        with partial.open("wb") as handle:
+            np.save(handle, vectors, allow_pickle=False)
+        partial.replace(kept)
+        return vectors
 
-def _encode(
-    tokenizer: Any, session: Any, texts: list[str], batch_size: int, max_seq_length: int
-) -> Vectors:
+
+def _probes_path(export: Path) -> Path:
+    return export.with_name(export.stem + ".probes.npy")
+
+
+def _partial(path: Path) -> Path:
+    """A name of this process's own beside ``path``, renamed to ``path`` once written."""
+    return path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+
+
+def _tokenizer(model_path: Path, max_seq_length: int) -> Any:
+    """The model's fast tokenizer, truncating at ``max_seq_length`` and padding each batch to
+    its longest text, as sentence-transformers calls it (``tokenizer.json`` itself pads and
+    truncates at a fixed 128, which this replaces)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_path / "tokenizer.json"))
+    tokenizer.enable_truncation(max_length=max_seq_length)
+    pad = tokenizer.token_to_id("[PAD]")
+    tokenizer.enable_padding(pad_id=0 if pad is None else pad, pad_token="[PAD]")  # noqa: S106
+    return tokenizer
+
+
+def _encode(tokenizer: Any, session: Any, texts: list[str], batch_size: int) -> Vectors:
     order = np.argsort([-len(t) for t in texts], kind="stable")
     out = np.zeros((len(texts), 384), dtype=np.float32)
     for start in range(0, len(texts), batch_size):
         rows = order[start : start + batch_size]
-        batch = tokenizer(
-            [texts[i] for i in rows],
-            padding=True,
-            truncation=True,
-            max_length=max_seq_length,
-            return_tensors="np",
-        )
-        feed = {name: np.asarray(batch[name], dtype=np.int64) for name in _INPUTS}
+        encodings = tokenizer.encode_batch([texts[i] for i in rows])
+        feed = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
+        }
         (hidden,) = session.run(["hidden"], feed)
         mask = feed["attention_mask"][..., None].astype(np.float32)
         pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)

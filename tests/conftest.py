@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from pg_schema import postgresql_schema
 
+from evaluation.bench.process import MODEL_DIR_VARIABLE
 from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
 from retrieval.embedding import CachedEmbedder, Embedder, SentenceTransformerEmbedder
@@ -15,6 +17,10 @@ from retrieval.search import HybridSearcher
 from retrieval.store import RecordStore
 
 REPO = Path(__file__).resolve().parents[1]
+
+# One ONNX export of the query encoder for every server and CLI process the tests start (each
+# would otherwise export into its own data directory, about 16 s each); inherited by them.
+os.environ.setdefault(MODEL_DIR_VARIABLE, str(REPO / ".cache" / "models"))
 
 
 @pytest.fixture(scope="session")

@@ -51,6 +51,7 @@ from evaluation.bench.indexing import RERUN_RATIO_MAX, RESTRICTED_TO, bench_inde
 from evaluation.bench.latency import HTTP_P95_MAX_MS, bench_latency
 from evaluation.bench.lexical import bench_lexical
 from evaluation.bench.load import LOAD_P95_MAX_MS, bench_load
+from evaluation.bench.process import MODEL_DIR_VARIABLE
 from evaluation.bench.report import dump, write_summary
 from evaluation.bench.scale import bench_scale
 
@@ -194,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if config.search_threads is not None and config.search_threads < 1:
         parser.error("--search-threads must be at least 1")
     with tempfile.TemporaryDirectory(prefix="casesearch-bench-") as scratch:
+        # one ONNX export for every server the benchmarks start (each would make its own)
+        os.environ.setdefault(MODEL_DIR_VARIABLE, str(Path(scratch) / "models"))
         try:
             summary = run_benchmarks(config, names, args.out, args.work or Path(scratch))
         except BenchError as exc:

@@ -6,7 +6,8 @@ user who sees its case) on its own keep-alive connection and sends the next as s
 answer arrives. Throughput is the answers in the measured window over its length; latencies
 are those of requests that started inside it. Three servers are measured in one run: the
 default (one process; ``limits.max_concurrent_searches``: one search per core, the rest queue),
-``unbounded`` (0: every worker thread may search at once) and ``two_workers`` (two API
+``unbounded`` (0: every worker thread may search at once), ``torch_queries`` (queries encoded
+by sentence-transformers instead of ONNX Runtime) and ``two_workers`` (two API
 processes, ``CASESEARCH_WORKERS=2``, the rate limit shared in Redis), so that the tables come
 from the same machine and minutes: all servers run throughout, and at each concurrency they take
 turns. A server's CPU and peak memory include its worker processes.
@@ -37,6 +38,8 @@ LOAD_P95_MAX_MS = 300.0  # at 16 clients
 VARIANTS: dict[str, dict[str, str]] = {
     "default": {},
     "unbounded": {"CASESEARCH_LIMITS__MAX_CONCURRENT_SEARCHES": "0"},
+    # queries through sentence-transformers (the default before ONNX Runtime served them)
+    "torch_queries": {"CASESEARCH_EMBEDDING__QUERY_BACKEND": "torch"},
     "two_workers": {
         "CASESEARCH_WORKERS": "2",
         "CASESEARCH_LIMITS__RATE_LIMIT_STORAGE": "redis://127.0.0.1:6379",

@@ -50,13 +50,21 @@ def casesearch_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "app.cli"]
 
 
+MODEL_DIR_VARIABLE = "CASESEARCH_EMBEDDING__MODEL_DIR"
+
+
 def cli_env(data_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of a ``casesearch`` subprocess: default settings except ``extra``.
 
     Inherited ``CASESEARCH_*`` variables are dropped, so that the server and the CLI use the
-    same settings as the in-process side of each comparison.
+    same settings as the in-process side of each comparison; except ``MODEL_DIR``, where ONNX
+    exports are kept, which changes no answer and spares each process an export of its own.
     """
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("CASESEARCH_")}
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CASESEARCH_") or k == MODEL_DIR_VARIABLE
+    }
     return {
         **inherited,
         "CASESEARCH_DATA_DIR": str(data_dir),
