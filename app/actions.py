@@ -28,6 +28,7 @@ from app.audit import Action, AuditEntry, AuditEvent, AuditPage, AuditQuery
 from app.auth import Caller
 from app.errors import AuditUnavailable, Forbidden, NotFound
 from app.limits import check_search_limits
+from app.media import Recording, media_copies, media_of
 from app.services import Services
 from app.telemetry import OpenRecorded, TimeToFind
 from connectors.errors import RecordError
@@ -229,9 +230,15 @@ def run_patterns(services: Services, caller: Caller, params: PatternParams) -> P
 
 
 def open_document(
-    services: Services, caller: Caller, document_id: str, *, search_id: str | None = None
+    services: Services,
+    caller: Caller,
+    document_id: str,
+    *,
+    search_id: str | None = None,
+    recording: bool = False,
 ) -> Document:
-    """The record ``document_id`` if ``caller`` may see it.
+    """The record ``document_id`` if ``caller`` may see it (``recording``: to play its
+    recording, which the ``view`` event's detail says).
 
     Raises ``NotFound`` with one message whether the record is missing or forbidden, after
     auditing the attempt (``view``, or ``view_denied`` with the reason for the auditor).
@@ -261,7 +268,10 @@ def open_document(
             "view",
             record_ids=[doc.id],
             case_ids=[doc.case_id] if doc.case_id else [],
-            detail={"search_id": search_id} if search_id else {},
+            detail={
+                **({"search_id": search_id} if search_id else {}),
+                **({"opened": "recording"} if recording else {}),
+            },
         ),
     )
     if search_id:
@@ -272,6 +282,24 @@ def open_document(
         except Exception:
             logger.warning("time-to-find open not recorded", exc_info=True)
     return doc
+
+
+def open_recording(services: Services, caller: Caller, document_id: str) -> Recording:
+    """The kept recording of the record ``document_id``, if ``caller`` may see the record.
+
+    The same check, audit event (``view``, detail ``opened: recording``) and ``NotFound`` as
+    ``open_document``; a visible record that is no recording, or whose copy is gone, is the
+    same ``NotFound``.
+    """
+    doc = open_document(services, caller, document_id, recording=True)
+    media = media_of(doc.extra)
+    try:
+        path = media_copies(services.settings).path(str((media or {}).get("sha256")))
+    except ValueError:
+        raise NotFound(NOT_FOUND_MESSAGE) from None
+    if media is None or not path.is_file():
+        raise NotFound(NOT_FOUND_MESSAGE)
+    return Recording(path=path, mime=str(media.get("mime") or "application/octet-stream"))
 
 
 def case_timeline_for(
@@ -716,6 +744,8 @@ def erase(
         forget = [embedding_text(title, text) for title, text in texts]
         cached = embedder.forget([*forget, *redacted.texts])
     store.compact()
+    # the erased recordings' kept copies (the server would otherwise still hold their sound)
+    media_copies(services.settings).prune(store.media_in_use())
     return ErasureOutcome(
         record_ids=tuple(ids),
         chunks=len(texts),

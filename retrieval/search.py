@@ -641,8 +641,19 @@ class HybridSearcher:
             source_uri=doc.source_uri,
             why=why,
             subjects=doc.subjects,
-            time_range=recording_time(doc.extra, snippet.char_start, snippet.char_end),
+            time_range=recording_time(doc.extra, *_cited_words(snippet)),
         )
+
+
+def _cited_words(snippet: Snippet) -> tuple[int, int]:
+    """Record offsets of the snippet's highlighted words (first to last), or of the whole
+    snippet when none is highlighted: a recording's hit cites when those words were said, not
+    the up to two sentences around them."""
+    if not snippet.highlights:
+        return snippet.char_start, snippet.char_end
+    first = min(start for start, _ in snippet.highlights)
+    last = max(end for _, end in snippet.highlights)
+    return snippet.char_start + first, snippet.char_start + last
 
 
 def _concern_reading(text: str, snippet: Snippet, concepts: tuple[Category, ...]) -> dict[str, Any]:

@@ -45,6 +45,7 @@ from app.api.schemas import (
     TeamCount,
     TimelineEntryOut,
     TimelineOut,
+    TimeRangeOut,
     TimeToFindDay,
     TimeToFindOut,
     TimeToFindStats,
@@ -240,6 +241,11 @@ def to_response(
                     char_start=hit.snippet.char_start,
                     char_end=hit.snippet.char_end,
                     source_uri=hit.source_uri,
+                    time_range=(
+                        TimeRangeOut(start_s=hit.time_range[0], end_s=hit.time_range[1])
+                        if hit.time_range is not None
+                        else None
+                    ),
                 ),
                 why=dict(hit.why),
                 subjects=subjects_out(hit.subjects),

@@ -127,12 +127,29 @@ class SnippetOut(BaseModel):
     highlights: list[tuple[int, int]]
 
 
+class TimeRangeOut(BaseModel):
+    """Where in a recording the cited passage was heard, in seconds from its start."""
+
+    start_s: float = Field(ge=0)
+    end_s: float = Field(ge=0)
+
+
 class CitationOut(BaseModel):
     document_id: str
     chunk_id: str
     char_start: int
     char_end: int
     source_uri: str | None
+    time_range: TimeRangeOut | None = Field(
+        default=None,
+        description=(
+            "For a record transcribed from an audio or video recording: the seconds of the "
+            "recording in which the snippet's highlighted words (the whole snippet when none "
+            "is highlighted) were heard, from the transcript's segment times (within a "
+            "segment, estimated in proportion to characters). Null for every other record. "
+            "The transcript is machine-made."
+        ),
+    )
 
 
 class SubjectOut(BaseModel):

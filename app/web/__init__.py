@@ -17,6 +17,7 @@ from app.web.chronology import router as chronology_router
 from app.web.dashboard import router as dashboard_router
 from app.web.failures import pages_or, sign_in_redirect
 from app.web.patterns import router as patterns_router
+from app.web.recording import router as recording_router
 from app.web.render import STATIC_DIR
 from app.web.routes import router
 from app.web.session import SignInRequired
@@ -28,6 +29,7 @@ def install_web(app: FastAPI) -> None:
     # before the case page, whose /cases/{case_id:path} would take /cases/X/chronology
     app.include_router(chronology_router)
     app.include_router(router)
+    app.include_router(recording_router)
     app.include_router(patterns_router)
     app.include_router(audit_router)
     app.include_router(dashboard_router)

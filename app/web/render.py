@@ -21,12 +21,13 @@ SERVICE_NAME = "Case-record search"
 
 # Pages show personal data about children: never cached, never framed, never leaking the URL
 # (which holds the search words) to another site, and running only our own script, which may
-# fetch from this site alone (results as you type).
+# fetch from this site alone (results as you type); a record's recording plays from this site.
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
     "Content-Security-Policy": (
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        "media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'"
     ),
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",

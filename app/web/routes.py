@@ -35,6 +35,7 @@ from app.api.deps import ServicesDep
 from app.auth import Caller, mint_token
 from app.errors import InvalidRequest, NotFound
 from app.limits import RateLimiter
+from app.media import clock
 from app.oidc import client_for
 from app.services import Services
 from app.web import present
@@ -59,6 +60,7 @@ from app.web.session import (
     sign_in_csrf_ok,
     sign_in_csrf_token,
 )
+from app.web.transcript import recording_view
 from retrieval.browse import visible_cases
 from retrieval.errors import InvalidQueryError
 from retrieval.models import AccessScope, Hit, SearchResult
@@ -341,6 +343,7 @@ class ResultView:
     snippet: list[present.Piece]
     why: list[present.Fact]
     names: str = ""  # the children the record is about ("Ruth Walker")
+    heard: str = ""  # a recording's hit: "Heard at 0:12 to 0:18"
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,6 +371,8 @@ def _result_view(search_id: str, hit: Hit, back: str) -> ResultView:
             ("start", str(hit.snippet.char_start)),
             ("end", str(hit.snippet.char_end)),
             ("back", back),
+            # a recording plays from when the matched words were said
+            *([("t", f"{hit.time_range[0]:g}")] if hit.time_range is not None else []),
         ]
     )
     return ResultView(
@@ -379,6 +384,11 @@ def _result_view(search_id: str, hit: Hit, back: str) -> ResultView:
         snippet=present.pieces(hit.snippet.text, hit.snippet.highlights),
         why=present.why_facts(hit.why),
         names=present.subject_names(hit.subjects),
+        heard=(
+            f"Heard at {clock(hit.time_range[0])} to {clock(hit.time_range[1])} of the recording"
+            if hit.time_range is not None
+            else ""
+        ),
     )
 
 
@@ -627,6 +637,9 @@ def _without_case(form: SearchForm) -> str:
 # -- record -----------------------------------------------------------------------------------
 
 
+_SECONDS = re.compile(r"\d{1,6}(?:\.\d{1,3})?")
+
+
 def _offset(value: str | None) -> int | None:
     return int(value) if value is not None and _OFFSET.fullmatch(value) else None
 
@@ -641,8 +654,10 @@ def record_page(
     start: str | None = None,
     end: str | None = None,
     back: str | None = None,
+    t: str | None = None,
 ) -> Response:
     """A record in full, the cited passage (``start``..``end``) marked; 404 if not visible.
+    A recording's player starts at the cited passage, or at ``t`` seconds when given.
 
     Opening it from a result (``search_id``) records time-to-find here on the server, so it
     counts without JavaScript. ``back`` is the search's query string, for "Back to results";
@@ -668,12 +683,24 @@ def record_page(
             pieces=present.pieces(doc.text, spans),
             cited=cited,
             cite_requested=start is not None or end is not None,
+            recording=recording_view(
+                doc,
+                (first, last) if cited and first is not None and last is not None else None,
+                _seconds(t),
+            ),
             back_url=_back_url(back),
             source_url=present.source_link(
                 services.settings.source_link_pattern, doc.source_uri, doc.id
             ),
         ),
     )
+
+
+def _seconds(value: str | None) -> float | None:
+    """``t=12.5`` as seconds; anything else is ignored."""
+    if value is None or not _SECONDS.fullmatch(value):
+        return None
+    return float(value)
 
 
 def _back_url(back: str | None) -> str | None:

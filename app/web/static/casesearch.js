@@ -3,6 +3,8 @@
  *   and screen-reader users start reading where the search result pointed.
  * - On a page with form errors, move focus to the error summary (GOV.UK pattern).
  * - On the search page, results as you type (see resultsAsYouType).
+ * - On a recording's record page, a transcript line's time link plays from that time in place
+ *   (without this file the link reloads the page with the player starting there).
  */
 (function () {
   'use strict'
@@ -172,7 +174,27 @@
     })
   }
 
+  /* Seek links: the link still works as a link (reloading the page at its time) when the
+   * player is missing or refuses to seek. The player's source already starts at the cited time
+   * through its #t= fragment; this only handles the user's later choices. */
+  function seekLinks (player) {
+    var links = document.querySelectorAll('a[data-seek]')
+    Array.prototype.forEach.call(links, function (link) {
+      link.addEventListener('click', function (event) {
+        var at = parseFloat(link.getAttribute('data-seek'))
+        if (isNaN(at)) return
+        event.preventDefault()
+        player.currentTime = at
+        var playing = player.play()
+        if (playing && playing.catch) playing.catch(function () {})
+        player.focus()
+      })
+    })
+  }
+
   focusOnLoad()
+  var player = document.getElementById('recording-player')
+  if (player) seekLinks(player)
   var form = document.getElementById('search-form')
   var box = document.getElementById('q')
   var status = document.getElementById('search-status')
