@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 EVAL   ?= ../shared/eval-data
 REPORTS ?= reports
 
-.PHONY: install system-deps frontend-deps docs-assets demo serve test test-fast lint typecheck eval eval-concerns eval-scifact eval-medline eval-cranfield eval-synthetic eval-synthetic-seed11 eval-synthetic-seed23 eval-synthetic-held-out-phrasings bench clean
+.PHONY: install system-deps frontend-deps docs-assets demo serve test test-fast lint typecheck eval eval-concerns eval-scifact eval-medline eval-cranfield eval-synthetic eval-synthetic-seed11 eval-synthetic-seed23 eval-synthetic-held-out-phrasings eval-transcription bench clean
 
 ## install: virtual environment with the pinned CPU torch, the package and its dev tools
 install: $(VENV)/.installed
@@ -87,6 +87,11 @@ eval-concerns: install
 eval-scifact eval-medline eval-cranfield: eval-%: install
 	$(BIN)/casesearch eval beir $(EVAL)/$* --mode all \
 	  --run-out $(REPORTS)/$*.run --report-out $(REPORTS)/$*.json
+
+## eval-transcription: word error rate, phrase search and cited times on visit notes spoken by
+## espeak-ng (three voices, three speeds, clean and noisy) and on real speech (issue 17)
+eval-transcription: install system-deps
+	$(PY) -m evaluation.transcription --out $(REPORTS)
 
 eval-synthetic: install
 	$(BIN)/casesearch eval synthetic --run-out $(REPORTS)/synthetic.run \

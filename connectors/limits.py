@@ -34,7 +34,8 @@ EXTRACTION_MEMORY_BYTES = 1 << 30
 # 300 s, so a lower limit would cut off what it allows).
 EXTRACTION_TIMEOUT_S = 300.0
 # A recording longer than this is a failure: a visit or a meeting is rarely past two hours,
-# and transcribing four hours takes about an hour and a quarter on one core here.
+# and transcribing four hours takes about 1.3 to 2.7 hours on one core here (real-time factor
+# 0.32 on a quiet machine, 0.66 with the machine shared; reports/bench/transcription.json).
 MAX_MEDIA_SECONDS = 4 * 3600.0
 # Audio and video files may be larger than documents (``max_bytes``): a 4-hour MP3 at
 # 128 kbit/s is 230 MB, an hour of phone video about 1 GB.

@@ -89,6 +89,13 @@ def _bench_shards(config: BenchConfig, work: Path) -> Json:
     return bench_shards(config, work)
 
 
+def _bench_transcription(config: BenchConfig, work: Path) -> Json:
+    # imported when run: it needs espeak-ng, ffmpeg and the speech model
+    from evaluation.bench.transcription import bench_transcription
+
+    return bench_transcription(config, work)
+
+
 RUNNERS: dict[str, Callable[[BenchConfig, Path], Json]] = {
     "indexing": bench_indexing,
     "latency": bench_latency,
@@ -98,6 +105,7 @@ RUNNERS: dict[str, Callable[[BenchConfig, Path], Json]] = {
     "scale": bench_scale,
     "access": bench_access,
     "shards": _bench_shards,  # optional: not in BENCHMARKS, the default run
+    "transcription": _bench_transcription,  # optional (issue 17): audio seconds per second
 }
 
 
