@@ -115,7 +115,9 @@ def build_qdrant(settings: Settings, dimension: int) -> QdrantIndex | None:
         return None
     key = settings.qdrant_api_key
     client = client_for(settings.qdrant_url, key.get_secret_value() if key else None)
-    index = QdrantIndex(client, settings.qdrant_collection, dimension)
+    index = QdrantIndex(
+        client, settings.qdrant_collection, dimension, tenant=settings.qdrant_tenant
+    )
     try:
         index.ensure_collection()
     except BaseException:

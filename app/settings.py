@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from connectors import limits as caps
 from retrieval.chunking import ChunkingConfig
 from retrieval.models import SearchConfig
-from retrieval.qdrant_collection import DEFAULT_COLLECTION, check_collection_name
+from retrieval.qdrant_collection import DEFAULT_COLLECTION, check_collection_name, check_tenant
 
 
 class ChunkingSettings(BaseModel):
@@ -235,6 +235,10 @@ class Settings(BaseSettings):
     # several stores (a test and a live one, or one per council) can share a Qdrant server.
     # The store remembers per collection how far each was synced.
     qdrant_collection: str = DEFAULT_COLLECTION
+    # The council this store's points belong to when several councils' stores share one
+    # collection (payload key "tenant", a keyword index with is_tenant on a server; every
+    # query, update and reconcile is limited to it). Unset: the collection is this store's.
+    qdrant_tenant: str | None = None
     # HS256 key for bearer tokens and the key of the pages' CSRF tokens and session cookie.
     jwt_secret: SecretStr | None = None
     # Development mode: the web page lets anyone sign in as anyone (demo users or typed
@@ -396,6 +400,16 @@ class Settings(BaseSettings):
             return check_collection_name(value)
         except ValueError as exc:
             raise ValueError(f"CASESEARCH_QDRANT_COLLECTION: {exc}") from None
+
+    @field_validator("qdrant_tenant")
+    @classmethod
+    def _qdrant_tenant(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            return check_tenant(value)
+        except ValueError as exc:
+            raise ValueError(f"CASESEARCH_QDRANT_TENANT: {exc}") from None
 
     @property
     def store_path(self) -> Path:

@@ -1,4 +1,4 @@
-"""The Qdrant collection's name: its default and the names taken.
+"""The Qdrant collection's name (its default and the names taken) and the tenant ids taken.
 
 Apart from ``retrieval.qdrant_index`` so that the settings can check a name without importing
 qdrant-client (seconds at start-up on a busy machine).
@@ -26,3 +26,17 @@ def check_collection_name(name: str) -> str:
             " digits, '_' or '-'"
         )
     return name
+
+
+TENANT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+"""The tenant (council) ids taken: short, and safe in logs and payload filters."""
+
+
+def check_tenant(tenant: str) -> str:
+    """``tenant`` if it is a tenant id taken (``TENANT_NAME``), else ``ValueError``."""
+    if not TENANT_NAME.fullmatch(tenant):
+        raise ValueError(
+            f"{tenant!r} is not a tenant id this service takes: 1 to 64 letters, digits, '_',"
+            " '.' or '-'"
+        )
+    return tenant

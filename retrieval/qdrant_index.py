@@ -21,6 +21,12 @@ generation, and the next sync replays it: nothing committed is lost, and a repla
 the same points. One sync runs at a time per store (``RecordStore.exclusive``), so an older
 snapshot never overwrites a newer one's points.
 
+**Councils sharing a collection** (``tenant``, ``CASESEARCH_QDRANT_TENANT``): each point also
+carries its council's id under ``tenant`` (a keyword payload index with ``is_tenant``, which a
+server uses to keep a tenant's points together), point ids include it, and every query,
+update, deletion, count and scroll is limited to it. BM25's IDF over the caller's visible set
+is then over her council's points too, since the corpus filter is the scope filter.
+
 Each point's payload also holds its record's and its own pk in the store (``record_pk``,
 ``chunk_pk``: a search re-checks every hit against the store by them, and a removed chunk is
 deleted by its pk), a hash of its terms and vector (``content_hash``) and of its permissions
@@ -75,7 +81,7 @@ from sqlalchemy import Connection
 from retrieval.errors import IndexMismatchError
 from retrieval.lexical import K1, B
 from retrieval.models import ChunkRow
-from retrieval.qdrant_collection import DEFAULT_COLLECTION, check_collection_name
+from retrieval.qdrant_collection import DEFAULT_COLLECTION, check_collection_name, check_tenant
 from retrieval.store import IndexedRecord, RecordStore
 
 logger = logging.getLogger(__name__)
@@ -88,6 +94,8 @@ REFERENCE_LENGTH = 60.0
 ACKNOWLEDGED = "qdrant_generation"
 """The store's ``meta`` key holding the generation the default collection has acknowledged
 (another collection's key names it: ``acknowledged_key``)."""
+TENANT = "tenant"
+"""The payload key naming the council a point belongs to when several share a collection."""
 SYNC_LOCK = "qdrant-sync"
 SYNC_BATCH = 256
 """Records read and written per Qdrant request during a sync."""
@@ -151,9 +159,11 @@ class Candidate:
     score: float
 
 
-def point_id(record_id: str, ordinal: int) -> str:
-    """The chunk's point id: the same for the same record and ordinal on every replay."""
-    return str(uuid.uuid5(_NAMESPACE, f"{record_id}\x00{ordinal}"))
+def point_id(record_id: str, ordinal: int, tenant: str | None = None) -> str:
+    """The chunk's point id: the same for the same record and ordinal (and tenant) on every
+    replay; two councils' records of one id are two points."""
+    key = f"{record_id}\x00{ordinal}" if tenant is None else f"{tenant}\x00{record_id}\x00{ordinal}"
+    return str(uuid.uuid5(_NAMESPACE, key))
 
 
 def term_index(term: str) -> int:
@@ -213,14 +223,46 @@ def client_for(url: str, api_key: str | None = None) -> QdrantClient:
 class QdrantIndex:
     """The chunks of one store in collection ``name``. Not thread-safe for writes (one writer,
     the indexer); searches may run concurrently. Raises ``ValueError`` for a name Qdrant (or
-    this project, ``COLLECTION_NAME``) would not take."""
+    this project, ``COLLECTION_NAME``) would not take.
 
-    def __init__(self, client: QdrantClient, name: str, dimension: int) -> None:
+    With ``tenant`` (a council's id) the collection may hold other councils' points too: each
+    point carries ``tenant`` in its payload (a keyword index with ``is_tenant``, so a server
+    keeps each council's points together and answers its queries from them), its id includes
+    the tenant, and every query, update, deletion, count and scroll here is limited to it, so
+    a council neither sees nor touches (nor, in reconcile, deletes as strays) another's points.
+    """
+
+    def __init__(
+        self, client: QdrantClient, name: str, dimension: int, *, tenant: str | None = None
+    ) -> None:
         check_collection_name(name)
         self.client = client
         self.name = name
         self.dimension = dimension
+        self.tenant = None if tenant is None else check_tenant(tenant)
         self._sync_lock = threading.Lock()
+
+    def point_id(self, record_id: str, ordinal: int) -> str:
+        return point_id(record_id, ordinal, self.tenant)
+
+    def _own(self) -> list[models.Condition]:
+        """The condition that keeps an operation to this index's tenant (none without)."""
+        return [] if self.tenant is None else [_match(TENANT, self.tenant)]
+
+    def _own_filter(self) -> models.Filter | None:
+        own = self._own()
+        return models.Filter(must=own) if own else None
+
+    def _records(self, record_id: str) -> models.Filter:
+        return models.Filter(must=[_match("record_id", record_id), *self._own()])
+
+    def _scope(self, scope: Scope) -> models.Filter | None:
+        """``scope_filter`` limited to this tenant."""
+        allowed = scope_filter(scope)
+        if allowed is None or self.tenant is None:
+            return allowed
+        must = allowed.must if isinstance(allowed.must, list) else []
+        return models.Filter(must=[*must, *self._own()], must_not=allowed.must_not)
 
     @property
     def acknowledged_key(self) -> str:
@@ -234,6 +276,7 @@ class QdrantIndex:
         one is checked first (``check_collection``)."""
         if self.client.collection_exists(self.name):
             self.check_collection()
+            self._tenant_index()
             return
         self.client.create_collection(
             self.name,
@@ -247,6 +290,20 @@ class QdrantIndex:
             warnings.filterwarnings("ignore", "Payload indexes have no effect", UserWarning)
             for field, schema in _PAYLOAD_INDEXES.items():
                 self.client.create_payload_index(self.name, field, schema, wait=True)
+        self._tenant_index()
+
+    def _tenant_index(self) -> None:
+        """With a tenant, the ``tenant`` keyword index marked ``is_tenant`` (idempotent)."""
+        if self.tenant is None:
+            return
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Payload indexes have no effect", UserWarning)
+            self.client.create_payload_index(
+                self.name,
+                TENANT,
+                models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, is_tenant=True),
+                wait=True,
+            )
 
     def check_collection(self) -> None:
         """Raise ``IndexMismatchError`` unless the existing collection has the vectors this
@@ -291,9 +348,9 @@ class QdrantIndex:
             return
         points = [
             models.PointStruct(
-                id=point_id(c.record_id, c.ordinal),
+                id=self.point_id(c.record_id, c.ordinal),
                 vector={DENSE: c.vector.astype(np.float32).tolist(), SPARSE: bm25_sparse(c.terms)},
-                payload=_payload(c),
+                payload=_payload(c, self.tenant),
             )
             for c in chunks
         ]
@@ -303,12 +360,12 @@ class QdrantIndex:
         """The record's points become exactly ``chunks`` (fewer chunks than before: the rest
         go). Acknowledged before it returns."""
         self.upsert(chunks)
-        keep = [point_id(record_id, c.ordinal) for c in chunks]
+        keep = [self.point_id(record_id, c.ordinal) for c in chunks]
         self.client.delete(
             self.name,
             points_selector=models.FilterSelector(
                 filter=models.Filter(
-                    must=[_match("record_id", record_id)],
+                    must=[_match("record_id", record_id), *self._own()],
                     must_not=[models.HasIdCondition(has_id=keep)] if keep else None,
                 )
             ),
@@ -320,7 +377,7 @@ class QdrantIndex:
         self.client.set_payload(
             self.name,
             payload={"allow": sorted(set(allow)), "deny": sorted(set(deny))},
-            points=models.Filter(must=[_match("record_id", record_id)]),
+            points=self._records(record_id),
             wait=True,
         )
 
@@ -335,7 +392,10 @@ class QdrantIndex:
             self.name,
             points_selector=models.FilterSelector(
                 filter=models.Filter(
-                    must=[models.FieldCondition(key=key, match=models.MatchAny(any=list(values)))]
+                    must=[
+                        models.FieldCondition(key=key, match=models.MatchAny(any=list(values))),
+                        *self._own(),
+                    ]
                 )
             ),
             wait=True,
@@ -351,7 +411,7 @@ class QdrantIndex:
         batch request; they are fused here, after ordering equal scores by record id and
         ordinal, because the engine's order among equal scores is its internal one, which
         other points (hidden ones included) could move."""
-        allowed = scope_filter(scope)
+        allowed = self._scope(scope)
         if allowed is None:
             return []
         requests = [_dense_request(vector, allowed, limit)]
@@ -368,7 +428,7 @@ class QdrantIndex:
 
     def lexical(self, terms: Sequence[str], scope: Scope, *, limit: int) -> list[Candidate]:
         """BM25 alone, IDF over the caller's visible chunks."""
-        allowed = scope_filter(scope)
+        allowed = self._scope(scope)
         if allowed is None or not terms:
             return []
         (answer,) = self.client.query_batch_points(
@@ -378,7 +438,7 @@ class QdrantIndex:
 
     def dense(self, vector: np.ndarray, scope: Scope, *, limit: int) -> list[Candidate]:
         """Cosine alone over the caller's visible chunks."""
-        allowed = scope_filter(scope)
+        allowed = self._scope(scope)
         if allowed is None:
             return []
         (answer,) = self.client.query_batch_points(
@@ -387,7 +447,8 @@ class QdrantIndex:
         return _candidates(answer.points)
 
     def count(self) -> int:
-        return int(self.client.count(self.name, exact=True).count)
+        """This index's points (its tenant's, with one)."""
+        return int(self.client.count(self.name, count_filter=self._own_filter(), exact=True).count)
 
     def set_record_fields(self, records: Sequence[IndexedRecord]) -> None:
         """Give each record's points its current record fields (permissions, case, type,
@@ -396,9 +457,7 @@ class QdrantIndex:
             return
         operations = [
             models.SetPayloadOperation(
-                set_payload=models.SetPayload(
-                    payload=record_fields(r), filter=models.Filter(must=[_match("record_id", r.id)])
-                )
+                set_payload=models.SetPayload(payload=record_fields(r), filter=self._records(r.id))
             )
             for r in records
         ]
@@ -481,7 +540,7 @@ class QdrantIndex:
         ``(chunk pk, record pk, cosine)`` from the payload, best first, ties by chunk pk.
         The caller re-checks them against the store. Points written without store pks are
         left out."""
-        must: list[models.Condition] = []
+        must: list[models.Condition] = self._own()
         must_not: list[models.Condition] = []
         if scope is not None:
             allowed = scope_filter(scope)
@@ -534,7 +593,12 @@ class QdrantIndex:
         offset: models.ExtendedPointId | None = None
         while True:
             points, offset = self.client.scroll(
-                self.name, limit=page, offset=offset, with_payload=False, with_vectors=False
+                self.name,
+                scroll_filter=self._own_filter(),
+                limit=page,
+                offset=offset,
+                with_payload=False,
+                with_vectors=False,
             )
             yield from (str(p.id) for p in points)
             if offset is None:
@@ -614,7 +678,7 @@ def _match(key: str, value: str) -> models.FieldCondition:
     return models.FieldCondition(key=key, match=models.MatchValue(value=value))
 
 
-def _payload(c: IndexedChunk) -> dict[str, object]:
+def _payload(c: IndexedChunk, tenant: str | None) -> dict[str, object]:
     return {
         **_record_payload(
             c.record_id, c.record_pk, c.case_id, c.doc_type, c.created, c.allow, c.deny
@@ -622,7 +686,12 @@ def _payload(c: IndexedChunk) -> dict[str, object]:
         "chunk_pk": c.chunk_pk,
         "ordinal": c.ordinal,
         "content_hash": content_hash(c.terms, c.vector.astype(np.float32).tobytes()),
+        **_tenant_field(tenant),
     }
+
+
+def _tenant_field(tenant: str | None) -> dict[str, object]:
+    return {} if tenant is None else {TENANT: tenant}
 
 
 def record_fields(record: IndexedRecord) -> dict[str, object]:
@@ -656,13 +725,16 @@ def _record_payload(
     }
 
 
-def expected_payload(record: IndexedRecord, chunk_pk: int, chunk: ChunkRow) -> dict[str, object]:
+def expected_payload(
+    record: IndexedRecord, chunk_pk: int, chunk: ChunkRow, tenant: str | None = None
+) -> dict[str, object]:
     """The payload the point of ``chunk`` must hold (what ``upsert`` writes for it)."""
     return {
         **record_fields(record),
         "chunk_pk": chunk_pk,
         "ordinal": chunk.ordinal,
         "content_hash": content_hash(chunk.terms, chunk.vector),
+        **_tenant_field(tenant),
     }
 
 

@@ -32,7 +32,6 @@ from retrieval.qdrant_index import (
     QdrantIndex,
     expected_payload,
     indexed_chunk,
-    point_id,
 )
 from retrieval.store import RecordStore
 
@@ -74,7 +73,7 @@ def reconcile(store: RecordStore, index: QdrantIndex, *, repair: bool, batch: in
                 records = store.indexed_records(conn, pks[start : start + batch])
                 rows = store.chunks_with_pks(conn, list(records))
                 wanted = {
-                    point_id(records[pk].id, chunk.ordinal): (records[pk], chunk_pk, chunk)
+                    index.point_id(records[pk].id, chunk.ordinal): (records[pk], chunk_pk, chunk)
                     for pk in records
                     for chunk_pk, chunk in rows.get(pk, [])
                 }
@@ -84,7 +83,7 @@ def reconcile(store: RecordStore, index: QdrantIndex, *, repair: bool, batch: in
                 rewrite = []
                 overwrite: list[models.UpdateOperation] = []
                 for pid, (record, chunk_pk, chunk) in wanted.items():
-                    expected = expected_payload(record, chunk_pk, chunk)
+                    expected = expected_payload(record, chunk_pk, chunk, index.tenant)
                     payload = payloads.get(pid)
                     if payload is None:
                         drift.missing += 1
