@@ -67,6 +67,10 @@ class BenchConfig:
     access_searches: int = 10_000  # random searches judged by the key, over HTTP
     scale_store_dir: str | None = None  # keep stores here and reuse them (default: scratch)
     scale_baseline: str | None = None  # a git commit whose retrieval/ runs beside this tree
+    # the same searches through peers (scale_peers.py); rank-bm25 holds every chunk's term
+    # lists in Python objects and scores all of them per query, so it stops at this size
+    scale_peers: tuple[str, ...] = ("qdrant_edge", "rank_bm25")
+    scale_bm25_max_chunks: int = 300_000
     seed: int = 7
 
     @classmethod

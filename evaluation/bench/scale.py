@@ -15,6 +15,11 @@ social worker, and results-as-you-type bursts (one search per word of a per-case
 With ``scale_baseline`` (a git commit, or a folder holding a ``retrieval/`` package) the same
 searches run in the same run on the same store with that ``retrieval/``: before and after side
 by side, and every hit compared.
+
+In the same run, the per-case and cross-case searches go through the peers of
+``scale_peers.py`` (qdrant-edge-py: dense and sparse prefetch fused by RRF, the same filters;
+rank-bm25: BM25 alone, up to ``scale_bm25_max_chunks``), each peer in a process of its own
+over the same chunks and vectors; the product's latency over each peer's is the ratio reported.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import hashlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import time
@@ -46,6 +52,8 @@ DIMENSION = 384  # all-MiniLM-L6-v2's
 TEAMS_PER_TEAM = 10  # copies of one original team's cases are spread over this many teams
 RECIPE_VERSION = 1  # bump when the way stores are made changes: kept stores are rebuilt
 PROBE = Path(__file__).with_name("scale_probe.py")
+PEERS_SCRIPT = Path(__file__).with_name("scale_peers.py")
+PEER_CELLS = ("case_qa", "case_team", "cross_case_qa", "cross_case_team")
 REPO = Path(__file__).resolve().parents[2]
 QA = ("user:bench-qa", "role:qa")  # role:qa is in every synthetic ACL
 # the issue's figures (over HTTP there; in process here, which is the lower bound)
@@ -193,6 +201,12 @@ def _store(config: BenchConfig, folder: Path, base: _Base, size: int) -> tuple[P
     return path, {**info, "reused": False}
 
 
+def build_store(config: BenchConfig, folder: Path, size: int) -> tuple[Path, Json]:
+    """The store of ``size`` chunks the benchmark searches (built in ``folder``, or reused)."""
+    base, _ = _base(config, folder)
+    return _store(config, folder, base, size)
+
+
 def _plan(
     config: BenchConfig, base: _Base, copies: int, size: int
 ) -> tuple[list[Json], list[Json]]:
@@ -301,6 +315,103 @@ def _run_probe(
     return result
 
 
+def _run_peer(peer: str, store: Path, warmup: list[Json], searches: list[Json], work: Path) -> Json:
+    """``scale_peers.py`` for ``peer`` on ``store``, in a process of its own; a peer that fails
+    is reported as such (``failed``), not fatal: the product's figures still stand."""
+    folder = work / f"peer-{peer}"
+    folder.mkdir(parents=True, exist_ok=True)
+    plan, out = folder / "plan.json", folder / "out.json"
+    plan.write_text(
+        json.dumps({"store": str(store), "warmup": warmup, "searches": searches}),
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TOKENIZERS_PARALLELISM": "false"}
+    done = subprocess.run(  # noqa: S603 - this interpreter and our own script
+        [sys.executable, str(PEERS_SCRIPT), peer, str(plan), str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return {"failed": f"exit {done.returncode}: {done.stderr[-1500:]}"}
+    result: Json = json.loads(out.read_text(encoding="utf-8"))
+    shutil.rmtree(folder / "qdrant-edge-shard", ignore_errors=True)
+    return result
+
+
+def _peer_side(searches: list[Json], result: Json) -> Json:
+    """A peer's latency per kind and user (``_engine``: the engine's call alone; rank-bm25's
+    ``_case_index``: per-case searches on an index of the case built at query time)."""
+    if "failed" in result:
+        return {"failed": result["failed"]}
+    runs = result["results"]
+    latency: Json = {}
+    for kind in ("case", "cross_case"):
+        for user in ("qa", "team"):
+            ids = [s["id"] for s in searches if s["kind"] == kind and s["user"] == user]
+            latency[f"{kind}_{user}"] = _ms([runs[i]["seconds"] for i in ids])
+            if all("engine_seconds" in runs[i] for i in ids):
+                latency[f"{kind}_{user}_engine"] = _ms([runs[i]["engine_seconds"] for i in ids])
+            if kind == "case" and all("case_index_seconds" in runs[i] for i in ids):
+                latency[f"case_{user}_case_index"] = _ms(
+                    [runs[i]["case_index_seconds"] for i in ids]
+                )
+    keys = ("points", "build_s", "build_peak_rss_mib", "rss_after_build_mib",
+            "serving_rss_mib", "peak_rss_mib")  # fmt: skip
+    return {"latency": latency, **{k: result.get(k) for k in keys}}
+
+
+def _peers(config: BenchConfig, store: Path, chunks: int, warmup: list[Json],
+           searches: list[Json], work: Path) -> Json:  # fmt: skip
+    """Each configured peer's side on ``store``: measured, or why it was skipped."""
+    measured = [s for s in searches if s["kind"] != "burst"]
+    out: Json = {}
+    for peer in config.scale_peers:
+        if peer == "rank_bm25" and chunks > config.scale_bm25_max_chunks:
+            out[peer] = {
+                "skipped": f"{chunks:,} chunks > scale_bm25_max_chunks "
+                f"{config.scale_bm25_max_chunks:,}: rank-bm25 keeps a dict per chunk in Python "
+                "and scores every chunk per query term"
+            }
+            continue
+        print(f"bench: scale {chunks} chunks, peer {peer} …", file=sys.stderr, flush=True)
+        out[peer] = _peer_side(measured, _run_peer(peer, store, warmup, measured, work))
+    return out
+
+
+def _peer_ratios(current: Json, peers: Json) -> Json:
+    """The product's p50 and p95 over each measured peer's, per kind and user, with the query
+    embedding on both sides or on neither: for qdrant_edge ``p50``/``p95`` are whole searches
+    (both embed the query) and ``p50_engine``/``p95_engine`` the product less its embedding
+    over the query call alone; rank-bm25 has no embedding, so its ``p50``/``p95`` are the
+    product less its embedding over rank-bm25's search."""
+    ours_with = current["latency"]
+    ours_without = current.get("latency_without_query_embedding", {})
+    out: Json = {}
+    for peer, side in peers.items():
+        if "latency" not in side:
+            continue
+        theirs = side["latency"]
+        ratios: Json = {}
+        for cell in PEER_CELLS:
+            pairs = {"": (ours_without.get(cell), theirs.get(cell))}
+            if peer == "qdrant_edge":
+                pairs = {
+                    "": (ours_with.get(cell), theirs.get(cell)),
+                    "_engine": (ours_without.get(cell), theirs.get(f"{cell}_engine")),
+                }
+            figures: Json = {}
+            for suffix, (ours, their) in pairs.items():
+                if ours and their and ours.get("p95_ms") and their.get("p95_ms"):
+                    for q in ("p50", "p95"):
+                        figures[f"{q}{suffix}"] = round(ours[f"{q}_ms"] / their[f"{q}_ms"], 2)
+            if figures:
+                ratios[cell] = figures
+        out[peer] = ratios
+    return out
+
+
 def _ms(seconds: Sequence[float]) -> Json:
     ms = [s * 1000 for s in seconds]
     if not ms:
@@ -326,9 +437,23 @@ def _latencies(searches: list[Json], probe: Json) -> Json:
     return out
 
 
+def _without_embedding(searches: list[Json], probe: Json) -> Json:
+    """Per kind and user, the latency less the seconds spent embedding the query."""
+    runs = probe["results"]
+    out: Json = {}
+    for kind in ("case", "cross_case"):
+        for user in ("qa", "team"):
+            ids = [s["id"] for s in searches if s["kind"] == kind and s["user"] == user]
+            out[f"{kind}_{user}"] = _ms(
+                [runs[i]["seconds"] - runs[i].get("embed_seconds", 0.0) for i in ids]
+            )
+    return out
+
+
 def _side(searches: list[Json], probe: Json) -> Json:
     return {
         "latency": _latencies(searches, probe),
+        "latency_without_query_embedding": _without_embedding(searches, probe),
         "serving_rss_mib": probe["rss_after_warm_mib"],
         "peak_rss_mib": probe["peak_rss_mib"],
         "load_and_warm_s": probe["load_and_warm_s"],
@@ -380,6 +505,9 @@ def bench_scale(config: BenchConfig, work: Path) -> Json:
                 for cell in block["current"]["latency"]
                 if block["baseline"]["latency"][cell].get("p95_ms")
             }  # fmt: skip
+        if config.scale_peers:
+            block["peers"] = _peers(config, path, int(info["chunks"]), warmup, searches, root)
+            block["ratio_current_over_peers"] = _peer_ratios(block["current"], block["peers"])
         sizes[str(size)] = block
     invariants: Json = {}
     if baseline is not None:
@@ -405,7 +533,24 @@ def bench_scale(config: BenchConfig, work: Path) -> Json:
             "understanding on, the real query embedding (all-MiniLM-L6-v2), top_k 10",
             "serving_rss": "VmRSS after HybridSearcher.warm() (vectors, model, rules loaded)",
             "order": "per size, the baseline's process and this tree's one after the other on "
-            "the same store, alternating which goes first",
+            "the same store, alternating which goes first; then each peer's",
+            "peers": {
+                "names": list(config.scale_peers),
+                "bm25_max_chunks": config.scale_bm25_max_chunks,
+                "qdrant_edge": "qdrant-edge-py EdgeShard in its own process over the store's "
+                "chunks and stand-in vectors: dense (cosine, exact) and sparse (the product's "
+                "stored terms, BM25 saturated term frequencies, IDF modifier with statistics "
+                "over the caller's visible chunks) prefetch of 200 each, RRF k 20, top 10 "
+                "chunks; filter: some principal in acl, none in deny, case_id for per-case "
+                "(keyword index, is_tenant); timed: query embedding (the real model) + query "
+                "terms + query, as the product's path includes its embedding; _engine cells: "
+                "the query alone",
+                "rank_bm25": "BM25Okapi (k1 1.2, b 0.75) over every chunk's stored terms, "
+                "scored whole, the caller's scope and case applied to the scores, top 10; "
+                "_case_index cells: an index over the case's visible chunks built per query "
+                "(its build timed); no embedding, no dense side",
+                "build_s": "reading the chunks from the store and indexing them",
+            },
         },
     }
 

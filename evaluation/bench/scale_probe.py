@@ -8,7 +8,9 @@ run. It imports nothing else of ours for that reason.
 
 The plan (JSON): ``store`` (path), ``today`` (ISO date), ``warmup`` and ``searches`` (lists of
 ``{"id", "text", "case_id", "principals"}``). The output (JSON): load and warm-up seconds, RSS
-after warming (the serving RSS), the peak RSS, and per search its seconds, hits and total.
+after warming (the serving RSS), the peak RSS, and per search its seconds, the seconds of
+those spent embedding the query (so that peers without the same model can be compared on the
+rest), hits and total.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import datetime as dt
 import json
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +39,29 @@ def _rss_mib(field: str) -> float | None:
     return None
 
 
+class _TimedEmbedder:
+    """The searcher's embedder, counting the seconds spent in ``embed``."""
+
+    def __init__(self, inner: SentenceTransformerEmbedder) -> None:
+        self.inner = inner
+        self.seconds = 0.0
+
+    @property
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> Any:
+        begun = time.perf_counter()
+        try:
+            return self.inner.embed(texts, progress=progress)
+        finally:
+            self.seconds += time.perf_counter() - begun
+
+
 def _request(search: dict[str, Any], today: dt.date) -> SearchRequest:
     return SearchRequest(
         text=search["text"],
@@ -51,7 +77,8 @@ def probe(plan: dict[str, Any]) -> dict[str, Any]:
     today = dt.date.fromisoformat(plan["today"])
     started = time.perf_counter()
     store = RecordStore(Path(plan["store"]))
-    searcher = HybridSearcher(store, SentenceTransformerEmbedder())
+    embedder = _TimedEmbedder(SentenceTransformerEmbedder())
+    searcher = HybridSearcher(store, embedder)
     try:
         searcher.warm()
         warmed = time.perf_counter() - started
@@ -61,11 +88,13 @@ def probe(plan: dict[str, Any]) -> dict[str, Any]:
         results: dict[str, Any] = {}
         for search in plan["searches"]:
             request = _request(search, today)
+            embedder.seconds = 0.0
             begun = time.perf_counter()
             result = searcher.search(request)
             seconds = time.perf_counter() - begun
             results[search["id"]] = {
                 "seconds": seconds,
+                "embed_seconds": embedder.seconds,
                 "total": result.total,
                 "hits": [[h.document_id, h.score, h.chunk_id] for h in result.hits],
             }

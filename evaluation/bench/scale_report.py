@@ -79,3 +79,70 @@ def plot_scale(data: Json, path: Path) -> None:
     axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     figure.tight_layout()
     figure.savefig(path, format="png", dpi=120, metadata={"Software": None})
+
+
+PEER_CELLS = ("case_qa", "case_team", "cross_case_qa", "cross_case_team")
+
+
+def _cell(latency: Json, cell: str) -> str:
+    figures = latency.get(cell)
+    if not figures or not figures.get("n"):
+        return "–"
+    return f"{figures['p50_ms']} / {figures['p95_ms']}"
+
+
+def peers_table(data: Json) -> list[str]:
+    """One row per store size and peer (the product's row first): p50 / p95 of each cell, the
+    peer's engine-only or per-case-index variant beneath it where there is one, build and RSS;
+    then the product's p50 / p95 over each peer's. Empty when no size measured peers."""
+    blocks = [b for b in sorted(data["sizes"].values(), key=lambda b: int(b["chunks"]))
+              if "peers" in b]  # fmt: skip
+    if not blocks:
+        return []
+    header = ["chunks", "engine", *(f"{_LABELS[c]} p50 / p95 ms" for c in PEER_CELLS),
+              "build s", "build peak RSS MiB", "serving RSS MiB"]  # fmt: skip
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for block in blocks:
+        current = block["current"]
+        rows = [["product (HybridSearcher.search)",
+                 *(_cell(current["latency"], c) for c in PEER_CELLS),
+                 "–", "–", str(current["serving_rss_mib"])]]  # fmt: skip
+        if "latency_without_query_embedding" in current:
+            without = current["latency_without_query_embedding"]
+            rows.append(["product, less its query embedding",
+                         *(_cell(without, c) for c in PEER_CELLS), "", "", ""])  # fmt: skip
+        for peer, side in block["peers"].items():
+            if "latency" not in side:
+                reason = side.get("skipped") or side.get("failed", "")
+                rows.append([peer, *(["–"] * len(PEER_CELLS)), f"({reason[:160]})", "–", "–"])
+                continue
+            latency = side["latency"]
+            build = [str(side[k]) for k in ("build_s", "build_peak_rss_mib", "serving_rss_mib")]
+            rows.append([peer, *(_cell(latency, c) for c in PEER_CELLS), *build])
+            for suffix, label in (("_engine", "query call alone"),
+                                  ("_case_index", "index of the case per query")):  # fmt: skip
+                if any(f"{c}{suffix}" in latency for c in PEER_CELLS):
+                    cells = [_cell(latency, f"{c}{suffix}") for c in PEER_CELLS]
+                    rows.append([f"{peer}, {label}", *cells, "", "", ""])
+        for row in rows:
+            lines.append("| " + " | ".join([f"{block['chunks']:,}", *row]) + " |")
+    lines += ["", "Product over peer, p50 / p95 (above 1: the product is slower). qdrant_edge: "
+              "whole searches, both embedding the query; in brackets the product less its "
+              "embedding over the query call alone. rank_bm25: the product less its embedding "
+              "over rank-bm25's search (whole-store index).", ""]  # fmt: skip
+    header = ["chunks", "peer", *(_LABELS[c] for c in PEER_CELLS)]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for block in blocks:
+        for peer, ratios in block.get("ratio_current_over_peers", {}).items():
+            cells = [_ratio(ratios.get(c, {})) for c in PEER_CELLS]
+            lines.append("| " + " | ".join([f"{block['chunks']:,}", peer, *cells]) + " |")
+    return lines
+
+
+def _ratio(figures: Json) -> str:
+    if "p50" not in figures:
+        return "–"
+    text = f"{figures['p50']} / {figures['p95']}"
+    if "p50_engine" in figures:
+        text += f" ({figures['p50_engine']} / {figures['p95_engine']})"
+    return text
