@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from evaluation.bench.common import Json
 
 CELLS = ("case_qa", "case_team", "cross_case_qa", "cross_case_team", "burst_each_search")
+PEER_CELLS = ("case_qa", "case_team", "cross_case_qa", "cross_case_team")
 _LABELS = {
     "case_qa": "per case, QA",
     "case_team": "per case, team",
@@ -36,6 +37,14 @@ def scale_figures(data: Json) -> Json:
             "p50_ms": {c: [b[side]["latency"][c].get("p50_ms") for b in blocks] for c in CELLS},
             "serving_rss_mib": [b[side]["serving_rss_mib"] for b in blocks],
         }
+    peers = sorted({peer for b in blocks for peer in b.get("peers", {})})
+    if peers:  # per peer and cell, one p95 per size (None where skipped or failed)
+        out["peers_p95_ms"] = {
+            peer: {c: [b.get("peers", {}).get(peer, {}).get("latency", {}).get(c, {})
+                       .get("p95_ms") for b in blocks] for c in PEER_CELLS}
+            for peer in peers
+        }  # fmt: skip
+        out["ratio_current_over_peers"] = [b.get("ratio_current_over_peers") for b in blocks]
     return out
 
 
@@ -79,9 +88,6 @@ def plot_scale(data: Json, path: Path) -> None:
     axes.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     figure.tight_layout()
     figure.savefig(path, format="png", dpi=120, metadata={"Software": None})
-
-
-PEER_CELLS = ("case_qa", "case_team", "cross_case_qa", "cross_case_team")
 
 
 def _cell(latency: Json, cell: str) -> str:
