@@ -169,6 +169,13 @@ def _decode(
         "-hide_banner",
         "-loglevel",
         "error",
+        # ffmpeg picks the demuxer by content, not by name: a playlist (HLS, concat) saved as
+        # .mp3 would make it open other files or URLs. Only local files, only the containers
+        # of the types read here.
+        "-protocol_whitelist",
+        "file",
+        "-format_whitelist",
+        "wav,mp3,mov,ogg,matroska,aac,flac",
         "-i",
         str(source),
         "-map",

@@ -11,7 +11,10 @@ bounded by the file-size limit and read by our own code.
 
 Protocol, over the child's stdin and stdout: a request is a 4-byte length, a JSON header
 (``{"suffix": ".pdf"}``) and an 8-byte length with the file's bytes; the answer is an 8-byte
-length and JSON (``{"ok": …}``, ``{"error": reason}`` or ``{"memory": true}``). JSON, not
+length and JSON (``{"ok": …}``, ``{"error": reason}`` or ``{"memory": true}``). A recording
+is sent as a path instead (``{"suffix": ".mp3", "path": …}``, no bytes: the child's ffmpeg
+reads the copy the parent wrote), and before its answer the child sends ``{"progress":
+seconds}`` after each segment it transcribed; each resets the parent's deadline. JSON, not
 pickle, comes back: a parser that an attacker took over in the child cannot make the parent
 run code by what it answers. The child writes nothing else to that stdout (its fd 1 is
 pointed at stderr, so a library that prints cannot corrupt the answers).

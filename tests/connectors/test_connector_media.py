@@ -59,6 +59,10 @@ def _folder(root: Path) -> dict[str, Spoken]:
     convert(wav, notes / "meeting.mp4", video=True)
     wav.unlink()
     (notes / "damaged.mp3").write_bytes(b"ID3" + bytes(range(256)) * 40)
+    # an HLS playlist named .mp3: ffmpeg must not fetch what it lists
+    (notes / "playlist.mp3").write_text(
+        "#EXTM3U\n#EXTINF:1,\nhttp://127.0.0.1:9/visit.mp3\n", encoding="utf-8"
+    )
     write_wav(notes / "silent.wav", np.zeros(16_000 * 3, dtype=np.float32), 16_000)
     tone = 0.3 * np.sin(np.arange(16_000 * 20) * 2 * np.pi * 440 / 16_000)
     write_wav(notes / "long.wav", tone.astype(np.float32), 16_000)
@@ -145,6 +149,7 @@ def test_bad_recordings_are_failures_naming_the_file_and_the_reason(
     records, failures, _, _ = indexed
     assert len(records) == 2  # the run went on past each failure
     assert "undecodable or damaged audio file" in failures["CASE-9/visit_note/damaged.mp3"]
+    assert "undecodable or damaged audio file" in failures["CASE-9/visit_note/playlist.mp3"]
     assert "silent" in failures["CASE-9/visit_note/silent.wav"]
     assert "longer than the 15 s limit" in failures["CASE-9/visit_note/long.wav"]
 
@@ -160,10 +165,10 @@ def test_the_copies_are_private_and_named_by_their_hash(
         assert copy.is_file()
         assert stat.S_IMODE(copy.stat().st_mode) == 0o600
     assert stat.S_IMODE(connector.media.folder.stat().st_mode) == 0o700
-    # the three failed recordings were copied before they were read: the indexer's prune
+    # the four failed recordings were copied before they were read: the indexer's prune
     # after the run keeps only what a record names
     kept = {r.extra["media"]["sha256"] for r in records.values()}
-    assert connector.media.prune(kept) == 3
+    assert connector.media.prune(kept) == 4
     assert {p.name for p in connector.media.folder.iterdir()} == kept
     assert connector.media.prune(set()) == 2
     assert not any(connector.media.folder.iterdir())

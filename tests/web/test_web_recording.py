@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from web_case_file import sign_in_as, web_settings
 from web_helpers import HTML, main_text, result_links, tags
 
+from app.actions import erase
 from app.audit import AuditQuery
 from app.main import create_app
 from app.media import media_copies
@@ -206,3 +207,15 @@ def test_a_deleted_recording_takes_its_copy_with_it(indexed: Indexed, tmp_path: 
     finally:  # the module's other tests find the recording again
         shutil.move(moved, indexed.source / "CASE-9" / "health_contact" / "nurse-call.mp4")
         indexed.services.indexer.run(indexed.connector())
+
+
+def test_an_erased_recording_takes_its_copy_with_it(indexed: Indexed) -> None:
+    copies = media_copies(indexed.services.settings)
+    doc = indexed.services.store.document(VISIT_ID)
+    assert doc is not None
+    copy = copies.path(doc.extra["media"]["sha256"])
+    assert copy.is_file()
+    erase(indexed.services, "dpo", reason="subject's request", record_ids=[VISIT_ID])
+    assert not copy.exists()
+    assert indexed.services.store.document(CALL_ID) is not None
+    assert len(list(copies.folder.iterdir())) == 1
