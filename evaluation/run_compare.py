@@ -8,6 +8,9 @@ those whose top 10 differs, and for each differing query why:
 
 - ``tie``: both list the same documents with scores within ``TIE_EPS`` of each other, and only
   the order among (near-)equal scores changed;
+- ``swap``: both list the same documents and the same score at every rank, but some
+  documents changed ranks. The run's scores come from ranks (RRF), so the engines ordered two
+  near-equal underlying scores differently, and each document took the other's rank score;
 - ``score``: some document's score moved by more than ``TIE_EPS`` (the largest move is given);
 - ``depth``: the scores agree, but a document entered or left at the bottom of the run.
 
@@ -66,6 +69,11 @@ def why_different(base: Ranking, other: Ranking) -> tuple[str, float]:
     theirs = dict(other)
     common = scores.keys() & theirs.keys()
     moved = max((abs(scores[d] - theirs[d]) for d in common), default=0.0)
+    same_scores = len(base) == len(other) and all(
+        abs(a - b) <= TIE_EPS for (_, a), (_, b) in zip(base, other, strict=True)
+    )
+    if moved > TIE_EPS and scores.keys() == theirs.keys() and same_scores:
+        return "swap", moved
     if moved > TIE_EPS:
         return "score", moved
     if scores.keys() != theirs.keys():

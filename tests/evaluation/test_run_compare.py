@@ -22,6 +22,11 @@ def test_a_moved_score_is_named_with_its_size() -> None:
     assert moved == 0.19999999999999996
 
 
+def test_two_documents_exchanging_rank_scores_are_a_swap() -> None:
+    base = [("a", 1 / 61), ("b", 1 / 62), ("c", 1 / 63)]
+    assert why_different(base, [("b", 1 / 61), ("a", 1 / 62), ("c", 1 / 63)])[0] == "swap"
+
+
 def test_a_document_entering_at_the_bottom_is_depth() -> None:
     assert why_different([("a", 0.5), ("b", 0.4)], [("a", 0.5), ("c", 0.4)])[0] == "depth"
 
