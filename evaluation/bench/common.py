@@ -187,11 +187,13 @@ def environment() -> Json:
 
 
 class CountingEmbedder:
-    """Passes texts to the model and counts them: the indexer's own count is checked with it."""
+    """Passes texts to the model and counts them and the seconds spent: the indexer's own
+    count is checked with it, and the scale probe tells a search's embedding from the rest."""
 
     def __init__(self, inner: SentenceTransformerEmbedder) -> None:
         self.inner = inner
         self.texts = 0
+        self.seconds = 0.0
 
     @property
     def fingerprint(self) -> str:
@@ -203,7 +205,11 @@ class CountingEmbedder:
 
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
         self.texts += len(texts)
-        return self.inner.embed(texts, progress=progress)
+        begun = time.perf_counter()
+        try:
+            return self.inner.embed(texts, progress=progress)
+        finally:
+            self.seconds += time.perf_counter() - begun
 
 
 # -- the record source --------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from evaluation.bench.common import rss_mib
 from retrieval.analysis import terms as query_terms
 from retrieval.store import RecordStore
 
@@ -286,16 +287,6 @@ class RankBm25Peer:
 # -- the measuring process ---------------------------------------------------------------------
 
 
-def _rss_mib(field: str) -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
-            if line.startswith(f"{field}:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
-
-
 def _searches(plan: dict[str, Any], key: str) -> list[tuple[str, PeerSearch]]:
     """The plan's per-case and cross-case searches (bursts are the product's alone)."""
     return [
@@ -320,8 +311,8 @@ def probe(peer: PeerName, plan: dict[str, Any], work: Path) -> dict[str, Any]:
         qdrant = QdrantEdgePeer(work / "qdrant-edge-shard")
         out["points"] = qdrant.add(read_chunks(store))
         out["build_s"] = round(time.perf_counter() - started, 2)
-        out["rss_after_build_mib"] = _rss_mib("VmRSS")
-        out["build_peak_rss_mib"] = _rss_mib("VmHWM")
+        out["rss_after_build_mib"] = rss_mib("VmRSS")
+        out["build_peak_rss_mib"] = rss_mib("VmHWM")
         from retrieval.embedding import SentenceTransformerEmbedder
 
         embedder = SentenceTransformerEmbedder()
@@ -329,7 +320,7 @@ def probe(peer: PeerName, plan: dict[str, Any], work: Path) -> dict[str, Any]:
         try:
             for _, search in warmup:
                 qdrant.search(search, embedder.embed([search.text])[0])
-            out["serving_rss_mib"] = _rss_mib("VmRSS")
+            out["serving_rss_mib"] = rss_mib("VmRSS")
             for sid, search in searches:
                 begun = time.perf_counter()
                 vector = embedder.embed([search.text])[0]
@@ -344,11 +335,11 @@ def probe(peer: PeerName, plan: dict[str, Any], work: Path) -> dict[str, Any]:
         bm25 = RankBm25Peer(read_chunks(store))
         out["points"] = bm25.chunks
         out["build_s"] = round(time.perf_counter() - started, 2)
-        out["rss_after_build_mib"] = _rss_mib("VmRSS")
-        out["build_peak_rss_mib"] = _rss_mib("VmHWM")
+        out["rss_after_build_mib"] = rss_mib("VmRSS")
+        out["build_peak_rss_mib"] = rss_mib("VmHWM")
         for _, search in warmup:
             bm25.search(search)
-        out["serving_rss_mib"] = _rss_mib("VmRSS")
+        out["serving_rss_mib"] = rss_mib("VmRSS")
         for sid, search in searches:
             begun = time.perf_counter()
             hits = bm25.search(search)
@@ -358,7 +349,7 @@ def probe(peer: PeerName, plan: dict[str, Any], work: Path) -> dict[str, Any]:
                 own = bm25.search_case_index(search)
                 results[sid]["case_index_seconds"] = time.perf_counter() - begun
                 results[sid]["case_index_hits"] = _hits(own)
-    out["peak_rss_mib"] = _rss_mib("VmHWM")
+    out["peak_rss_mib"] = rss_mib("VmHWM")
     out["results"] = results
     return out
 

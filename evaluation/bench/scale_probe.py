@@ -19,47 +19,14 @@ import datetime as dt
 import json
 import sys
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from evaluation.bench.common import CountingEmbedder, rss_mib
 from retrieval.embedding import SentenceTransformerEmbedder
 from retrieval.models import AccessScope, SearchFilters, SearchRequest
 from retrieval.search import HybridSearcher
 from retrieval.store import RecordStore
-
-
-def _rss_mib(field: str) -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
-            if line.startswith(f"{field}:"):
-                return round(int(line.split()[1]) / 1024, 1)
-    except OSError:
-        return None
-    return None
-
-
-class _TimedEmbedder:
-    """The searcher's embedder, counting the seconds spent in ``embed``."""
-
-    def __init__(self, inner: SentenceTransformerEmbedder) -> None:
-        self.inner = inner
-        self.seconds = 0.0
-
-    @property
-    def fingerprint(self) -> str:
-        return self.inner.fingerprint
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    def embed(self, texts: Sequence[str], *, progress: bool = False) -> Any:
-        begun = time.perf_counter()
-        try:
-            return self.inner.embed(texts, progress=progress)
-        finally:
-            self.seconds += time.perf_counter() - begun
 
 
 def _request(search: dict[str, Any], today: dt.date) -> SearchRequest:
@@ -77,12 +44,12 @@ def probe(plan: dict[str, Any]) -> dict[str, Any]:
     today = dt.date.fromisoformat(plan["today"])
     started = time.perf_counter()
     store = RecordStore(Path(plan["store"]))
-    embedder = _TimedEmbedder(SentenceTransformerEmbedder())
+    embedder = CountingEmbedder(SentenceTransformerEmbedder())
     searcher = HybridSearcher(store, embedder)
     try:
         searcher.warm()
         warmed = time.perf_counter() - started
-        rss_after_warm = _rss_mib("VmRSS")
+        rss_after_warm = rss_mib("VmRSS")
         for search in plan["warmup"]:
             searcher.search(_request(search, today))
         results: dict[str, Any] = {}
@@ -103,7 +70,7 @@ def probe(plan: dict[str, Any]) -> dict[str, Any]:
     return {
         "load_and_warm_s": round(warmed, 3),
         "rss_after_warm_mib": rss_after_warm,
-        "peak_rss_mib": _rss_mib("VmHWM"),
+        "peak_rss_mib": rss_mib("VmHWM"),
         "results": results,
     }
 
