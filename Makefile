@@ -6,7 +6,7 @@ PY     := $(BIN)/python
 EVAL   ?= ../shared/eval-data
 REPORTS ?= reports
 
-.PHONY: install system-deps frontend-deps docs-assets demo serve test test-fast lint typecheck eval eval-concerns eval-scifact eval-medline eval-cranfield eval-synthetic eval-synthetic-seed11 eval-synthetic-seed23 eval-synthetic-held-out-phrasings eval-transcription bench clean
+.PHONY: install system-deps frontend-deps docs-assets demo serve test test-fast lint typecheck eval eval-concerns eval-scifact eval-medline eval-cranfield eval-synthetic eval-synthetic-seed11 eval-synthetic-seed23 eval-synthetic-held-out-phrasings eval-apart eval-transcription bench clean
 
 ## install: virtual environment with the pinned CPU torch, the package and its dev tools
 install: $(VENV)/.installed
@@ -73,7 +73,7 @@ typecheck: install
 
 ## eval: the public collections and the synthetic case file; reports under reports/
 eval: eval-scifact eval-medline eval-cranfield eval-synthetic eval-synthetic-seed11 \
-	eval-synthetic-seed23 eval-synthetic-held-out-phrasings eval-concerns
+	eval-synthetic-seed23 eval-synthetic-held-out-phrasings eval-apart eval-concerns
 
 ## eval-concerns: the pattern view and the chronology on the synthetic case file, and the
 ## assertion detector on the NegEx/ConText sentences
@@ -92,6 +92,14 @@ eval-scifact eval-medline eval-cranfield: eval-%: install
 ## espeak-ng (three voices, three speeds, clean and noisy) and on real speech (issue 17)
 eval-transcription: install system-deps
 	$(PY) -m evaluation.transcription --out $(REPORTS)
+
+## eval-apart: the two case files written apart from the generator and the query rules
+## (evaluation/data/apart-*/README.md), with their ablation tables
+eval-apart: install
+	for f in apart-a apart-b; do \
+	  $(BIN)/casesearch eval beir evaluation/data/$$f --mode all --run-out $(REPORTS)/$$f.run \
+	    --report-out $(REPORTS)/$$f.json --ablation-out $(REPORTS)/$$f-ablation.json || exit 1; \
+	done
 
 eval-synthetic: install
 	$(BIN)/casesearch eval synthetic --run-out $(REPORTS)/synthetic.run \

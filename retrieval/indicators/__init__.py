@@ -41,8 +41,14 @@ class IndicatorLibraryError(RetrievalError):
 
 
 def words(text: str) -> tuple[str, ...]:
-    """Lower-case words, as names are matched (surface forms: "missed" is not "missing")."""
+    """Lower-case words (surface forms: "missed" is not "missing")."""
     return tuple(_WORD.findall(text.lower()))
+
+
+@lru_cache(maxsize=4096)
+def lemmas(text: str) -> tuple[str, ...]:
+    """The lemmas of ``words(text)``, as a category's names are matched ("went" → "go")."""
+    return tuple(lemma(word) for word in words(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +75,17 @@ class Category:
         """The record wordings that count as evidence of the concern (``topic_only`` left out)."""
         return tuple(w for w in self.indicators if w not in self.topic_only)
 
-    def named_by(self, query_words: tuple[str, ...]) -> bool:
-        """Whether one of the category's names stands in ``query_words`` (last word may take
-        a plural "s")."""
+    def named_by(self, query_lemmas: tuple[str, ...]) -> bool:
+        """Whether one of the category's names stands in ``query_lemmas`` (``lemmas(query)``):
+        word by word on lemmas, so "going missing" is "gone missing"; the last word may also
+        take a plural "s" that the lemma table does not know ("DVs")."""
         for name in self.names:
-            target = words(name)
+            target = lemmas(name)
             n = len(target)
             if not n:
                 continue
-            for i in range(len(query_words) - n + 1):
-                window = query_words[i : i + n]
+            for i in range(len(query_lemmas) - n + 1):
+                window = query_lemmas[i : i + n]
                 if window[:-1] == target[:-1] and window[-1] in (target[-1], target[-1] + "s"):
                     return True
         return False
@@ -194,7 +201,7 @@ class IndicatorLibrary:
     def named_in(self, *texts: str) -> tuple[Category, ...]:
         """The categories any of ``texts`` names, in library order (a query is read as typed,
         with its added wordings, and with its misspellings corrected in place)."""
-        readings = [words(text) for text in texts]
+        readings = [lemmas(text) for text in texts]
         return tuple(c for c in self.categories if any(c.named_by(w) for w in readings))
 
 
