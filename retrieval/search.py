@@ -36,6 +36,7 @@ from retrieval.assertion import assess_spans
 from retrieval.dense import DenseIndex
 from retrieval.embedding import Embedder
 from retrieval.errors import InvalidQueryError
+from retrieval.evidence import MeaningOnly, SentenceVectors, nearest_sentences
 from retrieval.fusion import collapse_to_records, reciprocal_rank_fusion
 from retrieval.indicators import Category, bm25_wording, find_wordings, load_library
 from retrieval.lexical import (
@@ -95,6 +96,8 @@ class _Ranked:
     own_groups: list[TermGroup] = field(default_factory=list)
     total: int = 0
     naming: NameResolution | None = None
+    # the vector the dense list was ranked by (None in BM25 mode)
+    vector: np.ndarray[Any, Any] | None = None
 
     @property
     def query_terms(self) -> frozenset[str]:
@@ -148,6 +151,7 @@ class HybridSearcher:
         self._exemplar_lock = threading.Lock()
         self._people: tuple[int, PeopleDirectory, OrderedDict[bytes, list[Person]]] | None = None
         self._people_lock = threading.Lock()
+        self._sentences = SentenceVectors()
 
     def warm(self) -> None:
         """Load the vectors, the model and the query rules now, not on the first search.
@@ -183,6 +187,8 @@ class HybridSearcher:
             for c in ranked.page
             if c.record_pk in ranked.docs and c.chunk_pk in ranked.spans
         )
+        if ranked.vector is not None:
+            hits = self._quote_by_meaning(hits, ranked)
         took_ms = (time.perf_counter() - started) * 1000
         understanding = dict(_explain(ranked.reading, ranked))
         if ranked.naming is not None and ranked.naming.people:
@@ -195,6 +201,50 @@ class HybridSearcher:
             understanding=understanding,
             total=ranked.total,
         )
+
+    def _quote_by_meaning(self, hits: tuple[Hit, ...], ranked: _Ranked) -> tuple[Hit, ...]:
+        """Hits whose snippet holds none of the query's words, and whose chunk is near the
+        query's meaning (cosine ``floor_cosine_with_words`` or more), quote instead the
+        sentence of that chunk nearest the query's meaning (``retrieval.evidence``)."""
+        assert ranked.vector is not None
+        near = {
+            c.record_pk: c.chunk_pk
+            for c in ranked.page
+            if c.cosine is not None and c.cosine >= self.config.floor_cosine_with_words
+        }
+        pk_of = {doc.id: pk for pk, doc in ranked.docs.items()}
+        bare = [
+            i
+            for i, h in enumerate(hits)
+            if not h.snippet.highlights and pk_of.get(h.document_id) in near
+        ]
+        if not bare:
+            return hits
+        items = []
+        for i in bare:
+            pk = pk_of[hits[i].document_id]
+            _record, _ordinal, start, end = ranked.spans[near[pk]]
+            items.append(MeaningOnly(ranked.docs[pk].text, start, end))
+        quotes = nearest_sentences(
+            items,
+            ranked.vector,
+            self.embedder,
+            self._sentences,
+            self.config.snippet_max_chars,
+            self.config.floor_cosine,
+        )
+        out = list(hits)
+        for i, quote in zip(bare, quotes, strict=True):
+            if quote is None:
+                continue
+            doc = ranked.docs[pk_of[hits[i].document_id]]
+            out[i] = replace(
+                hits[i],
+                snippet=quote,
+                why={**hits[i].why, "snippet": "nearest sentence by meaning"},
+                time_range=recording_time(doc.extra, quote.char_start, quote.char_end),
+            )
+        return tuple(out)
 
     def rank_ids(self, request: SearchRequest) -> list[tuple[str, float]]:
         """The same ranking as ``search`` as ``(record id, score)`` pairs, without snippets.
@@ -255,6 +305,7 @@ class HybridSearcher:
             kind=kind,
             own_groups=own_groups,
             naming=naming,
+            vector=query_vector,
         )
         by_kind = self.config.rules_by_kind
         lookup_rules = not by_kind or kind != "concept"
