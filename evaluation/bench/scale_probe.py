@@ -8,7 +8,8 @@ run. It imports nothing else of ours for that reason.
 
 The plan (JSON): ``store`` (path), ``today`` (ISO date), ``warmup`` and ``searches`` (lists of
 ``{"id", "text", "case_id", "principals"}``). The output (JSON): load and warm-up seconds, RSS
-after warming (the serving RSS), the peak RSS, and per search its seconds, the seconds of
+after warming (the serving RSS), the peak RSS, the query encoder (``onnx``, as a server
+encodes queries, or ``torch`` for a baseline without it), and per search its seconds, the seconds of
 those spent embedding the query (so that peers without the same model can be compared on the
 rest), hits and total.
 """
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -39,12 +42,25 @@ def _request(search: dict[str, Any], today: dt.date) -> SearchRequest:
     )
 
 
+def _query_encoder() -> tuple[Any, str]:
+    """The encoder a search server uses for queries (ONNX Runtime, one thread, exported into
+    ``CASESEARCH_EMBEDDING__MODEL_DIR``), and its name; sentence-transformers where the
+    ``retrieval`` package on the path is older than the ONNX path (a baseline commit)."""
+    try:
+        from retrieval.onnx_embedding import OnnxEmbedder
+    except ImportError:
+        return SentenceTransformerEmbedder(), "torch"
+    folder = os.environ.get("CASESEARCH_EMBEDDING__MODEL_DIR") or tempfile.mkdtemp()
+    return OnnxEmbedder(Path(folder), threads=1), "onnx"
+
+
 def probe(plan: dict[str, Any]) -> dict[str, Any]:
     """Open the store, warm the searcher, run the warm-up searches, then time each search."""
     today = dt.date.fromisoformat(plan["today"])
     started = time.perf_counter()
     store = RecordStore(Path(plan["store"]))
-    embedder = CountingEmbedder(SentenceTransformerEmbedder())
+    encoder, encoder_name = _query_encoder()
+    embedder = CountingEmbedder(encoder)
     searcher = HybridSearcher(store, embedder)
     try:
         searcher.warm()
@@ -68,6 +84,7 @@ def probe(plan: dict[str, Any]) -> dict[str, Any]:
     finally:
         store.close()
     return {
+        "query_encoder": encoder_name,
         "load_and_warm_s": round(warmed, 3),
         "rss_after_warm_mib": rss_after_warm,
         "peak_rss_mib": rss_mib("VmHWM"),
