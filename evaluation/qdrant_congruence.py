@@ -29,7 +29,8 @@ from evaluation.metrics import mean, ndcg_at_k
 from retrieval import analysis
 from retrieval.embedding import Embedder
 from retrieval.models import AccessScope, Mode, SearchConfig, SearchFilters, SearchRequest
-from retrieval.qdrant_index import Candidate, QdrantIndex, Scope, client_for, copy_store
+from retrieval.qdrant_index import QdrantIndex, client_for, copy_store
+from retrieval.qdrant_queries import Candidate, Scope
 from retrieval.search import HybridSearcher
 from retrieval.store import RecordStore
 

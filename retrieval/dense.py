@@ -27,7 +27,7 @@ from sqlalchemy import Connection
 
 from retrieval.errors import RetrievalError
 from retrieval.lexical import BoolArray, Population, decode_varint, within
-from retrieval.qdrant_index import Scope
+from retrieval.qdrant_queries import Scope
 from retrieval.store import RecordStore, is_postgresql
 
 __all__ = ["BoolArray", "DenseIndex", "RemoteVectors"]

@@ -59,47 +59,58 @@ API, each filtered by the caller's scope inside the query, and are fused here so
 scores are ordered by record id, not by the engine's internal order. ``QdrantIndex``
 answers the candidate stage only: ranking rules, snippets and the re-check of permissions
 against the record store stay with the caller.
+
+This module holds the collection and what is done to it (``QdrantIndex``: creating and
+checking it, writes, deletions, ``sync``, the search calls and their fusion) and
+``copy_store``. What a point is made of (its id, vectors and payload) is in
+``retrieval.qdrant_points``; how a search is asked (the scope as a filter, the dense and
+sparse requests, their answers as candidates) is in ``retrieval.qdrant_queries``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import json
 import logging
 import math
 import threading
-import uuid
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from qdrant_client import QdrantClient, models
-from sqlalchemy import Connection
 
 from retrieval.errors import IndexMismatchError
-from retrieval.lexical import K1, B
-from retrieval.models import ChunkRow
 from retrieval.qdrant_collection import DEFAULT_COLLECTION, check_collection_name, check_tenant
+from retrieval.qdrant_points import (
+    DENSE,
+    SPARSE,
+    TENANT,
+    IndexedChunk,
+    bm25_sparse,
+    indexed_chunks,
+    point_id,
+    point_payload,
+    record_fields,
+)
+from retrieval.qdrant_queries import (
+    Candidate,
+    Scope,
+    candidates,
+    dense_request,
+    scope_filter,
+    sparse_request,
+)
 from retrieval.store import IndexedRecord, RecordStore
 
 logger = logging.getLogger(__name__)
 
-DENSE = "dense"
-SPARSE = "bm25"
 RRF_K = 60
-REFERENCE_LENGTH = 60.0
-"""The chunk length (terms) BM25's length normalisation divides by, fixed (see above)."""
 ACKNOWLEDGED = "qdrant_generation"
 """The store's ``meta`` key holding the generation the default collection has acknowledged
 (another collection's key names it: ``acknowledged_key``)."""
-TENANT = "tenant"
-"""The payload key naming the council a point belongs to when several share a collection."""
 SYNC_LOCK = "qdrant-sync"
 SYNC_BATCH = 256
 """Records read and written per Qdrant request during a sync."""
-_NAMESPACE = uuid.UUID("6f1c1f1e-6c2b-4f7e-9a55-0c9a3c1d2e70")
 _PAYLOAD_INDEXES: Mapping[str, models.PayloadSchemaType] = {
     "record_id": models.PayloadSchemaType.KEYWORD,
     "case_id": models.PayloadSchemaType.KEYWORD,
@@ -113,35 +124,6 @@ _PAYLOAD_INDEXES: Mapping[str, models.PayloadSchemaType] = {
 
 
 @dataclass(frozen=True, slots=True)
-class IndexedChunk:
-    """One chunk as the index holds it: where it comes from, what it says, who may see it."""
-
-    record_id: str
-    ordinal: int
-    case_id: str | None
-    doc_type: str | None
-    created: dt.date | None
-    allow: tuple[str, ...]
-    deny: tuple[str, ...]
-    terms: str  # the analysed terms, space-separated (``retrieval.analysis``)
-    vector: np.ndarray  # float32, unit length
-    record_pk: int | None = None  # where the store keeps it (None: not from a store)
-    chunk_pk: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Scope:
-    """Who asks and what they filter on: the caller's principals (``user:<sub>`` included)
-    and the search's filters."""
-
-    principals: frozenset[str]
-    case_ids: tuple[str, ...] = ()
-    doc_types: tuple[str, ...] = ()
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class SyncReport:
     """What one ``sync`` did: the generation now acknowledged, the chunks written with their
     vectors, the records whose payload alone was updated, and the removed chunks deleted."""
@@ -150,65 +132,6 @@ class SyncReport:
     upserted: int = 0
     payloads: int = 0
     deleted: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Candidate:
-    record_id: str
-    ordinal: int
-    score: float
-
-
-def point_id(record_id: str, ordinal: int, tenant: str | None = None) -> str:
-    """The chunk's point id: the same for the same record and ordinal (and tenant) on every
-    replay; two councils' records of one id are two points."""
-    key = f"{record_id}\x00{ordinal}" if tenant is None else f"{tenant}\x00{record_id}\x00{ordinal}"
-    return str(uuid.uuid5(_NAMESPACE, key))
-
-
-def term_index(term: str) -> int:
-    """The sparse dimension of ``term``: 32 bits of its BLAKE2b hash (stable across runs and
-    machines, unlike ``hash``)."""
-    return int.from_bytes(hashlib.blake2b(term.encode("utf-8"), digest_size=4).digest(), "big")
-
-
-def bm25_sparse(terms: str) -> models.SparseVector:
-    """The chunk's BM25 term weights without IDF (Qdrant multiplies it in at query time):
-    ``tf·(k1+1) / (tf + k1·(1 − b + b·len/REFERENCE_LENGTH))`` with FTS5's k1 and b. Two
-    terms hashing to one dimension add up (about one pair in a hundred thousand terms)."""
-    words = terms.split()
-    counts: dict[int, int] = {}
-    for word in words:
-        key = term_index(word)
-        counts[key] = counts.get(key, 0) + 1
-    norm = K1 * (1 - B + B * len(words) / REFERENCE_LENGTH)
-    ordered = sorted(counts.items())
-    return models.SparseVector(
-        indices=[k for k, _ in ordered],
-        values=[tf * (K1 + 1) / (tf + norm) for _, tf in ordered],
-    )
-
-
-def query_sparse(terms: Iterable[str]) -> models.SparseVector:
-    """A query's terms, each once with weight 1 (the chunk side carries tf and length)."""
-    keys = sorted({term_index(t) for t in terms})
-    return models.SparseVector(indices=keys, values=[1.0] * len(keys))
-
-
-def content_hash(terms: str, vector: bytes) -> str:
-    """A chunk's terms and float32 vector as the store holds them, hashed (what a point was
-    written from: ``casesearch reconcile`` compares it with the store's)."""
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(terms.encode("utf-8"))
-    digest.update(b"\x00")
-    digest.update(vector)
-    return digest.hexdigest()
-
-
-def acl_hash(allow: Iterable[str], deny: Iterable[str]) -> str:
-    """The permissions a point carries, hashed (order and repeats do not count)."""
-    text = json.dumps([sorted(set(allow)), sorted(set(deny))], ensure_ascii=False)
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def client_for(url: str, api_key: str | None = None) -> QdrantClient:
@@ -350,7 +273,7 @@ class QdrantIndex:
             models.PointStruct(
                 id=self.point_id(c.record_id, c.ordinal),
                 vector={DENSE: c.vector.astype(np.float32).tolist(), SPARSE: bm25_sparse(c.terms)},
-                payload=_payload(c, self.tenant),
+                payload=point_payload(c, self.tenant),
             )
             for c in chunks
         ]
@@ -414,13 +337,13 @@ class QdrantIndex:
         allowed = self._scope(scope)
         if allowed is None:
             return []
-        requests = [_dense_request(vector, allowed, limit)]
+        requests = [dense_request(vector, allowed, limit)]
         if terms:
-            requests.append(_sparse_request(terms, allowed, limit))
+            requests.append(sparse_request(terms, allowed, limit))
         answers = self.client.query_batch_points(self.name, requests=requests)
         fused: dict[tuple[str, int], float] = {}
         for answer in answers:
-            for rank, c in enumerate(_candidates(answer.points), start=1):
+            for rank, c in enumerate(candidates(answer.points), start=1):
                 key = (c.record_id, c.ordinal)
                 fused[key] = fused.get(key, 0.0) + 1.0 / (RRF_K + rank)
         ranked = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:limit]
@@ -432,9 +355,9 @@ class QdrantIndex:
         if allowed is None or not terms:
             return []
         (answer,) = self.client.query_batch_points(
-            self.name, requests=[_sparse_request(terms, allowed, limit)]
+            self.name, requests=[sparse_request(terms, allowed, limit)]
         )
-        return _candidates(answer.points)
+        return candidates(answer.points)
 
     def dense(self, vector: np.ndarray, scope: Scope, *, limit: int) -> list[Candidate]:
         """Cosine alone over the caller's visible chunks."""
@@ -442,9 +365,9 @@ class QdrantIndex:
         if allowed is None:
             return []
         (answer,) = self.client.query_batch_points(
-            self.name, requests=[_dense_request(vector, allowed, limit)]
+            self.name, requests=[dense_request(vector, allowed, limit)]
         )
-        return _candidates(answer.points)
+        return candidates(answer.points)
 
     def count(self) -> int:
         """This index's points (its tenant's, with one)."""
@@ -613,166 +536,8 @@ class QdrantIndex:
             )
 
 
-def scope_filter(scope: Scope) -> models.Filter | None:
-    """The records ``scope`` may see and asks for, as a Qdrant filter: some principal in
-    ``allow``, none in ``deny`` (DESIGN.md), and the filters. None when nothing can match (no
-    principals)."""
-    if not scope.principals:
-        return None
-    held = sorted(scope.principals)
-    must: list[models.Condition] = [
-        models.FieldCondition(key="allow", match=models.MatchAny(any=held))
-    ]
-    if scope.case_ids:
-        must.append(
-            models.FieldCondition(key="case_id", match=models.MatchAny(any=list(scope.case_ids)))
-        )
-    if scope.doc_types:
-        must.append(
-            models.FieldCondition(key="doc_type", match=models.MatchAny(any=list(scope.doc_types)))
-        )
-    if scope.date_from or scope.date_to:
-        must.append(
-            models.FieldCondition(
-                key="day",
-                range=models.Range(
-                    gte=scope.date_from.toordinal() if scope.date_from else None,
-                    lte=scope.date_to.toordinal() if scope.date_to else None,
-                ),
-            )
-        )
-    return models.Filter(
-        must=must,
-        must_not=[models.FieldCondition(key="deny", match=models.MatchAny(any=held))],
-    )
-
-
-def _dense_request(vector: np.ndarray, allowed: models.Filter, limit: int) -> models.QueryRequest:
-    return models.QueryRequest(
-        query=vector.astype(np.float32).tolist(),
-        using=DENSE,
-        filter=allowed,
-        limit=limit,
-        with_payload=["record_id", "ordinal"],
-    )
-
-
-def _sparse_request(
-    terms: Sequence[str], allowed: models.Filter, limit: int
-) -> models.QueryRequest:
-    return models.QueryRequest(
-        query=query_sparse(terms),
-        using=SPARSE,
-        filter=allowed,
-        params=_idf_over(allowed),
-        limit=limit,
-        with_payload=["record_id", "ordinal"],
-    )
-
-
-def _idf_over(corpus: models.Filter) -> models.SearchParams:
-    return models.SearchParams(idf=models.IdfCorpusParams(corpus=corpus))
-
-
 def _match(key: str, value: str) -> models.FieldCondition:
     return models.FieldCondition(key=key, match=models.MatchValue(value=value))
-
-
-def _payload(c: IndexedChunk, tenant: str | None) -> dict[str, object]:
-    return {
-        **_record_payload(
-            c.record_id, c.record_pk, c.case_id, c.doc_type, c.created, c.allow, c.deny
-        ),
-        "chunk_pk": c.chunk_pk,
-        "ordinal": c.ordinal,
-        "content_hash": content_hash(c.terms, c.vector.astype(np.float32).tobytes()),
-        **_tenant_field(tenant),
-    }
-
-
-def _tenant_field(tenant: str | None) -> dict[str, object]:
-    return {} if tenant is None else {TENANT: tenant}
-
-
-def record_fields(record: IndexedRecord) -> dict[str, object]:
-    """The payload fields every point of ``record`` shares (as ``_payload`` writes them)."""
-    return _record_payload(
-        record.id, record.pk, record.case_id, record.doc_type, record.created, record.allow,
-        record.deny,
-    )  # fmt: skip
-
-
-def _record_payload(
-    record_id: str,
-    record_pk: int | None,
-    case_id: str | None,
-    doc_type: str | None,
-    created: dt.date | None,
-    allow: Sequence[str],
-    deny: Sequence[str],
-) -> dict[str, object]:
-    """The fields a point takes from its record: one writer, so a payload update, an upsert
-    and reconcile's expected payload cannot drift apart."""
-    return {
-        "record_id": record_id,
-        "record_pk": record_pk,
-        "case_id": case_id,
-        "doc_type": doc_type,
-        "day": created.toordinal() if created else None,
-        "allow": sorted(set(allow)),
-        "deny": sorted(set(deny)),
-        "acl_hash": acl_hash(allow, deny),
-    }
-
-
-def expected_payload(
-    record: IndexedRecord, chunk_pk: int, chunk: ChunkRow, tenant: str | None = None
-) -> dict[str, object]:
-    """The payload the point of ``chunk`` must hold (what ``upsert`` writes for it)."""
-    return {
-        **record_fields(record),
-        "chunk_pk": chunk_pk,
-        "ordinal": chunk.ordinal,
-        "content_hash": content_hash(chunk.terms, chunk.vector),
-        **_tenant_field(tenant),
-    }
-
-
-def indexed_chunk(record: IndexedRecord, chunk_pk: int, chunk: ChunkRow) -> IndexedChunk:
-    return IndexedChunk(
-        record_id=record.id,
-        ordinal=chunk.ordinal,
-        case_id=record.case_id,
-        doc_type=record.doc_type,
-        created=record.created,
-        allow=record.allow,
-        deny=record.deny,
-        terms=chunk.terms,
-        vector=np.frombuffer(chunk.vector, dtype=np.float32),
-        record_pk=record.pk,
-        chunk_pk=chunk_pk,
-    )
-
-
-def indexed_chunks(
-    store: RecordStore, conn: Connection, pks: Sequence[int], records: Mapping[int, IndexedRecord]
-) -> list[IndexedChunk]:
-    """Every chunk of the records ``pks`` as the index holds it, read in ``conn``'s snapshot."""
-    rows = store.chunks_with_pks(conn, pks)
-    return [
-        indexed_chunk(records[pk], chunk_pk, chunk)
-        for pk in pks
-        for chunk_pk, chunk in rows.get(pk, [])
-    ]
-
-
-def _candidates(points: Sequence[models.ScoredPoint]) -> list[Candidate]:
-    """Best first; equal scores by record id and ordinal (not the engine's internal order)."""
-    out = []
-    for p in points:
-        payload = p.payload or {}
-        out.append(Candidate(str(payload["record_id"]), int(payload["ordinal"]), float(p.score)))
-    return sorted(out, key=lambda c: (-c.score, c.record_id, c.ordinal))
 
 
 def copy_store(store: RecordStore, index: QdrantIndex, *, batch: int = 500) -> int:

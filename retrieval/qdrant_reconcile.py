@@ -27,12 +27,8 @@ from dataclasses import dataclass, field
 
 from qdrant_client import models
 
-from retrieval.qdrant_index import (
-    SYNC_LOCK,
-    QdrantIndex,
-    expected_payload,
-    indexed_chunk,
-)
+from retrieval.qdrant_index import SYNC_LOCK, QdrantIndex
+from retrieval.qdrant_points import expected_payload, indexed_chunk
 from retrieval.store import RecordStore
 
 

@@ -61,7 +61,8 @@ from retrieval.models import (
 )
 from retrieval.negation import mentions_only_negated
 from retrieval.people import NameResolution, PeopleDirectory, Person, resolve_names
-from retrieval.qdrant_index import QdrantIndex, Scope
+from retrieval.qdrant_index import QdrantIndex
+from retrieval.qdrant_queries import Scope
 from retrieval.snippets import make_snippet, recording_time
 from retrieval.store import RecordStore
 from retrieval.understanding import QueryUnderstanding, understand

@@ -20,7 +20,8 @@ from app.settings import Settings, get_settings
 from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
 from retrieval.errors import IndexMismatchError
-from retrieval.qdrant_index import DENSE, SPARSE, QdrantIndex, client_for
+from retrieval.qdrant_index import QdrantIndex, client_for
+from retrieval.qdrant_points import DENSE, SPARSE
 from retrieval.qdrant_reconcile import reconcile
 from retrieval.store import RecordStore
 

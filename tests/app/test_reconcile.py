@@ -20,7 +20,8 @@ from app.services import QDRANT_COLLECTION
 from app.settings import get_settings
 from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
-from retrieval.qdrant_index import QdrantIndex, client_for, point_id
+from retrieval.qdrant_index import QdrantIndex, client_for
+from retrieval.qdrant_points import point_id
 from retrieval.qdrant_reconcile import reconcile
 from retrieval.store import RecordStore
 

@@ -22,7 +22,8 @@ from connectors.registry import connector_from_source
 from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
 from retrieval.errors import IndexSyncError
-from retrieval.qdrant_index import QdrantIndex, point_id
+from retrieval.qdrant_index import QdrantIndex
+from retrieval.qdrant_points import point_id
 from retrieval.store import RecordStore
 
 DIM = 16

@@ -16,13 +16,9 @@ from hypothesis import strategies as st
 from qdrant_target import qdrant_index
 
 from retrieval.lexical import K1, B
-from retrieval.qdrant_index import (
-    REFERENCE_LENGTH,
-    IndexedChunk,
-    QdrantIndex,
-    Scope,
-    point_id,
-)
+from retrieval.qdrant_index import QdrantIndex
+from retrieval.qdrant_points import REFERENCE_LENGTH, IndexedChunk, point_id
+from retrieval.qdrant_queries import Scope
 
 DIM = 8
 NORTH = Scope(frozenset({"team:north", "user:amy"}))

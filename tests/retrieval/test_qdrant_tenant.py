@@ -19,7 +19,9 @@ from app.services import build_qdrant
 from app.settings import Settings
 from indexer import Indexer
 from retrieval.chunking import ChunkingConfig
-from retrieval.qdrant_index import TENANT, QdrantIndex, Scope, point_id
+from retrieval.qdrant_index import QdrantIndex
+from retrieval.qdrant_points import TENANT, point_id
+from retrieval.qdrant_queries import Scope
 from retrieval.qdrant_reconcile import reconcile
 from retrieval.store import RecordStore
 
