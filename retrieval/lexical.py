@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -140,13 +141,29 @@ _tokenizer_lock = threading.Lock()
 _tokenizer: sqlite3.Connection | None = None
 
 
+_ASCII_TOKEN = re.compile(r"[a-z0-9]+")
+_PLAIN_TERMS = re.compile(r"[a-z0-9 ]*")
+"""Terms whose words are already FTS5's tokens: lower-case ASCII letters and digits between
+spaces (nearly every chunk's stored terms)."""
+
+
+def ascii_tokens(text: str) -> tuple[str, ...]:
+    """FTS5's ``unicode61`` tokens of ASCII ``text``: its runs of letters and digits, folded
+    to lower case (every other ASCII character separates tokens, underscores and apostrophes
+    included); ``tests/retrieval/test_lexical_fast_paths.py`` checks it against SQLite."""
+    return tuple(_ASCII_TOKEN.findall(text.lower()))
+
+
 @lru_cache(maxsize=50_000)
 def fts5_tokens(term: str) -> tuple[str, ...]:
     """The tokens FTS5's ``unicode61`` tokenizer makes of ``term`` (usually just one).
 
-    Asked of SQLite itself, through a private in-memory FTS5 table, so case and diacritic
+    ASCII text is split by ``ascii_tokens``, which gives what FTS5 gives; anything else is
+    asked of SQLite itself, through a private in-memory FTS5 table, so case and diacritic
     folding ("zoë" → "zoe") and splitting ("snake_case" → "snake", "case") are FTS5's own.
     """
+    if term.isascii():
+        return ascii_tokens(term)
     global _tokenizer
     with _tokenizer_lock:
         if _tokenizer is None:
@@ -462,8 +479,16 @@ def _offsets_from_terms(
             (json.dumps(documents),),
         )
     for pk, terms in rows:
+        text = str(terms)
+        if text.isascii():
+            # FTS5 splits ASCII words as ascii_tokens does, so the chunk's tokens are those of
+            # the whole text: its words themselves when they are plain
+            words = text.split() if _PLAIN_TERMS.fullmatch(text) else ascii_tokens(text)
+            for token in wanted.intersection(words):
+                out[token][int(pk)] = _places(words, token)
+            continue
         offset = 0
-        for word in str(terms).split():
+        for word in text.split():
             made = split.get(word)
             if made is None:
                 made = split[word] = fts5_tokens(word)
@@ -472,6 +497,16 @@ def _offsets_from_terms(
                     out[token].setdefault(int(pk), []).append(offset)
                 offset += 1
     return out
+
+
+def _places(words: Sequence[str], token: str) -> list[int]:
+    """Where ``token`` is in ``words`` (at least once), ascending."""
+    places = [words.index(token)]
+    while True:
+        try:
+            places.append(words.index(token, places[-1] + 1))
+        except ValueError:
+            return places
 
 
 def _idf(containing: int, population: Population) -> float:

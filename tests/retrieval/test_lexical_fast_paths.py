@@ -1,0 +1,149 @@
+"""The lexical module's shortcuts give exactly what SQLite's FTS5 gives.
+
+``fts5_tokens`` answers ASCII text without asking SQLite, and ``_offsets_from_terms`` finds
+the offsets of query tokens in plain ASCII terms by string search: both are checked here
+against FTS5 itself (a private ``unicode61`` table and its ``instance`` vocabulary), on
+words with digits, mixed case, underscores, apostrophes, control characters and non-ASCII
+letters.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Connection
+
+from retrieval import lexical
+from retrieval.lexical import ascii_tokens, fts5_tokens
+from retrieval.store import RecordStore
+
+
+def _sqlite_tokens(text: str) -> tuple[str, ...]:
+    """FTS5's ``unicode61`` tokens of ``text``, asked of a fresh SQLite table."""
+    db = sqlite3.connect(":memory:")
+    try:
+        db.execute("CREATE VIRTUAL TABLE t USING fts5 (x, tokenize = 'unicode61')")
+        db.execute("CREATE VIRTUAL TABLE v USING fts5vocab (t, instance)")
+        db.execute("INSERT INTO t (rowid, x) VALUES (1, ?)", (text,))
+        rows = db.execute("SELECT term FROM v ORDER BY offset").fetchall()
+    finally:
+        db.close()
+    return tuple(str(r[0]) for r in rows)
+
+
+ASCII = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=127), max_size=40)
+WORDISH = st.text(
+    alphabet=st.sampled_from(list("abcXYZ019_'-. éëßŁıİ\u00a0ﬁЖ")), min_size=0, max_size=16
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(ASCII)
+def test_ascii_tokens_are_unicode61s(text: str) -> None:
+    assert ascii_tokens(text) == _sqlite_tokens(text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(ASCII, WORDISH, st.text(max_size=20)))
+def test_fts5_tokens_are_sqlites(text: str) -> None:
+    fts5_tokens.cache_clear()
+    assert fts5_tokens(text) == _sqlite_tokens(text)
+
+
+@pytest.mark.parametrize(
+    ("word", "tokens"),
+    [
+        ("gp", ("gp",)),
+        ("a1b2", ("a1b2",)),
+        ("GP", ("gp",)),
+        ("McDonald", ("mcdonald",)),
+        ("snake_case", ("snake", "case")),
+        ("o'brien", ("o", "brien")),
+        ("12.5mg", ("12", "5mg")),
+        ("zoë", ("zoe",)),
+        ("", ()),
+    ],
+)
+def test_fts5_tokens_examples(word: str, tokens: tuple[str, ...]) -> None:
+    assert fts5_tokens(word) == tokens == _sqlite_tokens(word)
+
+
+@pytest.fixture(scope="module")
+def fts_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RecordStore]:
+    store = RecordStore(Path(tmp_path_factory.mktemp("fast")) / "store.sqlite3")
+    yield store
+    store.close()
+
+
+CHUNK_WORDS = st.lists(
+    st.one_of(
+        st.sampled_from(["a", "b", "ab", "gp"]),
+        st.sampled_from(["nurse", "visit", "a1", "1", "x", "GP", "a_b", "b'a", "zoë"]),
+        WORDISH.filter(lambda w: w.strip() != ""),
+    ),
+    max_size=40,
+)
+SEPARATORS = st.sampled_from([" ", "  ", "\t", " \n "])
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    chunks=st.lists(st.tuples(CHUNK_WORDS, SEPARATORS), min_size=1, max_size=6),
+    query=st.lists(
+        st.sampled_from(["gp", "nurse", "visit", "a", "b", "ab", "a1", "1", "x", "e", "zoe"]),
+        min_size=1,
+        max_size=5,
+        unique=True,
+    ),
+)
+def test_offsets_from_terms_are_fts5s(
+    fts_store: RecordStore, chunks: list[tuple[list[str], str]], query: list[str]
+) -> None:
+    """Offsets re-made from the stored terms equal FTS5's own ``instance`` vocabulary."""
+    texts = [separator.join(words) for words, separator in chunks]
+    with fts_store.snapshot() as conn:
+        raw = conn.connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        raw.execute("DELETE FROM chunks_fts")
+        raw.executemany(
+            "INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
+            [(pk, text) for pk, text in enumerate(texts, start=1)],
+        )
+        got = lexical._offsets_from_terms(conn, query, list(range(1, len(texts) + 1)))
+        assert got == _vocab_offsets(conn, query)
+
+
+def test_offsets_of_repeated_tokens(fts_store: RecordStore) -> None:
+    texts = ["a a b a ab a a", "gp  nurse\tGP a_b gp", "zoë gp zoe a", "b", "x a1 a 1 a"]
+    query = ["a", "gp", "zoe", "b", "1", "nurse"]
+    with fts_store.snapshot() as conn:
+        raw = conn.connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        raw.execute("DELETE FROM chunks_fts")
+        raw.executemany(
+            "INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
+            [(pk, text) for pk, text in enumerate(texts, start=1)],
+        )
+        got = lexical._offsets_from_terms(conn, query, list(range(1, len(texts) + 1)))
+        assert got == _vocab_offsets(conn, query)
+        assert got["a"][1] == [0, 1, 3, 5, 6]
+        assert got["gp"][2] == [0, 2, 5]
+
+
+def _vocab_offsets(conn: Connection, tokens: Sequence[str]) -> dict[str, dict[int, list[int]]]:
+    out: dict[str, dict[int, list[int]]] = {t: {} for t in tokens}
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+    for term, doc, offset in raw.execute(
+        "SELECT term, doc, offset FROM chunks_vocab ORDER BY doc, offset"
+    ):
+        if term in out:
+            out[term].setdefault(int(doc), []).append(int(offset))
+    return out
