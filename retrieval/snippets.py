@@ -30,24 +30,29 @@ def make_snippet(
     spans = [(chunk_start + s.start, chunk_start + s.end) for s in sentences(chunk_text)]
     if not spans:
         spans = [(chunk_start, chunk_end)]
-    matches = [[(s + t.start, s + t.end, t.term) for t in tokens(text[s:e])] for s, e in spans]
+    # per sentence, its tokens that are query terms (the only ones that count)
+    matches = [
+        [(s + t.start, s + t.end, t.term) for t in tokens(text[s:e]) if t.term in query_terms]
+        for s, e in spans
+    ]
     best = (0, 0.0)
     best_window = (0, 1)
-    for i in range(len(spans)):
+    # no query term in the chunk: every window scores (0, 0.0), so the first one stays
+    for i in range(len(spans) if any(matches) else 0):
         for width in range(1, max_sentences + 1):
             j = i + width
             if j > len(spans):
                 break
             if width > 1 and spans[j - 1][1] - spans[i][0] > max_chars:
                 break
-            hit_terms = [term for m in matches[i:j] for *_, term in m if term in query_terms]
+            hit_terms = [hit[2] for m in matches[i:j] for hit in m]
             score = (len(set(hit_terms)), len(hit_terms) / (1 + width))
             if score > best:
                 best = score
                 best_window = (i, j)
     i, j = best_window
     start, end = spans[i][0], spans[j - 1][1]
-    hits = [(a, b) for m in matches[i:j] for a, b, term in m if term in query_terms]
+    hits = [(a, b) for m in matches[i:j] for a, b, _ in m]
     if end - start > max_chars:
         start, end = _trim_window(text, start, end, hits, max_chars)
     highlights = tuple((a - start, b - start) for a, b in _merge(hits) if a >= start and b <= end)

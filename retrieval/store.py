@@ -121,8 +121,19 @@ def data_version(conn: Connection, key: str) -> int | None:
     """``acl_version`` or ``chunks_version`` as ``conn``'s snapshot sees it: a number that
     changes whenever any write changes the permissions (or the chunks, terms and vectors);
     None for a store that does not keep it (nothing may then be kept between searches)."""
-    row = conn.exec_driver_sql("SELECT value FROM meta WHERE key = ?", (key,)).first()
-    return None if row is None else int(row[0])
+    value = meta_value(conn, key)
+    return None if value is None else int(value)
+
+
+def meta_value(conn: Connection, key: str) -> Any:
+    """The ``meta`` table's value for ``key`` as ``conn`` sees it (None when absent); read
+    several times a search, so on SQLite without SQLAlchemy's cost per statement."""
+    sql = "SELECT value FROM meta WHERE key = ?"
+    if is_postgresql(conn):
+        row = conn.exec_driver_sql(sql, (key,)).first()
+    else:
+        row = sqlite_connection(conn).execute(sql, (key,)).fetchone()
+    return None if row is None else row[0]
 
 
 def sqlite_engine(path: Path) -> Engine:
@@ -286,8 +297,8 @@ class RecordStore:
         if conn is None:
             with self.engine.connect() as own:
                 return self.get_meta(key, own)
-        row = conn.exec_driver_sql("SELECT value FROM meta WHERE key = ?", (key,)).first()
-        return None if row is None else str(row[0])
+        value = meta_value(conn, key)
+        return None if value is None else str(value)
 
     def set_meta(self, conn: Connection, key: str, value: str) -> None:
         conn.exec_driver_sql(
@@ -839,11 +850,16 @@ class RecordStore:
         deny: dict[int, list[str]] = {pk: [] for pk in pks}
         if pks:
             marks = ",".join("?" * len(pks))
-            for pk, principal, effect in conn.exec_driver_sql(
+            sql = (
                 "SELECT record_pk, principal, effect FROM principals"
-                f" WHERE record_pk IN ({marks}) ORDER BY principal",
-                tuple(pks),
-            ):
+                f" WHERE record_pk IN ({marks}) ORDER BY principal"
+            )
+            found: Iterable[Sequence[Any]] = (
+                conn.exec_driver_sql(sql, tuple(pks))
+                if self.postgresql
+                else sqlite_connection(conn).execute(sql, tuple(pks)).fetchall()
+            )
+            for pk, principal, effect in found:
                 (acl if effect == "allow" else deny)[int(pk)].append(str(principal))
         subjects = self._subjects_of(conn, pks)
         return [
@@ -857,8 +873,8 @@ class RecordStore:
                 updated_at=dt.datetime.fromisoformat(r[7]) if r[7] else None,
                 author=r[8],
                 source_uri=r[9],
-                attachments=tuple(json.loads(r[10] or "[]")),
-                extra=json.loads(r[11] or "{}"),
+                attachments=_json_tuple(r[10]),
+                extra=json.loads(r[11]) if r[11] and r[11] != "{}" else {},
                 acl=tuple(acl[int(r[0])]),
                 deny=tuple(deny[int(r[0])]),
                 subjects=tuple(subjects.get(int(r[0]), ())),
@@ -880,7 +896,7 @@ class RecordStore:
                     id=str(pid),
                     name=str(name),
                     role=str(role),
-                    other_names=tuple(json.loads(others or "[]")),
+                    other_names=_json_tuple(others),
                     dob=dt.date.fromisoformat(dob) if dob else None,
                 )
             )
@@ -1170,14 +1186,24 @@ def _tokens_of(terms: str) -> list[str]:
     return [token for word in terms.split() for token in fts5_tokens(word)]
 
 
+def _json_tuple(value: str | None) -> tuple[Any, ...]:
+    """A stored JSON list as a tuple (most are empty: no decoding for those)."""
+    return tuple(json.loads(value)) if value and value != "[]" else ()
+
+
 def _select_in(conn: Connection, sql: str, keys: Iterable[Any]) -> list[tuple[Any, ...]]:
     """Rows of ``sql + " (?, …)"`` for the distinct ``keys``, queried 500 at a time."""
     wanted = list(dict.fromkeys(keys))
     rows: list[tuple[Any, ...]] = []
+    # on SQLite, the driver's own cursor (same transaction): its rows are tuples already
+    driver = None if is_postgresql(conn) else sqlite_connection(conn)
     for start in range(0, len(wanted), 500):
         batch = tuple(wanted[start : start + 500])
         marks = ",".join("?" * len(batch))
-        rows.extend(tuple(r) for r in conn.exec_driver_sql(f"{sql} ({marks})", batch))
+        if driver is not None:
+            rows.extend(driver.execute(f"{sql} ({marks})", batch).fetchall())
+        else:
+            rows.extend(tuple(r) for r in conn.exec_driver_sql(f"{sql} ({marks})", batch))
     return rows
 
 
