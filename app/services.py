@@ -15,6 +15,8 @@ from indexer import Indexer
 from retrieval.embedding import CachedEmbedder, Embedder, SentenceTransformerEmbedder
 from retrieval.errors import RetrievalError
 from retrieval.onnx_embedding import OnnxEmbedder
+from retrieval.openvino_embedding import BATCH_SIZE as OPENVINO_BATCH_SIZE
+from retrieval.openvino_embedding import OpenVinoEmbedder
 from retrieval.patterns import PatternFinder
 from retrieval.qdrant_collection import DEFAULT_COLLECTION
 from retrieval.qdrant_index import QdrantIndex, client_for
@@ -55,7 +57,9 @@ class Services:
 def build_embedder(settings: Settings, *, serving: bool = False) -> Embedder:
     """The encoder the settings name: ``embedding.backend`` for indexing, and
     ``embedding.query_backend`` in a search server (``serving``), made ready there so that an
-    ONNX export that cannot be made falls back to torch before the first search, not in it."""
+    ONNX export that cannot be made falls back to torch before the first search, not in it.
+    OpenVINO is made ready wherever it is named, and torch is used (with a warning) when it
+    cannot load, compile or match torch's vectors."""
     embedding = settings.embedding
     threads = embedding.serve_threads if serving else embedding.threads
     torch_model = SentenceTransformerEmbedder(
@@ -65,7 +69,8 @@ def build_embedder(settings: Settings, *, serving: bool = False) -> Embedder:
         threads=threads,
     )
     model: Embedder = torch_model
-    if (embedding.query_backend if serving else embedding.backend) == "onnx":
+    backend = embedding.query_backend if serving else embedding.backend
+    if backend == "onnx":
         onnx = OnnxEmbedder(
             embedding.model_dir or settings.data_dir / "models",
             batch_size=embedding.batch_size,
@@ -78,6 +83,22 @@ def build_embedder(settings: Settings, *, serving: bool = False) -> Embedder:
             except (RetrievalError, ImportError, OSError, RuntimeError) as exc:
                 _log.warning("query encoder: ONNX Runtime unavailable (%s); using torch", exc)
                 model = torch_model
+    elif backend == "openvino":
+        openvino = OpenVinoEmbedder(
+            embedding.model_dir or settings.data_dir / "models",
+            # its own batch (measured fastest with its two streams) unless one is set
+            batch_size=(
+                embedding.batch_size
+                if "batch_size" in embedding.model_fields_set
+                else OPENVINO_BATCH_SIZE
+            ),
+            threads=threads,
+        )
+        try:
+            openvino.embed(["warm up"])  # loads, compiles and checks it here, not mid-build
+            model = openvino
+        except (RetrievalError, ImportError, OSError, RuntimeError) as exc:
+            _log.warning("encoder: OpenVINO unavailable (%s); using torch", exc)
     if embedding.cache:
         return CachedEmbedder(model, settings.embedding_cache_path)
     return model

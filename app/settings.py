@@ -32,8 +32,11 @@ class EmbeddingSettings(BaseModel):
     precision: Literal["fp32", "bf16"] = "fp32"
     # "onnx": the same model through ONNX Runtime, exported once into <data_dir>/models and
     # kept only at cosine >= 0.9999 of torch's vectors (1.5-1.6x faster here; precision applies
-    # to "torch" only)
-    backend: Literal["torch", "onnx"] = "torch"
+    # to "torch" only). "openvino": that export compiled by OpenVINO in float32, two inference
+    # streams, batches of 4 unless batch_size is set (README, "Benchmarks"), held to the same
+    # cosine; if OpenVINO cannot load or fails the check, the encoder is torch and a warning says
+    # why.
+    backend: Literal["torch", "onnx", "openvino"] = "torch"
     # The encoder of queries in the search server (and of records pushed to it). ONNX Runtime
     # by default: a one-line query costs 7.8 ms there against 20.5 ms through
     # sentence-transformers here, whose per-call overhead dominates a short text, at cosine

@@ -29,11 +29,12 @@ import hashlib
 import os
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from retrieval.embedding import SentenceTransformerEmbedder, Vectors, packaged_model_path
 from retrieval.errors import RetrievalError
@@ -51,9 +52,13 @@ PROBES = (
 )
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
+IntArray = npt.NDArray[np.int64]
 
-class OnnxEmbedder:
-    """The packaged model through ONNX Runtime. Loaded lazily and once; thread-safe."""
+
+class OnnxExport:
+    """The packaged weights exported to ONNX once into ``cache_dir``, and the check that a
+    runtime's vectors from it are the torch encoder's. The ONNX Runtime and the OpenVINO
+    encoders (retrieval/openvino_embedding.py) read the same file."""
 
     def __init__(
         self,
@@ -66,27 +71,15 @@ class OnnxEmbedder:
     ) -> None:
         self._cache_dir = cache_dir
         self._path = model_path or packaged_model_path()
-        self._batch_size = batch_size
         self._max_seq_length = max_seq_length
-        self._threads = threads
         # the reference the export is checked against; loaded only when there is no record of
         # its probe vectors yet (the first export in ``cache_dir``)
-        self._torch = SentenceTransformerEmbedder(
+        self.torch = SentenceTransformerEmbedder(
             self._path, batch_size=batch_size, max_seq_length=max_seq_length, threads=threads
         )
-        self._loaded: tuple[Any, Any] | None = None
-        self._lock = threading.Lock()
 
     @property
-    def fingerprint(self) -> str:
-        return self._torch.fingerprint
-
-    @property
-    def dimension(self) -> int:
-        return self._torch.dimension
-
-    @property
-    def onnx_path(self) -> Path:
+    def path(self) -> Path:
         """Where the export is kept: named by a digest of the weights and the sequence length."""
         digest = hashlib.sha256()
         for name in ("model.safetensors", "config.json", "tokenizer.json"):
@@ -94,33 +87,30 @@ class OnnxEmbedder:
         digest.update(str(self._max_seq_length).encode())
         return self._cache_dir / f"all-MiniLM-L6-v2-{digest.hexdigest()[:16]}.onnx"
 
-    def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
-        del progress  # no bar: an indexer shows its own
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        tokenizer, session = self._load()
-        return _encode(tokenizer, session, list(texts), self._batch_size)
+    def prepare(self) -> tuple[Any, Path]:
+        """The model's tokenizer and the export's path, exported first if it is not there."""
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        tokenizer = _tokenizer(self._path, self._max_seq_length)
+        path = self.path
+        if not path.exists():
+            self._export(path)
+        return tokenizer, path
 
-    def _load(self) -> tuple[Any, Any]:
-        with self._lock:
-            if self._loaded is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-                import onnxruntime
-
-                tokenizer = _tokenizer(self._path, self._max_seq_length)
-                path = self.onnx_path
-                if not path.exists():
-                    self._export(path)
-                options = onnxruntime.SessionOptions()
-                if self._threads is not None:
-                    options.intra_op_num_threads = self._threads
-                session = onnxruntime.InferenceSession(
-                    str(path), options, providers=["CPUExecutionProvider"]
-                )
-                self._check(tokenizer, session, path)
-                self._loaded = (tokenizer, session)
-            return self._loaded
+    def check(self, probe_vectors: Vectors, runtime: str, *, discard: bool) -> None:
+        """Raise ``RetrievalError`` unless ``probe_vectors`` (a runtime's vectors of ``PROBES``)
+        are within ``MIN_COSINE`` of the torch encoder's; ``discard`` deletes the export then,
+        so that the next start makes it again."""
+        path = self.path
+        worst = float(np.min(np.sum(probe_vectors * self._torch_probes(path), axis=1)))
+        if worst < MIN_COSINE:
+            if discard:
+                path.unlink(missing_ok=True)
+                _probes_path(path).unlink(missing_ok=True)
+            raise RetrievalError(
+                f"{runtime} on the ONNX export of the model gives vectors at cosine {worst:.6f}"
+                f" of the torch encoder's (at least {MIN_COSINE} is needed): use the torch backend"
+            )
 
     def _export(self, path: Path) -> None:
         """Export the weights to ``path`` (written beside it, then renamed: never half a file)."""
@@ -171,33 +161,82 @@ class OnnxEmbedder:
             )
         partial.replace(path)
 
-    def _check(self, tokenizer: Any, session: Any, path: Path) -> None:
-        """Refuse an export whose vectors are not the torch encoder's (and delete it)."""
-        ours = _encode(tokenizer, session, list(PROBES), self._batch_size)
-        theirs = self._torch_probes(path)
-        worst = float(np.min(np.sum(ours * theirs, axis=1)))
-        if worst < MIN_COSINE:
-            path.unlink(missing_ok=True)
-            _probes_path(path).unlink(missing_ok=True)
-            raise RetrievalError(
-                f"the ONNX export of the model gives vectors at cosine {worst:.6f} of the torch"
-                f" encoder's (at least {MIN_COSINE} is needed): use the torch backend"
-            )
-
     def _torch_probes(self, path: Path) -> Vectors:
         """The torch encoder's vectors of ``PROBES``: read from beside the export, else made
         with torch once and kept there."""
         kept = _probes_path(path)
         if kept.exists():
             vectors: Vectors = np.load(kept, allow_pickle=False)
-            if vectors.shape == (len(PROBES), self.dimension):
+            if vectors.shape == (len(PROBES), self.torch.dimension):
                 return vectors
-        vectors = self._torch.embed(list(PROBES))
+        vectors = self.torch.embed(list(PROBES))
         partial = _partial(kept)
         with partial.open("wb") as handle:
             np.save(handle, vectors, allow_pickle=False)
         partial.replace(kept)
         return vectors
+
+
+class OnnxEmbedder:
+    """The packaged model through ONNX Runtime. Loaded lazily and once; thread-safe."""
+
+    def __init__(
+        self,
+        cache_dir: Path,
+        *,
+        model_path: Path | None = None,
+        batch_size: int = 32,
+        max_seq_length: int = 256,
+        threads: int | None = None,
+    ) -> None:
+        self._export = OnnxExport(
+            cache_dir,
+            model_path=model_path,
+            batch_size=batch_size,
+            max_seq_length=max_seq_length,
+            threads=threads,
+        )
+        self._batch_size = batch_size
+        self._threads = threads
+        self._loaded: tuple[Any, Any] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def fingerprint(self) -> str:
+        return self._export.torch.fingerprint
+
+    @property
+    def dimension(self) -> int:
+        return self._export.torch.dimension
+
+    @property
+    def onnx_path(self) -> Path:
+        """Where the export is kept: named by a digest of the weights and the sequence length."""
+        return self._export.path
+
+    def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
+        del progress  # no bar: an indexer shows its own
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        tokenizer, session = self._load()
+        return _encode(tokenizer, session, list(texts), self._batch_size)
+
+    def _load(self) -> tuple[Any, Any]:
+        with self._lock:
+            if self._loaded is None:
+                tokenizer, path = self._export.prepare()
+                import onnxruntime
+
+                options = onnxruntime.SessionOptions()
+                if self._threads is not None:
+                    options.intra_op_num_threads = self._threads
+                session = onnxruntime.InferenceSession(
+                    str(path), options, providers=["CPUExecutionProvider"]
+                )
+                probes = _encode(tokenizer, session, list(PROBES), self._batch_size)
+                self._export.check(probes, "ONNX Runtime", discard=True)
+                self._loaded = (tokenizer, session)
+            return self._loaded
 
 
 def _probes_path(export: Path) -> Path:
@@ -222,9 +261,13 @@ def _tokenizer(model_path: Path, max_seq_length: int) -> Any:
     return tokenizer
 
 
-def _encode(tokenizer: Any, session: Any, texts: list[str], batch_size: int) -> Vectors:
+def batches(
+    tokenizer: Any, texts: Sequence[str], batch_size: int
+) -> Iterator[tuple[IntArray, dict[str, IntArray]]]:
+    """The texts, longest first (as sentence-transformers orders them, so padding stays short),
+    in batches of ``batch_size``: each as the rows of ``texts`` it holds and the model's inputs
+    (``input_ids``, ``attention_mask``, ``token_type_ids``; int64, padded to its longest)."""
     order = np.argsort([-len(t) for t in texts], kind="stable")
-    out = np.zeros((len(texts), 384), dtype=np.float32)
     for start in range(0, len(texts), batch_size):
         rows = order[start : start + batch_size]
         encodings = tokenizer.encode_batch([texts[i] for i in rows])
@@ -233,10 +276,23 @@ def _encode(tokenizer: Any, session: Any, texts: list[str], batch_size: int) -> 
             "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
             "token_type_ids": np.array([e.type_ids for e in encodings], dtype=np.int64),
         }
+        yield rows, feed
+
+
+def mean_pool(hidden: Vectors, attention_mask: IntArray) -> Vectors:
+    """The model's token vectors averaged over its attention mask, L2-normalised (a text of no
+    tokens stays a zero vector): sentence-transformers' pooling for this model."""
+    mask = attention_mask[..., None].astype(np.float32)
+    pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+    norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    out: Vectors = (pooled / norms).astype(np.float32, copy=False)
+    return out
+
+
+def _encode(tokenizer: Any, session: Any, texts: list[str], batch_size: int) -> Vectors:
+    out = np.zeros((len(texts), 384), dtype=np.float32)
+    for rows, feed in batches(tokenizer, texts, batch_size):
         (hidden,) = session.run(["hidden"], feed)
-        mask = feed["attention_mask"][..., None].astype(np.float32)
-        pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        norms[norms == 0] = 1.0
-        out[rows] = pooled / norms
+        out[rows] = mean_pool(hidden, feed["attention_mask"])
     return out

@@ -123,11 +123,13 @@ def test_latency_compares_http_with_in_process_search(reports: Path) -> None:
 def test_embedding_compares_precisions_on_the_same_texts(reports: Path) -> None:
     data = load(reports, "embedding")
     assert data["parameters"]["texts"] == 16
-    assert set(data["texts_per_s"]) == {"fp32", "bf16", "onnx"}
+    assert set(data["texts_per_s"]) == {"fp32", "bf16", "onnx", "openvino"}
     assert data["ratio_bf16_over_fp32"] > 0
     assert data["cosine_bf16_fp32"]["mean"] > 0.99
     assert data["ratio_onnx_over_fp32"] > 0
     assert data["cosine_onnx_fp32"]["min"] >= 0.9999
+    assert data["ratio_openvino_over_fp32"] > 0
+    assert data["cosine_openvino_fp32"]["min"] >= 0.9999
 
 
 def test_lexical_times_both_bm25_paths_per_size_user_and_query_kind(reports: Path) -> None:
