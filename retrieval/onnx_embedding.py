@@ -177,8 +177,9 @@ class OnnxExport:
         return vectors
 
 
-class OnnxEmbedder:
-    """The packaged model through ONNX Runtime. Loaded lazily and once; thread-safe."""
+class ExportedEncoder:
+    """What an encoder of the shared ONNX export is: the export (``OnnxExport``), batch size
+    and threads, the torch model's fingerprint and dimension. A runtime adds ``_run``."""
 
     def __init__(
         self,
@@ -218,8 +219,18 @@ class OnnxEmbedder:
         del progress  # no bar: an indexer shows its own
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._run(list(texts))
+
+    def _run(self, texts: list[str]) -> Vectors:
+        raise NotImplementedError
+
+
+class OnnxEmbedder(ExportedEncoder):
+    """The packaged model through ONNX Runtime. Loaded lazily and once; thread-safe."""
+
+    def _run(self, texts: list[str]) -> Vectors:
         tokenizer, session = self._load()
-        return _encode(tokenizer, session, list(texts), self._batch_size)
+        return _encode(tokenizer, session, texts, self._batch_size)
 
     def _load(self) -> tuple[Any, Any]:
         with self._lock:

@@ -17,15 +17,13 @@ is tokenised. On this project's 2-core machine that measured fastest (README, "B
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from retrieval.embedding import Vectors
-from retrieval.onnx_embedding import PROBES, IntArray, OnnxExport, batches, mean_pool
+from retrieval.onnx_embedding import PROBES, ExportedEncoder, IntArray, batches, mean_pool
 
 BATCH_SIZE = 4
 """Texts per inference request by default: with two requests in flight (one per core) and texts
@@ -33,7 +31,7 @@ sorted by length, small batches pad least. On 512 chunks here, quiet machine: 4 
 torch fp32's texts/s, 8 gave 2.49-2.50x, 16 gave 2.38x, 2 gave 2.46x."""
 
 
-class OpenVinoEmbedder:
+class OpenVinoEmbedder(ExportedEncoder):
     """The packaged model compiled by OpenVINO for the CPU. Loaded lazily and once; thread-safe
     (one ``embed`` runs at a time: its batches already use every core)."""
 
@@ -47,39 +45,19 @@ class OpenVinoEmbedder:
         threads: int | None = None,
         streams: int | None = None,
     ) -> None:
-        self._export = OnnxExport(
+        super().__init__(
             cache_dir,
             model_path=model_path,
             batch_size=batch_size,
             max_seq_length=max_seq_length,
             threads=threads,
         )
-        self._batch_size = batch_size
-        self._threads = threads
         self._streams = streams
-        self._loaded: tuple[Any, Any] | None = None
-        self._lock = threading.Lock()
 
-    @property
-    def fingerprint(self) -> str:
-        return self._export.torch.fingerprint
-
-    @property
-    def dimension(self) -> int:
-        return self._export.torch.dimension
-
-    @property
-    def onnx_path(self) -> Path:
-        """The ONNX export compiled (the ONNX Runtime encoder's, shared with it)."""
-        return self._export.path
-
-    def embed(self, texts: Sequence[str], *, progress: bool = False) -> Vectors:
-        del progress  # no bar: an indexer shows its own
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
+    def _run(self, texts: list[str]) -> Vectors:
         with self._lock:
             tokenizer, queue = self._load()
-            return self._encode(tokenizer, queue, list(texts))
+            return self._encode(tokenizer, queue, texts)
 
     def _load(self) -> tuple[Any, Any]:
         """The tokenizer and a queue of inference requests on the compiled model (the caller
