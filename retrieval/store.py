@@ -125,15 +125,20 @@ def data_version(conn: Connection, key: str) -> int | None:
     return None if value is None else int(value)
 
 
-def meta_value(conn: Connection, key: str) -> Any:
-    """The ``meta`` table's value for ``key`` as ``conn`` sees it (None when absent); read
-    several times a search, so on SQLite without SQLAlchemy's cost per statement."""
-    sql = "SELECT value FROM meta WHERE key = ?"
+def fetch_rows(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """All rows of ``sql`` as tuples, in ``conn``'s transaction; on SQLite through the driver's
+    own cursor, without SQLAlchemy's cost per statement and per row (reads made on every
+    search)."""
     if is_postgresql(conn):
-        row = conn.exec_driver_sql(sql, (key,)).first()
-    else:
-        row = sqlite_connection(conn).execute(sql, (key,)).fetchone()
-    return None if row is None else row[0]
+        return [tuple(r) for r in conn.exec_driver_sql(sql, tuple(params))]
+    rows: list[tuple[Any, ...]] = sqlite_connection(conn).execute(sql, tuple(params)).fetchall()
+    return rows
+
+
+def meta_value(conn: Connection, key: str) -> Any:
+    """The ``meta`` table's value for ``key`` as ``conn`` sees it (None when absent)."""
+    rows = fetch_rows(conn, "SELECT value FROM meta WHERE key = ?", (key,))
+    return rows[0][0] if rows else None
 
 
 def sqlite_engine(path: Path) -> Engine:
@@ -850,16 +855,12 @@ class RecordStore:
         deny: dict[int, list[str]] = {pk: [] for pk in pks}
         if pks:
             marks = ",".join("?" * len(pks))
-            sql = (
+            for pk, principal, effect in fetch_rows(
+                conn,
                 "SELECT record_pk, principal, effect FROM principals"
-                f" WHERE record_pk IN ({marks}) ORDER BY principal"
-            )
-            found: Iterable[Sequence[Any]] = (
-                conn.exec_driver_sql(sql, tuple(pks))
-                if self.postgresql
-                else sqlite_connection(conn).execute(sql, tuple(pks)).fetchall()
-            )
-            for pk, principal, effect in found:
+                f" WHERE record_pk IN ({marks}) ORDER BY principal",
+                pks,
+            ):
                 (acl if effect == "allow" else deny)[int(pk)].append(str(principal))
         subjects = self._subjects_of(conn, pks)
         return [
@@ -1195,15 +1196,9 @@ def _select_in(conn: Connection, sql: str, keys: Iterable[Any]) -> list[tuple[An
     """Rows of ``sql + " (?, …)"`` for the distinct ``keys``, queried 500 at a time."""
     wanted = list(dict.fromkeys(keys))
     rows: list[tuple[Any, ...]] = []
-    # on SQLite, the driver's own cursor (same transaction): its rows are tuples already
-    driver = None if is_postgresql(conn) else sqlite_connection(conn)
     for start in range(0, len(wanted), 500):
-        batch = tuple(wanted[start : start + 500])
-        marks = ",".join("?" * len(batch))
-        if driver is not None:
-            rows.extend(driver.execute(f"{sql} ({marks})", batch).fetchall())
-        else:
-            rows.extend(tuple(r) for r in conn.exec_driver_sql(f"{sql} ({marks})", batch))
+        batch = wanted[start : start + 500]
+        rows.extend(fetch_rows(conn, f"{sql} ({','.join('?' * len(batch))})", batch))
     return rows
 
 
