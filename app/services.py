@@ -76,13 +76,9 @@ def build_embedder(settings: Settings, *, serving: bool = False) -> Embedder:
             batch_size=embedding.batch_size,
             threads=threads,
         )
-        model = onnx
-        if serving:
-            try:
-                onnx.embed(["warm up"])
-            except (RetrievalError, ImportError, OSError, RuntimeError) as exc:
-                _log.warning("query encoder: ONNX Runtime unavailable (%s); using torch", exc)
-                model = torch_model
+        model = (
+            _ready_or_torch(onnx, torch_model, "query encoder: ONNX Runtime") if serving else onnx
+        )
     elif backend == "openvino":
         openvino = OpenVinoEmbedder(
             embedding.model_dir or settings.data_dir / "models",
@@ -94,11 +90,8 @@ def build_embedder(settings: Settings, *, serving: bool = False) -> Embedder:
             ),
             threads=threads,
         )
-        try:
-            openvino.embed(["warm up"])  # loads, compiles and checks it here, not mid-build
-            model = openvino
-        except (RetrievalError, ImportError, OSError, RuntimeError) as exc:
-            _log.warning("encoder: OpenVINO unavailable (%s); using torch", exc)
+        # loaded, compiled and checked here, not mid-build
+        model = _ready_or_torch(openvino, torch_model, "encoder: OpenVINO")
     if embedding.cache:
         return CachedEmbedder(model, settings.embedding_cache_path)
     return model
@@ -126,6 +119,18 @@ def build_services(
         search_slots=_search_slots(settings.limits.max_concurrent_searches, settings.workers),
         qdrant=qdrant,
     )
+
+
+def _ready_or_torch(model: Embedder, torch_model: Embedder, what: str) -> Embedder:
+    """``model`` once it has encoded a first text (loading, exporting or compiling it and
+    checking its vectors against torch's); ``torch_model``, with a warning naming the reason,
+    where that fails."""
+    try:
+        model.embed(["warm up"])
+    except (RetrievalError, ImportError, OSError, RuntimeError) as exc:
+        _log.warning("%s unavailable (%s); using torch", what, exc)
+        return torch_model
+    return model
 
 
 def build_qdrant(settings: Settings, dimension: int) -> QdrantIndex | None:

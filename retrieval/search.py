@@ -174,6 +174,9 @@ class HybridSearcher:
         """
         started = time.perf_counter()
         ranked = self._rank(request, with_documents=True)
+        shown = [
+            c for c in ranked.page if c.record_pk in ranked.docs and c.chunk_pk in ranked.spans
+        ]
         hits = tuple(
             self._hit(
                 c,
@@ -185,11 +188,10 @@ class HybridSearcher:
                 ranked.naming,
                 ranked.concepts,
             )
-            for c in ranked.page
-            if c.record_pk in ranked.docs and c.chunk_pk in ranked.spans
+            for c in shown
         )
         if ranked.vector is not None:
-            hits = self._quote_by_meaning(hits, ranked)
+            hits = self._quote_by_meaning(hits, shown, ranked, ranked.vector)
         took_ms = (time.perf_counter() - started) * 1000
         understanding = dict(_explain(ranked.reading, ranked))
         if ranked.naming is not None and ranked.naming.people:
@@ -203,42 +205,43 @@ class HybridSearcher:
             total=ranked.total,
         )
 
-    def _quote_by_meaning(self, hits: tuple[Hit, ...], ranked: _Ranked) -> tuple[Hit, ...]:
-        """Hits whose snippet holds none of the query's words, and whose chunk is near the
-        query's meaning (cosine ``floor_cosine_with_words`` or more), quote instead the
-        sentence of that chunk nearest the query's meaning (``retrieval.evidence``)."""
-        assert ranked.vector is not None
-        near = {
-            c.record_pk: c.chunk_pk
-            for c in ranked.page
-            if c.cosine is not None and c.cosine >= self.config.floor_cosine_with_words
-        }
-        pk_of = {doc.id: pk for pk, doc in ranked.docs.items()}
+    def _quote_by_meaning(
+        self,
+        hits: tuple[Hit, ...],
+        shown: list[_Candidate],
+        ranked: _Ranked,
+        vector: np.ndarray[Any, Any],
+    ) -> tuple[Hit, ...]:
+        """Hits (of the candidates ``shown``, in order) whose snippet holds none of the query's
+        words, and whose chunk is near the query's meaning (cosine ``floor_cosine_with_words``
+        or more), quote instead the sentence of that chunk nearest ``vector``, the one the
+        dense list was ranked by (``retrieval.evidence``)."""
         bare = [
             i
-            for i, h in enumerate(hits)
-            if not h.snippet.highlights and pk_of.get(h.document_id) in near
+            for i, (c, h) in enumerate(zip(shown, hits, strict=True))
+            if not h.snippet.highlights
+            and c.cosine is not None
+            and c.cosine >= self.config.floor_cosine_with_words
         ]
         if not bare:
             return hits
-        items = []
-        for i in bare:
-            pk = pk_of[hits[i].document_id]
-            _record, _ordinal, start, end = ranked.spans[near[pk]]
-            items.append(MeaningOnly(ranked.docs[pk].text, start, end))
+        docs = [ranked.docs[shown[i].record_pk] for i in bare]
+        items = [
+            MeaningOnly(doc.text, *ranked.spans[shown[i].chunk_pk][2:])
+            for i, doc in zip(bare, docs, strict=True)
+        ]
         quotes = nearest_sentences(
             items,
-            ranked.vector,
+            vector,
             self.embedder,
             self._sentences,
             self.config.snippet_max_chars,
             self.config.floor_cosine,
         )
         out = list(hits)
-        for i, quote in zip(bare, quotes, strict=True):
+        for i, doc, quote in zip(bare, docs, quotes, strict=True):
             if quote is None:
                 continue
-            doc = ranked.docs[pk_of[hits[i].document_id]]
             out[i] = replace(
                 hits[i],
                 snippet=quote,
