@@ -1,17 +1,18 @@
 """Speed and memory benchmarks: incremental indexing (issue 3), HTTP search latency (issue 4),
 embedding precision, BM25 with statistics over the caller's records (``lexical``), search
 under concurrent load (``load``, fail-safe issue item 5), search latency against store size
-(``scale``, issue 14) and 10,000 random searches judged by an access answer key (``access``,
-fail-safe issue item 6). Optional, run only when named in ``--only``: indexing throughput with
-1 and 2 ``--shard`` workers on PostgreSQL (``shards``, scale-out issue item 4; it needs the
-database at ``evaluation.bench.shards.DATABASE_URL``).
+(``scale``, issue 14), 10,000 random searches judged by an access answer key (``access``,
+fail-safe issue item 6) and query understanding alone (``understanding``, on every search's
+path). Optional, run only when named in ``--only``: indexing throughput with 1 and 2
+``--shard`` workers on PostgreSQL (``shards``, scale-out issue item 4; it needs the database at
+``evaluation.bench.shards.DATABASE_URL``).
 
 ``python -m evaluation.bench --out reports/bench [--records N]
-[--only indexing,latency,embedding,lexical,load,scale,access] [--lexical-sizes 2000,10000]
-[--scale-sizes 100000,300000,1000000] [--scale-store-dir DIR] [--scale-baseline COMMIT]
-[--quick]`` writes
-one JSON file per benchmark (sorted keys), ``summary.json`` and ``summary.md`` (built from every
-benchmark file present, so ``--only`` refreshes one part).
+[--only indexing,latency,embedding,lexical,load,scale,access,understanding]
+[--lexical-sizes 2000,10000] [--scale-sizes 100000,300000,1000000] [--scale-store-dir DIR]
+[--scale-baseline COMMIT] [--quick]`` writes one JSON file per benchmark (sorted keys),
+``summary.json`` and ``summary.md`` (built from every benchmark file present, so ``--only``
+refreshes one part).
 
 Speed targets are ratios of runs measured side by side in one process on one machine, because
 absolute times on a shared CPU are noisy. Correctness invariants (a rerun embeds nothing, an
@@ -54,6 +55,7 @@ from evaluation.bench.load import LOAD_P95_MAX_MS, bench_load
 from evaluation.bench.process import MODEL_DIR_VARIABLE
 from evaluation.bench.report import dump, write_summary
 from evaluation.bench.scale import bench_scale
+from evaluation.bench.understanding import bench_understanding
 
 __all__ = [
     "BENCHMARKS",
@@ -73,6 +75,7 @@ __all__ = [
     "bench_lexical",
     "bench_load",
     "bench_scale",
+    "bench_understanding",
     "embedding_texts",
     "environment",
     "main",
@@ -104,6 +107,7 @@ RUNNERS: dict[str, Callable[[BenchConfig, Path], Json]] = {
     "load": bench_load,
     "scale": bench_scale,
     "access": bench_access,
+    "understanding": bench_understanding,
     "shards": _bench_shards,  # optional: not in BENCHMARKS, the default run
     "transcription": _bench_transcription,  # optional (issue 17): audio seconds per second
 }

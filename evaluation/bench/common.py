@@ -21,7 +21,9 @@ from evaluation import EvaluationError
 from evaluation.synthetic import SyntheticCollection, build_collection
 from retrieval.embedding import Precision, SentenceTransformerEmbedder, Vectors
 
-BENCHMARKS = ("indexing", "latency", "embedding", "lexical", "load", "scale", "access")
+BENCHMARKS = (
+    "indexing", "latency", "embedding", "lexical", "load", "scale", "access", "understanding"
+)  # fmt: skip
 Json = dict[str, Any]
 
 
@@ -65,6 +67,7 @@ class BenchConfig:
     scale_bursts: int = 10  # results-as-you-type bursts (one search per word)
     access_records: int = 300  # the answer key's records (evaluation/answer_key.py)
     access_searches: int = 10_000  # random searches judged by the key, over HTTP
+    understanding_rounds: int = 50  # each query read this many times (understanding.py)
     scale_store_dir: str | None = None  # keep stores here and reuse them (default: scratch)
     scale_baseline: str | None = None  # a git commit whose retrieval/ runs beside this tree
     # the same searches through peers (scale_peers.py); rank-bm25 holds every chunk's term
@@ -83,7 +86,7 @@ class BenchConfig:
             load_clients=(4, 16), load_seconds=5.0, load_warmup_s=1.0, load_plan=100,
             patterns_rounds=1, scale_sizes=(1_500, 3_000), scale_base_cases=12,
             scale_case_queries=6, scale_cross_queries=3, scale_warmup=1, scale_bursts=2,
-            access_searches=300,
+            access_searches=300, understanding_rounds=5,
         )  # fmt: skip
 
 

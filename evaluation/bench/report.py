@@ -71,6 +71,9 @@ def _figures(name: str, data: Json) -> Json:
     if name == "access":
         keys = ("searches", "problems", "searches_with_an_allowed_marker_record", "p95_ms")
         return {k: data[k] for k in keys}
+    if name == "understanding":
+        timings = ("queries", "mean_ms", "p50_ms", "p95_ms", "max_ms", "long_input_median_ms")
+        return {k: data[k] for k in timings}
     if name == "load":
         return {
             variant: {
@@ -84,6 +87,8 @@ def _figures(name: str, data: Json) -> Json:
         "cosine_mean": data["cosine_bf16_fp32"]["mean"],
         "ratio_onnx_over_fp32": data.get("ratio_onnx_over_fp32"),
         "cosine_onnx_fp32_min": data.get("cosine_onnx_fp32", {}).get("min"),
+        "ratio_openvino_over_fp32": data.get("ratio_openvino_over_fp32"),
+        "cosine_openvino_fp32_min": data.get("cosine_openvino_fp32", {}).get("min"),
     }
 
 

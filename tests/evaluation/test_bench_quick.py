@@ -41,6 +41,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # and the access answer key's, 300 random searches over HTTP
     work = tmp_path_factory.mktemp("bench-work-access")
     assert bench.main(["--out", str(out), "--work", str(work), "--quick", "--only", "access"]) == 0
+    # and query understanding's, alone
+    work = tmp_path_factory.mktemp("bench-work-understanding")
+    argv = ["--out", str(out), "--work", str(work), "--quick", "--only", "understanding"]
+    assert bench.main(argv) == 0
     return out
 
 
@@ -223,6 +227,22 @@ def test_access_judges_every_random_search_by_the_answer_key(reports: Path) -> N
     assert data["problems"] == 0, data["first_problems"]
     assert data["searches_with_an_allowed_marker_record"] >= 15
     assert 0 < data["p50_ms"] <= data["p95_ms"]
+
+
+def test_understanding_times_every_query_and_the_worst_case_input(reports: Path) -> None:
+    data = load(reports, "understanding")
+    rounds = bench.BenchConfig.quick().understanding_rounds
+    assert data["parameters"]["rounds"] == rounds
+    assert data["queries"] == data["parameters"]["hand_written"] + data["parameters"]["generated"]
+    assert data["parameters"]["generated"] >= 20
+    assert 0 < data["p50_ms"] <= data["p95_ms"] <= data["max_ms"]
+    assert data["long_input_median_ms"] > 0
+    assert [t["name"] for t in data["targets"]] == [
+        "understanding_mean_ms",
+        "understanding_long_input_median_ms",
+    ]
+    summary = json.loads((reports / "summary.json").read_text(encoding="utf-8"))
+    assert summary["benchmarks"]["understanding"]["figures"]["mean_ms"] == data["mean_ms"]
 
 
 def test_load_measures_one_and_three_processes_on_the_scale_out_store(reports: Path) -> None:

@@ -1,50 +1,24 @@
-"""Query understanding is on every search's path: it must stay well under 2 ms."""
+"""Query understanding must stay bounded on any input a caller can send.
+
+Its speed (a mean under 2 ms per query, and the long input's median) is measured by
+``make bench`` (``evaluation/bench/understanding.py``), not here: absolute times on a shared
+CPU are noisy. What is asserted here is an order of magnitude no machine should miss, so that
+a change that makes spelling correction blow up on unknown words fails the tests.
+"""
 
 from __future__ import annotations
 
 import time
 from datetime import date
 
+from evaluation.bench.understanding import long_unknown_input
 from retrieval.understanding import understand, warm_up
 
-QUERIES = [
-    "current saftey plan",
-    "when was she last seen by the GP",
-    "any police involvement since March 2024",
-    "ICPC minutes between Jan and March 2024",
-    "instances of neglect in the last 6 months",
-    "children left home alone",
-    "signs of criminal exploitation CCE county lines",
-    "stratergy meeting after the s47 referral",
-    "latest health visitor contact about missed immunisations",
-    "was not brought to dental appointments last year",
-]
 
-
-def test_mean_time_per_query_is_under_2_ms() -> None:
+def test_long_unknown_input_is_read_in_bounded_time() -> None:
     warm_up()
-    vocabulary = {"neglect": 40, "safety": 90, "police": 70}.get
-
-    def count(term: str) -> int:
-        return vocabulary(term, 0)
-
-    rounds = 50
-    start = time.perf_counter()
-    for _ in range(rounds):
-        for query in QUERIES:
-            understand(query, today=date(2024, 6, 15), vocabulary=count)
-    mean_ms = (time.perf_counter() - start) * 1000 / (rounds * len(QUERIES))
-    assert mean_ms < 2.0
-
-
-def test_long_unknown_input_is_bounded() -> None:
-    warm_up()
-    # 1000 characters of unknown letter-only words: each one would be spell-checked
-    consonants = "bcdfghjklmnpqrstvwxz"
-    words = (
-        "".join(consonants[(i * 7 + j * 3) % 20] for j in range(4 + i % 8)) for i in range(200)
-    )
-    text = " ".join(words)[:1000]
-    start = time.perf_counter()
-    understand(text, today=date(2024, 6, 15), vocabulary=lambda term: 0)
-    assert time.perf_counter() - start < 0.05  # about 7 ms here
+    text = long_unknown_input()  # 1,000 characters of words no dictionary holds
+    started = time.perf_counter()
+    reading = understand(text, today=date(2024, 6, 15), vocabulary=lambda term: 0)
+    assert time.perf_counter() - started < 1.0  # about 7 ms on the 2-core machine
+    assert reading.lexical_base  # the words are kept to search for, not dropped
