@@ -43,7 +43,7 @@ def variants(base: SearchConfig) -> list[Variant]:
         Variant("no negation demotion", off(base, negation_penalty=0.0)),
         Variant("no indicator wordings (BM25)", off(base, concept_indicators=False)),
         Variant("no indicator exemplars (dense)", off(base, concept_exemplar_weight=0.0)),
-        Variant("concept fusion at the look-up k", off(base, concept_rrf_k=base.rrf_k)),
+        Variant("concept fusion by RRF k=60 (ranks only)", off(base, concept_fusion="rrf")),
         Variant("dense only (plain model)", base, mode="dense", understand=False),
         Variant("naive RRF k=60 (BM25 + plain model)", off(base, rrf_k=60.0), understand=False),
     ]

@@ -46,6 +46,36 @@ def reciprocal_rank_fusion(
     return sorted(scores.items(), key=lambda kv: (-kv[1], best_rank[kv[0]], str(kv[0])))
 
 
+def convex_combination(
+    lexical: dict[K, float],
+    dense: dict[K, float],
+    *,
+    dense_weight: float,
+    dense_floor: float = -1.0,
+) -> list[tuple[K, float]]:
+    """Fuse BM25 scores and cosines into ``(key, score)``, best first, by a convex combination
+    of scores normalised by each function's theoretical minimum and the list's maximum
+    ("TM2C2", Bruch, Gai & Ingber, *An Analysis of Fusion Functions for Hybrid Retrieval*,
+    ACM TOIS 42(1), 2023): ``w·(cos + 1)/(max cos + 1) + (1 − w)·bm25/max bm25``.
+
+    Unlike RRF it keeps how far apart the scores are, so one list that is far more certain
+    than the other is not pulled to the middle. A key missing from a list gets that list's
+    theoretical minimum (BM25 0, cosine ``dense_floor``). Ties: the lexical score, then key.
+    Raises ``ValueError`` when ``dense_weight`` is outside [0, 1].
+    """
+    if not 0.0 <= dense_weight <= 1.0:
+        raise ValueError("the dense weight of a convex combination must lie in [0, 1]")
+    top_lexical = max(lexical.values(), default=0.0)
+    top_dense = max(dense.values(), default=dense_floor)
+    scores: dict[K, float] = {}
+    for key in lexical.keys() | dense.keys():
+        word = lexical.get(key, 0.0) / top_lexical if top_lexical > 0 else 0.0
+        span = top_dense - dense_floor
+        meaning = (dense.get(key, dense_floor) - dense_floor) / span if span > 0 else 0.0
+        scores[key] = dense_weight * meaning + (1.0 - dense_weight) * word
+    return sorted(scores.items(), key=lambda kv: (-kv[1], -lexical.get(kv[0], 0.0), str(kv[0])))
+
+
 def collapse_to_records(chunk_ranking: Sequence[tuple[int, int]]) -> list[int]:
     """Record keys in the order of their best chunk (``(chunk, record)`` pairs, best first).
 

@@ -167,6 +167,11 @@ class SearchConfig:
     concept_indicators: bool = True  # BM25 also matches the category's record wordings
     concept_exemplar_weight: float = 1.0  # the exemplars' mean direction added to the query's
     concept_rrf_k: float = 60.0  # RRF constant for a concept query that names no record type
+    # how a concept query's two lists are fused: "convex" (normalised scores,
+    # retrieval.fusion.convex_combination, dense weight ``concept_dense_weight``, the value
+    # Bruch et al. 2023 found best in domain) or "rrf" (ranks only, ``concept_rrf_k``)
+    concept_fusion: Literal["convex", "rrf"] = "convex"
+    concept_dense_weight: float = 0.8
     rules_by_kind: bool = True  # False: apply every look-up rule to every query (as before)
     # Look-up rules, each switchable for the ablation table (type_boost = 0 and
     # negation_penalty = 0 switch off the other two).

@@ -37,7 +37,7 @@ from retrieval.dense import DenseIndex
 from retrieval.embedding import Embedder
 from retrieval.errors import InvalidQueryError
 from retrieval.evidence import MeaningOnly, SentenceVectors, nearest_sentences
-from retrieval.fusion import collapse_to_records, reciprocal_rank_fusion
+from retrieval.fusion import collapse_to_records, convex_combination, reciprocal_rank_fusion
 from retrieval.indicators import Category, bm25_wording, find_wordings, load_library
 from retrieval.lexical import (
     BoolArray,
@@ -90,6 +90,7 @@ class _Ranked:
     spans: dict[int, tuple[int, int, int, int]] = field(default_factory=dict)
     ids: dict[int, str] = field(default_factory=dict)
     dropped_groups: frozenset[TermGroup] = frozenset()
+    fusion: str = "rrf"  # how the two lists were fused: "rrf" or "convex" (concept queries)
     concepts: tuple[Category, ...] = ()
     kind: QueryKind = "free"
     # the query's own wordings (before a concept's record wordings were added): the negation
@@ -371,6 +372,9 @@ class HybridSearcher:
             ranked.total = int(keep.size)
             rrf_k = self.config.concept_rrf_k if by_kind and kind == "concept" else None
             candidates = self._fuse(lists, rrf_k=rrf_k)
+            if rrf_k is not None and self.config.concept_fusion == "convex":
+                self._rescore_convex(candidates)
+                ranked.fusion = "convex"
             if floored:
                 kept = set(keep.tolist())
                 candidates = [c for c in candidates if c.record_pk in kept]
@@ -498,6 +502,23 @@ class HybridSearcher:
             )
             for record_pk, score in fused
         ]
+
+    def _rescore_convex(self, candidates: list[_Candidate]) -> None:
+        """Replace each candidate's RRF score by the convex combination of its best chunk
+        scores (``retrieval.fusion.convex_combination``); a record outside the dense list
+        gets the list's lowest cosine, the most it can have."""
+        cosines = [c.cosine for c in candidates if c.cosine is not None]
+        missing = min(cosines, default=-1.0)
+        fused = dict(
+            convex_combination(
+                {c.record_pk: c.bm25_score for c in candidates if c.bm25_score is not None},
+                {c.record_pk: c.cosine if c.cosine is not None else missing for c in candidates},
+                dense_weight=self.config.concept_dense_weight,
+            )
+        )
+        top_vote = 1.0 / (self.config.concept_rrf_k + 1)
+        for c in candidates:  # on the RRF scale (its top is 2 votes), so the rules' votes hold
+            c.score = fused[c.record_pk] * 2 * top_vote
 
     def _boost(
         self,
@@ -812,7 +833,11 @@ def _explain(
         return {}
     extra: dict[str, Any] = {}
     if ranked is not None:
-        extra = {"kind": ranked.kind, "concepts": [c.id for c in ranked.concepts]}
+        extra = {
+            "kind": ranked.kind,
+            "concepts": [c.id for c in ranked.concepts],
+            "fusion": ranked.fusion,
+        }
     return {
         **extra,
         "doc_types": list(reading.doc_types),

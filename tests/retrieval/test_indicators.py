@@ -132,6 +132,7 @@ def test_a_concept_query_finds_records_that_describe_it_without_naming_it(
     assert ids.index("NEGATED") > ids.index("DESCRIBED")
     assert result.understanding["kind"] == "concept"
     assert result.understanding["concepts"] == ["neglect"]
+    assert result.understanding["fusion"] == "convex"  # scores, not ranks: see retrieval.fusion
     # the snippet quotes the evidence, not a sentence that shows nothing, and says how it
     # was read
     assert "head lice" in result.hits[0].snippet.text or "no food" in result.hits[0].snippet.text
