@@ -44,6 +44,7 @@ def variants(base: SearchConfig) -> list[Variant]:
         Variant("no indicator wordings (BM25)", off(base, concept_indicators=False)),
         Variant("no indicator exemplars (dense)", off(base, concept_exemplar_weight=0.0)),
         Variant("concept fusion by RRF k=60 (ranks only)", off(base, concept_fusion="rrf")),
+        Variant("concerns read by name only (not by meaning)", off(base, concept_by_meaning=None)),
         Variant("dense only (plain model)", base, mode="dense", understand=False),
         Variant("naive RRF k=60 (BM25 + plain model)", off(base, rrf_k=60.0), understand=False),
     ]

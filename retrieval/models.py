@@ -172,6 +172,11 @@ class SearchConfig:
     # Bruch et al. 2023 found best in domain) or "rrf" (ranks only, ``concept_rrf_k``)
     concept_fusion: Literal["convex", "rrf"] = "convex"
     concept_dense_weight: float = 0.8
+    # a query naming no concern and no record type is read as the concern whose exemplars'
+    # direction it reaches at this cosine (None: by name only). 0.45 is above every one of
+    # 1,278 public-collection queries (SciFact, MEDLINE, Cranfield: at most 0.38) and the
+    # synthetic file's wishes-and-feelings questions (0.39); README "Domain ranking rules"
+    concept_by_meaning: float | None = 0.45
     rules_by_kind: bool = True  # False: apply every look-up rule to every query (as before)
     # Look-up rules, each switchable for the ablation table (type_boost = 0 and
     # negation_penalty = 0 switch off the other two).

@@ -91,6 +91,7 @@ class _Ranked:
     ids: dict[int, str] = field(default_factory=dict)
     dropped_groups: frozenset[TermGroup] = frozenset()
     fusion: str = "rrf"  # how the two lists were fused: "rrf" or "convex" (concept queries)
+    concepts_by: str | None = None  # "name" or "meaning": how the concern was read
     concepts: tuple[Category, ...] = ()
     kind: QueryKind = "free"
     # the query's own wordings (before a concept's record wordings were added): the negation
@@ -291,15 +292,20 @@ class HybridSearcher:
         concepts: tuple[Category, ...] = ()
         if reading is not None:
             concepts = load_library().named_in(reading.lexical_query or text, reading.dense_query)
+        query_vector = None
+        if request.mode in ("dense", "hybrid"):
+            query_vector = self.embedder.embed([dense_text.strip() or text])[0]
+        concepts_by = "name" if concepts else None
+        free = reading is not None and not concepts and query_kind(reading, ()) == "free"
+        if free and query_vector is not None:
+            concepts = self._concern_by_meaning(query_vector)
+            concepts_by = "meaning" if concepts else None
         kind = query_kind(reading, concepts)
         own_groups = list(groups)
         if concepts and self.config.concept_indicators:
             groups = _with_indicators(groups, concepts)
-        query_vector = None
-        if request.mode in ("dense", "hybrid"):
-            query_vector = self.embedder.embed([dense_text.strip() or text])[0]
-            if concepts and self.config.concept_exemplar_weight > 0:
-                query_vector = self._towards_exemplars(query_vector, concepts)
+        if concepts and query_vector is not None and self.config.concept_exemplar_weight > 0:
+            query_vector = self._towards_exemplars(query_vector, concepts)
 
         limit = max(self.config.candidates, request.offset + request.top_k)
         ranked = _Ranked(
@@ -311,6 +317,7 @@ class HybridSearcher:
             own_groups=own_groups,
             naming=naming,
             vector=query_vector,
+            concepts_by=concepts_by,
         )
         by_kind = self.config.rules_by_kind
         lookup_rules = not by_kind or kind != "concept"
@@ -459,6 +466,23 @@ class HybridSearcher:
             np.float32
         )
         return out
+
+    def _concern_by_meaning(self, query_vector: np.ndarray[Any, Any]) -> tuple[Category, ...]:
+        """The one category whose exemplars' direction the query is nearest, when its cosine
+        reaches ``concept_by_meaning`` ("children not being fed" names no concern but means
+        neglect); none otherwise. Only the library's own sentences are read, never a record."""
+        threshold = self.config.concept_by_meaning
+        if threshold is None:
+            return ()
+        query = query_vector / max(float(np.linalg.norm(query_vector)), 1e-12)
+        best: tuple[float, Category] | None = None
+        for category in load_library().categories:
+            if not category.exemplars:
+                continue
+            cosine = float(query @ self.concept_direction(category))
+            if best is None or cosine > best[0]:
+                best = (cosine, category)
+        return (best[1],) if best is not None and best[0] >= threshold else ()
 
     def concept_direction(self, category: Category) -> np.ndarray[Any, np.dtype[np.float32]]:
         with self._exemplar_lock:
@@ -837,6 +861,7 @@ def _explain(
             "kind": ranked.kind,
             "concepts": [c.id for c in ranked.concepts],
             "fusion": ranked.fusion,
+            "concepts_by": ranked.concepts_by,
         }
     return {
         **extra,

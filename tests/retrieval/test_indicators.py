@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 
 import pytest
 from factories import make_record
@@ -93,6 +94,59 @@ def test_query_kinds() -> None:
     assert kind("instances of neglect") == "concept"
     assert kind("grandmother collect Amy from school") == "lookup"  # names a school contact
     assert kind("mum's new partner") == "free"
+
+
+def _home_records(indexer: Indexer) -> None:
+    indexer.apply(
+        [
+            make_record(
+                id="EMPTY-FRIDGE",
+                case_id="CASE-8",
+                title="Unannounced visit",
+                text="The fridge and cupboards were empty. Tia said she had not eaten since"
+                " yesterday's school lunch and was wearing the same dirty clothes as on Monday.",
+            ),
+            make_record(
+                id="MEETING",
+                case_id="CASE-8",
+                title="Meeting",
+                text="The review meeting was moved to Thursday because the chair was on leave.",
+            ),
+        ],
+        source="t",
+    )
+
+
+def test_a_query_naming_no_concern_is_read_as_the_one_it_means(
+    indexer: Indexer, searcher: HybridSearcher
+) -> None:
+    _home_records(indexer)
+    scope = AccessScope.of("team:a")
+    result = searcher.search(
+        SearchRequest(text="children left with no food in the house", scope=scope)
+    )
+    assert result.understanding["concepts"] == ["neglect"]
+    assert result.understanding["concepts_by"] == "meaning"
+    assert result.understanding["kind"] == "concept"
+    assert result.hits[0].document_id == "EMPTY-FRIDGE"
+    # a query about nothing of the kind keeps its plain reading and the look-up rules
+    other = searcher.search(SearchRequest(text="meeting moved to Thursday", scope=scope))
+    assert other.understanding["concepts"] == []
+    assert other.understanding["kind"] == "free"
+    assert other.understanding["concepts_by"] is None
+    named = searcher.search(SearchRequest(text="instances of neglect", scope=scope))
+    assert named.understanding["concepts_by"] == "name"
+
+
+def test_reading_by_meaning_can_be_switched_off(indexer: Indexer, searcher: HybridSearcher) -> None:
+    _home_records(indexer)
+    plain = HybridSearcher(
+        searcher.store, searcher.embedder, replace(searcher.config, concept_by_meaning=None)
+    )
+    request = SearchRequest(
+        text="children left with no food in the house", scope=AccessScope.of("team:a")
+    )
+    assert plain.search(request).understanding["concepts"] == []
 
 
 def test_a_concept_query_finds_records_that_describe_it_without_naming_it(
