@@ -45,6 +45,11 @@ def variants(base: SearchConfig) -> list[Variant]:
         Variant("no indicator exemplars (dense)", off(base, concept_exemplar_weight=0.0)),
         Variant("concept fusion by RRF k=60 (ranks only)", off(base, concept_fusion="rrf")),
         Variant("concerns read by name only (not by meaning)", off(base, concept_by_meaning=None)),
+        Variant("concerns not read by their signs", off(base, concept_by_signs=None)),
+        Variant(
+            "record-type words inside a concern's name kept as types",
+            off(base, concern_names_stop_types=False),
+        ),
         Variant("dense only (plain model)", base, mode="dense", understand=False),
         Variant("naive RRF k=60 (BM25 + plain model)", off(base, rrf_k=60.0), understand=False),
     ]

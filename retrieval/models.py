@@ -177,6 +177,16 @@ class SearchConfig:
     # 1,278 public-collection queries (SciFact, MEDLINE, Cranfield: at most 0.38) and the
     # synthetic file's wishes-and-feelings questions (0.39); README "Domain ranking rules"
     concept_by_meaning: float | None = 0.45
+    # A free query naming no concern and read as none by meaning is read as the one concern
+    # of which it holds at least this many record wordings (the library's indicators, each
+    # a sign of that concern) in separate places: "child hungry or not being fed" (neglect),
+    # "older men giving a child gifts or lifts" (sexual exploitation). A wording that is a
+    # sign of two concerns reads as neither. None: never. README "Domain ranking rules".
+    concept_by_signs: int | None = 1
+    # A record-type word inside a concern's name names no type (the longest phrase wins, as
+    # within doc_types.tsv): "parents with mental health problems" is a concept query, not a
+    # look-up of health contacts. False: the type word counts wherever it stands.
+    concern_names_stop_types: bool = True
     rules_by_kind: bool = True  # False: apply every look-up rule to every query (as before)
     # Look-up rules, each switchable for the ablation table (type_boost = 0 and
     # negation_penalty = 0 switch off the other two).

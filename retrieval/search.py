@@ -91,7 +91,7 @@ class _Ranked:
     ids: dict[int, str] = field(default_factory=dict)
     dropped_groups: frozenset[TermGroup] = frozenset()
     fusion: str = "rrf"  # how the two lists were fused: "rrf" or "convex" (concept queries)
-    concepts_by: str | None = None  # "name" or "meaning": how the concern was read
+    concepts_by: str | None = None  # "name", "meaning" or "signs": how the concern was read
     concepts: tuple[Category, ...] = ()
     kind: QueryKind = "free"
     # the query's own wordings (before a concept's record wordings were added): the negation
@@ -279,7 +279,12 @@ class HybridSearcher:
         if not request.understand:
             groups = single_terms(analysis.terms(text))
         else:
-            reading = understand(text, today=today, vocabulary=analysis.english_vocabulary)
+            reading = understand(
+                text,
+                today=today,
+                vocabulary=analysis.english_vocabulary,
+                concern_names=self.config.concern_names_stop_types,
+            )
             dense_text = reading.dense_query
             groups = _lexical_groups(reading)
             filters = replace(
@@ -289,17 +294,10 @@ class HybridSearcher:
             )
         if request.mode == "bm25" and not groups:
             raise InvalidQueryError("the query has no searchable words")
-        concepts: tuple[Category, ...] = ()
-        if reading is not None:
-            concepts = load_library().named_in(reading.lexical_query or text, reading.dense_query)
         query_vector = None
         if request.mode in ("dense", "hybrid"):
             query_vector = self.embedder.embed([dense_text.strip() or text])[0]
-        concepts_by = "name" if concepts else None
-        free = reading is not None and not concepts and query_kind(reading, ()) == "free"
-        if free and query_vector is not None:
-            concepts = self._concern_by_meaning(query_vector)
-            concepts_by = "meaning" if concepts else None
+        concepts, concepts_by = self._read_concerns(reading, text, query_vector)
         kind = query_kind(reading, concepts)
         own_groups = list(groups)
         if concepts and self.config.concept_indicators:
@@ -466,6 +464,32 @@ class HybridSearcher:
             np.float32
         )
         return out
+
+    def _read_concerns(
+        self,
+        reading: QueryUnderstanding | None,
+        text: str,
+        query_vector: np.ndarray[Any, Any] | None,
+    ) -> tuple[tuple[Category, ...], str | None]:
+        """The safeguarding concerns a query asks about, and how they were read: ``"name"``
+        (it names them: "instances of neglect"); for a free query naming none, ``"meaning"``
+        (its vector is near one concern's exemplars: "children not being fed") or else
+        ``"signs"`` (it holds a record wording of exactly one concern: "child hungry")."""
+        if reading is None:
+            return (), None
+        library = load_library()
+        named = library.named_in(reading.lexical_query or text, reading.dense_query)
+        if named:
+            return named, "name"
+        if query_kind(reading, ()) != "free":
+            return (), None
+        if query_vector is not None and (meant := self._concern_by_meaning(query_vector)):
+            return meant, "meaning"
+        if self.config.concept_by_signs is not None and (
+            shown := library.described_in(reading.lexical_query, self.config.concept_by_signs)
+        ):
+            return shown, "signs"
+        return (), None
 
     def _concern_by_meaning(self, query_vector: np.ndarray[Any, Any]) -> tuple[Category, ...]:
         """The one category whose exemplars' direction the query is nearest, when its cosine

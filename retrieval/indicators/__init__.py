@@ -127,6 +127,18 @@ def find_wordings(text: str, wordings: Iterable[str]) -> list[WordingMatch]:
     return found
 
 
+def distinct_signs(text: str, category: Category) -> int:
+    """How many places of ``text`` hold one of ``category``'s evidence wordings (wordings
+    that overlap, "older man" and "older men", are one place)."""
+    places = 0
+    last_end = -1
+    for match in find_wordings(text, category.evidence_wordings):
+        if match.start >= last_end:
+            places += 1
+        last_end = max(last_end, match.end)
+    return places
+
+
 @lru_cache(maxsize=256)
 def _compiled(wordings: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     out = [(w, tuple(lemma(x) for x in words(w))) for w in wordings]
@@ -197,6 +209,13 @@ class IndicatorLibrary:
 
     def get(self, category_id: str) -> Category | None:
         return next((c for c in self.categories if c.id == category_id), None)
+
+    def described_in(self, text: str, signs: int) -> tuple[Category, ...]:
+        """The one category of which ``text`` holds at least ``signs`` record wordings in
+        separate places (evidence wordings only: "older men giving a child gifts" holds two
+        of sexual exploitation's); none when no category, or more than one, has that many."""
+        found = [c for c in self.categories if distinct_signs(text, c) >= signs]
+        return (found[0],) if len(found) == 1 else ()
 
     def named_in(self, *texts: str) -> tuple[Category, ...]:
         """The categories any of ``texts`` names, in library order (a query is read as typed,

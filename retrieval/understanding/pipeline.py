@@ -21,6 +21,8 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Literal
 
+from retrieval.indicators import load_library
+
 from .cues import find_recency, is_negated
 from .dates import find_dates
 from .lexicon import (
@@ -122,6 +124,7 @@ class QueryUnderstander:
         abbreviations: Sequence[Abbreviation],
         doc_type_phrases: Sequence[DocTypePhrase],
         domain_words: Iterable[str],
+        concern_names: Iterable[str] = (),
     ) -> None:
         self._engine = PhraseEngine()
         uses: list[tuple[str, _Use, bool]] = []
@@ -131,9 +134,14 @@ class QueryUnderstander:
             uses += [(variant, _Use(entry, "variant"), exact) for variant in entry.variants]
             uses += [(long, _Use(entry, "long"), False) for long in entry.expansions]
         self._abbreviations = PhraseTable(self._engine, uses)
+        # A concern's name names no record type, and as the longest phrase it stops a type
+        # word inside it: "parents with mental health problems" asks about the concern, not
+        # for health contacts. A name that is itself a type phrase keeps the type.
+        type_phrases = [(p.phrase, p.doc_types, False) for p in doc_type_phrases]
         self._doc_types = PhraseTable(
-            self._engine, [(p.phrase, p.doc_types, False) for p in doc_type_phrases]
+            self._engine, [*type_phrases, *((name, (), False) for name in concern_names)]
         )
+        self._doc_types_alone = PhraseTable(self._engine, type_phrases)
         # Short forms (ICPC, s47, appt) are never spell-corrected nor offered as corrections;
         # a concept line's plain English word ("neglect") stays an ordinary word to the speller.
         known = english_words()
@@ -167,7 +175,12 @@ class QueryUnderstander:
         )
 
     def understand(
-        self, query: str, *, today: date, vocabulary: Vocabulary | None = None
+        self,
+        query: str,
+        *,
+        today: date,
+        vocabulary: Vocabulary | None = None,
+        concern_names: bool = True,
     ) -> QueryUnderstanding:
         """Understand ``query`` relative to ``today``; see :func:`understand`."""
         if isinstance(today, datetime):
@@ -188,7 +201,8 @@ class QueryUnderstander:
         words = [corrected.get(i, tokens[i].text).lower() for i in order]
         with self._engine.lock:
             abbreviation_hits = self._abbreviations.find(words, surfaces)
-            doc_type_hits = self._doc_types.find(words, surfaces)
+            types = self._doc_types if concern_names else self._doc_types_alone
+            doc_type_hits = types.find(words, surfaces)
 
         def span_of(start: int, end: int) -> Span:
             return tokens[order[start]].start, tokens[order[end - 1]].end
@@ -323,6 +337,7 @@ def _load_default() -> QueryUnderstander:
         parse_abbreviations(read_data_file(ABBREVIATIONS_FILE)),
         parse_doc_type_phrases(read_data_file(DOC_TYPES_FILE)),
         parse_word_list(read_data_file(DOMAIN_WORDS_FILE)),
+        (name for category in load_library().categories for name in category.names),
     )
 
 
@@ -338,7 +353,11 @@ def warm_up() -> None:
 
 
 def understand(
-    query: str, *, today: date, vocabulary: Vocabulary | None = None
+    query: str,
+    *,
+    today: date,
+    vocabulary: Vocabulary | None = None,
+    concern_names: bool = True,
 ) -> QueryUnderstanding:
     """Split ``query`` into lexical and dense query text, record types, dates and recency.
 
@@ -347,5 +366,10 @@ def understand(
     as spelling correction probes it for each edit of an unknown word. With ``None`` words are
     corrected against the domain lexicon only. Never raises for any ``query`` text; exceptions
     raised by ``vocabulary`` propagate. The first call loads the lists (see :func:`warm_up`).
+    With ``concern_names`` (the default) a record-type word inside a safeguarding concern's
+    name (``retrieval/indicators/library.toml``) names no type: "mental health" is the
+    concern, not a health contact.
     """
-    return default_understander().understand(query, today=today, vocabulary=vocabulary)
+    return default_understander().understand(
+        query, today=today, vocabulary=vocabulary, concern_names=concern_names
+    )

@@ -15,6 +15,7 @@ from indexer import Indexer
 from retrieval.indicators import (
     LIBRARY_PATH,
     IndicatorLibraryError,
+    distinct_signs,
     load_library,
     parse_library,
 )
@@ -65,6 +66,40 @@ def test_named_in_never_raises(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("query", "signs", "expected"),
+    [
+        ("child hungry or not being fed", 1, ["neglect"]),
+        ("head lice and an empty fridge", 2, ["neglect"]),
+        ("child hungry or not being fed", 2, []),  # one sign is not two
+        ("older men giving a child gifts or lifts", 2, ["sexual_exploitation"]),
+        # a sign of two concerns (neglect and supervision) reads as neither
+        ("left alone at night", 1, []),
+        ("meeting moved to Thursday", 1, []),
+        # topic-only wordings show nothing ("home conditions: good")
+        ("home conditions", 1, []),
+    ],
+)
+def test_a_concern_described_by_its_signs(query: str, signs: int, expected: list[str]) -> None:
+    assert [c.id for c in load_library().described_in(query, signs)] == expected
+
+
+def test_overlapping_wordings_are_one_sign() -> None:
+    exploitation = load_library().get("sexual_exploitation")
+    assert exploitation is not None
+    assert distinct_signs("older men", exploitation) == 1  # "older man" and "older men"
+    assert distinct_signs("older men and gifts", exploitation) == 2
+
+
+@given(st.text(max_size=200), st.integers(min_value=1, max_value=4))
+def test_described_in_never_raises_and_reads_at_most_one(text: str, signs: int) -> None:
+    library = load_library()
+    found = library.described_in(text, signs)
+    assert len(found) <= 1
+    for category in found:
+        assert distinct_signs(text, category) >= signs
+
+
+@pytest.mark.parametrize(
     ("text", "message"),
     [
         ("not toml [", "not valid TOML"),
@@ -94,6 +129,9 @@ def test_query_kinds() -> None:
     assert kind("instances of neglect") == "concept"
     assert kind("grandmother collect Amy from school") == "lookup"  # names a school contact
     assert kind("mum's new partner") == "free"
+    # a record-type word inside a concern's name is part of the concern ("health")
+    assert kind("parents with mental health problems") == "concept"
+    assert kind("school attendance concerns") == "concept"
 
 
 def _home_records(indexer: Indexer) -> None:
@@ -138,13 +176,59 @@ def test_a_query_naming_no_concern_is_read_as_the_one_it_means(
     assert named.understanding["concepts_by"] == "name"
 
 
-def test_reading_by_meaning_can_be_switched_off(indexer: Indexer, searcher: HybridSearcher) -> None:
-    _home_records(indexer)
-    plain = HybridSearcher(
-        searcher.store, searcher.embedder, replace(searcher.config, concept_by_meaning=None)
+def test_a_free_query_holding_a_sign_of_one_concern_is_read_as_it(
+    indexer: Indexer, searcher: HybridSearcher
+) -> None:
+    """Read by its signs only when neither a name nor the meaning reads it: the query's
+    vector is far from sexual exploitation's exemplars, but "older men" and "gifts" are
+    two of the signs the library lists for it."""
+    indexer.apply(
+        [
+            make_record(
+                id="CSE",
+                case_id="CASE-7",
+                title="Return home interview",
+                text="Ruby said two older men from the takeaway give her lifts home and bought"
+                " her a new phone; she would not say what they want in return.",
+            ),
+            make_record(
+                id="OTHER",
+                case_id="CASE-7",
+                title="Meeting",
+                text="The review meeting was moved to Thursday because the chair was on leave.",
+            ),
+        ],
+        source="t",
     )
     request = SearchRequest(
+        text="older men giving a child gifts or lifts", scope=AccessScope.of("team:a")
+    )
+    result = searcher.search(request)
+    assert result.understanding["concepts"] == ["sexual_exploitation"]
+    assert result.understanding["concepts_by"] == "signs"
+    assert result.understanding["kind"] == "concept"
+    assert result.hits[0].document_id == "CSE"
+    unread = HybridSearcher(
+        searcher.store, searcher.embedder, replace(searcher.config, concept_by_signs=None)
+    ).search(request)
+    assert unread.understanding["concepts"] == []
+    assert unread.understanding["kind"] == "free"
+
+
+def test_reading_by_meaning_can_be_switched_off(indexer: Indexer, searcher: HybridSearcher) -> None:
+    _home_records(indexer)
+    request = SearchRequest(
         text="children left with no food in the house", scope=AccessScope.of("team:a")
+    )
+    by_signs = HybridSearcher(
+        searcher.store, searcher.embedder, replace(searcher.config, concept_by_meaning=None)
+    ).search(request)
+    # "no food" is a sign of neglect: the query is still read, by its words
+    assert by_signs.understanding["concepts_by"] == "signs"
+    plain = HybridSearcher(
+        searcher.store,
+        searcher.embedder,
+        replace(searcher.config, concept_by_meaning=None, concept_by_signs=None),
     )
     assert plain.search(request).understanding["concepts"] == []
 

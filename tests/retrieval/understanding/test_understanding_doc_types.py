@@ -100,3 +100,29 @@ def test_a_child_named_in_a_safety_plan_question() -> None:
     assert u.doc_types == ("safety_plan",)
     assert u.recency is True
     assert u.corrections == ()  # the name is left alone
+
+
+@pytest.mark.parametrize(
+    ("query", "doc_types"),
+    [
+        # a type word inside a concern's name (retrieval/indicators/library.toml) names no type
+        ("parents with mental health problems", ()),
+        ("mum's mental health", ()),
+        ("school attendance concerns", ()),
+        # ... outside one it still does
+        ("health visitor worried about mum's mental health", ("health_contact",)),
+        ("school worried about self-harm", ("school_contact",)),
+        # a name that is itself a type phrase keeps the type (neither phrase is longer)
+        ("attendance", ("school_contact",)),
+    ],
+)
+def test_a_concern_name_is_read_before_a_type_word_inside_it(
+    query: str, doc_types: tuple[str, ...]
+) -> None:
+    assert understand(query, today=TODAY).doc_types == doc_types
+
+
+def test_the_concern_names_can_be_left_out_of_type_reading() -> None:
+    """The ablation's switch: the type word then counts wherever it stands."""
+    u = understand("parents with mental health problems", today=TODAY, concern_names=False)
+    assert u.doc_types == ("health_contact",)
