@@ -102,6 +102,9 @@ class CasePattern:
 @dataclass(frozen=True, slots=True)
 class PatternResult:
     categories: tuple[str, ...]
+    # how ``categories`` were read: "category" (asked by id), "name", "meaning" or "signs"
+    # (``HybridSearcher.read_concerns``); None when the text reads as no concern
+    categories_by: str | None
     cases: tuple[CasePattern, ...]
     histogram: tuple[tuple[str, int], ...]  # ("YYYY-MM", supporting records), by month
     teams: tuple[tuple[str, int], ...]  # (team principal, supporting records)
@@ -176,7 +179,7 @@ class PatternFinder:
         category or a blank question (a question with no word to match is looked for
         by meaning alone)."""
         started = time.perf_counter()
-        categories, own_groups, direction = self._concern(query)
+        categories, own_groups, direction, read_by = self._concern(query)
         names = [w for c in categories for w in (c.evidence_names if self.topic_only else c.names)]
         names += [" ".join(g) for g in own_groups]
         wordings = [
@@ -226,37 +229,41 @@ class PatternFinder:
             found_wording = self._wordings(entry, ordinal, start, end, names, wordings, measures)
             if cosine is not None and not found_wording:
                 entry.evidence.append(self._meaning_evidence(doc, ordinal, start, end, cosine))
-        return self._summarise(query, categories, support, sizes, started)
+        return self._summarise(query, categories, read_by, support, sizes, started)
 
     # -- the concern ------------------------------------------------------------------------
 
     def _concern(
         self, query: PatternQuery
-    ) -> tuple[tuple[Category, ...], list[TermGroup], np.ndarray[Any, Any] | None]:
+    ) -> tuple[tuple[Category, ...], list[TermGroup], np.ndarray[Any, Any] | None, str | None]:
+        """The concern asked about, the query's own word groups, the direction evidence is
+        compared with, and how the concern was read: ``"category"`` when asked for by id,
+        else as search reads it (``HybridSearcher.read_concerns``: by name, meaning or signs;
+        None when the text reads as no concern and only its own words and meaning count)."""
         library = load_library()
         if query.category is not None:
             category = library.get(query.category)
             if category is None:
                 known = ", ".join(c.id for c in library.categories)
                 raise InvalidQueryError(f"unknown category '{query.category}' (known: {known})")
-            return (category,), [], self._direction(None, (category,))
+            return (category,), [], self._direction(None, (category,)), "category"
         text = (query.text or "").strip()
         if not text:
             raise InvalidQueryError("give a query or a category")
         reading = understand(
             text, today=query.today or dt.date.today(), vocabulary=analysis.english_vocabulary
         )
-        categories = library.named_in(reading.lexical_query or text, reading.dense_query)
+        vector = self.searcher.embedder.embed([reading.dense_query or text])[0]
+        categories, read_by = self.searcher.read_concerns(reading, text, vector)
         own: list[TermGroup] = [(t,) for t in analysis.terms(reading.lexical_base)]
         own += [g for w in reading.lexical_additions if (g := _group(w))]
-        return categories, own, self._direction(reading.dense_query or text, categories)
+        return categories, own, self._direction(vector, categories), read_by
 
     def _direction(
-        self, text: str | None, categories: tuple[Category, ...]
+        self, vector: np.ndarray[Any, Any] | None, categories: tuple[Category, ...]
     ) -> np.ndarray[Any, Any] | None:
         parts = [self.searcher.concept_direction(c) for c in categories]
-        if text:
-            vector = self.searcher.embedder.embed([text])[0]
+        if vector is not None:
             parts.append(vector / max(float(np.linalg.norm(vector)), 1e-12))
         if not parts:
             return None
@@ -375,6 +382,7 @@ class PatternFinder:
         self,
         query: PatternQuery,
         categories: Sequence[Category],
+        read_by: str | None,
         support: dict[int, _RecordSupport],
         sizes: dict[str, int],
         started: float,
@@ -417,6 +425,7 @@ class PatternFinder:
         teams = Counter(p for s in counted for p in set(s.doc.acl) if p.startswith("team:"))
         return PatternResult(
             categories=tuple(c.id for c in categories),
+            categories_by=read_by,
             cases=tuple(cases),
             histogram=tuple(sorted(months.items())),
             teams=tuple(sorted(teams.items(), key=lambda kv: (-kv[1], kv[0]))),

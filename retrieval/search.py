@@ -297,7 +297,7 @@ class HybridSearcher:
         query_vector = None
         if request.mode in ("dense", "hybrid"):
             query_vector = self.embedder.embed([dense_text.strip() or text])[0]
-        concepts, concepts_by = self._read_concerns(reading, text, query_vector)
+        concepts, concepts_by = self.read_concerns(reading, text, query_vector)
         kind = query_kind(reading, concepts)
         own_groups = list(groups)
         if concepts and self.config.concept_indicators:
@@ -465,7 +465,7 @@ class HybridSearcher:
         )
         return out
 
-    def _read_concerns(
+    def read_concerns(
         self,
         reading: QueryUnderstanding | None,
         text: str,

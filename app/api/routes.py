@@ -169,6 +169,7 @@ def patterns(caller: CallerDep, body: PatternsBodyDep, services: ServicesDep) ->
 def patterns_response(result: PatternResult) -> PatternsResponse:
     return PatternsResponse(
         categories=list(result.categories),
+        categories_by=result.categories_by,
         cases=[
             PatternCaseOut(
                 case_id=c.case_id,

@@ -335,6 +335,7 @@ class PatternsResponse(BaseModel):
             "examples": [
                 {
                     "categories": ["neglect"],
+                    "categories_by": "category",
                     "cases": [
                         {
                             "case_id": "CASE-1042",
@@ -375,6 +376,14 @@ class PatternsResponse(BaseModel):
     )
 
     categories: list[str]
+    categories_by: str | None = Field(
+        None,
+        description=(
+            "How the concern was read: `category` (asked by id), `name` (the query names it),"
+            " `meaning` (the query's meaning is near the concern's exemplars) or `signs` (the"
+            " query holds a record wording of that one concern); null when it reads as none."
+        ),
+    )
     cases: list[PatternCaseOut]
     histogram: list[MonthCount]
     teams: list[TeamCount]

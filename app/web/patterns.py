@@ -299,6 +299,14 @@ def _category_options() -> list[tuple[str, str]]:
     return [(c.id, c.label) for c in load_library().categories]
 
 
+READ_AS = {
+    "name": "Your question names",
+    "meaning": "Your question reads, by its meaning, as",
+    "signs": "Your question describes a sign of",
+}
+"""How the page says the concern was read (``PatternResult.categories_by``)."""
+
+
 def _page(
     request: Request,
     services: Services,
@@ -324,6 +332,7 @@ def _page(
             result=result,
             asked=asked,
             named=named,
+            read_as=READ_AS.get(result.categories_by or "", READ_AS["name"]) if result else "",
             cases=[_case_view(c) for c in result.cases] if result else [],
             chart=monthly_chart(result.histogram) if result else None,
             teams=[(_team_label(t), n) for t, n in result.teams] if result else [],

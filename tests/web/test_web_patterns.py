@@ -198,6 +198,22 @@ def test_a_free_text_question_reads_like_the_category(
     assert _case_ids(page.text) == [c["case_id"] for c in api_cases]
 
 
+def test_a_question_naming_no_concern_says_how_it_was_read(
+    client: TestClient, pattern_services: Services
+) -> None:
+    """"children with head lice" names no concern; head lice is one of neglect's signs in
+    the indicator library, so the pattern view reads it as search does, and says so."""
+    token = _sign_in(client, pattern_services, "alice", NORTH)
+    api = _api(client, token, {"query": "children with head lice"})
+    assert api["categories"] == ["neglect"]
+    assert api["categories_by"] in ("meaning", "signs")
+    page = client.get("/patterns", params={"q": "children with head lice"})
+    assert "Neglect." in main_text(page.text)
+    assert "Your question names" not in page.text
+    by_id = _api(client, token, {"category": "neglect"})
+    assert by_id["categories_by"] == "category"
+
+
 def test_evidence_is_quoted_verbatim_and_links_to_the_cited_sentence(
     client: TestClient, pattern_services: Services
 ) -> None:
