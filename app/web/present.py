@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
+from retrieval.indicators import load_library
 from retrieval.understanding.dates import find_dates
 
 # Record types DESIGN.md names, in the order a practitioner scans for them. Unknown types from a
@@ -226,6 +227,28 @@ def added_wordings(expansions: Any) -> list[str]:
             seen.add(added.lower())
             by_found.setdefault(found, []).append(added)
     return [f"{found} as {', '.join(added)}" for found, added in by_found.items()]
+
+
+CONCERN_READ_BY = {
+    "name": "named in your search",
+    "meaning": "read from its meaning",
+    "signs": "one of its signs is in your search",
+}
+"""How search read the concern (``query.concepts_by``), as the results page says it."""
+
+
+def concern_read(concepts: Any, concepts_by: Any) -> str:
+    """"neglect (one of its signs is in your search)"; "" when no concern was read. The
+    labels come from the indicator library; an id it no longer holds is shown as it is."""
+    if not isinstance(concepts, list) or not concepts:
+        return ""
+    library = load_library()
+    labels = [
+        (c.label if (c := library.get(str(cid))) else str(cid)).lower() for cid in concepts
+    ]
+    how = CONCERN_READ_BY.get(str(concepts_by), "")
+    named = " and ".join(labels)
+    return f"{named} ({how})" if how else named
 
 
 def date_range_text(date_from: dt.date | None, date_to: dt.date | None) -> str:

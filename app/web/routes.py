@@ -446,10 +446,13 @@ class QueryNotes:
     added: list[str] = field(default_factory=list)  # wordings added ("GP (for general ...)")
     dates: list[RemovableDate] = field(default_factory=list)
     exact_url: str = ""  # the same search of exactly the words typed
+    concern: str = ""  # the safeguarding concern the query was read as, and how
     understood_url: str = ""  # on an exact search: the search with the words read again
 
     def __bool__(self) -> bool:
-        return bool(self.corrected or self.added or self.dates or self.understood_url)
+        return bool(
+            self.corrected or self.added or self.dates or self.understood_url or self.concern
+        )
 
 
 def _query_notes(form: SearchForm, understanding: Mapping[str, Any]) -> QueryNotes:
@@ -462,6 +465,9 @@ def _query_notes(form: SearchForm, understanding: Mapping[str, Any]) -> QueryNot
     if corrected != form.q:
         notes.corrected = corrected
     notes.added = present.added_wordings(understanding.get("expansions"))
+    notes.concern = present.concern_read(
+        understanding.get("concepts"), understanding.get("concepts_by")
+    )
     read_from = present.iso_date(understanding.get("date_from"))
     read_to = present.iso_date(understanding.get("date_to"))
     if read_from is None and read_to is None:

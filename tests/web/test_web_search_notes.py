@@ -97,6 +97,38 @@ def test_added_wordings_are_named_once_above_the_results(alice: TestClient) -> N
     assert 'id="also-searched"' not in exact.text
 
 
+def test_a_concern_read_from_the_query_is_said_with_how(alice: TestClient) -> None:
+    page = alice.get("/", params={"q": "any signs of neglect"}, headers=HTML)
+    assert _text(page.text, "read-as-concern").startswith(
+        "Read as a question about neglect (named in your search): records that describe it"
+    )
+    exact = alice.get(_href(page.text, "exact-link"), headers=HTML)
+    assert 'id="read-as-concern"' not in exact.text
+    plain = alice.get("/", params={"q": "safety plan"}, headers=HTML)
+    assert 'id="read-as-concern"' not in plain.text
+
+
+@pytest.mark.parametrize(
+    ("concepts", "by", "said"),
+    [
+        (["neglect"], "signs", "neglect (one of its signs is in your search)"),
+        (["neglect"], "meaning", "neglect (read from its meaning)"),
+        (
+            ["parental_mental_health", "substance_misuse"],
+            "name",
+            "parental mental health and parental substance misuse (named in your search)",
+        ),
+        (["no_longer_in_the_library"], "name", "no_longer_in_the_library (named in your search)"),
+        ([], "name", ""),
+        (None, None, ""),
+    ],
+)
+def test_how_a_concern_was_read_is_said_in_words(
+    concepts: list[str] | None, by: str | None, said: str
+) -> None:
+    assert present.concern_read(concepts, by) == said
+
+
 def test_a_date_phrase_fills_the_date_boxes_and_can_be_removed(alice: TestClient) -> None:
     page = alice.get("/", params={"q": "safety plan since March 2024"}, headers=HTML)
     assert page.status_code == 200
