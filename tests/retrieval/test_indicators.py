@@ -49,6 +49,9 @@ def test_every_category_cites_sources_defined_in_the_file_header() -> None:
         ("is Maisie a young carer", ["young_carer"]),
         ("concerns about online grooming", ["sexual_exploitation", "online_harm"]),
         ("children left home alone", ["supervision"]),
+        # fabricated or induced illness is physical abuse (WT23; RCPCH 2021 names it FII)
+        ("any FII concerns", ["physical_abuse"]),
+        ("fabricated or induced illness", ["physical_abuse"]),
         ("mum's drinking and mental health", ["parental_mental_health", "substance_misuse"]),
         # "missed appointments" names no concern ("missing" alone is not a name either)
         ("missed GP appointments", []),
