@@ -183,6 +183,12 @@ class SearchConfig:
     # "older men giving a child gifts or lifts" (sexual exploitation). A wording that is a
     # sign of two concerns reads as neither. None: never. README "Domain ranking rules".
     concept_by_signs: int | None = 1
+    # Pseudo-relevance feedback for a concept query (Rocchio 1971, on vectors as in Li et al.,
+    # ACM TOIS 41(3), 2023): the query's vector moves towards the mean of its
+    # ``concept_feedback_depth`` nearest chunks among the records the caller may see, with
+    # weight ``concept_feedback_weight`` (0: off), and the dense list is ranked again.
+    concept_feedback_depth: int = 3
+    concept_feedback_weight: float = 0.5
     # A record-type word inside a concern's name names no type (the longest phrase wins, as
     # within doc_types.tsv): "parents with mental health problems" is a concept query, not a
     # look-up of health contacts. False: the type word counts wherever it stands.

@@ -253,7 +253,8 @@ class PatternFinder:
         reading = understand(
             text, today=query.today or dt.date.today(), vocabulary=analysis.english_vocabulary
         )
-        vector = self.searcher.embedder.embed([reading.dense_query or text])[0]
+        embedded = self.searcher.embedder.embed([reading.dense_query or text])[0]
+        vector = np.asarray(embedded, dtype=np.float32)
         categories, read_by = self.searcher.read_concerns(reading, text, vector)
         own: list[TermGroup] = [(t,) for t in analysis.terms(reading.lexical_base)]
         own += [g for w in reading.lexical_additions if (g := _group(w))]

@@ -92,6 +92,7 @@ class _Ranked:
     dropped_groups: frozenset[TermGroup] = frozenset()
     fusion: str = "rrf"  # how the two lists were fused: "rrf" or "convex" (concept queries)
     concepts_by: str | None = None  # "name", "meaning" or "signs": how the concern was read
+    feedback: int = 0  # chunks whose mean moved the query's vector (pseudo-relevance feedback)
     concepts: tuple[Category, ...] = ()
     kind: QueryKind = "free"
     # the query's own wordings (before a concept's record wordings were added): the negation
@@ -355,6 +356,11 @@ class HybridSearcher:
                     for rows in (matches[g] for g in useful)
                 ]
             dense_any = dense_strong = np.empty(0, dtype=np.int64)
+            if query_vector is not None and concepts:
+                query_vector, ranked.feedback = self._with_feedback(
+                    conn, query_vector, allowed, request, filters
+                )
+                ranked.vector = query_vector
             if query_vector is not None:
                 low = self.config.floor_cosine_with_words if floored else -np.inf
                 lists[1], dense_any, dense_strong = self.dense.search_above(
@@ -456,14 +462,9 @@ class HybridSearcher:
         describe neglect in other words. Cosine search normalises the result.
         """
         directions = [self.concept_direction(c) for c in concepts]
-        concept = np.mean(directions, axis=0)
-        concept /= max(float(np.linalg.norm(concept)), 1e-12)
-        query = query_vector / max(float(np.linalg.norm(query_vector)), 1e-12)
-        blended = query + self.config.concept_exemplar_weight * concept
-        out: np.ndarray[Any, Any] = (blended / max(float(np.linalg.norm(blended)), 1e-12)).astype(
-            np.float32
+        return _towards(
+            query_vector, np.mean(directions, axis=0), self.config.concept_exemplar_weight
         )
-        return out
 
     def read_concerns(
         self,
@@ -490,6 +491,30 @@ class HybridSearcher:
         ):
             return shown, "signs"
         return (), None
+
+    def _with_feedback(
+        self,
+        conn: Any,
+        query_vector: np.ndarray[Any, Any],
+        allowed: Any,
+        request: SearchRequest,
+        filters: SearchFilters,
+    ) -> tuple[np.ndarray[Any, Any], int]:
+        """``query_vector`` moved towards the mean of its nearest chunks (pseudo-relevance
+        feedback, ``SearchConfig.concept_feedback_*``), and how many chunks moved it: a
+        concept query then also finds the records worded like the ones that best show the
+        concern in *this* store. Only chunks of records ``allowed`` (the caller's, within the
+        filters) are read, so what one caller may not see never shapes another's ranking."""
+        depth, weight = self.config.concept_feedback_depth, self.config.concept_feedback_weight
+        if depth <= 0 or weight <= 0:
+            return query_vector, 0
+        scope = _remote_scope(request.scope, filters) if self.qdrant else None
+        top = self.dense.search_above(query_vector, allowed, depth, -np.inf, scope=scope)[0]
+        stored = self.store.chunk_vectors(conn, [chunk_pk for chunk_pk, _, _ in top])
+        if not stored:
+            return query_vector, 0
+        vectors = np.stack([np.frombuffer(v, dtype=np.float32) for v in stored.values()])
+        return _towards(query_vector, vectors.mean(axis=0), weight), len(stored)
 
     def _concern_by_meaning(self, query_vector: np.ndarray[Any, Any]) -> tuple[Category, ...]:
         """The one category whose exemplars' direction the query is nearest, when its cosine
@@ -794,6 +819,20 @@ def _concern_reading(text: str, snippet: Snippet, concepts: tuple[Category, ...]
     return {"read_as": reading.label, "wording": first.wording}
 
 
+def _towards(
+    vector: np.ndarray[Any, Any], direction: np.ndarray[Any, Any], weight: float
+) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """The unit vector along ``vector`` plus ``weight`` times ``direction``, both first
+    normalised (so ``weight`` 1 is an even mix, whatever their lengths)."""
+    unit = vector / max(float(np.linalg.norm(vector)), 1e-12)
+    toward = direction / max(float(np.linalg.norm(direction)), 1e-12)
+    blended = unit + weight * toward
+    out: np.ndarray[Any, np.dtype[np.float32]] = (
+        blended / max(float(np.linalg.norm(blended)), 1e-12)
+    ).astype(np.float32)
+    return out
+
+
 def _covering(own: list[IntArray], share: float, worded: IntArray) -> IntArray:
     """Records holding at least ``share`` of the query's own words (each word's records in
     ``own``); every worded record when none of the query's own words is left to count."""
@@ -886,6 +925,7 @@ def _explain(
             "concepts": [c.id for c in ranked.concepts],
             "fusion": ranked.fusion,
             "concepts_by": ranked.concepts_by,
+            "feedback": ranked.feedback,
         }
     return {
         **extra,

@@ -1023,6 +1023,11 @@ class RecordStore:
         )
         return {int(pk): (int(rpk), int(o), int(cs), int(ce)) for pk, rpk, o, cs, ce in rows}
 
+    def chunk_vectors(self, conn: Connection, chunk_pks: Iterable[int]) -> dict[int, bytes]:
+        """chunk pk → its stored vector (float32 bytes), for the chunks that still exist."""
+        rows = _select_in(conn, "SELECT pk, vector FROM chunks WHERE pk IN", chunk_pks)
+        return {int(pk): bytes(vector) for pk, vector in rows}
+
     def chunk_rows(self, conn: Connection, record_pks: Iterable[int]) -> dict[int, list[ChunkRow]]:
         """record pk → its chunks as stored (ordinal order), terms and vectors included: what
         ``insert_documents`` takes, to copy records without analysing or embedding again."""

@@ -238,14 +238,12 @@ CONCERN_READ_BY = {
 
 
 def concern_read(concepts: Any, concepts_by: Any) -> str:
-    """"neglect (one of its signs is in your search)"; "" when no concern was read. The
+    """ "neglect (one of its signs is in your search)"; "" when no concern was read. The
     labels come from the indicator library; an id it no longer holds is shown as it is."""
     if not isinstance(concepts, list) or not concepts:
         return ""
     library = load_library()
-    labels = [
-        (c.label if (c := library.get(str(cid))) else str(cid)).lower() for cid in concepts
-    ]
+    labels = [(c.label if (c := library.get(str(cid))) else str(cid)).lower() for cid in concepts]
     how = CONCERN_READ_BY.get(str(concepts_by), "")
     named = " and ".join(labels)
     return f"{named} ({how})" if how else named

@@ -201,7 +201,7 @@ def test_a_free_text_question_reads_like_the_category(
 def test_a_question_naming_no_concern_says_how_it_was_read(
     client: TestClient, pattern_services: Services
 ) -> None:
-    """"children with head lice" names no concern; head lice is one of neglect's signs in
+    """ "children with head lice" names no concern; head lice is one of neglect's signs in
     the indicator library, so the pattern view reads it as search does, and says so."""
     token = _sign_in(client, pattern_services, "alice", NORTH)
     api = _api(client, token, {"query": "children with head lice"})
