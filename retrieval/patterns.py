@@ -253,8 +253,7 @@ class PatternFinder:
         reading = understand(
             text, today=query.today or dt.date.today(), vocabulary=analysis.english_vocabulary
         )
-        embedded = self.searcher.embedder.embed([reading.dense_query or text])[0]
-        vector = np.asarray(embedded, dtype=np.float32)
+        vector = self.searcher.embedder.embed([reading.dense_query or text])[0]
         categories, read_by = self.searcher.read_concerns(reading, text, vector)
         own: list[TermGroup] = [(t,) for t in analysis.terms(reading.lexical_base)]
         own += [g for w in reading.lexical_additions if (g := _group(w))]
@@ -263,7 +262,7 @@ class PatternFinder:
     def _direction(
         self, vector: np.ndarray[Any, Any] | None, categories: tuple[Category, ...]
     ) -> np.ndarray[Any, Any] | None:
-        parts = [self.searcher.concept_direction(c) for c in categories]
+        parts: list[np.ndarray[Any, Any]] = [self.searcher.concept_direction(c) for c in categories]
         if vector is not None:
             parts.append(vector / max(float(np.linalg.norm(vector)), 1e-12))
         if not parts:
