@@ -356,21 +356,27 @@ class HybridSearcher:
                     for rows in (matches[g] for g in useful)
                 ]
             dense_any = dense_strong = np.empty(0, dtype=np.int64)
-            if query_vector is not None and concepts:
-                query_vector, ranked.feedback = self._with_feedback(
-                    conn, query_vector, allowed, request, filters
-                )
-                ranked.vector = query_vector
             if query_vector is not None:
                 low = self.config.floor_cosine_with_words if floored else -np.inf
+                scope = _remote_scope(request.scope, filters) if self.qdrant else None
+                depth = self._feedback_depth() if concepts else 0
+                # the floor is the query's own: its sets come from this first pass
                 lists[1], dense_any, dense_strong = self.dense.search_above(
                     query_vector,
                     allowed,
-                    limit,
+                    depth or limit,
                     low,
                     self.config.floor_cosine if floored else None,
-                    scope=_remote_scope(request.scope, filters) if self.qdrant else None,
+                    scope=scope,
                 )
+                if depth:
+                    query_vector, ranked.feedback = self._with_feedback(
+                        conn, query_vector, lists[1]
+                    )
+                    ranked.vector = query_vector
+                    lists[1] = self.dense.search_above(
+                        query_vector, allowed, limit, low, scope=scope
+                    )[0]
             worded = np.unique(np.concatenate(lexical)) if lexical else dense_strong[:0]
             if floored:
                 own = [lexical[useful.index(g)] for g in ranked.own_groups if g in useful]
@@ -492,28 +498,26 @@ class HybridSearcher:
             return shown, "signs"
         return (), None
 
+    def _feedback_depth(self) -> int:
+        """How many nearest chunks move a concept query's vector (0: feedback is off)."""
+        if self.config.concept_feedback_weight <= 0:
+            return 0
+        return max(self.config.concept_feedback_depth, 0)
+
     def _with_feedback(
-        self,
-        conn: Any,
-        query_vector: np.ndarray[Any, Any],
-        allowed: Any,
-        request: SearchRequest,
-        filters: SearchFilters,
+        self, conn: Any, query_vector: np.ndarray[Any, Any], nearest: list[tuple[int, int, float]]
     ) -> tuple[np.ndarray[Any, Any], int]:
-        """``query_vector`` moved towards the mean of its nearest chunks (pseudo-relevance
-        feedback, ``SearchConfig.concept_feedback_*``), and how many chunks moved it: a
-        concept query then also finds the records worded like the ones that best show the
-        concern in *this* store. Only chunks of records ``allowed`` (the caller's, within the
-        filters) are read, so what one caller may not see never shapes another's ranking."""
-        depth, weight = self.config.concept_feedback_depth, self.config.concept_feedback_weight
-        if depth <= 0 or weight <= 0:
-            return query_vector, 0
-        scope = _remote_scope(request.scope, filters) if self.qdrant else None
-        top = self.dense.search_above(query_vector, allowed, depth, -np.inf, scope=scope)[0]
-        stored = self.store.chunk_vectors(conn, [chunk_pk for chunk_pk, _, _ in top])
+        """``query_vector`` moved towards the mean of the ``nearest`` chunks' vectors
+        (pseudo-relevance feedback, ``SearchConfig.concept_feedback_*``), and how many moved
+        it: a concept query then also finds the records worded like the ones that best show
+        the concern in *this* store. ``nearest`` come from the dense list over the records the
+        caller may see (within the filters, above the floor), so what one caller may not see
+        never shapes another's ranking. The relevance floor stays the query's own."""
+        stored = self.store.chunk_vectors(conn, [chunk_pk for chunk_pk, _, _ in nearest])
         if not stored:
             return query_vector, 0
         vectors = np.stack([np.frombuffer(v, dtype=np.float32) for v in stored.values()])
+        weight = self.config.concept_feedback_weight
         return _towards(query_vector, vectors.mean(axis=0), weight), len(stored)
 
     def _concern_by_meaning(self, query_vector: np.ndarray[Any, Any]) -> tuple[Category, ...]:
