@@ -3,6 +3,7 @@ subprocess against the in-process searcher, query by query."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -57,6 +58,45 @@ def _time_patterns(
             key = str(response.status_code)
             statuses[key] = statuses.get(key, 0) + 1
     return {**_latency_ms(seconds), "statuses": dict(sorted(statuses.items())), "user": user["sub"]}
+
+
+def _time_feedback(searcher: HybridSearcher, plan: Sequence[tuple[str, str | None, Json]]) -> Json:
+    """The plan's concept queries in process with pseudo-relevance feedback on (the
+    default) and off, back to back per query, alternating which goes first, after one
+    unmeasured pass of each: what feedback costs (``SearchConfig.concept_feedback_*``)."""
+    off = HybridSearcher(
+        searcher.store,
+        searcher.embedder,
+        dataclasses.replace(searcher.config, concept_feedback_weight=0.0),
+    )
+    off.warm()
+    seconds: dict[str, list[float]] = {"on": [], "off": []}
+    as_expected = True
+    concept = 0
+    for i, (text, case_id, user) in enumerate(plan):
+        scope = AccessScope.of(*user["principals"], f"user:{user['sub']}")
+        request = SearchRequest(text, scope, SearchFilters(case_id=case_id), top_k=10)
+        first = searcher.search(request)
+        if first.understanding.get("kind") != "concept":
+            as_expected = as_expected and first.understanding.get("feedback", 0) == 0
+            continue
+        concept += 1
+        as_expected = as_expected and first.understanding.get("feedback", 0) > 0
+        as_expected = as_expected and off.search(request).understanding.get("feedback") == 0
+        for which in ("on", "off") if i % 2 == 0 else ("off", "on"):
+            started = time.perf_counter()
+            (searcher if which == "on" else off).search(request)
+            seconds[which].append(time.perf_counter() - started)
+    on_ms, off_ms = _latency_ms(seconds["on"]), _latency_ms(seconds["off"])
+    return {
+        "concept_queries": concept,
+        "on": on_ms,
+        "off": off_ms,
+        "ratio_on_over_off": {
+            k: round(on_ms[k] / off_ms[k], 3) for k in ("p50_ms", "p95_ms") if off_ms.get(k)
+        },
+        "feedback_as_expected": as_expected,
+    }
 
 
 def _latency_ms(seconds: Sequence[float]) -> Json:
@@ -176,6 +216,8 @@ def bench_latency(config: BenchConfig, work: Path) -> Json:
                     rows.append(("case" if case_id else "cross_case", row))
             patterns = _time_patterns(client, plan, tokens, config.patterns_rounds)
             server_peak = rss_mib("VmHWM", pid)
+        with phase(phases, "feedback_side_by_side"):
+            feedback = _time_feedback(searcher, plan[config.warmup :])
     finally:
         torch.set_num_threads(default_threads)
         store.close()
@@ -186,7 +228,10 @@ def bench_latency(config: BenchConfig, work: Path) -> Json:
         scope: {side: _latency_ms([r[side] for s, r in rows if s == scope]) for side in sides}
         for scope in ("case", "cross_case")
     }
-    invariants = {"every_request_answered_200": statuses.keys() == {"200"}}
+    invariants = {
+        "every_request_answered_200": statuses.keys() == {"200"},
+        "feedback_moves_every_concept_query_and_no_other": feedback["feedback_as_expected"],
+    }
     return {
         "phases": phases,
         "corpus": {
@@ -221,6 +266,7 @@ def bench_latency(config: BenchConfig, work: Path) -> Json:
             "scopes": "case: the query names a case_id; cross_case: a QA search over all cases",
         },
         "patterns_http": patterns,
+        "feedback_side_by_side": feedback,
         "targets": [
             target("http_p95_ms", http.get("p95_ms", math.inf), HTTP_P95_MAX_MS),
             target("patterns_http_p95_ms", patterns.get("p95_ms", math.inf), PATTERNS_P95_MAX_MS),

@@ -122,6 +122,10 @@ def test_latency_compares_http_with_in_process_search(reports: Path) -> None:
     assert patterns["statuses"] == {"200": patterns["n"]}
     assert patterns["n"] == 3 * 2 * len(load_library().categories)
     assert [t["name"] for t in data["targets"]] == ["http_p95_ms", "patterns_http_p95_ms"]
+    # concept queries with and without pseudo-relevance feedback, side by side in process
+    feedback = data["feedback_side_by_side"]
+    assert feedback["on"]["n"] == feedback["off"]["n"] == feedback["concept_queries"] > 0
+    assert data["invariants"]["feedback_moves_every_concept_query_and_no_other"] is True
 
 
 def test_embedding_compares_precisions_on_the_same_texts(reports: Path) -> None:
