@@ -239,16 +239,19 @@ class DenseIndex:
         query: npt.NDArray[np.float32],
         allowed_records: BoolArray,
         limit: int,
+        *,
+        scope: Scope | None = None,
     ) -> list[tuple[int, int, float]]:
         """Top ``limit`` live chunks of allowed records as ``(chunk_pk, record_pk, cosine)``.
 
         ``allowed_records[record_pk]`` says whether a record may be returned; records beyond
-        the array's end are not allowed. Ties are broken by chunk pk.
+        the array's end are not allowed. Ties are broken by chunk pk. ``scope`` goes inside a
+        remote index's query, as in ``search_above``.
         """
         if limit <= 0:
             return []
         if self.remote is not None:
-            return self.search_above(query, allowed_records, limit, -math.inf)[0]
+            return self.search_above(query, allowed_records, limit, -math.inf, scope=scope)[0]
         scores, chunk_pks, record_of = self._scored(query, allowed_records)
         return self._top(scores, chunk_pks, record_of, limit)
 

@@ -374,9 +374,10 @@ class HybridSearcher:
                         conn, query_vector, lists[1]
                     )
                     ranked.vector = query_vector
-                    lists[1] = self.dense.search_above(
-                        query_vector, allowed, limit, low, scope=scope
-                    )[0]
+                    # the top chunks, then those above the floor: the same chunks as asking
+                    # for the top above it, without a remote index listing all above again
+                    ranked_again = self.dense.search(query_vector, allowed, limit, scope=scope)
+                    lists[1] = [found for found in ranked_again if found[2] >= low]
             worded = np.unique(np.concatenate(lexical)) if lexical else dense_strong[:0]
             if floored:
                 own = [lexical[useful.index(g)] for g in ranked.own_groups if g in useful]
