@@ -77,8 +77,12 @@ def lemma(word: str) -> str:
     return str(_lemma_table().get(lower, lower))
 
 
+@lru_cache(maxsize=200_000)
 def normalise(word: str) -> tuple[str, ...]:
     """Terms for one surface word: lowercased lemma, split on non-word characters, no stops.
+
+    Cached by word: a record's words are mostly a few thousand common ones, and search reads
+    the texts of its top records (negation, snippets) when they are not cached themselves.
 
     ``"Mothers'"`` → ``("mother",)``; ``"s.47"`` → ``("s", "47")``; ``"the"`` → ``()``;
     ``"A&E"`` → ``("aande",)`` (one term for the initials, so "a" and "e" are not terms).
@@ -198,3 +202,15 @@ def surface_tokens(text: str) -> list[tuple[int, str]]:
     with _lock:
         doc = _pipeline().make_doc(text)
     return [(tok.idx, tok.text) for tok in doc if not tok.is_space or "\n" in tok.text]
+
+
+def surface_terms(text: str) -> list[tuple[int, str, tuple[str, ...]]]:
+    """``surface_tokens`` with each token's lexical terms (none for punctuation and spaces):
+    the tokens ``tokens`` gives, in order, from the same single spaCy pass."""
+    with _lock:
+        doc = _pipeline().make_doc(text)
+    return [
+        (tok.idx, tok.text, () if tok.is_punct or tok.is_space else normalise(tok.text))
+        for tok in doc
+        if not tok.is_space or "\n" in tok.text
+    ]

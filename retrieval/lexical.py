@@ -339,9 +339,7 @@ def bm25_search(
     if not distinct or limit <= 0 or population.chunks == 0:
         return []
     # narrowed to the candidates before merging: the merge then follows the caller's scope
-    chunk_pks = np.unique(
-        np.concatenate([rows[within(candidates, rows)] for rows in (matches[g] for g in distinct)])
-    )
+    chunk_pks = _union([rows[within(candidates, rows)] for rows in (matches[g] for g in distinct)])
     if chunk_pks.size == 0:
         return []
     phrases = [
@@ -351,7 +349,7 @@ def bm25_search(
     occurrences = _Occurrences(conn, tokens, chunk_pks)
     counts = {token: occurrences.counts(token) for token in tokens}
     frequencies = _frequencies(
-        distinct, phrases, counts, chunk_pks, occurrences.positions, [matches[g] for g in distinct]
+        distinct, phrases, counts, occurrences, [matches[g] for g in distinct]
     )
     length = population.length_of[chunk_pks].astype(np.float64)
     average = population.terms / population.chunks
@@ -415,14 +413,30 @@ do not change, and looked up in memory (a search across cases)."""
 class _Occurrences:
     """Where each of ``tokens`` occurs in each chunk of ``chunk_pks`` (ascending): FTS5's own
     token offsets, either re-made from the chunks' stored terms by FTS5's tokenizer or read
-    from ``chunks_vocab`` (``TEXT_PATH_MAX_CHUNKS`` picks); both give the same numbers."""
+    from ``chunks_vocab`` (``TEXT_PATH_MAX_CHUNKS`` picks); both give the same numbers.
+
+    With many chunks, a chunk's place in ``chunk_pks`` is looked up in an array indexed by chunk
+    pk (``slot``), so each token's whole-index list is placed in one gather."""
 
     def __init__(self, conn: Connection, tokens: Sequence[str], chunk_pks: IntArray):
         self.conn = conn
         self.chunk_pks = chunk_pks
         self.from_text: dict[str, dict[int, list[int]]] | None = None
+        self.slot: IntArray | None = None
         if chunk_pks.size <= TEXT_PATH_MAX_CHUNKS:
             self.from_text = _offsets_from_terms(conn, tokens, chunk_pks.tolist())
+        else:
+            self.slot = np.full(int(chunk_pks[-1]) + 1, -1, dtype=np.int64)
+            self.slot[chunk_pks] = np.arange(chunk_pks.size)
+
+    def places(self, pks: IntArray) -> IntArray:
+        """Where each of ``pks`` stands in ``chunk_pks`` (−1 where it is not there)."""
+        if self.slot is None:
+            return _places_in(self.chunk_pks, pks)
+        out = np.full(pks.size, -1, dtype=np.int64)
+        inside = pks < self.slot.size
+        out[inside] = self.slot[pks[inside]]
+        return out
 
     def counts(self, token: str) -> npt.NDArray[np.float64]:
         """How often ``token`` occurs in each chunk (aligned with ``chunk_pks``)."""
@@ -434,27 +448,52 @@ class _Occurrences:
                 out[np.searchsorted(self.chunk_pks, pks)] = [len(v) for v in found.values()]
             return out
         packed = _token_counts(self.conn, token)
-        if packed.size:
-            docs = packed >> COUNT_BITS
-            at = np.minimum(np.searchsorted(docs, self.chunk_pks), docs.size - 1)
-            held = docs[at] == self.chunk_pks
-            out[held] = packed[at[held]] & ((1 << COUNT_BITS) - 1)
+        at = self.places(packed >> COUNT_BITS)
+        held = at >= 0
+        out[at[held]] = packed[held] & ((1 << COUNT_BITS) - 1)
         return out
 
-    def positions(self, token: str, chunk_pks: IntArray) -> Mapping[int, list[int]]:
-        """Offsets of ``token`` in each of ``chunk_pks`` (some of the candidates)."""
+    def packed(self, token: str, chosen: BoolArray) -> IntArray:
+        """Every instance of ``token`` in the chunks ``chosen`` marks (aligned with
+        ``chunk_pks``), as ``chunk pk << COUNT_BITS | offset``, ascending."""
         if self.from_text is not None:
-            return self.from_text[token]
+            found = self.from_text[token]
+            wanted = [pk for pk in self.chunk_pks[chosen].tolist() if pk in found]
+            return np.fromiter(
+                ((pk << COUNT_BITS) | offset for pk in wanted for offset in found[pk]),
+                dtype=np.int64,
+            )
         packed = _token_offsets(self.conn, token)
-        docs = packed >> COUNT_BITS
-        offsets = packed & ((1 << COUNT_BITS) - 1)
-        starts = np.searchsorted(docs, chunk_pks, side="left").tolist()
-        ends = np.searchsorted(docs, chunk_pks, side="right").tolist()
-        return {
-            pk: offsets[start:end].tolist()
-            for pk, start, end in zip(chunk_pks.tolist(), starts, ends, strict=True)
-            if end > start
-        }
+        at = self.places(packed >> COUNT_BITS)
+        held = at >= 0
+        held[held] = chosen[at[held]]
+        return packed[held]
+
+
+def _places_in(sorted_set: IntArray, values: IntArray) -> IntArray:
+    """Where each of ``values`` stands in ``sorted_set`` (ascending, unique), −1 if absent."""
+    if sorted_set.size == 0:
+        return np.full(values.size, -1, dtype=np.int64)
+    at = np.minimum(np.searchsorted(sorted_set, values), sorted_set.size - 1)
+    return np.where(sorted_set[at] == values, at, -1)
+
+
+UNION_BY_MASK_MIN = 4_096
+"""From this many pks in all, ``_union`` marks them in an array indexed by pk instead of
+sorting them: a question across cases merges hundreds of thousands."""
+
+
+def _union(arrays: Sequence[IntArray]) -> IntArray:
+    """The distinct pks of ``arrays``, ascending."""
+    total = sum(a.size for a in arrays)
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    if total < UNION_BY_MASK_MIN:
+        return np.unique(np.concatenate(arrays))
+    marked = np.zeros(max(int(a.max()) for a in arrays if a.size) + 1, dtype=np.bool_)
+    for a in arrays:
+        marked[a] = True
+    return np.flatnonzero(marked)
 
 
 def _offsets_from_terms(
@@ -545,8 +584,7 @@ def _frequencies(
     groups: list[TermGroup],
     phrases: list[_Phrase],
     counts: dict[str, npt.NDArray[np.float64]],
-    chunk_pks: IntArray,
-    offsets: Callable[[str, IntArray], Mapping[int, list[int]]],
+    occurrences: _Occurrences,
     matched: Sequence[IntArray],
 ) -> list[npt.NDArray[np.float64]]:
     """Per phrase, its instances that count in each chunk (aligned with ``chunk_pks``).
@@ -557,7 +595,12 @@ def _frequencies(
     in a match of the group count (none where the group does not match), as in FTS5. A NEAR
     group of one-token phrases is read only in the chunks FTS5 says it matches (``matched``,
     per group, ascending): elsewhere it has no instance that counts, by the same rule.
+
+    Offsets are packed with their chunk (``chunk pk << COUNT_BITS | offset``), so every chunk
+    is read at once by array operations (``phrase_starts``, ``near_kept``): a question across
+    cases reads tens of thousands of chunks, and a loop per chunk cost most of its time.
     """
+    chunk_pks = occurrences.chunk_pks
     out: list[npt.NDArray[np.float64]] = [
         counts[p.tokens[0]].copy() if len(p.tokens) == 1 else np.zeros(len(chunk_pks))
         for p in phrases
@@ -571,25 +614,63 @@ def _frequencies(
         for i in members:
             out[i][:] = 0.0
         if present is not None and all(len(phrases[i].tokens) == 1 for i in members):
-            found = matched[index]
-            at = np.minimum(np.searchsorted(found, chunk_pks), max(found.size - 1, 0))
-            present &= found[at] == chunk_pks if found.size else False
+            held = np.zeros(len(chunk_pks), dtype=np.bool_)
+            at = occurrences.places(matched[index])
+            held[at[at >= 0]] = True
+            present &= held
         if present is None or not present.any():
             continue
-        rows = np.flatnonzero(present)
-        positions = {t: offsets(t, chunk_pks[rows]) for t in tokens}
-        for row in rows.tolist():
-            pk = int(chunk_pks[row])
-            starts = [_phrase_starts(phrases[i].tokens, positions, pk) for i in members]
-            if len(group) == 1:
-                out[members[0]][row] = len(starts[0])
-                continue
-            kept = near_instances(
+        offsets = {t: occurrences.packed(t, present) for t in tokens}
+        starts = [phrase_starts(phrases[i].tokens, offsets) for i in members]
+        if len(group) > 1:
+            starts = near_kept(
                 starts, [len(phrases[i].tokens) for i in members], _near_distance(group)
             )
-            for i, instances in zip(members, kept, strict=True):
-                out[i][row] = len(instances)
+        for i, instances in zip(members, starts, strict=True):
+            out[i] += np.bincount(
+                occurrences.places(instances >> COUNT_BITS), minlength=len(chunk_pks)
+            )
     return out
+
+
+def phrase_starts(tokens: tuple[str, ...], offsets: Mapping[str, IntArray]) -> IntArray:
+    """Where the phrase starts in every chunk at once (packed, ascending): its first token's
+    instances followed by its other tokens at the next offsets.
+
+    A packed instance less ``i`` stays inside its chunk unless its offset is under ``i``; it
+    then lands near the previous chunk's millionth token, where no chunk has one.
+    """
+    if not tokens:
+        return np.zeros(0, dtype=np.int64)
+    found = offsets[tokens[0]]
+    for i, token in enumerate(tokens[1:], start=1):
+        found = np.intersect1d(found, offsets[token] - i, assume_unique=True)
+    return found
+
+
+def near_kept(starts: Sequence[IntArray], lengths: Sequence[int], distance: int) -> list[IntArray]:
+    """``near_instances`` over every chunk at once: per phrase, its packed starts that take
+    part in a match of ``NEAR(…, distance)`` in their chunk (ascending).
+
+    A start ``last`` of any phrase closes a match when every phrase has an instance in
+    ``[last − its length − distance, last]`` of the same chunk; an instance counts when some
+    such ``last`` lies in ``[instance, instance + its length + distance]``. A window never
+    reaches into another chunk: the offsets in a chunk stay far below a million, so the packed
+    keys of two chunks are a million apart.
+    """
+    if not starts or any(s.size == 0 for s in starts):
+        return [s[:0] for s in starts]
+    lasts = np.unique(np.concatenate(starts))
+    closing = np.ones(lasts.size, dtype=np.bool_)
+    for phrase, length in zip(starts, lengths, strict=True):
+        lower = lasts - length - distance
+        closing &= np.searchsorted(phrase, lasts, "right") > np.searchsorted(phrase, lower)
+    ends = lasts[closing]
+    kept: list[IntArray] = []
+    for phrase, length in zip(starts, lengths, strict=True):
+        upper = phrase + length + distance
+        kept.append(phrase[np.searchsorted(ends, upper, "right") > np.searchsorted(ends, phrase)])
+    return kept
 
 
 def near_instances(

@@ -11,7 +11,7 @@ spirit of NegEx (Chapman et al., 2001); "home conditions were good" is a positiv
 
 from __future__ import annotations
 
-from collections.abc import Set
+from collections.abc import Sequence, Set
 from functools import lru_cache
 
 from retrieval import analysis
@@ -28,21 +28,27 @@ _CONTRAST = frozenset({"but", "however", "although", "though", "yet", "whereas",
 def negated_offsets(text: str) -> frozenset[int]:
     """Start offsets of the words of ``text`` that lie inside a negation scope."""
     words = analysis.surface_tokens(text)
-    negated: set[int] = set()
+    inside = _in_scope([surface for _, surface in words])
+    return frozenset(start for (start, _), negated in zip(words, inside, strict=True) if negated)
+
+
+def _in_scope(surfaces: Sequence[str]) -> list[bool]:
+    """For each token (``analysis.surface_tokens``' texts), whether a negation scope holds it."""
+    out = [False] * len(surfaces)
     remaining = 0
-    for i, (start, surface) in enumerate(words):
+    for i, surface in enumerate(surfaces):
         lower = surface.lower()
         if lower in _CLAUSE_ENDS or lower in _CONTRAST or "\n" in surface:
             remaining = 0
             continue
-        nxt = words[i + 1][1].lower() if i + 1 < len(words) else ""
+        nxt = surfaces[i + 1].lower() if i + 1 < len(surfaces) else ""
         if lower in _CUES or (lower, nxt) in _TWO_WORD_CUES:
             remaining = MAX_SCOPE
             continue
         if remaining:
-            negated.add(start)
+            out[i] = True
             remaining -= 1
-    return frozenset(negated)
+    return out
 
 
 def mentions_only_negated(text: str, query_terms: Set[str]) -> bool:
@@ -57,10 +63,13 @@ def term_polarity(text: str) -> dict[str, bool]:
     """Each term of ``text`` → whether it occurs at least once outside a negation scope.
 
     Cached by text (search asks about the same top records again and again); treat the
-    returned mapping as read-only.
+    returned mapping as read-only. Words, scopes and terms come from one spaCy pass: search
+    reads up to ``negation_window`` whole records a query when they are not cached.
     """
-    negated = negated_offsets(text)
+    words = analysis.surface_terms(text)
+    inside = _in_scope([surface for _, surface, _ in words])
     polarity: dict[str, bool] = {}
-    for token in analysis.tokens(text):
-        polarity[token.term] = polarity.get(token.term, False) or token.start not in negated
+    for (_, _, terms), negated in zip(words, inside, strict=True):
+        for term in terms:
+            polarity[term] = polarity.get(term, False) or not negated
     return polarity

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import pytest
 from factories import make_record
+from hypothesis import given
+from hypothesis import strategies as st
 
 from indexer import Indexer
+from retrieval import analysis
 from retrieval.models import AccessScope, SearchRequest
-from retrieval.negation import mentions_only_negated
+from retrieval.negation import mentions_only_negated, negated_offsets, term_polarity
 from retrieval.search import HybridSearcher
 
 
@@ -27,6 +30,41 @@ from retrieval.search import HybridSearcher
 )
 def test_negated_mentions(text: str, only_negated: bool) -> None:
     assert mentions_only_negated(text, frozenset({"neglect"})) is only_negated
+
+
+_WORDS = [
+    "no",
+    "not",
+    "never",
+    "neglect",
+    "Mum's",
+    "ruled",
+    "out",
+    "free",
+    "from",
+    "but",
+    "injury",
+    "hit",
+    "drinks",
+    "A&E",
+    "didn't",
+    "s.47",
+    ",",
+    ".",
+    "\n",
+    "  ",
+]
+
+
+@given(st.lists(st.sampled_from(_WORDS), max_size=30).map(" ".join))
+def test_each_terms_polarity_is_read_from_its_words_and_their_scopes(text: str) -> None:
+    """One spaCy pass gives what the two definitions give: a term is positive when one of
+    its words lies outside every negation scope."""
+    negated = negated_offsets(text)
+    expected: dict[str, bool] = {}
+    for token in analysis.tokens(text):
+        expected[token.term] = expected.get(token.term, False) or token.start not in negated
+    assert term_polarity(text) == expected
 
 
 def test_a_match_in_the_title_is_not_a_negated_mention(

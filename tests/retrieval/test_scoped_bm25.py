@@ -12,7 +12,9 @@ import json
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from unittest import mock
 
+import numpy as np
 import pytest
 from factories import make_record
 from hypothesis import HealthCheck, given, settings
@@ -22,7 +24,7 @@ from sqlalchemy import Connection
 
 from connectors.record import Record
 from indexer import Indexer
-from retrieval import analysis
+from retrieval import analysis, lexical
 from retrieval.access import visible_records
 from retrieval.dense import DenseIndex
 from retrieval.embedding import Embedder
@@ -34,6 +36,7 @@ from retrieval.lexical import (
     group_matches,
     match_expression,
     near_instances,
+    near_kept,
     single_terms,
 )
 from retrieval.models import (
@@ -153,12 +156,17 @@ _groups = st.lists(
 def test_scores_match_fts5_on_random_chunks_and_groups(
     texts: list[str], groups: list[TermGroup]
 ) -> None:
-    """NEAR groups, repeated terms, folded ("zoë") and split ("snake_case") terms included."""
+    """NEAR groups, repeated terms, folded ("zoë") and split ("snake_case") terms included;
+    offsets re-made from the chunks' terms (a few candidates) and read from FTS5's vocabulary
+    (many candidates: forced here with a limit of 0) give the same scores."""
     with tempfile.TemporaryDirectory() as folder:
         store = RecordStore(Path(folder) / "s.db")
         try:
             _add(store, [(f"D{i}", text, "all") for i, text in enumerate(texts)])
-            _ours_against_fts5(store, [tuple(analysis.terms(" ".join(g))) for g in groups])
+            wanted = [tuple(analysis.terms(" ".join(g))) for g in groups]
+            _ours_against_fts5(store, wanted)
+            with mock.patch.object(lexical, "TEXT_PATH_MAX_CHUNKS", 0):
+                _ours_against_fts5(store, wanted)
         finally:
             store.close()
 
@@ -232,6 +240,39 @@ def test_a_kept_near_instance_is_part_of_a_match(starts: list[list[int]], distan
                 if i != phrase
             ]
             assert all(window)
+
+
+_chunk_starts = st.lists(
+    st.lists(st.integers(0, 30), max_size=5, unique=True).map(sorted), min_size=2, max_size=3
+)
+
+
+@given(
+    chunks=st.lists(_chunk_starts, min_size=1, max_size=4),
+    lengths=st.lists(st.integers(1, 3), min_size=3, max_size=3),
+    distance=st.integers(0, 4),
+)
+def test_near_over_all_chunks_at_once_keeps_what_each_chunk_keeps(
+    chunks: list[list[list[int]]], lengths: list[int], distance: int
+) -> None:
+    """The array form bm25_search uses, over several chunks packed together, keeps exactly
+    the instances the per-chunk rule keeps in each chunk (offsets near 0 included)."""
+    phrases = min(len(c) for c in chunks)
+    packed = [
+        np.array(
+            [(pk << lexical.COUNT_BITS) | s for pk, c in enumerate(chunks, 1) for s in c[p]],
+            dtype=np.int64,
+        )
+        for p in range(phrases)
+    ]
+    kept = near_kept(packed, lengths[:phrases], distance)
+    for pk, chunk in enumerate(chunks, 1):
+        expected = near_instances(chunk[:phrases], lengths[:phrases], distance)
+        got = [
+            {int(k) & ((1 << lexical.COUNT_BITS) - 1) for k in a if k >> lexical.COUNT_BITS == pk}
+            for a in kept
+        ]
+        assert got == expected
 
 
 def test_hidden_records_do_not_reorder_a_users_results(
