@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection
 
+from retrieval import pksets
 from retrieval.errors import RetrievalError
 from retrieval.lexical import BoolArray, Population, decode_varint, within
 from retrieval.qdrant_queries import Scope
@@ -279,10 +280,10 @@ class DenseIndex:
         scores, chunk_pks, record_of = self._scored(query, allowed_records)
         keep = scores >= min_score
         scores, chunk_pks, record_of = scores[keep], chunk_pks[keep], record_of[keep]
-        above = np.unique(record_of).astype(np.int64)
+        above = pksets.distinct(record_of)
         strong = above
         if strong_score is not None and strong_score > min_score:
-            strong = np.unique(record_of[scores >= strong_score]).astype(np.int64)
+            strong = pksets.distinct(record_of[scores >= strong_score])
         top = self._top(scores, chunk_pks, record_of, limit) if limit > 0 else []
         return top, above, strong
 

@@ -42,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Connection, Engine
 
+from retrieval import pksets
 from retrieval.store import data_version, int_column, is_postgresql, sqlite_connection
 
 TermGroup = tuple[str, ...]
@@ -339,7 +340,9 @@ def bm25_search(
     if not distinct or limit <= 0 or population.chunks == 0:
         return []
     # narrowed to the candidates before merging: the merge then follows the caller's scope
-    chunk_pks = _union([rows[within(candidates, rows)] for rows in (matches[g] for g in distinct)])
+    chunk_pks = pksets.union(
+        [rows[within(candidates, rows)] for rows in (matches[g] for g in distinct)]
+    )
     if chunk_pks.size == 0:
         return []
     phrases = [
@@ -361,6 +364,10 @@ def bm25_search(
                 containing = int(np.count_nonzero(population.within(matches[group])))
             elif not phrase.tokens:  # nothing FTS5 would index
                 containing = 0
+            elif len(phrase.tokens) == 1 and occurrences.slot is not None:
+                # one token: the chunks holding it are those of its counts, already read
+                held = _token_counts(conn, phrase.tokens[0]) >> COUNT_BITS
+                containing = int(np.count_nonzero(population.within(held)))
             elif population.complete:  # every chunk counts: SQLite counts them
                 containing = _phrase_count(conn, phrase.tokens)
             else:
@@ -368,11 +375,13 @@ def bm25_search(
                 containing = int(np.count_nonzero(population.within(found)))
             idf[phrase.tokens] = _idf(containing, population)
     scores = np.zeros(len(chunk_pks), dtype=np.float64)
+    saturation = K1 * (1 - B + B * length / average)
     for phrase, frequency in zip(phrases, frequencies, strict=True):
-        # the same arithmetic, in the same order, as FTS5's bm25() (element by element)
-        scores += idf[phrase.tokens] * (
-            (frequency * (K1 + 1.0)) / (frequency + K1 * (1 - B + B * length / average))
-        )
+        # the same arithmetic, in the same order, as FTS5's bm25() (element by element);
+        # only where the phrase occurs: elsewhere its summand is 0.0 and changes no score
+        at = np.flatnonzero(frequency)
+        tf = frequency[at]
+        scores[at] += idf[phrase.tokens] * ((tf * (K1 + 1.0)) / (tf + saturation[at]))
     order = np.lexsort((chunk_pks, -scores))[:limit]
     return [
         (int(chunk_pks[i]), int(population.record_of[chunk_pks[i]]), float(scores[i]))
@@ -476,24 +485,6 @@ def _places_in(sorted_set: IntArray, values: IntArray) -> IntArray:
         return np.full(values.size, -1, dtype=np.int64)
     at = np.minimum(np.searchsorted(sorted_set, values), sorted_set.size - 1)
     return np.where(sorted_set[at] == values, at, -1)
-
-
-UNION_BY_MASK_MIN = 4_096
-"""From this many pks in all, ``_union`` marks them in an array indexed by pk instead of
-sorting them: a question across cases merges hundreds of thousands."""
-
-
-def _union(arrays: Sequence[IntArray]) -> IntArray:
-    """The distinct pks of ``arrays``, ascending."""
-    total = sum(a.size for a in arrays)
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    if total < UNION_BY_MASK_MIN:
-        return np.unique(np.concatenate(arrays))
-    marked = np.zeros(max(int(a.max()) for a in arrays if a.size) + 1, dtype=np.bool_)
-    for a in arrays:
-        marked[a] = True
-    return np.flatnonzero(marked)
 
 
 def _offsets_from_terms(
@@ -660,7 +651,8 @@ def near_kept(starts: Sequence[IntArray], lengths: Sequence[int], distance: int)
     """
     if not starts or any(s.size == 0 for s in starts):
         return [s[:0] for s in starts]
-    lasts = np.unique(np.concatenate(starts))
+    # each phrase's starts are ascending: a stable sort merges the runs (repeats do no harm)
+    lasts = np.sort(np.concatenate(starts), kind="stable")
     closing = np.ones(lasts.size, dtype=np.bool_)
     for phrase, length in zip(starts, lengths, strict=True):
         lower = lasts - length - distance

@@ -123,10 +123,10 @@ class PeopleDirectory:
             people.setdefault(row.person_id, []).append(row)
         return [_person(pid, rows) for pid, rows in people.items()]
 
-    def visible(self, mask: np.ndarray[tuple[int], np.dtype[np.bool_]]) -> list[Person]:
+    def visible(self, mask: np.ndarray[tuple[int], np.dtype[np.bool_]]) -> VisiblePeople:
         """The children named by records where ``mask[record_pk]`` is true, by person id."""
         if not self._rows or mask.size == 0:
-            return []
+            return VisiblePeople()
         inside = self._pks < mask.size
         seen = np.zeros(len(self._rows), dtype=np.bool_)
         seen[inside] = mask[self._pks[inside]]
@@ -134,7 +134,21 @@ class PeopleDirectory:
         for index in np.flatnonzero(seen):
             row = self._rows[int(index)]
             people.setdefault(row.person_id, []).append(row)
-        return [_person(pid, rows) for pid, rows in people.items()]
+        return VisiblePeople(_person(pid, rows) for pid, rows in people.items())
+
+
+class VisiblePeople(list[Person]):
+    """The children a caller may see (``PeopleDirectory.visible``), read-only, with their
+    name words indexed on first use and kept: search keeps one such list per visible set,
+    and every search across cases resolves its words against all of them."""
+
+    _tokens: tuple[dict[str, set[int]], dict[str, set[int]]] | None = None
+
+    def name_tokens(self) -> tuple[dict[str, set[int]], dict[str, set[int]]]:
+        """``_name_tokens`` of this list, made once."""
+        if self._tokens is None:
+            self._tokens = _name_tokens(self)
+        return self._tokens
 
 
 def _person(person_id: str, rows: list[SubjectRow]) -> Person:
@@ -152,11 +166,11 @@ def resolve_names(query: str, people: Iterable[Person]) -> NameResolution:
     ``people`` must already be narrowed to what the caller may see
     (``PeopleDirectory.visible``). Pure: nothing is read or written.
     """
-    everyone = list(people)
+    everyone = people if isinstance(people, VisiblePeople) else VisiblePeople(people)
     words = _query_words(query)
     if not everyone or not words:
         return NameResolution((), query)
-    given, surnames = _name_tokens(everyone)
+    given, surnames = everyone.name_tokens()
     # per person: query word index -> (similarity, exact, is_given)
     hits: dict[int, dict[int, tuple[float, bool, bool]]] = {}
     offers: dict[int, set[int]] = {}  # person -> lower-case common words that are her name

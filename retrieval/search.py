@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from retrieval import analysis
+from retrieval import analysis, pksets
 from retrieval.access import scope_masks, visible_records
 from retrieval.assertion import assess_spans
 from retrieval.dense import DenseIndex
@@ -60,7 +60,7 @@ from retrieval.models import (
     Snippet,
 )
 from retrieval.negation import mentions_only_negated
-from retrieval.people import NameResolution, PeopleDirectory, Person, resolve_names
+from retrieval.people import NameResolution, PeopleDirectory, VisiblePeople, resolve_names
 from retrieval.qdrant_index import QdrantIndex
 from retrieval.qdrant_queries import Scope
 from retrieval.snippets import make_snippet, recording_time
@@ -153,7 +153,7 @@ class HybridSearcher:
         self.dense = DenseIndex(embedder.dimension, remote=qdrant)
         self.concept_directions: dict[str, np.ndarray[Any, np.dtype[np.float32]]] = {}
         self._exemplar_lock = threading.Lock()
-        self._people: tuple[int, PeopleDirectory, OrderedDict[bytes, list[Person]]] | None = None
+        self._people: tuple[int, PeopleDirectory, OrderedDict[bytes, VisiblePeople]] | None = None
         self._people_lock = threading.Lock()
         self._sentences = SentenceVectors()
 
@@ -164,6 +164,7 @@ class HybridSearcher:
         """
         with self.store.snapshot() as conn:
             self.dense.sync(self.store, conn)
+            self._people_directory(conn)  # children's names: read by every search across cases
         self.embedder.embed(["warm up"])
         understand("warm up", today=dt.date.today(), vocabulary=analysis.english_vocabulary)
         for category in load_library().categories:
@@ -352,7 +353,7 @@ class HybridSearcher:
                 useful = [g for g in groups if g not in ranked.dropped_groups]
                 lists[0] = bm25_search(conn, useful, matches, in_scope, population, limit)
                 lexical = [
-                    np.unique(population.record_of[rows[within(in_scope, rows)]])
+                    pksets.distinct(population.record_of[rows[within(in_scope, rows)]])
                     for rows in (matches[g] for g in useful)
                 ]
             dense_any = dense_strong = np.empty(0, dtype=np.int64)
@@ -378,15 +379,13 @@ class HybridSearcher:
                     # for the top above it, without a remote index listing all above again
                     ranked_again = self.dense.search(query_vector, allowed, limit, scope=scope)
                     lists[1] = [found for found in ranked_again if found[2] >= low]
-            worded = np.unique(np.concatenate(lexical)) if lexical else dense_strong[:0]
+            worded = pksets.union(lexical)
             if floored:
                 own = [lexical[useful.index(g)] for g in ranked.own_groups if g in useful]
                 covered = _covering(own, self.config.floor_word_share, worded)
-                keep = np.union1d(
-                    dense_strong, np.union1d(np.intersect1d(worded, dense_any), covered)
-                )
+                keep = pksets.union([dense_strong, pksets.intersection(worded, dense_any), covered])
             else:
-                keep = np.union1d(worded, dense_any)
+                keep = pksets.union([worded, dense_any])
             ranked.total = int(keep.size)
             rrf_k = self.config.concept_rrf_k if by_kind and kind == "concept" else None
             candidates = self._fuse(lists, rrf_k=rrf_k)
@@ -422,7 +421,7 @@ class HybridSearcher:
         """
         return resolve_names(request.text, self.visible_people(request.scope))
 
-    def visible_people(self, scope: AccessScope) -> list[Person]:
+    def visible_people(self, scope: AccessScope) -> VisiblePeople:
         """The children named by records ``scope`` may see (the store's child rows are read
         once per store generation; the people of the last few visible sets are kept with
         them, keyed by a digest of the set itself). Raises ``AccessCheckError`` like
@@ -447,14 +446,14 @@ class HybridSearcher:
 
     def _people_directory(
         self, conn: Any
-    ) -> tuple[PeopleDirectory, OrderedDict[bytes, list[Person]]]:
+    ) -> tuple[PeopleDirectory, OrderedDict[bytes, VisiblePeople]]:
         generation = self.store.generation(conn)
         with self._people_lock:
             cached = self._people
         if cached is not None and cached[0] == generation:
             return cached[1], cached[2]
         directory = PeopleDirectory(self.store.subject_rows(conn, "child"))
-        kept: OrderedDict[bytes, list[Person]] = OrderedDict()
+        kept: OrderedDict[bytes, VisiblePeople] = OrderedDict()
         with self._people_lock:
             self._people = (generation, directory, kept)
         return directory, kept
@@ -843,10 +842,7 @@ def _covering(own: list[IntArray], share: float, worded: IntArray) -> IntArray:
     ``own``); every worded record when none of the query's own words is left to count."""
     if not own:
         return worded
-    records, counts = np.unique(np.concatenate(own), return_counts=True)
-    need = max(1, int(np.ceil(share * len(own))))
-    out: IntArray = records[counts >= need].astype(np.int64)
-    return out
+    return pksets.held_by_at_least(own, max(1, int(np.ceil(share * len(own)))))
 
 
 def _with_indicators(groups: list[TermGroup], concepts: tuple[Category, ...]) -> list[TermGroup]:

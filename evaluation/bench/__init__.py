@@ -142,6 +142,16 @@ def run_benchmarks(config: BenchConfig, names: Sequence[str], out: Path, work: P
     return write_summary(out)
 
 
+def _peers(parser: argparse.ArgumentParser, text: str) -> tuple[str, ...]:
+    if text.strip() == "none":
+        return ()
+    peers = tuple(p.strip() for p in text.split(",") if p.strip())
+    known = ("qdrant_edge", "rank_bm25")
+    if not peers or set(peers) - set(known):
+        parser.error(f"--scale-peers takes 'none' or some of {', '.join(known)}; got {text!r}")
+    return peers
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evaluation.bench", description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("reports/bench"))
@@ -174,6 +184,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--scale-baseline",
         help="a git commit (or a folder holding a retrieval/) the scale benchmark runs beside",
     )
+    parser.add_argument(
+        "--scale-peers",
+        help="comma-separated peers the scale benchmark runs beside (qdrant_edge, rank_bm25), "
+        "or 'none' (default: both)",
+    )
     parser.add_argument("--work", type=Path, help="scratch folder (default: a temporary one)")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",") if n.strip()]
@@ -200,6 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         "scale_store_dir": args.scale_store_dir,
         "scale_baseline": args.scale_baseline,
+        "scale_peers": _peers(parser, args.scale_peers) if args.scale_peers else None,
     }
     config = replace(config, **{k: v for k, v in overrides.items() if v is not None})
     if config.records < 3 or min(config.requests, config.embed_texts) < 1:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from unittest import mock
 
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -149,13 +147,3 @@ def _vocab_offsets(conn: Connection, tokens: Sequence[str]) -> dict[str, dict[in
         if term in out:
             out[term].setdefault(int(doc), []).append(int(offset))
     return out
-
-
-@given(st.lists(st.lists(st.integers(0, 5_000), max_size=40), max_size=6))
-def test_pks_merged_by_marking_are_those_merged_by_sorting(arrays: list[list[int]]) -> None:
-    """The two ways ``bm25_search`` merges the groups' chunks give the same pks, in order."""
-    packed = [np.array(a, dtype=np.int64) for a in arrays]
-    with mock.patch.object(lexical, "UNION_BY_MASK_MIN", 0):
-        marked = lexical._union(packed)
-    expected = np.unique(np.concatenate(packed)) if packed else np.zeros(0, dtype=np.int64)
-    assert marked.tolist() == expected.tolist()
