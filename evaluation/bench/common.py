@@ -74,6 +74,7 @@ class BenchConfig:
     # lists in Python objects and scores all of them per query: at 100k chunks it took 34 s
     # and 268 MiB to build on the 2-core machine, so it runs at 300k and is skipped at 1M
     scale_peers: tuple[str, ...] = ("qdrant_edge", "rank_bm25")
+    scale_http: bool = True  # the same searches through `casesearch serve` over HTTP too
     scale_bm25_max_chunks: int = 400_000
     seed: int = 7
 

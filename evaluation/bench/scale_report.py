@@ -19,8 +19,11 @@ _LABELS = {
 }
 
 
+_SIDE_NAMES = {"baseline": "baseline", "current": "current", "http": "current, over HTTP"}
+
+
 def _sides(block: Json) -> list[str]:
-    return [side for side in ("baseline", "current") if side in block]
+    return [side for side in _SIDE_NAMES if side in block]
 
 
 def scale_figures(data: Json) -> Json:
@@ -57,14 +60,16 @@ def scale_table(data: Json) -> list[str]:
         for side in _sides(block):
             latency = block[side]["latency"]
             cells = [f"{latency[c].get('p50_ms')} / {latency[c].get('p95_ms')}" for c in CELLS]
-            row = [f"{block['chunks']:,}", side, *cells, str(block[side]["serving_rss_mib"]),
-                   str(block["build_s"]), str(block["store_mib"])]  # fmt: skip
+            row = [f"{block['chunks']:,}", _SIDE_NAMES[side], *cells,
+                   str(block[side]["serving_rss_mib"]), str(block["build_s"]),
+                   str(block["store_mib"])]  # fmt: skip
             lines.append("| " + " | ".join(row) + " |")
     return lines
 
 
 def plot_scale(data: Json, path: Path) -> None:
-    """p95 latency of each cell against store size, this tree solid, the baseline dashed."""
+    """p95 latency of each cell against store size, this tree solid (over HTTP dotted), the
+    baseline dashed."""
     blocks = sorted(data["sizes"].values(), key=lambda b: int(b["chunks"]))
     if not blocks:
         return
@@ -72,13 +77,13 @@ def plot_scale(data: Json, path: Path) -> None:
     axes = figure.subplots()
     chunks = [int(b["chunks"]) for b in blocks]
     colours = dict(zip(CELLS, ("C0", "C1", "C2", "C3", "C4"), strict=True))
-    for side, style in (("current", "-"), ("baseline", "--")):
+    for side, style in (("current", "-"), ("baseline", "--"), ("http", ":")):
         if side not in blocks[0]:
             continue
         for cell in CELLS:
             p95 = [b[side]["latency"][cell].get("p95_ms") for b in blocks]
             axes.plot(chunks, p95, style, marker="o", color=colours[cell],
-                      label=f"{_LABELS[cell]} ({side})")  # fmt: skip
+                      label=f"{_LABELS[cell]} ({_SIDE_NAMES[side]})")  # fmt: skip
     axes.set_xscale("log")
     axes.set_yscale("log")
     axes.set_xlabel("chunks in the store")

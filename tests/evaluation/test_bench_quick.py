@@ -205,14 +205,20 @@ def test_scale_times_both_users_per_size_beside_the_baseline(reports: Path) -> N
     data = load(reports, "scale")
     quick = bench.BenchConfig.quick()
     assert data["parameters"]["sizes_chunks"] == list(quick.scale_sizes)
-    assert data["invariants"] == {"results_identical_to_baseline": True}
+    assert data["invariants"] == {
+        "results_identical_to_baseline": True,
+        "every_http_search_answered_200": True,
+    }
     assert set(data["sizes"]) == {str(n) for n in quick.scale_sizes}
     for size, block in data["sizes"].items():
         assert block["chunks"] >= int(size) > block["chunks"] - data["base"]["chunks"]
         assert block["store_mib"] > 0
         assert block["build_s"] >= 0
         assert block["searches_differing_from_baseline"] == []
-        for side in ("current", "baseline"):
+        # the same searches over HTTP, through the real server, each answered 200
+        assert set(block["http"]["statuses"]) == {"200"}
+        assert block["ratio_http_over_in_process_p95"]["case_qa"] > 0
+        for side in ("current", "baseline", "http"):
             latency = block[side]["latency"]
             assert latency["case_qa"]["n"] == latency["case_team"]["n"] == quick.scale_case_queries
             assert latency["cross_case_qa"]["n"] == quick.scale_cross_queries
@@ -222,6 +228,7 @@ def test_scale_times_both_users_per_size_beside_the_baseline(reports: Path) -> N
             assert block[side]["serving_rss_mib"] > 0
     markdown = (reports / "summary.md").read_text(encoding="utf-8")
     assert "| chunks | code |" in markdown
+    assert "current, over HTTP" in markdown
     assert (reports / "scale.png").read_bytes().startswith(b"\x89PNG")
 
 
