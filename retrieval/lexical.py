@@ -192,6 +192,41 @@ def group_matches(conn: Connection, groups: Sequence[TermGroup]) -> dict[TermGro
     return {group: _group_matching(conn, group) for group in _distinct(groups)}
 
 
+def group_matches_within(
+    conn: Connection, groups: Sequence[TermGroup], chunk_pks: IntArray
+) -> dict[TermGroup, IntArray]:
+    """What ``group_matches`` gives, narrowed to ``chunk_pks`` (ascending), found in those
+    chunks' stored terms instead of the index: a search inside one case then reads what the
+    case holds, not each word's matches over the whole store.
+
+    The rules are FTS5's, as ``_occurrence_matches`` applies them to PostgreSQL's token table:
+    a group matches where its one phrase starts, or where ``NEAR`` keeps an instance of its
+    first phrase; a phrase FTS5 indexes nothing of matches nothing.
+    """
+    distinct = _distinct(groups)
+    phrases = {group: [fts5_tokens(term) for term in group] for group in distinct}
+    tokens = list(dict.fromkeys(t for ps in phrases.values() for p in ps for t in p))
+    found = _offsets_from_terms(conn, tokens, chunk_pks.tolist()) if chunk_pks.size else {}
+    offsets = {
+        token: np.fromiter(
+            ((pk << COUNT_BITS) | offset for pk in sorted(at) for offset in at[pk]),
+            dtype=np.int64,
+        )
+        for token, at in found.items()
+    }
+    out: dict[TermGroup, IntArray] = {}
+    for group, group_phrases in phrases.items():
+        if not chunk_pks.size or any(not p for p in group_phrases):
+            out[group] = np.zeros(0, dtype=np.int64)
+            continue
+        starts = [phrase_starts(p, offsets) for p in group_phrases]
+        if len(group_phrases) > 1:
+            lengths = [len(p) for p in group_phrases]
+            starts = near_kept(starts, lengths, _near_distance(group))
+        out[group] = pksets.distinct(starts[0] >> COUNT_BITS)
+    return out
+
+
 KEPT_MIN_CHUNKS = 1_000
 """Match lists at least this long are kept between searches (common words: reading them is
 most of a search's cost in a big store). Shorter ones, rare words such as names, are read
@@ -329,13 +364,20 @@ def bm25_search(
     candidates: BoolArray,
     population: Population,
     limit: int,
+    *,
+    matches_within_candidates: bool = False,
 ) -> list[tuple[int, int, float]]:
     """Top ``limit`` candidate chunks as ``(chunk_pk, record_pk, bm25)``, best first.
 
     ``matches`` comes from ``group_matches`` (it may hold more groups than ``groups``);
     ``candidates[chunk_pk]`` marks the chunks that may be returned, all of them in
     ``population``, whose statistics are used. Ties are broken by chunk pk. Higher is better.
+    With ``matches_within_candidates`` the matches are only those among the candidates
+    (``group_matches_within``), for a ``population`` that is ``complete``: each phrase's chunk
+    count is then SQLite's, over the whole index, which is that population.
     """
+    if matches_within_candidates and not population.complete:
+        raise ValueError("matches within the candidates need a complete population")
     distinct = _distinct(groups)
     if not distinct or limit <= 0 or population.chunks == 0:
         return []
@@ -360,10 +402,12 @@ def bm25_search(
     for phrase in phrases:
         if phrase.tokens not in idf:
             group = distinct[phrase.group]
-            if len(group) == 1:  # a one-term group's matches are its phrase's matches
-                containing = int(np.count_nonzero(population.within(matches[group])))
-            elif not phrase.tokens:  # nothing FTS5 would index
+            if not phrase.tokens:  # nothing FTS5 would index
                 containing = 0
+            elif matches_within_candidates:  # every chunk counts: SQLite counts them
+                containing = _phrase_count(conn, phrase.tokens)
+            elif len(group) == 1:  # a one-term group's matches are its phrase's matches
+                containing = int(np.count_nonzero(population.within(matches[group])))
             elif len(phrase.tokens) == 1 and occurrences.slot is not None:
                 # one token: the chunks holding it are those of its counts, already read
                 held = _token_counts(conn, phrase.tokens[0]) >> COUNT_BITS

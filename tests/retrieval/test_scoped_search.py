@@ -302,3 +302,38 @@ def test_kept_match_lists_follow_chunks_added_and_removed(
         assert matching() == {("gp",): [2], ("safety", "plan"): []}
     finally:
         store.close()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[KEPT_FIXTURE])
+@given(docs=_docs, groups=_groups, case_id=st.sampled_from(["CASE-1", "CASE-2"]))
+def test_matches_found_in_the_cases_own_chunks_give_the_same_scores(
+    occurrence_path: str, docs: list[tuple[str, str]], groups: list[TermGroup], case_id: str
+) -> None:
+    """For a caller who sees everything, a case's matches read from its chunks' stored terms
+    (``group_matches_within``) are the index-wide matches narrowed to the case, and BM25 over
+    them gives the same scores to the last bit (NEAR groups and split terms included)."""
+    groups = [g for g in groups if g]
+    if match_expression(groups) is None:
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        store = RecordStore(Path(folder) / "s.db")
+        try:
+            _add(store, [(f"D{i}", case, text, "all") for i, (case, text) in enumerate(docs)])
+            dense = DenseIndex(384)
+            with store.snapshot() as conn:
+                dense.sync(store, conn)
+                visible, allowed = scope_masks(conn, AccessScope.of("all"), SearchFilters(case_id))
+                population = dense.population(visible)
+                candidates = population.restrict(allowed)
+                everywhere = group_matches(conn, groups)
+                inside = lexical.group_matches_within(conn, groups, np.flatnonzero(candidates))
+                for group, rows in everywhere.items():
+                    assert inside[group].tolist() == rows[lexical.within(candidates, rows)].tolist()
+                expected = bm25_search(conn, groups, everywhere, candidates, population, 1000)
+                got = bm25_search(
+                    conn, groups, inside, candidates, population, 1000,
+                    matches_within_candidates=True,
+                )  # fmt: skip
+            assert got == expected
+        finally:
+            store.close()
