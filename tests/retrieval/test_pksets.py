@@ -6,6 +6,7 @@ each operation is checked with the marking forced against numpy's sorting-based 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from unittest import mock
 
 import numpy as np
@@ -13,12 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from retrieval import pksets
+from retrieval.pksets import IntArray
 
 _values = st.lists(st.integers(0, 3_000), max_size=60).map(lambda v: np.array(v, dtype=np.int64))
 _sets = _values.map(np.unique)
 
 
-def _both(operation, *args):  # type: ignore[no-untyped-def]
+def _both(operation: Callable[..., IntArray], *args: object) -> tuple[IntArray, IntArray]:
     """``operation`` by sorting (the small-set path) and by marking (forced)."""
     with mock.patch.object(pksets, "BY_MASK_MIN", 10**9):
         sorted_way = operation(*args)
