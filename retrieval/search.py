@@ -475,7 +475,7 @@ class HybridSearcher:
             cached = self._people
         if cached is not None and cached[0] == generation:
             return cached[1], cached[2]
-        directory = PeopleDirectory(self.store.subject_rows(conn, "child"))
+        directory = PeopleDirectory(self.store.iter_subject_rows(conn, "child"))
         kept: OrderedDict[bytes, VisiblePeople] = OrderedDict()
         with self._people_lock:
             self._people = (generation, directory, kept)

@@ -569,14 +569,19 @@ class RecordStore:
 
         Rights are not checked here: callers keep only rows of records the user may see.
         """
+        return list(self.iter_subject_rows(conn, role))
+
+    def iter_subject_rows(self, conn: Connection, role: str) -> Iterator[SubjectRow]:
+        """``subject_rows`` one at a time, as the database returns them (a directory of a
+        million records is built without holding every row at once)."""
         rows = conn.exec_driver_sql(
             "SELECT s.record_pk, r.case_id, s.person_id, s.name, s.other_names, s.dob"
             " FROM effective_subjects s JOIN records r ON r.pk = s.record_pk WHERE s.role = ?"
             " ORDER BY s.person_id, s.record_pk",
             (role,),
-        ).all()
-        return [
-            SubjectRow(
+        )
+        for pk, case_id, pid, name, others, dob in rows:
+            yield SubjectRow(
                 int(pk),
                 case_id,
                 str(pid),
@@ -584,8 +589,6 @@ class RecordStore:
                 tuple(json.loads(others or "[]")),
                 dt.date.fromisoformat(dob) if dob else None,
             )
-            for pk, case_id, pid, name, others, dob in rows
-        ]
 
     def person_ids_of(self, conn: Connection, record_ids: Sequence[str]) -> list[str]:
         """The distinct person ids the given records name (sorted); unknown ids name nobody."""

@@ -364,3 +364,49 @@ def test_kept_people_follow_a_revocation(tmp_path: Path, embedder: Embedder) -> 
     assert "Kai Campbell" not in [p.name for p in searcher.visible_people(scope)]
     assert _search(searcher, "Kai's safety plan", "team:a").understanding.get("people") is None
     store.close()
+
+
+def _people_by_rows(rows: list[SubjectRow], mask: np.ndarray) -> list[Person]:
+    """The directory's rule written plainly over row objects: each child from the rows the
+    mask shows (newest record's name first, every other name, cases sorted)."""
+    shown = sorted(
+        (r for r in rows if r.record_pk < mask.size and mask[r.record_pk]),
+        key=lambda r: (r.person_id, r.record_pk),
+    )
+    grouped: dict[str, list[SubjectRow]] = {}
+    for row in shown:
+        grouped.setdefault(row.person_id, []).append(row)
+    out = []
+    for person_id, mine in grouped.items():
+        newest = mine[-1].name
+        others = dict.fromkeys(n for r in reversed(mine) for n in (*r.other_names, r.name))
+        others.pop(newest, None)
+        cases = tuple(sorted({r.case_id for r in mine if r.case_id}))
+        out.append(Person(person_id, newest, tuple(others), cases))
+    return out
+
+
+_row = st.builds(
+    SubjectRow,
+    record_pk=st.integers(1, 30),
+    case_id=st.sampled_from([None, "CASE-1", "CASE-2"]),
+    person_id=st.sampled_from(["P1", "P2", "P3"]),
+    name=st.sampled_from(["Kai Campbell", "Kai Cambell", "Ruby Okafor", "Zoë Lane"]),
+    other_names=st.sampled_from([(), ("Kai",), ("Ruby", "Rubes")]),
+    dob=st.none(),
+)
+
+
+@given(
+    rows=st.lists(_row, max_size=25, unique_by=lambda r: (r.person_id, r.record_pk)),
+    shown=st.lists(st.booleans(), min_size=0, max_size=32),
+)
+def test_the_directory_names_each_child_from_the_rows_the_caller_may_see(
+    rows: list[SubjectRow], shown: list[bool]
+) -> None:
+    """Kept as columns of shared values, the directory gives what the plain rule gives, for
+    any visible set: no name from a record the caller may not see."""
+    mask = np.array(shown, dtype=np.bool_)
+    directory = PeopleDirectory(rows)
+    assert list(directory.visible(mask)) == _people_by_rows(rows, mask)
+    assert directory.everyone() == _people_by_rows(rows, np.ones(32, dtype=np.bool_))
