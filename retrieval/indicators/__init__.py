@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -111,7 +112,8 @@ def find_wordings(text: str, wordings: Iterable[str]) -> list[WordingMatch]:
     of a wording, in the wording's order. Unlike BM25's terms, nothing is dropped.
     """
     compiled = _compiled(tuple(dict.fromkeys(wordings)))
-    tokens, keys, positions = _indexed(text)
+    starts, ends, keys = _indexed(text)
+    positions = _positions(keys)
     found: list[WordingMatch] = []
     for wording, target in compiled:
         for i in positions.get(target[0], ()):
@@ -122,7 +124,7 @@ def find_wordings(text: str, wordings: Iterable[str]) -> list[WordingMatch]:
                     break
                 position += 1 + window.index(wanted)
             else:
-                found.append(WordingMatch(wording, tokens[i][0], tokens[position][1]))
+                found.append(WordingMatch(wording, starts[i], ends[position]))
     found.sort(key=lambda m: (m.start, m.end, m.wording))
     return found
 
@@ -146,19 +148,23 @@ def _compiled(wordings: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], .
 
 
 @lru_cache(maxsize=8192)
-def _indexed(
-    text: str,
-) -> tuple[tuple[tuple[int, int, str], ...], tuple[str, ...], dict[str, tuple[int, ...]]]:
-    """The text's tokens as (start, end, lemma), their lemmas, and where each lemma stands.
-    Cached by text: search and the pattern view read the same records again and again."""
-    tokens = tuple(
-        (start, start + len(surface), lemma(surface)) for start, surface in surface_tokens(text)
-    )
-    keys = tuple(key for _, _, key in tokens)
+def _indexed(text: str) -> tuple[array[int], array[int], tuple[str, ...]]:
+    """The text's tokens as start and end offsets and lemmas. Cached by text: search and the
+    pattern view read the same records again and again. Kept compact (two arrays, and lemmas
+    that are ``lemma``'s own cached strings): as tuples per token, with the lemma positions
+    beside them, 8,192 records took 225 MiB."""
+    surface = surface_tokens(text)
+    starts = array("l", (start for start, _ in surface))
+    ends = array("l", (start + len(word) for start, word in surface))
+    return starts, ends, tuple(lemma(word) for _, word in surface)
+
+
+def _positions(keys: tuple[str, ...]) -> dict[str, list[int]]:
+    """Where each lemma stands in ``keys``."""
     positions: dict[str, list[int]] = {}
     for i, key in enumerate(keys):
         positions.setdefault(key, []).append(i)
-    return tokens, keys, {k: tuple(v) for k, v in positions.items()}
+    return positions
 
 
 @dataclass(frozen=True, slots=True)
