@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,18 @@ def _add(store: RecordStore, docs: Sequence[Doc]) -> None:
                 source="t",
                 generation=generation,
             )
+
+
+@contextmanager
+def _store_with(docs: Sequence[tuple[str, str]]) -> Iterator[RecordStore]:
+    """A scratch store holding ``docs`` (case, text), every record visible to "all"."""
+    with tempfile.TemporaryDirectory() as folder:
+        store = RecordStore(Path(folder) / "s.db")
+        try:
+            _add(store, [(f"D{i}", case, text, "all") for i, (case, text) in enumerate(docs)])
+            yield store
+        finally:
+            store.close()
 
 
 def _bm25(
@@ -115,14 +128,9 @@ def test_a_case_scoped_ranking_is_fts5s_for_a_caller_who_sees_everything(
     groups = [g for g in groups if g]
     if match_expression(groups) is None:
         return
-    with tempfile.TemporaryDirectory() as folder:
-        store = RecordStore(Path(folder) / "s.db")
-        try:
-            _add(store, [(f"D{i}", case, text, "all") for i, (case, text) in enumerate(docs)])
-            ours = _bm25(store, groups, "all", case_id)
-            assert [doc for doc, _ in ours] == _fts5(store, groups, case_id)
-        finally:
-            store.close()
+    with _store_with(docs) as store:
+        ours = _bm25(store, groups, "all", case_id)
+        assert [doc for doc, _ in ours] == _fts5(store, groups, case_id)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[KEPT_FIXTURE])
@@ -315,25 +323,20 @@ def test_matches_found_in_the_cases_own_chunks_give_the_same_scores(
     groups = [g for g in groups if g]
     if match_expression(groups) is None:
         return
-    with tempfile.TemporaryDirectory() as folder:
-        store = RecordStore(Path(folder) / "s.db")
-        try:
-            _add(store, [(f"D{i}", case, text, "all") for i, (case, text) in enumerate(docs)])
-            dense = DenseIndex(384)
-            with store.snapshot() as conn:
-                dense.sync(store, conn)
-                visible, allowed = scope_masks(conn, AccessScope.of("all"), SearchFilters(case_id))
-                population = dense.population(visible)
-                candidates = population.restrict(allowed)
-                everywhere = group_matches(conn, groups)
-                inside = lexical.group_matches_within(conn, groups, np.flatnonzero(candidates))
-                for group, rows in everywhere.items():
-                    assert inside[group].tolist() == rows[lexical.within(candidates, rows)].tolist()
-                expected = bm25_search(conn, groups, everywhere, candidates, population, 1000)
-                got = bm25_search(
-                    conn, groups, inside, candidates, population, 1000,
-                    matches_within_candidates=True,
-                )  # fmt: skip
-            assert got == expected
-        finally:
-            store.close()
+    with _store_with(docs) as store:
+        dense = DenseIndex(384)
+        with store.snapshot() as conn:
+            dense.sync(store, conn)
+            visible, allowed = scope_masks(conn, AccessScope.of("all"), SearchFilters(case_id))
+            population = dense.population(visible)
+            candidates = population.restrict(allowed)
+            everywhere = group_matches(conn, groups)
+            inside = lexical.group_matches_within(conn, groups, np.flatnonzero(candidates))
+            for group, rows in everywhere.items():
+                assert inside[group].tolist() == rows[lexical.within(candidates, rows)].tolist()
+            expected = bm25_search(conn, groups, everywhere, candidates, population, 1000)
+            got = bm25_search(
+                conn, groups, inside, candidates, population, 1000,
+                matches_within_candidates=True,
+            )  # fmt: skip
+        assert got == expected
