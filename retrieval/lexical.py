@@ -32,7 +32,7 @@ import re
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -205,26 +205,40 @@ def group_matches_within(
     """
     distinct = _distinct(groups)
     phrases = {group: [fts5_tokens(term) for term in group] for group in distinct}
+    if not chunk_pks.size:
+        return {group: np.zeros(0, dtype=np.int64) for group in distinct}
     tokens = list(dict.fromkeys(t for ps in phrases.values() for p in ps for t in p))
-    found = _offsets_from_terms(conn, tokens, chunk_pks.tolist()) if chunk_pks.size else {}
-    offsets = {
-        token: np.fromiter(
-            ((pk << COUNT_BITS) | offset for pk in sorted(at) for offset in at[pk]),
-            dtype=np.int64,
+    found = _offsets_from_terms(conn, tokens, chunk_pks.tolist())
+    offsets = {token: _packed(at, sorted(at)) for token, at in found.items()}
+    return {
+        group: _chunks_matching(
+            group_phrases, offsets, _near_distance(group) if len(group_phrases) > 1 else None
         )
-        for token, at in found.items()
+        for group, group_phrases in phrases.items()
     }
-    out: dict[TermGroup, IntArray] = {}
-    for group, group_phrases in phrases.items():
-        if not chunk_pks.size or any(not p for p in group_phrases):
-            out[group] = np.zeros(0, dtype=np.int64)
-            continue
-        starts = [phrase_starts(p, offsets) for p in group_phrases]
-        if len(group_phrases) > 1:
-            lengths = [len(p) for p in group_phrases]
-            starts = near_kept(starts, lengths, _near_distance(group))
-        out[group] = pksets.distinct(starts[0] >> COUNT_BITS)
-    return out
+
+
+def _chunks_matching(
+    phrases: Sequence[tuple[str, ...]], offsets: Mapping[str, IntArray], distance: int | None
+) -> IntArray:
+    """The chunks (ascending) where the one phrase starts, or, with ``distance``, where
+    ``NEAR(…, distance)`` keeps an instance of the first phrase: FTS5's matching rule, over the
+    packed ``offsets`` of each token (``chunk pk << COUNT_BITS | offset``). A phrase FTS5
+    indexes nothing of matches nothing."""
+    if not phrases or any(not p for p in phrases):
+        return np.zeros(0, dtype=np.int64)
+    starts = [phrase_starts(p, offsets) for p in phrases]
+    if distance is not None:
+        starts = near_kept(starts, [len(p) for p in phrases], distance)
+    return pksets.distinct(starts[0] >> COUNT_BITS)
+
+
+def _packed(offsets: Mapping[int, Sequence[int]], pks: Iterable[int]) -> IntArray:
+    """``offsets`` (chunk pk → its offsets, ascending) of the chunks ``pks`` (ascending) as
+    ``chunk pk << COUNT_BITS | offset``, ascending."""
+    return np.fromiter(
+        ((pk << COUNT_BITS) | offset for pk in pks for offset in offsets[pk]), dtype=np.int64
+    )
 
 
 KEPT_MIN_CHUNKS = 1_000
@@ -268,8 +282,8 @@ def _occurrence_matches(
     the chunks holding the one phrase, or all ``phrases`` within ``NEAR(…, distance)``.
 
     The chunks holding every token are found in SQL; where order or nearness matters they are
-    checked with the same rules ``bm25_search`` counts instances by (``_phrase_starts``,
-    ``near_instances``), so both databases match the same chunks.
+    checked with the rules ``bm25_search`` counts instances by (``_chunks_matching``), so both
+    databases match the same chunks.
     """
     if not phrases or any(not p for p in phrases):
         return np.zeros(0, dtype=np.int64)  # a phrase FTS5 indexes nothing of matches nothing
@@ -290,16 +304,8 @@ def _occurrence_matches(
         (tokens, found.tolist()),
     ):
         positions[str(term)].setdefault(int(pk), []).append(int(pos))
-    kept: list[int] = []
-    for pk in found.tolist():
-        starts = [_phrase_starts(p, positions, pk) for p in phrases]
-        if distance is None:
-            matched = bool(starts[0])
-        else:
-            matched = bool(near_instances(starts, [len(p) for p in phrases], distance)[0])
-        if matched:
-            kept.append(pk)
-    return np.array(kept, dtype=np.int64)
+    offsets = {token: _packed(at, sorted(at)) for token, at in positions.items()}
+    return _chunks_matching(phrases, offsets, distance)
 
 
 COUNT_BITS = 20
@@ -511,11 +517,7 @@ class _Occurrences:
         ``chunk_pks``), as ``chunk pk << COUNT_BITS | offset``, ascending."""
         if self.from_text is not None:
             found = self.from_text[token]
-            wanted = [pk for pk in self.chunk_pks[chosen].tolist() if pk in found]
-            return np.fromiter(
-                ((pk << COUNT_BITS) | offset for pk in wanted for offset in found[pk]),
-                dtype=np.int64,
-            )
+            return _packed(found, (pk for pk in self.chunk_pks[chosen].tolist() if pk in found))
         packed = _token_offsets(self.conn, token)
         at = self.places(packed >> COUNT_BITS)
         held = at >= 0
@@ -602,19 +604,6 @@ def decode_varint(data: bytes) -> int:
     return value
 
 
-def _phrase_starts(
-    tokens: tuple[str, ...], positions: Mapping[str, Mapping[int, list[int]]], chunk_pk: int
-) -> list[int]:
-    """Where the phrase starts in the chunk: its tokens at consecutive offsets."""
-    if not tokens:
-        return []
-    first = positions[tokens[0]].get(chunk_pk, [])
-    if len(tokens) == 1:
-        return first
-    rest = [set(positions[t].get(chunk_pk, ())) for t in tokens[1:]]
-    return [s for s in first if all(s + i in later for i, later in enumerate(rest, start=1))]
-
-
 def _frequencies(
     groups: list[TermGroup],
     phrases: list[_Phrase],
@@ -684,8 +673,8 @@ def phrase_starts(tokens: tuple[str, ...], offsets: Mapping[str, IntArray]) -> I
 
 
 def near_kept(starts: Sequence[IntArray], lengths: Sequence[int], distance: int) -> list[IntArray]:
-    """``near_instances`` over every chunk at once: per phrase, its packed starts that take
-    part in a match of ``NEAR(…, distance)`` in their chunk (ascending).
+    """FTS5's ``NEAR(…, distance)`` over every chunk at once: per phrase, its packed starts
+    that take part in a match in their chunk (ascending).
 
     A start ``last`` of any phrase closes a match when every phrase has an instance in
     ``[last − its length − distance, last]`` of the same chunk; an instance counts when some
@@ -706,27 +695,4 @@ def near_kept(starts: Sequence[IntArray], lengths: Sequence[int], distance: int)
     for phrase, length in zip(starts, lengths, strict=True):
         upper = phrase + length + distance
         kept.append(phrase[np.searchsorted(ends, upper, "right") > np.searchsorted(ends, phrase)])
-    return kept
-
-
-def near_instances(
-    starts: Sequence[Sequence[int]], lengths: Sequence[int], distance: int
-) -> list[set[int]]:
-    """The instances of each phrase that take part in a match of ``NEAR(…, distance)``.
-
-    A choice of one instance per phrase matches when, for the instance that starts last, no
-    phrase ends more than ``distance`` tokens before it starts (FTS5's NEAR rule). An
-    instance counts when some match includes it; a phrase with no instance matches nothing.
-    """
-    kept: list[set[int]] = [set() for _ in starts]
-    if not starts or any(not s for s in starts):
-        return kept
-    for last in sorted({s for phrase in starts for s in phrase}):
-        windows = [
-            [s for s in phrase if last - length - distance <= s <= last]
-            for phrase, length in zip(starts, lengths, strict=True)
-        ]
-        if all(windows):
-            for into, window in zip(kept, windows, strict=True):
-                into.update(window)
     return kept

@@ -35,7 +35,6 @@ from retrieval.lexical import (
     fts5_tokens,
     group_matches,
     match_expression,
-    near_instances,
     near_kept,
     single_terms,
 )
@@ -219,6 +218,27 @@ def test_fts5_tokens_are_fts5s_own() -> None:
     assert fts5_tokens("zoë") == ("zoe",)
     assert fts5_tokens("snake_case") == ("snake", "case")
     assert fts5_tokens("gp") == ("gp",)
+
+
+def near_instances(
+    starts: Sequence[Sequence[int]], lengths: Sequence[int], distance: int
+) -> list[set[int]]:
+    """FTS5's NEAR rule in one chunk, written plainly (the reference for ``near_kept``): a
+    choice of one instance per phrase matches when, for the instance that starts last, no
+    phrase ends more than ``distance`` tokens before it starts; an instance counts when some
+    match includes it; a phrase with no instance matches nothing."""
+    kept: list[set[int]] = [set() for _ in starts]
+    if not starts or any(not s for s in starts):
+        return kept
+    for last in sorted({s for phrase in starts for s in phrase}):
+        windows = [
+            [s for s in phrase if last - length - distance <= s <= last]
+            for phrase, length in zip(starts, lengths, strict=True)
+        ]
+        if all(windows):
+            for into, window in zip(kept, windows, strict=True):
+                into.update(window)
+    return kept
 
 
 @given(
