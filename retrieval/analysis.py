@@ -118,15 +118,11 @@ def tokens(text: str) -> tuple[Token, ...]:
     and a record's text only changes with a new content hash. A record's tokens take about
     9 KB: 8,192 of them are about 75 MiB, a bound a long-running server reaches.
     """
-    with _lock:
-        doc = _pipeline().make_doc(text)
-    out: list[Token] = []
-    for tok in doc:
-        if tok.is_punct or tok.is_space:
-            continue
-        for term in normalise(tok.text):
-            out.append(Token(term, tok.idx, tok.idx + len(tok.text)))
-    return tuple(out)
+    return tuple(
+        Token(term, start, start + len(word))
+        for start, word, word_terms in surface_terms(text)
+        for term in word_terms
+    )
 
 
 def terms(text: str) -> list[str]:
@@ -206,8 +202,8 @@ def surface_tokens(text: str) -> list[tuple[int, str]]:
 
 
 def surface_terms(text: str) -> list[tuple[int, str, tuple[str, ...]]]:
-    """``surface_tokens`` with each token's lexical terms (none for punctuation and spaces):
-    the tokens ``tokens`` gives, in order, from the same single spaCy pass."""
+    """``surface_tokens`` with each token's lexical terms (none for punctuation and spaces),
+    from one spaCy pass: ``tokens`` is made from it, and negation reads both at once."""
     with _lock:
         doc = _pipeline().make_doc(text)
     return [
