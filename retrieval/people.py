@@ -120,34 +120,19 @@ class PeopleDirectory:
     """
 
     def __init__(self, rows: Iterable[SubjectRow]) -> None:
-        self._person_ids: list[str] = []
-        self._names: list[str] = []
-        self._other_names: list[tuple[str, ...]] = []
-        self._cases: list[str | None] = []
-        places: dict[object, int] = {}
-
-        def place(table: list[Any], value: Any) -> int:
-            key = (id(table), value)
-            found = places.get(key)
-            if found is None:
-                found = places[key] = len(table)
-                table.append(value)
-            return found
-
+        # each table: its distinct values, each value's place among them (first seen, first)
+        places: list[dict[Any, int]] = [{}, {}, {}, {}]
         columns = [array("q") for _ in range(5)]  # pk, person, name, other names, case
         for r in rows:  # one row object at a time: the rows may come straight from the store
-            for column, value in zip(
-                columns,
-                (
-                    r.record_pk,
-                    place(self._person_ids, r.person_id),
-                    place(self._names, r.name),
-                    place(self._other_names, r.other_names),
-                    place(self._cases, r.case_id),
-                ),
-                strict=True,
+            columns[0].append(r.record_pk)
+            for column, table, value in zip(
+                columns[1:], places, (r.person_id, r.name, r.other_names, r.case_id), strict=True
             ):
-                column.append(value)
+                column.append(table.setdefault(value, len(table)))
+        self._person_ids: list[str] = list(places[0])
+        self._names: list[str] = list(places[1])
+        self._other_names: list[tuple[str, ...]] = list(places[2])
+        self._cases: list[str | None] = list(places[3])
         pks, person, name, others, case = (np.frombuffer(c, dtype=np.int64) for c in columns)
         # rows by person id, then record pk (the newest record last)
         by_id = np.empty(len(self._person_ids), dtype=np.int64)
