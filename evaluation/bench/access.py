@@ -18,7 +18,7 @@ from pathlib import Path
 
 from evaluation.answer_key import USERS, AnswerKey, key_records, random_searches
 from evaluation.bench.common import BenchConfig, Json, phase
-from evaluation.bench.process import cli, cli_env, cli_index, server
+from evaluation.bench.process import bearer_token, cli_env, cli_index, server
 from evaluation.metrics import percentile
 
 SEED = 20261207
@@ -41,12 +41,7 @@ def bench_access(config: BenchConfig, work: Path) -> Json:
     phases: dict[str, Json] = {}
     with phase(phases, "index"):
         cli_index(env, source)
-    tokens = {
-        user: cli(
-            ["token", "--sub", user, *(a for p in held for a in ("--principal", p))], env
-        ).strip()
-        for user, held in USERS.items()
-    }
+    tokens = {user: bearer_token(env, user, held) for user, held in USERS.items()}
     key = AnswerKey(records)
     searches = random_searches(config.access_searches, SEED)
     latencies: list[float] = []

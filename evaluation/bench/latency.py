@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evaluation.bench.common import BenchConfig, Json, phase, rss_mib, target
-from evaluation.bench.process import cli, cli_env, cli_index, cli_store_path, server
+from evaluation.bench.process import bearer_token, cli_env, cli_index, cli_store_path, server
 from evaluation.metrics import percentile
 from evaluation.synthetic import generate_case_file
 from retrieval.embedding import SentenceTransformerEmbedder
@@ -164,8 +164,7 @@ def bench_latency(config: BenchConfig, work: Path) -> Json:
     tokens: dict[str, str] = {}
     for _, _, user in plan:
         if user["sub"] not in tokens:
-            principals = [a for p in user["principals"] for a in ("--principal", p)]
-            tokens[user["sub"]] = cli(["token", "--sub", user["sub"], *principals], env).strip()
+            tokens[user["sub"]] = bearer_token(env, user["sub"], user["principals"])
     import torch
 
     threads = config.search_threads or torch.get_num_threads()

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from evaluation.bench.common import BenchConfig, BenchError, Json, phase, rss_mib, target
 from evaluation.bench.latency import _plan
-from evaluation.bench.process import cli, cli_env, cli_index, postgresql_schema, server
+from evaluation.bench.process import bearer_token, cli_env, cli_index, postgresql_schema, server
 from evaluation.metrics import percentile
 from evaluation.synthetic import generate_case_file
 
@@ -173,8 +173,7 @@ def bench_load(config: BenchConfig, work: Path) -> Json:
     plan: Plan = []
     for text, case_id, user in _plan(generated.root, config.load_plan):
         if user["sub"] not in tokens:
-            principals = [a for p in user["principals"] for a in ("--principal", p)]
-            tokens[user["sub"]] = cli(["token", "--sub", user["sub"], *principals], env).strip()
+            tokens[user["sub"]] = bearer_token(env, user["sub"], user["principals"])
         plan.append((text, case_id, tokens[user["sub"]]))
     serve_env = {**env, "OMP_NUM_THREADS": str(config.search_threads or 1)}
     envs = {name: {**serve_env, **changes} for name, changes in VARIANTS.items()}

@@ -88,6 +88,13 @@ def cli(args: Sequence[str], env: dict[str, str], timeout: float = 900) -> str:
     return done.stdout
 
 
+def bearer_token(env: dict[str, str], sub: str, principals: Sequence[str]) -> str:
+    """A signed bearer token for ``sub`` holding ``principals`` (``casesearch token``; the
+    server adds ``user:<sub>`` itself)."""
+    held = [a for p in principals for a in ("--principal", p)]
+    return cli(["token", "--sub", sub, *held], env).strip()
+
+
 def _cli_status(env: dict[str, str]) -> Json:
     status: Json = json.loads(cli(["status", "--json"], env))
     return status

@@ -41,7 +41,7 @@ import numpy as np
 
 from connectors.record import parse_record
 from evaluation.bench.common import BenchConfig, BenchError, Json, rss_mib, target
-from evaluation.bench.process import cli, cli_env, server
+from evaluation.bench.process import bearer_token, cli_env, server
 from evaluation.metrics import percentile
 from evaluation.synthetic import DEFAULT_TODAY, SyntheticQuery, build_collection
 from indexer import Indexer
@@ -340,8 +340,7 @@ def _run_http(store: Path, warmup: list[Json], searches: list[Json], work: Path)
         principals = tuple(search["principals"])
         if principals not in tokens:  # the server adds user:<sub> itself
             sub = principals[0].removeprefix("user:")
-            extra = [a for p in principals[1:] for a in ("--principal", p)]
-            tokens[principals] = cli(["token", "--sub", sub, *extra], env).strip()
+            tokens[principals] = bearer_token(env, sub, principals[1:])
 
     def ask(client: httpx.Client, search: Json) -> tuple[float, int]:
         body: Json = {"query": search["text"], "top_k": 10}
