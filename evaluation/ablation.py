@@ -51,6 +51,10 @@ def variants(base: SearchConfig) -> list[Variant]:
             off(base, concept_feedback_weight=0.0),
         ),
         Variant(
+            "no case evidence (concept queries across cases)",
+            off(base, case_evidence_weight=0.0),
+        ),
+        Variant(
             "record-type words inside a concern's name kept as types",
             off(base, concern_names_stop_types=False),
         ),

@@ -8,7 +8,7 @@ Ties are broken deterministically: higher score, then the better best single ran
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -87,4 +87,46 @@ def collapse_to_records(chunk_ranking: Sequence[tuple[int, int]]) -> list[int]:
         if record not in seen:
             seen.add(record)
             out.append(record)
+    return out
+
+
+def with_group_evidence(
+    scores: Mapping[K, float],
+    group_of: Mapping[K, Hashable | None],
+    *,
+    weight: float,
+    depth: int,
+) -> dict[K, float]:
+    """Each score mixed with the evidence of its group: ``(1 − weight)·s + weight·G``, where
+    ``G`` is the mean of the group's ``depth`` best scores (a group with fewer members counts
+    the missing ones as 0; negative scores count as 0). A key whose group is ``None`` is a
+    group of its own.
+
+    This is score-based cluster smoothing (the cluster hypothesis: documents that are alike
+    tend to be relevant to the same requests; Kurland & Lee, *Corpus structure, language
+    models, and ad hoc information retrieval*, SIGIR 2004; Liu & Croft, *Cluster-based
+    retrieval using language models*, SIGIR 2004), with a child's case as the cluster: a
+    concern recurs through a case, so a record in a case with several strong records for it
+    is likelier to show it than an equal record standing alone. The order inside one group
+    does not change. Raises ``ValueError`` when ``weight`` is outside [0, 1] or ``depth`` < 1.
+    """
+    if not 0.0 <= weight <= 1.0:
+        raise ValueError("the group evidence weight must lie in [0, 1]")
+    if depth < 1:
+        raise ValueError("the group evidence depth must be at least 1")
+    members: dict[Hashable, list[float]] = {}
+    for key, score in scores.items():
+        group = group_of.get(key)
+        members.setdefault(("key", key) if group is None else ("group", group), []).append(
+            max(score, 0.0)
+        )
+    evidence = {
+        group: math.fsum(sorted(values, reverse=True)[:depth]) / depth
+        for group, values in members.items()
+    }
+    out: dict[K, float] = {}
+    for key, score in scores.items():
+        group = group_of.get(key)
+        support = evidence[("key", key) if group is None else ("group", group)]
+        out[key] = (1.0 - weight) * score + weight * support
     return out

@@ -189,6 +189,12 @@ class SearchConfig:
     # weight ``concept_feedback_weight`` (0: off), and the dense list is ranked again.
     concept_feedback_depth: int = 3
     concept_feedback_weight: float = 0.5
+    # Case evidence for a concept query across cases (retrieval.fusion.with_group_evidence):
+    # each candidate's score is mixed, with this weight, with the mean of the best
+    # ``case_evidence_depth`` scores in its case, so the records of cases where the concern
+    # recurs rise together (0: off). README "Domain ranking rules".
+    case_evidence_weight: float = 0.2
+    case_evidence_depth: int = 3
     # A record-type word inside a concern's name names no type (the longest phrase wins, as
     # within doc_types.tsv): "parents with mental health problems" is a concept query, not a
     # look-up of health contacts. False: the type word counts wherever it stands.

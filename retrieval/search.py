@@ -37,7 +37,12 @@ from retrieval.dense import DenseIndex
 from retrieval.embedding import Embedder
 from retrieval.errors import InvalidQueryError
 from retrieval.evidence import MeaningOnly, SentenceVectors, nearest_sentences
-from retrieval.fusion import collapse_to_records, convex_combination, reciprocal_rank_fusion
+from retrieval.fusion import (
+    collapse_to_records,
+    convex_combination,
+    reciprocal_rank_fusion,
+    with_group_evidence,
+)
 from retrieval.indicators import Category, bm25_wording, find_wordings, load_library
 from retrieval.lexical import (
     BoolArray,
@@ -94,6 +99,7 @@ class _Ranked:
     fusion: str = "rrf"  # how the two lists were fused: "rrf" or "convex" (concept queries)
     concepts_by: str | None = None  # "name", "meaning" or "signs": how the concern was read
     feedback: int = 0  # chunks whose mean moved the query's vector (pseudo-relevance feedback)
+    case_evidence: bool = False  # scores mixed with their case's (concept query across cases)
     concepts: tuple[Category, ...] = ()
     kind: QueryKind = "free"
     # the query's own wordings (before a concept's record wordings were added): the negation
@@ -426,6 +432,8 @@ class HybridSearcher:
                     self._demote_unasserted(conn, candidates, concepts)
                 else:
                     self._demote_negated(conn, candidates, ranked.query_terms)
+            if kind == "concept" and by_kind and not _case_scoped(filters):
+                ranked.case_evidence = self._with_case_evidence(conn, candidates)
             candidates.sort(key=lambda c: (-c.score, c.record_pk))
             ranked.page = candidates[request.offset : request.offset + request.top_k]
             pks = [c.record_pk for c in ranked.page]
@@ -602,6 +610,29 @@ class HybridSearcher:
             )
             for record_pk, score in fused
         ]
+
+    def _with_case_evidence(self, conn: Any, candidates: list[_Candidate]) -> bool:
+        """Mix each candidate's score with its case's evidence
+        (``retrieval.fusion.with_group_evidence``, ``SearchConfig.case_evidence_*``); whether
+        it was applied. Only the candidates are read, and they are records the caller may
+        see within the filters, so a case's evidence never counts a record she may not see.
+        A record's change is kept in ``boosts["case_evidence"]``."""
+        weight = self.config.case_evidence_weight
+        if weight <= 0 or len(candidates) < 2:
+            return False
+        cases = self.store.cases_by_pk(conn, [c.record_pk for c in candidates])
+        if len({cases.get(c.record_pk) for c in candidates}) < 2:
+            return False  # one case: its evidence would move every record alike
+        mixed = with_group_evidence(
+            {c.record_pk: c.score for c in candidates},
+            dict(cases),
+            weight=weight,
+            depth=self.config.case_evidence_depth,
+        )
+        for c in candidates:
+            c.boosts["case_evidence"] = mixed[c.record_pk] - c.score
+            c.score = mixed[c.record_pk]
+        return True
 
     def _rescore_convex(self, candidates: list[_Candidate]) -> None:
         """Replace each candidate's RRF score by the convex combination of its best chunk
@@ -950,6 +981,7 @@ def _explain(
             "fusion": ranked.fusion,
             "concepts_by": ranked.concepts_by,
             "feedback": ranked.feedback,
+            "case_evidence": ranked.case_evidence,
         }
     return {
         **extra,

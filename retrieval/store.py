@@ -913,6 +913,11 @@ class RecordStore:
         rows = _select_in(conn, "SELECT pk, doc_type, created_at FROM records WHERE pk IN", pks)
         return {int(pk): (doc_type, created_at) for pk, doc_type, created_at in rows}
 
+    def cases_by_pk(self, conn: Connection, pks: Iterable[int]) -> dict[int, str | None]:
+        """record pk → its case id (None for a record filed under no case)."""
+        rows = _select_in(conn, "SELECT pk, case_id FROM records WHERE pk IN", pks)
+        return {int(pk): (None if case_id is None else str(case_id)) for pk, case_id in rows}
+
     def titles_and_texts(self, conn: Connection, pks: Iterable[int]) -> dict[int, tuple[str, str]]:
         """record pk → (title, text)."""
         rows = _select_in(conn, "SELECT pk, title, text FROM records WHERE pk IN", pks)

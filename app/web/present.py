@@ -136,6 +136,15 @@ def subject_names(subjects: Iterable[Any]) -> str:
     return ", ".join(dict.fromkeys(names))
 
 
+_BOOST_NAMES = {
+    "doc_type": "record type asked for",
+    "recency": "most recent",
+    "not_asserted": "the concern only mentioned as negated, hypothetical or someone else's",
+    "negated_mentions_only": "the words only in negated mentions",
+    "case_evidence": "how strongly the rest of its case shows the concern",
+}
+
+
 def why_facts(why: Mapping[str, Any]) -> list[Fact]:
     """The ``why`` object of a hit as rows a practitioner can read.
 
@@ -151,10 +160,14 @@ def why_facts(why: Mapping[str, Any]) -> list[Fact]:
     facts.append(Fact("Meaning-match rank", _rank(why.get("dense_rank"))))
     boosts = why.get("boosts")
     if isinstance(boosts, Mapping) and boosts:
-        names = {"doc_type": "record type asked for", "recency": "most recent"}
-        facts.append(
-            Fact("Moved up for", ", ".join(names.get(str(k), str(k)) for k in sorted(boosts)))
-        )
+        for label, sign in (("Moved up for", 1), ("Moved down for", -1)):
+            moved = [
+                _BOOST_NAMES.get(str(k), str(k))
+                for k, v in sorted(boosts.items())
+                if isinstance(v, int | float) and v * sign > 0
+            ]
+            if moved:
+                facts.append(Fact(label, ", ".join(moved)))
     query = why.get("query")
     if isinstance(query, Mapping):
         facts.extend(_query_facts(query))

@@ -100,3 +100,17 @@ def test_typed_user_ids_and_principals_are_checked() -> None:
     assert parse_principals("")[0] == ()
     assert parse_principals("team:a <b>")[1] is not None
     assert parse_principals(" ".join(f"team:{n}" for n in range(51)))[1] is not None
+
+
+def test_why_a_hit_moved_says_up_or_down_in_words() -> None:
+    facts = present.why_facts(
+        {
+            "matched_terms": ["neglect"],
+            "boosts": {"doc_type": 0.05, "not_asserted": -0.1, "case_evidence": 0.01},
+        }
+    )
+    rows = {f.label: f.value for f in facts}
+    assert rows["Moved up for"] == (
+        "how strongly the rest of its case shows the concern, record type asked for"
+    )
+    assert rows["Moved down for"].startswith("the concern only mentioned as negated")
