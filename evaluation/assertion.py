@@ -2,11 +2,13 @@
 
 Input: a TSV with a header line and the columns line number, condition, sentence and, when
 present, negation (``Negated`` / ``Affirmed``), temporality (``Recent`` / ``Historical`` /
-``Not particular``) and experiencer (``Patient`` or ``Child`` for the subject, anything else
-for another person). Only the first three are read for prediction; the label columns are read
-only to score. The condition is found in the sentence case-insensitively (the sentence has it
-in capitals) and becomes the target span; a condition not in the sentence targets the whole
-sentence.
+``Not particular``), experiencer (``Patient`` or ``Child`` for the subject, anything else
+for another person) and concern (an indicator category id of ``retrieval/indicators``; a row
+naming a category whose subject is the child is read as for that concern, so a parent's
+mention is someone else's). The first three, and the concern where given, are read for
+prediction; the label columns are read only to score. The condition is found in the sentence
+case-insensitively (the sentence has it in capitals) and becomes the target span; a condition
+not in the sentence targets the whole sentence.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from evaluation import EvaluationError
 from retrieval.assertion import Assertion, assess
+from retrieval.indicators import load_library
 
 Subset = Literal["all", "odd", "even"]
 NEGATION_VALUES = {True: "Negated", False: "Affirmed"}
@@ -40,6 +44,7 @@ class Row:
     negation: str | None = None
     temporality: str | None = None
     experiencer: str | None = None
+    concern: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +75,8 @@ def read_rows(path: Path) -> list[Row]:
         if not any(f.strip() for f in fields):
             continue
         fields = fields + [""] * (3 - len(fields))
-        labels = [f.strip() or None for f in fields[3:6]] + [None] * 3
-        rows.append(Row(fields[0].strip(), fields[1], fields[2], *labels[:3]))
+        labels = [f.strip() or None for f in fields[3:7]] + [None] * 4
+        rows.append(Row(fields[0].strip(), fields[1], fields[2], *labels[:4]))
     return rows
 
 
@@ -93,11 +98,22 @@ def find_target(condition: str, sentence: str) -> tuple[int, int] | None:
 
 
 def predict(rows: Iterable[Row]) -> list[Prediction]:
-    """One prediction per row, in order."""
+    """One prediction per row, in order. Raises ``EvaluationError`` naming the line when a
+    row's concern is not a category of the indicator library."""
+    library = load_library()
     out: list[Prediction] = []
     for row in rows:
+        others = False
+        if row.concern is not None:
+            category = library.get(row.concern)
+            if category is None:
+                raise EvaluationError(
+                    f"line {row.line}: concern {row.concern!r} is not an indicator category"
+                )
+            others = category.parents_are_others
         target = find_target(row.condition, row.sentence)
-        out.append(Prediction(row, target, assess(row.sentence, target)))
+        assertion = assess(row.sentence, target, parents_are_others=others)
+        out.append(Prediction(row, target, assertion))
     return out
 
 

@@ -269,7 +269,9 @@ def record_events(doc: Document, rules: ChronologyRules | None = None) -> list[C
             if indicator is None:
                 continue
             wordings = (*indicator.names, *indicator.indicators)
-            found = _indicator_sentence(doc, spans, wordings, rules.not_events)
+            found = _indicator_sentence(
+                doc, spans, wordings, rules.not_events, others=indicator.parents_are_others
+            )
             if found is None:
                 continue
             start, end, reading = found
@@ -318,9 +320,12 @@ def _indicator_sentence(
     spans: Sequence[analysis.Sentence],
     wordings: Sequence[str],
     skip: Sequence[str],
+    *,
+    others: bool = False,
 ) -> tuple[int, int, str] | None:
     """The first sentence with an affirmed or historical mention of one of ``wordings``
-    (sentences starting with one of ``skip``, lists of who attended, are not events)."""
+    (sentences starting with one of ``skip``, lists of who attended, are not events); with
+    ``others``, a parent's mention is someone else's (the concern is the child's own)."""
     hits = find_wordings(doc.text, wordings)
     if not hits:
         return None
@@ -332,7 +337,10 @@ def _indicator_sentence(
         for hit in inside:
             sentence = doc.text[span.start : span.end]
             reading = assess(
-                sentence, (hit.start - span.start, hit.end - span.start), record_year=year
+                sentence,
+                (hit.start - span.start, hit.end - span.start),
+                record_year=year,
+                parents_are_others=others,
             )
             if reading.negated or reading.experiencer == "other":
                 continue

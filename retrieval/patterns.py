@@ -217,6 +217,8 @@ class PatternFinder:
                 case: int(np.count_nonzero(within(allowed, np.asarray(pks, dtype=np.int64))))
                 for case, pks in store.case_record_pks(conn, cases).items()
             }
+        # a parent's mention is someone else's only when every concern asked is the child's own
+        others = bool(categories) and all(c.parents_are_others for c in categories)
         for chunk_pk in chunk_pks:
             record_pk, ordinal, start, end = spans[chunk_pk]
             doc = docs.get(record_pk)
@@ -226,9 +228,13 @@ class PatternFinder:
             cosine = meaning.get(chunk_pk)
             if cosine is not None:
                 entry.best_cosine = max(entry.best_cosine, cosine)
-            found_wording = self._wordings(entry, ordinal, start, end, names, wordings, measures)
+            found_wording = self._wordings(
+                entry, ordinal, start, end, names, wordings, measures, others=others
+            )
             if cosine is not None and not found_wording:
-                entry.evidence.append(self._meaning_evidence(doc, ordinal, start, end, cosine))
+                entry.evidence.append(
+                    self._meaning_evidence(doc, ordinal, start, end, cosine, others=others)
+                )
         return self._summarise(query, categories, read_by, support, sizes, started)
 
     # -- the concern ------------------------------------------------------------------------
@@ -284,6 +290,8 @@ class PatternFinder:
         names: Sequence[str],
         wordings: Sequence[str],
         measures: Sequence[Measure] = (),
+        *,
+        others: bool = False,
     ) -> bool:
         """Add the chunk's sentences that hold a name, wording or a measure under its bound;
         whether any did. A measure's match counts as a name."""
@@ -312,7 +320,7 @@ class PatternFinder:
             hit = next((h for h in hits if h.wording in name_set), hits[0])
             is_name = hit.wording in name_set
             target = (hit.start - sentence.start, hit.end - sentence.start)
-            reading = assess(text, target, record_year=year)
+            reading = assess(text, target, record_year=year, parents_are_others=others)
             asserted = reading.temporality != "hypothetical" and reading.experiencer != "other"
             earlier = self.presupposed and reading.negated and reading.prior and asserted
             evidence = self._evidence(
@@ -337,12 +345,12 @@ class PatternFinder:
         return found
 
     def _meaning_evidence(
-        self, doc: Document, ordinal: int, start: int, end: int, cosine: float
+        self, doc: Document, ordinal: int, start: int, end: int, cosine: float, *, others: bool
     ) -> Evidence:
         sentences = _sentences(doc.text[start:end])
         first = sentences[0] if sentences else analysis.Sentence(0, end - start)
         s_start, s_end = start + first.start, start + first.end
-        reading = assess(doc.text[s_start:s_end], None)
+        reading = assess(doc.text[s_start:s_end], None, parents_are_others=others)
         strong = cosine >= self.strong_cosine
         return self._evidence(doc, ordinal, s_start, s_end, reading, "meaning", None, strong=strong)
 

@@ -753,6 +753,7 @@ class HybridSearcher:
         if not window:
             return
         wordings = [w for c in concepts for w in (*c.names, *c.indicators)]
+        others = all(c.parents_are_others for c in concepts)
         texts = self._texts(conn, [c.record_pk for c in window])
         vote = 1.0 / (self.config.concept_rrf_k + 1)
         for c in window:
@@ -760,7 +761,7 @@ class HybridSearcher:
             spans = [(m.start, m.end) for m in find_wordings(text, wordings)]
             if not spans:
                 continue
-            readings = assess_spans(text, spans)
+            readings = assess_spans(text, spans, parents_are_others=others)
             if all(r.label in ("negated", "hypothetical", "other person") for r in readings):
                 penalty = self.config.negation_penalty * vote
                 c.score -= penalty
@@ -873,7 +874,8 @@ def _concern_reading(text: str, snippet: Snippet, concepts: tuple[Category, ...]
         return {"read_as": "meaning", "wording": None}
     first = found[0]
     span = (snippet.char_start + first.start, snippet.char_start + first.end)
-    reading = assess_spans(text, [span])[0]
+    others = all(c.parents_are_others for c in concepts)
+    reading = assess_spans(text, [span], parents_are_others=others)[0]
     return {"read_as": reading.label, "wording": first.wording}
 
 

@@ -116,14 +116,19 @@ def assess(
     *,
     record_year: int | None = None,
     lexicon: Lexicon | None = None,
+    parents_are_others: bool = False,
 ) -> Assertion:
     """How the mention at ``target`` (character span in ``sentence``) reads in its sentence.
 
     ``target`` None asks about the sentence as a whole: a cue counts when its scope reaches any
     word that is not itself a trigger. ``record_year`` (the year the record was written) keeps a
-    year phrase from reading as history when it names that year or a later one. Cue offsets are
-    offsets in ``sentence``. Pure and cached by sentence; raises ``ValueError`` only for a
-    target outside the sentence or ending before it starts.
+    year phrase from reading as history when it names that year or a later one.
+    ``parents_are_others``: a mention a parent or another adult of the household reaches
+    ("Mum took an overdose") is someone other than the child's, as for a concern that is the
+    child's own (``Category.subject == "child"``); otherwise a parent's mention is the child's
+    circumstance and reads as the child's. Cue offsets are offsets in ``sentence``. Pure and
+    cached by sentence; raises ``ValueError`` only for a target outside the sentence or ending
+    before it starts.
     """
     if target is not None:
         start, end = target
@@ -131,6 +136,8 @@ def assess(
             raise ValueError(f"target {target} is not a span of a {len(sentence)}-char sentence")
     lex = lexicon or default_lexicon()
     tokens, scopes = _analyse(sentence, lex)
+    if not parents_are_others:
+        scopes = tuple(s for s in scopes if s.category != "parent_experiencer")
     if not scopes:
         return AFFIRMED
     if target is None:
@@ -163,11 +170,13 @@ def assess_spans(
     *,
     record_year: int | None = None,
     lexicon: Lexicon | None = None,
+    parents_are_others: bool = False,
 ) -> list[Assertion]:
     """Assess each span of ``text`` within its sentence (spaCy sentencizer), in input order.
 
     A span that crosses a sentence break is read in the sentences it touches, joined. Cue
-    offsets are offsets in ``text``. Raises ``ValueError`` for a span outside ``text``.
+    offsets are offsets in ``text``; ``parents_are_others`` as for ``assess``. Raises
+    ``ValueError`` for a span outside ``text``.
     """
     bounds = analysis.sentences(text) if spans else ()
     out: list[Assertion] = []
@@ -179,7 +188,11 @@ def assess_spans(
         hi = max((s.end for s in touching), default=end)
         lo, hi = min(lo, start), max(hi, end)
         found = assess(
-            text[lo:hi], (start - lo, end - lo), record_year=record_year, lexicon=lexicon
+            text[lo:hi],
+            (start - lo, end - lo),
+            record_year=record_year,
+            lexicon=lexicon,
+            parents_are_others=parents_are_others,
         )
         cues = tuple(Cue(c.category, c.text, c.start + lo, c.end + lo) for c in found.cues)
         out.append(
@@ -196,12 +209,13 @@ def assess_spans(
 
 def _decide(sentence: str, tokens: tuple[_Token, ...], hits: list[_Scope]) -> Assertion:
     by_category = {s.category for s in hits}
+    other = bool(by_category & {"other_experiencer", "parent_experiencer"})
     temporality: Temporality = "recent"
     if "hypothetical" in by_category:
         temporality = "hypothetical"
     elif "historical" in by_category:
         temporality = "historical"
-    deciding = {"negated", "other_experiencer", "prior", temporality}
+    deciding = {"negated", "other_experiencer", "parent_experiencer", "prior", temporality}
     cues = sorted(
         {
             Cue(
@@ -218,7 +232,7 @@ def _decide(sentence: str, tokens: tuple[_Token, ...], hits: list[_Scope]) -> As
     return Assertion(
         negated="negated" in by_category,
         temporality=temporality,
-        experiencer="other" if "other_experiencer" in by_category else "subject",
+        experiencer="other" if other else "subject",
         cues=tuple(cues),
         prior="prior" in by_category,
     )

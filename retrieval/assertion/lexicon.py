@@ -17,10 +17,19 @@ from retrieval import analysis
 from retrieval.errors import RetrievalError
 
 Category = Literal[
-    "negated", "historical", "hypothetical", "other_experiencer", "prior", "pseudo", "termination"
+    "negated",
+    "historical",
+    "hypothetical",
+    "other_experiencer",
+    "parent_experiencer",
+    "prior",
+    "pseudo",
+    "termination",
 ]
 Direction = Literal["forward", "backward", "both"]
-ContextCategory = Literal["negated", "historical", "hypothetical", "other_experiencer", "prior"]
+ContextCategory = Literal[
+    "negated", "historical", "hypothetical", "other_experiencer", "parent_experiencer", "prior"
+]
 
 CATEGORIES: tuple[str, ...] = get_args(Category)
 CONTEXT_CATEGORIES: frozenset[str] = frozenset(get_args(ContextCategory))

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from retrieval import rulefiles
 from retrieval.analysis import lemma, surface_tokens, terms
@@ -35,6 +35,11 @@ from retrieval.errors import RetrievalError
 LIBRARY_PATH = Path(__file__).with_name("library.toml")
 _WORD = re.compile(r"[a-z0-9]+(?:[&'-][a-z0-9]+)*")
 _ID = re.compile(r"[a-z][a-z0-9_]{0,47}")
+Subject = Literal["family", "child"]
+"""Whose concern a category is: ``family`` (a parent's conduct is the child's circumstance:
+"Dad was drunk" shows parental substance misuse) or ``child`` (the child's own act or
+experience: "Mum took an overdose" is not the child's self-harm)."""
+SUBJECTS: tuple[str, ...] = get_args(Subject)
 
 
 class IndicatorLibraryError(RetrievalError):
@@ -65,6 +70,13 @@ class Category:
     exemplars: tuple[str, ...]
     topic_only: tuple[str, ...] = ()
     measures: tuple[Measure, ...] = ()
+    subject: Subject = "family"
+
+    @property
+    def parents_are_others(self) -> bool:
+        """Whether a parent's mention of the concern is someone else's ("Mum took an
+        overdose" under the child's self-harm): the concern is the child's own."""
+        return self.subject == "child"
 
     @property
     def evidence_names(self) -> tuple[str, ...]:
@@ -286,6 +298,11 @@ def parse_library(text: str, *, origin: str = "library.toml") -> IndicatorLibrar
             raise IndicatorLibraryError(
                 f"{where}: 'topic_only' lists '{unknown[0]}', which is not a name or indicator"
             )
+        subject = entry.get("subject", "family")
+        if subject not in SUBJECTS:
+            raise IndicatorLibraryError(
+                f"{where}: 'subject' must be one of {', '.join(SUBJECTS)}, not {subject!r}"
+            )
         categories.append(
             Category(
                 id=category_id,
@@ -297,6 +314,7 @@ def parse_library(text: str, *, origin: str = "library.toml") -> IndicatorLibrar
                 exemplars=_strings(entry, "exemplars", where, required=True),
                 topic_only=topic_only,
                 measures=_measures(entry, where),
+                subject=subject,
             )
         )
     return IndicatorLibrary(tuple(categories))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from pydantic import SecretStr
 
 from app import cli
 from app.settings import Settings
-from evaluation.assertion import Subset, evaluate, find_target
+from evaluation.assertion import Prediction, Subset, evaluate, find_target, predict, read_rows
 
 REPO = Path(__file__).resolve().parents[2]
 DEV = REPO.parent / "shared" / "eval-data" / "context-negex" / "dev.tsv"
@@ -97,7 +98,26 @@ def test_each_class_on_the_social_care_sentences(tmp_path: Path) -> None:
     assert report is not None
     assert report["rows"] >= 150
     classes = report["classes"]
-    floors = {"negated": 0.9, "historical": 0.7, "hypothetical": 0.7, "other_person": 0.65}
+    floors = {"negated": 0.9, "historical": 0.65, "hypothetical": 0.7, "other_person": 0.7}
     for name, floor in floors.items():
         assert classes[name]["precision"] >= floor, name
         assert classes[name]["recall"] >= floor, name
+
+
+def test_rows_read_for_the_childs_own_concern_tell_a_parents_episode_apart(
+    tmp_path: Path,
+) -> None:
+    """Lines 193-220 name the concern each sentence is read for: with the whose-concern rule
+    the experiencer is right on more of them than without it (rows read as family concerns)."""
+    rows = [r for r in read_rows(SOCIAL_CARE) if r.concern is not None]
+    assert len(rows) >= 28
+    ruled = predict(rows)
+    plain = predict([replace(r, concern=None) for r in rows])
+
+    def right(predictions: list[Prediction]) -> int:
+        return sum(
+            (p.row.experiencer == "Other") == (p.assertion.experiencer == "other")
+            for p in predictions
+        )
+
+    assert right(ruled) >= right(plain) + 5
