@@ -42,7 +42,7 @@ from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from rapidfuzz import process
@@ -109,6 +109,23 @@ class _QueryWord:
     proper: bool = False  # capitalised and not the query's first word: written as a name
 
 
+_Places = tuple[dict[str, int], dict[str, int], dict[tuple[str, ...], int], dict[str | None, int]]
+
+
+def _intern(rows: Iterable[SubjectRow], places: _Places) -> list[array[int]]:
+    """The rows as columns (pk, person, name, other names, case), each value by its place in
+    its table of ``places`` (a new value is added at the end)."""
+    columns = [array("q") for _ in range(5)]
+    person_ids, names, other_names, cases = places
+    for r in rows:  # one row object at a time: the rows may come straight from the store
+        columns[0].append(r.record_pk)
+        columns[1].append(person_ids.setdefault(r.person_id, len(person_ids)))
+        columns[2].append(names.setdefault(r.name, len(names)))
+        columns[3].append(other_names.setdefault(r.other_names, len(other_names)))
+        columns[4].append(cases.setdefault(r.case_id, len(cases)))
+    return columns
+
+
 class PeopleDirectory:
     """Every child row of the store, ready to be narrowed to what one caller may see.
 
@@ -121,20 +138,66 @@ class PeopleDirectory:
 
     def __init__(self, rows: Iterable[SubjectRow]) -> None:
         # each table: its distinct values, each value's place among them (first seen, first)
-        places: list[dict[Any, int]] = [{}, {}, {}, {}]
-        columns = [array("q") for _ in range(5)]  # pk, person, name, other names, case
-        for r in rows:  # one row object at a time: the rows may come straight from the store
-            columns[0].append(r.record_pk)
-            for column, table, value in zip(
-                columns[1:], places, (r.person_id, r.name, r.other_names, r.case_id), strict=True
-            ):
-                column.append(table.setdefault(value, len(table)))
+        places: _Places = ({}, {}, {}, {})
+        pks, person, name, others, case = (
+            np.frombuffer(c, dtype=np.int64) for c in _intern(rows, places)
+        )
+        self._arrange(places, pks, person, name, others, case)
+
+    def patched(self, record_pks: Iterable[int], rows: Iterable[SubjectRow]) -> PeopleDirectory:
+        """A new directory: this one with every row of ``record_pks`` replaced by ``rows``
+        (their rows now: none for a record no longer naming anyone). This one is unchanged,
+        so a search reading it meanwhile is unaffected.
+
+        Rows of a record deleted from the store may be left in: no caller may see a deleted
+        record, so ``visible`` never reads them (``everyone`` would; the auditor builds her
+        own directory). A pk the store gives again to a new record comes as a changed record
+        and is replaced."""
+        out = PeopleDirectory.__new__(PeopleDirectory)
+        # the tables made again from their values (kept as lists only: the dicts would hold
+        # tens of MiB more at a million records)
+        tables = (self._person_ids, self._names, self._other_names, self._cases)
+        places = cast(_Places, tuple({v: i for i, v in enumerate(t)} for t in tables))
+        columns = _intern(rows, places)
+        changed = np.fromiter((int(pk) for pk in record_pks), dtype=np.int64)
+        keep = ~np.isin(self._pks, changed)
+        old: list[np.ndarray[Any, Any]] = [
+            self._pks,
+            self._person,
+            self._name,
+            self._others,
+            self._case,
+        ]
+        pks, person, name, others, case = (
+            np.concatenate([column[keep].astype(np.int64), np.frombuffer(new, np.int64)])
+            for column, new in zip(old, columns, strict=True)
+        )
+        out._arrange(places, pks, person, name, others, case)
+        return out
+
+    @property
+    def rows(self) -> int:
+        return int(self._pks.size)
+
+    @property
+    def record_pks(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """The record pk of each row (by person id, then record pk)."""
+        return self._pks
+
+    def _arrange(
+        self,
+        places: _Places,
+        pks: np.ndarray[Any, np.dtype[np.int64]],
+        person: np.ndarray[Any, np.dtype[np.int64]],
+        name: np.ndarray[Any, np.dtype[np.int64]],
+        others: np.ndarray[Any, np.dtype[np.int64]],
+        case: np.ndarray[Any, np.dtype[np.int64]],
+    ) -> None:
+        """Keep the tables' values and the rows, by person id, then record pk (newest last)."""
         self._person_ids: list[str] = list(places[0])
         self._names: list[str] = list(places[1])
         self._other_names: list[tuple[str, ...]] = list(places[2])
         self._cases: list[str | None] = list(places[3])
-        pks, person, name, others, case = (np.frombuffer(c, dtype=np.int64) for c in columns)
-        # rows by person id, then record pk (the newest record last)
         by_id = np.empty(len(self._person_ids), dtype=np.int64)
         by_id[sorted(range(len(self._person_ids)), key=self._person_ids.__getitem__)] = np.arange(
             len(self._person_ids)

@@ -86,6 +86,15 @@ class _Candidate:
     boosts: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class _People:
+    """The people directory a searcher holds, and how much of the store has changed since it
+    was last loaded whole (records changed and chunks removed, counted per patch)."""
+
+    directory: PeopleDirectory
+    churn: int = 0
+
+
 @dataclass(slots=True)
 class _Ranked:
     groups: list[TermGroup]
@@ -117,6 +126,9 @@ class _Ranked:
 
 QueryKind = Literal["lookup", "concept", "free"]
 PEOPLE_KEPT = 16
+PEOPLE_PATCH_MIN_ROWS = 3_000
+"""A directory of fewer rows counts as this many when its churn is weighed against a third of
+its rows (a small store's directory is patched a while before it is loaded whole again)."""
 SCOPED_MATCHES_MAX_CHUNKS = 2_000
 """Up to this many chunks in one case, a caller who sees every record has each word's matches
 found in the case's own chunks (``lexical.group_matches_within``), not read over the whole
@@ -164,7 +176,7 @@ class HybridSearcher:
         self.dense = DenseIndex(embedder.dimension, remote=qdrant)
         self.concept_directions: dict[str, np.ndarray[Any, np.dtype[np.float32]]] = {}
         self._exemplar_lock = threading.Lock()
-        self._people: tuple[int, PeopleDirectory, OrderedDict[bytes, VisiblePeople]] | None = None
+        self._people: tuple[int, _People, OrderedDict[bytes, VisiblePeople]] | None = None
         self._people_lock = threading.Lock()
         self._sentences = SentenceVectors()
 
@@ -482,12 +494,31 @@ class HybridSearcher:
         with self._people_lock:
             cached = self._people
         if cached is not None and cached[0] == generation:
-            return cached[1], cached[2]
-        directory = PeopleDirectory(self.store.iter_subject_rows(conn, "child"))
+            return cached[1].directory, cached[2]
+        people = None
+        if cached is not None and cached[0] < generation:
+            people = self._patched_people(conn, cached[1], cached[0])
+        if people is None:
+            people = _People(PeopleDirectory(self.store.iter_subject_rows(conn, "child")))
         kept: OrderedDict[bytes, VisiblePeople] = OrderedDict()
         with self._people_lock:
-            self._people = (generation, directory, kept)
-        return directory, kept
+            self._people = (generation, people, kept)
+        return people.directory, kept
+
+    def _patched_people(self, conn: Any, people: _People, since: int) -> _People | None:
+        """The directory of ``since`` with the records changed after it read again (their
+        generation is newer: added, rewritten, a permission or people change, a case's people
+        replaced); None when a full reload is due: when the records changed, and the chunks
+        removed (a deleted record's rows stay in until then, never visible), since the last
+        full load reach a third of its rows. At a million chunks a full load took 9.5 s,
+        paid by the first search across cases after each change while an indexer ran
+        (docs/scale.md)."""
+        changed = [pk for pk, _ in self.store.changed_records(conn, since)]
+        churn = people.churn + len(changed) + self.store.removed_chunk_count_since(conn, since)
+        if churn * 3 > max(people.directory.rows, PEOPLE_PATCH_MIN_ROWS):
+            return None
+        rows = self.store.subject_rows_of(conn, "child", changed)
+        return _People(people.directory.patched(changed, rows), churn)
 
     def _towards_exemplars(
         self, query_vector: np.ndarray[Any, Any], concepts: tuple[Category, ...]

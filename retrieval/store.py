@@ -580,15 +580,36 @@ class RecordStore:
             " ORDER BY s.person_id, s.record_pk",
             (role,),
         )
-        for pk, case_id, pid, name, others, dob in rows:
-            yield SubjectRow(
-                int(pk),
-                case_id,
-                str(pid),
-                str(name),
-                tuple(json.loads(others or "[]")),
-                dt.date.fromisoformat(dob) if dob else None,
+        for row in rows:
+            yield _subject_row(*row)
+
+    def subject_rows_of(
+        self, conn: Connection, role: str, record_pks: Iterable[int]
+    ) -> list[SubjectRow]:
+        """``subject_rows`` of the given records only (ordered by person id, then record pk):
+        what a directory patched after a change reads again."""
+        wanted = sorted({int(pk) for pk in record_pks})
+        out: list[SubjectRow] = []
+        for start in range(0, len(wanted), 500):
+            batch = wanted[start : start + 500]
+            # the condition on the view's own column reaches both arms of its UNION ALL
+            rows = conn.exec_driver_sql(
+                "SELECT s.record_pk, r.case_id, s.person_id, s.name, s.other_names, s.dob"
+                " FROM effective_subjects s JOIN records r ON r.pk = s.record_pk"
+                f" WHERE s.role = ? AND s.record_pk IN ({','.join('?' * len(batch))})",
+                (role, *batch),
             )
+            out.extend(_subject_row(*row) for row in rows)
+        out.sort(key=lambda r: (r.person_id, r.record_pk))
+        return out
+
+    def removed_chunk_count_since(self, conn: Connection, since: int) -> int:
+        """How many chunks were removed (record rewritten or deleted) after generation
+        ``since``."""
+        value = conn.exec_driver_sql(
+            "SELECT count(*) FROM removed_chunks WHERE generation > ?", (since,)
+        ).scalar()
+        return int(value or 0)
 
     def person_ids_of(self, conn: Connection, record_ids: Sequence[str]) -> list[str]:
         """The distinct person ids the given records name (sorted); unknown ids name nobody."""
@@ -1203,6 +1224,19 @@ def _tokens_of(terms: str) -> list[str]:
 def _json_tuple(value: str | None) -> tuple[Any, ...]:
     """A stored JSON list as a tuple (most are empty: no decoding for those)."""
     return tuple(json.loads(value)) if value and value != "[]" else ()
+
+
+def _subject_row(
+    pk: Any, case_id: Any, person_id: Any, name: Any, others: Any, dob: Any
+) -> SubjectRow:
+    return SubjectRow(
+        int(pk),
+        case_id,
+        str(person_id),
+        str(name),
+        tuple(json.loads(others or "[]")),
+        dt.date.fromisoformat(dob) if dob else None,
+    )
 
 
 def _select_in(conn: Connection, sql: str, keys: Iterable[Any]) -> list[tuple[Any, ...]]:

@@ -8,7 +8,13 @@ from pathlib import Path
 
 from evaluation.bench.common import BENCHMARKS, Json, now
 from evaluation.bench.load import markdown_table
-from evaluation.bench.scale_report import peers_table, plot_scale, scale_figures, scale_table
+from evaluation.bench.scale_report import (
+    peers_table,
+    people_table,
+    plot_scale,
+    scale_figures,
+    scale_table,
+)
 
 
 def dump(path: Path, data: Json) -> None:
@@ -123,6 +129,10 @@ def write_summary(out: Path) -> Json:
             peers = peers_table(data)
             if peers:
                 lines += ["The same searches through peers (`scale_peers.py`):", "", *peers, ""]
+            people = people_table(data)
+            if people:
+                lines += ["The people directory after a change (`scale_probe.py`):", "", *people,
+                          ""]  # fmt: skip
             plot_scale(data, out / "scale.png")
         if name == "load":  # a table per server variant says it faster than nested JSON
             data = json.loads((out / part["file"]).read_text(encoding="utf-8"))

@@ -510,6 +510,7 @@ def _side(searches: list[Json], probe: Json) -> Json:
         "serving_rss_mib": probe["rss_after_warm_mib"],
         "peak_rss_mib": probe["peak_rss_mib"],
         "load_and_warm_s": probe["load_and_warm_s"],
+        "people_directory": probe.get("people_directory") or {},
     }
 
 

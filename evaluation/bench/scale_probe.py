@@ -8,7 +8,8 @@ run. It imports nothing else of ours for that reason.
 
 The plan (JSON): ``store`` (path), ``today`` (ISO date), ``warmup`` and ``searches`` (lists of
 ``{"id", "text", "case_id", "principals"}``). The output (JSON): load and warm-up seconds, RSS
-after warming (the serving RSS), the peak RSS, the query encoder (``onnx``, as a server
+after warming (the serving RSS), the peak RSS, what the people directory costs loaded whole
+and patched (this tree only), the query encoder (``onnx``, as a server
 encodes queries, or ``torch`` for a baseline without it), and per search its seconds, the seconds of
 those spent embedding the query (so that peers without the same model can be compared on the
 rest), hits and total.
@@ -54,6 +55,38 @@ def _query_encoder() -> tuple[Any, str]:
     return OnnxEmbedder(Path(folder), threads=1), "onnx"
 
 
+PEOPLE_PATCH_RECORDS = 100
+
+
+def _people_directory(store: RecordStore) -> dict[str, Any]:
+    """What the people directory costs: loaded whole from the store (as after every change
+    before it was patched), and patched for ``PEOPLE_PATCH_RECORDS`` changed records (their
+    rows read again and the directory rebuilt around them, as ``HybridSearcher`` does after
+    a change; the store itself is not changed). Empty where the ``retrieval`` package on the
+    path has no patching (a baseline commit)."""
+    from retrieval.people import PeopleDirectory
+
+    if not hasattr(PeopleDirectory, "patched"):
+        return {}
+    with store.snapshot() as conn:
+        begun = time.perf_counter()
+        directory = PeopleDirectory(store.iter_subject_rows(conn, "child"))
+        loaded = time.perf_counter() - begun
+        # spread over the store, as an indexer's batch of changed records would be
+        step = max(1, directory.rows // PEOPLE_PATCH_RECORDS)
+        pks = sorted({int(pk) for pk in directory.record_pks[::step][:PEOPLE_PATCH_RECORDS]})
+        begun = time.perf_counter()
+        rows = store.subject_rows_of(conn, "child", pks)
+        directory.patched(pks, rows)
+        patched = time.perf_counter() - begun
+    return {
+        "rows": directory.rows,
+        "full_load_s": round(loaded, 3),
+        "patch_s": round(patched, 3),
+        "patched_records": len(pks),
+    }
+
+
 def probe(plan: dict[str, Any]) -> dict[str, Any]:
     """Open the store, warm the searcher, run the warm-up searches, then time each search."""
     today = dt.date.fromisoformat(plan["today"])
@@ -66,6 +99,7 @@ def probe(plan: dict[str, Any]) -> dict[str, Any]:
         searcher.warm()
         warmed = time.perf_counter() - started
         rss_after_warm = rss_mib("VmRSS")
+        people = _people_directory(store)
         for search in plan["warmup"]:
             searcher.search(_request(search, today))
         results: dict[str, Any] = {}
@@ -88,6 +122,7 @@ def probe(plan: dict[str, Any]) -> dict[str, Any]:
         "load_and_warm_s": round(warmed, 3),
         "rss_after_warm_mib": rss_after_warm,
         "peak_rss_mib": rss_mib("VmHWM"),
+        "people_directory": people,
         "results": results,
     }
 

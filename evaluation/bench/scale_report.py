@@ -67,6 +67,25 @@ def scale_table(data: Json) -> list[str]:
     return lines
 
 
+def people_table(data: Json) -> list[str]:
+    """Per store size, the people directory loaded whole against patched for a batch of
+    changed records (this tree's probe; empty when it measured none)."""
+    rows = []
+    for block in sorted(data["sizes"].values(), key=lambda b: int(b["chunks"])):
+        people = block.get("current", {}).get("people_directory") or {}
+        if not people:
+            continue
+        ratio = people["full_load_s"] / people["patch_s"] if people["patch_s"] else None
+        rows.append([f"{block['chunks']:,}", f"{people['rows']:,}", str(people["full_load_s"]),
+                     f"{people['patch_s']} ({people['patched_records']} records)",
+                     f"{ratio:.0f}×" if ratio else "–"])  # fmt: skip
+    if not rows:
+        return []
+    header = ["chunks", "directory rows", "loaded whole s", "patched s", "whole / patched"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(r) + " |" for r in rows]
+
+
 def plot_scale(data: Json, path: Path) -> None:
     """p95 latency of each cell against store size, this tree solid (over HTTP dotted), the
     baseline dashed."""
