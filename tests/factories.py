@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -66,3 +68,38 @@ class HashEmbedder:
             v = np.random.default_rng(seed).normal(size=self.dimension).astype(np.float32)
             out[i] = v / np.linalg.norm(v)
         return out
+
+
+def dated_case_file(
+    cases: Mapping[str, Sequence[str]], *, acl: Sequence[str], tail: Sequence[str] = ()
+) -> list[Record]:
+    """One record per text of each case (ids ``CASE-i``), the i-th dated the 15th of month
+    i + 1 of 2024, each case's texts followed by ``tail``: a small case file for the pattern
+    view and the assertion rules."""
+    return [
+        make_record(
+            id=f"{case}-{i}",
+            case_id=case,
+            text=text,
+            created_at=f"2024-{1 + i:02d}-15",
+            acl=list(acl),
+        )
+        for case, texts in cases.items()
+        for i, text in enumerate([*texts, *tail])
+    ]
+
+
+@contextmanager
+def searcher_over(folder: Path, embedder: Any, records: Sequence[Record]) -> Iterator[Any]:
+    """A ``HybridSearcher`` over a new SQLite store in ``folder`` holding ``records``."""
+    from indexer import Indexer
+    from retrieval.chunking import ChunkingConfig
+    from retrieval.search import HybridSearcher
+    from retrieval.store import RecordStore
+
+    opened = RecordStore(folder / "store.sqlite3")
+    try:
+        Indexer(opened, embedder, ChunkingConfig(max_words=60)).apply(records, source="t")
+        yield HybridSearcher(opened, embedder)
+    finally:
+        opened.close()

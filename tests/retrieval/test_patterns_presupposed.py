@@ -6,16 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from factories import make_record
+from factories import dated_case_file, searcher_over
 
 from connectors.record import Record
-from indexer import Indexer
-from retrieval.chunking import ChunkingConfig
 from retrieval.embedding import Embedder
 from retrieval.models import AccessScope
 from retrieval.patterns import PatternFinder, PatternQuery
 from retrieval.search import HybridSearcher
-from retrieval.store import RecordStore
 
 TEAM = "team:north"
 ROUTINE = "The review meeting was moved to Thursday because the chair was on leave."
@@ -39,27 +36,15 @@ CASES: dict[str, tuple[str, ...]] = {
 
 
 def _records() -> list[Record]:
-    return [
-        make_record(
-            id=f"{case}-{i}",
-            case_id=case,
-            text=text,
-            created_at=f"2024-0{1 + i}-15",
-            acl=[TEAM],
-        )
-        for case, texts in CASES.items()
-        for i, text in enumerate([*texts, ROUTINE])
-    ]
+    return dated_case_file(CASES, acl=[TEAM], tail=[ROUTINE])
 
 
 @pytest.fixture(scope="module")
 def searcher(
     tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
 ) -> Iterator[HybridSearcher]:
-    opened = RecordStore(tmp_path_factory.mktemp("presupposed") / "store.sqlite3")
-    Indexer(opened, embedder, ChunkingConfig(max_words=60)).apply(_records(), source="t")
-    yield HybridSearcher(opened, embedder)
-    opened.close()
+    with searcher_over(tmp_path_factory.mktemp("presupposed"), embedder, _records()) as searcher:
+        yield searcher
 
 
 def _find(finder: PatternFinder) -> dict[str, list[str]]:

@@ -8,20 +8,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from factories import make_record
+from factories import dated_case_file, searcher_over
 
-from connectors.record import Record
 from evaluation import EvaluationError
 from evaluation.assertion import predict, read_rows
-from indexer import Indexer
 from retrieval.assertion import assess
-from retrieval.chunking import ChunkingConfig
 from retrieval.embedding import Embedder
 from retrieval.indicators import IndicatorLibraryError, load_library, parse_library
 from retrieval.models import AccessScope
 from retrieval.patterns import PatternFinder, PatternQuery
 from retrieval.search import HybridSearcher
-from retrieval.store import RecordStore
 
 
 def _reading(sentence: str, mention: str, *, child_concern: bool) -> str:
@@ -110,24 +106,13 @@ CASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _records() -> list[Record]:
-    return [
-        make_record(
-            id=f"{case}-{i}", case_id=case, text=text, created_at=f"2024-0{1 + i}-15", acl=[TEAM]
-        )
-        for case, texts in CASES.items()
-        for i, text in enumerate(texts)
-    ]
-
-
 @pytest.fixture(scope="module")
 def searcher(
     tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
 ) -> Iterator[HybridSearcher]:
-    opened = RecordStore(tmp_path_factory.mktemp("whose") / "store.sqlite3")
-    Indexer(opened, embedder, ChunkingConfig(max_words=60)).apply(_records(), source="t")
-    yield HybridSearcher(opened, embedder)
-    opened.close()
+    records = dated_case_file(CASES, acl=[TEAM])
+    with searcher_over(tmp_path_factory.mktemp("whose"), embedder, records) as searcher:
+        yield searcher
 
 
 @pytest.mark.parametrize("category", ["self_harm", "missing"])
