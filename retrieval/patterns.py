@@ -52,6 +52,7 @@ from retrieval.indicators import (
     find_wordings,
     load_library,
     measured_below,
+    parents_are_others,
 )
 from retrieval.lexical import TermGroup, group_matches, within
 from retrieval.models import AccessScope, Document, SearchFilters
@@ -217,8 +218,7 @@ class PatternFinder:
                 case: int(np.count_nonzero(within(allowed, np.asarray(pks, dtype=np.int64))))
                 for case, pks in store.case_record_pks(conn, cases).items()
             }
-        # a parent's mention is someone else's only when every concern asked is the child's own
-        others = bool(categories) and all(c.parents_are_others for c in categories)
+        others = parents_are_others(categories)
         for chunk_pk in chunk_pks:
             record_pk, ordinal, start, end = spans[chunk_pk]
             doc = docs.get(record_pk)

@@ -43,7 +43,13 @@ from retrieval.fusion import (
     reciprocal_rank_fusion,
     with_group_evidence,
 )
-from retrieval.indicators import Category, bm25_wording, find_wordings, load_library
+from retrieval.indicators import (
+    Category,
+    bm25_wording,
+    find_wordings,
+    load_library,
+    parents_are_others,
+)
 from retrieval.lexical import (
     BoolArray,
     IntArray,
@@ -784,7 +790,7 @@ class HybridSearcher:
         if not window:
             return
         wordings = [w for c in concepts for w in (*c.names, *c.indicators)]
-        others = all(c.parents_are_others for c in concepts)
+        others = parents_are_others(concepts)
         texts = self._texts(conn, [c.record_pk for c in window])
         vote = 1.0 / (self.config.concept_rrf_k + 1)
         for c in window:
@@ -905,7 +911,7 @@ def _concern_reading(text: str, snippet: Snippet, concepts: tuple[Category, ...]
         return {"read_as": "meaning", "wording": None}
     first = found[0]
     span = (snippet.char_start + first.start, snippet.char_start + first.end)
-    others = all(c.parents_are_others for c in concepts)
+    others = parents_are_others(concepts)
     reading = assess_spans(text, [span], parents_are_others=others)[0]
     return {"read_as": reading.label, "wording": first.wording}
 

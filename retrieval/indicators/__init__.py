@@ -221,6 +221,13 @@ def bm25_wording(wording: str) -> tuple[str, ...] | None:
     return None
 
 
+def parents_are_others(categories: Iterable[Category]) -> bool:
+    """Whether a parent's mention is someone else's for a question about ``categories``: only
+    when there is at least one and every one is the child's own (``Category.subject``)."""
+    asked = tuple(categories)
+    return bool(asked) and all(c.parents_are_others for c in asked)
+
+
 @dataclass(frozen=True, slots=True)
 class IndicatorLibrary:
     categories: tuple[Category, ...]
