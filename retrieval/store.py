@@ -574,12 +574,7 @@ class RecordStore:
     def iter_subject_rows(self, conn: Connection, role: str) -> Iterator[SubjectRow]:
         """``subject_rows`` one at a time, as the database returns them (a directory of a
         million records is built without holding every row at once)."""
-        rows = conn.exec_driver_sql(
-            "SELECT s.record_pk, r.case_id, s.person_id, s.name, s.other_names, s.dob"
-            " FROM effective_subjects s JOIN records r ON r.pk = s.record_pk WHERE s.role = ?"
-            " ORDER BY s.person_id, s.record_pk",
-            (role,),
-        )
+        rows = conn.exec_driver_sql(f"{_SUBJECT_ROWS} ORDER BY s.person_id, s.record_pk", (role,))
         for row in rows:
             yield _subject_row(*row)
 
@@ -588,20 +583,11 @@ class RecordStore:
     ) -> list[SubjectRow]:
         """``subject_rows`` of the given records only (ordered by person id, then record pk):
         what a directory patched after a change reads again."""
-        wanted = sorted({int(pk) for pk in record_pks})
-        out: list[SubjectRow] = []
-        for start in range(0, len(wanted), 500):
-            batch = wanted[start : start + 500]
-            # the condition on the view's own column reaches both arms of its UNION ALL
-            rows = conn.exec_driver_sql(
-                "SELECT s.record_pk, r.case_id, s.person_id, s.name, s.other_names, s.dob"
-                " FROM effective_subjects s JOIN records r ON r.pk = s.record_pk"
-                f" WHERE s.role = ? AND s.record_pk IN ({','.join('?' * len(batch))})",
-                (role, *batch),
-            )
-            out.extend(_subject_row(*row) for row in rows)
-        out.sort(key=lambda r: (r.person_id, r.record_pk))
-        return out
+        # the condition on the view's own column reaches both arms of its UNION ALL
+        rows = _select_in(conn, f"{_SUBJECT_ROWS} AND s.record_pk IN", record_pks, (role,))
+        return sorted(
+            (_subject_row(*row) for row in rows), key=lambda r: (r.person_id, r.record_pk)
+        )
 
     def removed_chunk_count_since(self, conn: Connection, since: int) -> int:
         """How many chunks were removed (record rewritten or deleted) after generation
@@ -1226,6 +1212,13 @@ def _json_tuple(value: str | None) -> tuple[Any, ...]:
     return tuple(json.loads(value)) if value and value != "[]" else ()
 
 
+_SUBJECT_ROWS = (
+    "SELECT s.record_pk, r.case_id, s.person_id, s.name, s.other_names, s.dob"
+    " FROM effective_subjects s JOIN records r ON r.pk = s.record_pk WHERE s.role = ?"
+)
+"""The columns of a ``SubjectRow``, for the people of one role (``_subject_row`` reads them)."""
+
+
 def _subject_row(
     pk: Any, case_id: Any, person_id: Any, name: Any, others: Any, dob: Any
 ) -> SubjectRow:
@@ -1234,18 +1227,22 @@ def _subject_row(
         case_id,
         str(person_id),
         str(name),
-        tuple(json.loads(others or "[]")),
+        _json_tuple(others),
         dt.date.fromisoformat(dob) if dob else None,
     )
 
 
-def _select_in(conn: Connection, sql: str, keys: Iterable[Any]) -> list[tuple[Any, ...]]:
-    """Rows of ``sql + " (?, …)"`` for the distinct ``keys``, queried 500 at a time."""
+def _select_in(
+    conn: Connection, sql: str, keys: Iterable[Any], params: Sequence[Any] = ()
+) -> list[tuple[Any, ...]]:
+    """Rows of ``sql + " (?, …)"`` for the distinct ``keys``, queried 500 at a time;
+    ``params`` fill the placeholders ``sql`` itself holds, before the keys'."""
     wanted = list(dict.fromkeys(keys))
     rows: list[tuple[Any, ...]] = []
     for start in range(0, len(wanted), 500):
         batch = wanted[start : start + 500]
-        rows.extend(fetch_rows(conn, f"{sql} ({','.join('?' * len(batch))})", batch))
+        sql_in = f"{sql} ({','.join('?' * len(batch))})"
+        rows.extend(fetch_rows(conn, sql_in, (*params, *batch)))
     return rows
 
 
