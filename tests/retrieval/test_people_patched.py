@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from factories import make_record
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,7 +22,7 @@ from retrieval.embedding import Embedder
 from retrieval.models import AccessScope, Subject
 from retrieval.people import PeopleDirectory
 from retrieval.search import HybridSearcher
-from retrieval.store import RecordStore
+from retrieval.store import RecordStore, SubjectRow
 
 IDS = ("R1", "R2", "R3", "R4", "R5")
 CASES = ("CASE-1", "CASE-2")
@@ -89,21 +90,22 @@ def test_a_patched_directory_equals_one_loaded_whole(
                 assert list(patched.visible(mask)) == list(whole.visible(mask)), op
 
 
-def test_a_busy_store_is_loaded_whole_again(tmp_path: Path, embedder: Embedder) -> None:
+def test_a_busy_store_is_loaded_whole_again(
+    tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Once the records changed since the last full load reach a third of the directory's
     rows (at least of ``PEOPLE_PATCH_MIN_ROWS``), the next search loads it whole."""
     store = RecordStore(tmp_path / "store.sqlite3")
-    indexer = Indexer(store, embedder, ChunkingConfig(max_words=60))
-    searcher = HybridSearcher(store, embedder)
-    searcher.warm()
-    _apply(store, indexer, ("put", "R1", "CASE-1", PEOPLE[0], "team:a"))
-    with store.snapshot() as conn:
-        searcher._people_directory(conn)
-    assert searcher._people is not None
-    assert searcher._people[1].churn == 1  # patched, not loaded whole
-    old = search_module.PEOPLE_PATCH_MIN_ROWS
-    search_module.PEOPLE_PATCH_MIN_ROWS = 1
     try:
+        indexer = Indexer(store, embedder, ChunkingConfig(max_words=60))
+        searcher = HybridSearcher(store, embedder)
+        searcher.warm()
+        _apply(store, indexer, ("put", "R1", "CASE-1", PEOPLE[0], "team:a"))
+        with store.snapshot() as conn:
+            searcher._people_directory(conn)
+        assert searcher._people is not None
+        assert searcher._people[1].churn == 1  # patched, not loaded whole
+        monkeypatch.setattr(search_module, "PEOPLE_PATCH_MIN_ROWS", 1)
         _apply(store, indexer, ("put", "R2", "CASE-1", PEOPLE[2], "team:a"))
         with store.snapshot() as conn:
             directory, _ = searcher._people_directory(conn)
@@ -111,13 +113,10 @@ def test_a_busy_store_is_loaded_whole_again(tmp_path: Path, embedder: Embedder) 
             mask, _ = visible_records(conn, SCOPES[0])
             assert [p.name for p in directory.visible(mask)] == ["Kai Campbell", "Ruby Okafor"]
     finally:
-        search_module.PEOPLE_PATCH_MIN_ROWS = old
         store.close()
 
 
 def test_a_patch_leaves_the_directory_it_was_made_from_as_it_was() -> None:
-    from retrieval.store import SubjectRow
-
     rows = [SubjectRow(1, "CASE-1", "P1", "Kai Campbell", (), None)]
     before = PeopleDirectory(rows)
     after = before.patched([1], [SubjectRow(1, "CASE-1", "P1", "Kai Cambell", ("Kai",), None)])
