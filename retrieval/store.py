@@ -99,22 +99,29 @@ def sqlite_connection(conn: Connection) -> sqlite3.Connection:
 def int_column(conn: Connection, sql: str, params: Sequence[Any] = ()) -> IntArray:
     """The values of the one integer column ``sql`` selects, as an int64 array, ascending.
 
-    The database packs the column into one JSON array: a hundred thousand rows arrive as one
+    The database joins the column into one text of comma-separated numbers, which numpy
+    parses without making a Python object per value: a hundred thousand rows arrive as one
     value, not as a hundred thousand Python tuples (4–10× faster at scale on SQLite, the scale
-    benchmark).
+    benchmark), and parsing the text takes a third of the time a JSON array's parse took
+    (a common word's 588,000 offsets at a million chunks: 0.12 s against 0.16 s in all).
     """
     if is_postgresql(conn):
-        packed = conn.exec_driver_sql(
-            f"WITH q(v) AS ({sql}) SELECT coalesce(json_agg(v), '[]')::text FROM q", tuple(params)
+        joined = conn.exec_driver_sql(
+            f"WITH q(v) AS ({sql}) SELECT string_agg(v::text, ',') FROM q", tuple(params)
         ).scalar_one()
     else:
-        (packed,) = (
+        (joined,) = (
             sqlite_connection(conn)
-            .execute(f"WITH q(v) AS ({sql}) SELECT json_group_array(v) FROM q", tuple(params))
+            .execute(f"WITH q(v) AS ({sql}) SELECT group_concat(v, ',') FROM q", tuple(params))
             .fetchone()
         )
+    if joined is None:  # no rows
+        return np.zeros(0, dtype=np.int64)
+    values = np.fromstring(str(joined), dtype=np.int64, sep=",")
+    if values.size != str(joined).count(",") + 1:  # numpy stops at what is not an integer
+        raise RetrievalError(f"an integer column held something else: {sql}")
     # timsort: linear on the ascending runs the database usually returns
-    return np.sort(np.array(json.loads(packed), dtype=np.int64), kind="stable")
+    return np.sort(values, kind="stable")
 
 
 def data_version(conn: Connection, key: str) -> int | None:

@@ -147,3 +147,38 @@ def _vocab_offsets(conn: Connection, tokens: Sequence[str]) -> dict[str, dict[in
         if term in out:
             out[term].setdefault(int(doc), []).append(int(offset))
     return out
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    chunks=st.lists(st.tuples(CHUNK_WORDS, SEPARATORS), min_size=1, max_size=6),
+    token=st.sampled_from(["a", "b", "gp", "zoe", "1", "nurse", "absent"]),
+)
+def test_counts_and_chunks_from_offsets_are_sqlites(
+    fts_store: RecordStore, chunks: list[tuple[list[str], str]], token: str
+) -> None:
+    """A token's counts and the chunks it matches, both made from the one read of its
+    offsets, equal what SQLite counts itself and what FTS5's ``MATCH`` finds."""
+    texts = [separator.join(words) for words, separator in chunks]
+    with fts_store.snapshot() as conn:
+        raw = conn.connection.driver_connection
+        assert isinstance(raw, sqlite3.Connection)
+        raw.execute("DELETE FROM chunks_fts")
+        raw.executemany(
+            "INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
+            [(pk, text) for pk, text in enumerate(texts, start=1)],
+        )
+        counted = raw.execute(
+            "SELECT doc, count(*) FROM chunks_vocab WHERE term = ? GROUP BY doc ORDER BY doc",
+            (token,),
+        ).fetchall()
+        matched = raw.execute(
+            "SELECT rowid FROM chunks_fts WHERE chunks_fts MATCH ? ORDER BY rowid",
+            (f'"{token}"',),
+        ).fetchall()
+        packed = lexical._token_counts(conn, token)
+        got_counts = [(int(p >> lexical.COUNT_BITS), int(p & 0xFFFFF)) for p in packed]
+        assert got_counts == [(int(d), int(n)) for d, n in counted]
+        assert lexical._token_chunks(conn, token).tolist() == [int(r) for (r,) in matched]
