@@ -60,6 +60,8 @@ IDF_FLOOR = 1e-6
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
+Sparse = tuple[IntArray, npt.NDArray[np.float64]]
+"""Places in a search's candidate chunks (ascending, unique) and a number for each."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -481,11 +483,9 @@ def bm25_search(
             idf[phrase.tokens] = _idf(containing, population)
     scores = np.zeros(len(chunk_pks), dtype=np.float64)
     saturation = K1 * (1 - B + B * length / average)
-    for phrase, frequency in zip(phrases, frequencies, strict=True):
+    for phrase, (at, tf) in zip(phrases, frequencies, strict=True):
         # the same arithmetic, in the same order, as FTS5's bm25() (element by element);
         # only where the phrase occurs: elsewhere its summand is 0.0 and changes no score
-        at = np.flatnonzero(frequency)
-        tf = frequency[at]
         scores[at] += idf[phrase.tokens] * ((tf * (K1 + 1.0)) / (tf + saturation[at]))
     order = np.lexsort((chunk_pks, -scores))[:limit]
     return [
@@ -552,20 +552,19 @@ class _Occurrences:
         out[inside] = self.slot[pks[inside]]
         return out
 
-    def counts(self, token: str) -> npt.NDArray[np.float64]:
-        """How often ``token`` occurs in each chunk (aligned with ``chunk_pks``)."""
-        out = np.zeros(len(self.chunk_pks), dtype=np.float64)
+    def counts(self, token: str) -> Sparse:
+        """Where ``token`` occurs among ``chunk_pks`` (places, ascending) and how often."""
         if self.from_text is not None:
             found = self.from_text[token]
-            if found:
-                pks = np.fromiter(found, dtype=np.int64, count=len(found))
-                out[np.searchsorted(self.chunk_pks, pks)] = [len(v) for v in found.values()]
-            return out
+            pks = np.fromiter(found, dtype=np.int64, count=len(found))
+            at = np.searchsorted(self.chunk_pks, pks)
+            tf = np.fromiter((len(v) for v in found.values()), dtype=np.float64, count=len(found))
+            order = np.argsort(at, kind="stable")
+            return at[order], tf[order]
         packed = _token_counts(self.conn, token)
         at = self.places(packed >> COUNT_BITS)
         held = at >= 0
-        out[at[held]] = packed[held] & ((1 << COUNT_BITS) - 1)
-        return out
+        return at[held], (packed[held] & ((1 << COUNT_BITS) - 1)).astype(np.float64)
 
     def packed(self, token: str, chosen: BoolArray) -> IntArray:
         """Every instance of ``token`` in the chunks ``chosen`` marks (aligned with
@@ -662,11 +661,12 @@ def decode_varint(data: bytes) -> int:
 def _frequencies(
     groups: list[TermGroup],
     phrases: list[_Phrase],
-    counts: dict[str, npt.NDArray[np.float64]],
+    counts: dict[str, Sparse],
     occurrences: _Occurrences,
     matched: Sequence[IntArray],
-) -> list[npt.NDArray[np.float64]]:
-    """Per phrase, its instances that count in each chunk (aligned with ``chunk_pks``).
+) -> list[Sparse]:
+    """Per phrase, the chunks where its instances count (places in ``chunk_pks``, ascending)
+    and how many count there.
 
     A one-token phrase alone counts every instance (``counts``). A phrase of several tokens,
     or any phrase inside a NEAR group, is read from token offsets, and only in the chunks
@@ -679,36 +679,37 @@ def _frequencies(
     is read at once by array operations (``phrase_starts``, ``near_kept``): a question across
     cases reads tens of thousands of chunks, and a loop per chunk cost most of its time.
     """
-    chunk_pks = occurrences.chunk_pks
-    # a one-term group of one token counts every instance: its counts, shared, never written
-    out: list[npt.NDArray[np.float64]] = [
-        counts[p.tokens[0]] if len(p.tokens) == 1 else np.zeros(len(chunk_pks)) for p in phrases
-    ]
+    none: Sparse = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+    # a one-term group of one token counts every instance: its counts
+    out = [counts[p.tokens[0]] if len(p.tokens) == 1 else none for p in phrases]
     for index, group in enumerate(groups):
         members = [i for i, p in enumerate(phrases) if p.group == index]
         tokens = list(dict.fromkeys(t for i in members for t in phrases[i].tokens))
         if len(group) == 1 and len(tokens) <= 1:
             continue
-        present = np.logical_and.reduce([counts[t] > 0 for t in tokens]) if tokens else None
         for i in members:
-            out[i] = np.zeros(len(chunk_pks))
-        if present is not None and all(len(phrases[i].tokens) == 1 for i in members):
-            held = np.zeros(len(chunk_pks), dtype=np.bool_)
-            at = occurrences.places(matched[index])
-            held[at[at >= 0]] = True
-            present &= held
-        if present is None or not present.any():
+            out[i] = none
+        if not tokens:
             continue
-        offsets = {t: occurrences.packed(t, present) for t in tokens}
+        present = counts[tokens[0]][0]  # the chunks holding every token of the group
+        for token in tokens[1:]:
+            present = np.intersect1d(present, counts[token][0], assume_unique=True)
+        if all(len(phrases[i].tokens) == 1 for i in members):
+            at = occurrences.places(matched[index])
+            present = np.intersect1d(present, at[at >= 0], assume_unique=True)
+        if not present.size:
+            continue
+        chosen = np.zeros(len(occurrences.chunk_pks), dtype=np.bool_)
+        chosen[present] = True
+        offsets = {t: occurrences.packed(t, chosen) for t in tokens}
         starts = [phrase_starts(phrases[i].tokens, offsets) for i in members]
         if len(group) > 1:
             starts = near_kept(
                 starts, [len(phrases[i].tokens) for i in members], _near_distance(group)
             )
         for i, instances in zip(members, starts, strict=True):
-            out[i] += np.bincount(
-                occurrences.places(instances >> COUNT_BITS), minlength=len(chunk_pks)
-            )
+            at, many = np.unique(occurrences.places(instances >> COUNT_BITS), return_counts=True)
+            out[i] = (at, many.astype(np.float64))
     return out
 
 
