@@ -691,16 +691,17 @@ def _frequencies(
             out[i] = none
         if not tokens:
             continue
-        present = counts[tokens[0]][0]  # the chunks holding every token of the group
+        # the chunks holding every token of the group (masks: merging sorted places by
+        # np.intersect1d sorted them again, a second a question at a million chunks)
+        size = len(occurrences.chunk_pks)
+        chosen = _marked(counts[tokens[0]][0], size)
         for token in tokens[1:]:
-            present = np.intersect1d(present, counts[token][0], assume_unique=True)
+            chosen &= _marked(counts[token][0], size)
         if all(len(phrases[i].tokens) == 1 for i in members):
             at = occurrences.places(matched[index])
-            present = np.intersect1d(present, at[at >= 0], assume_unique=True)
-        if not present.size:
+            chosen &= _marked(at[at >= 0], size)
+        if not chosen.any():
             continue
-        chosen = np.zeros(len(occurrences.chunk_pks), dtype=np.bool_)
-        chosen[present] = True
         offsets = {t: occurrences.packed(t, chosen) for t in tokens}
         starts = [phrase_starts(phrases[i].tokens, offsets) for i in members]
         if len(group) > 1:
@@ -710,6 +711,13 @@ def _frequencies(
         for i, instances in zip(members, starts, strict=True):
             at, many = np.unique(occurrences.places(instances >> COUNT_BITS), return_counts=True)
             out[i] = (at, many.astype(np.float64))
+    return out
+
+
+def _marked(places: IntArray, size: int) -> BoolArray:
+    """A mask of ``size`` true at ``places``."""
+    out = np.zeros(size, dtype=np.bool_)
+    out[places] = True
     return out
 
 
