@@ -109,13 +109,7 @@ def test_offsets_from_terms_are_fts5s(
     """Offsets re-made from the stored terms equal FTS5's own ``instance`` vocabulary."""
     texts = [separator.join(words) for words, separator in chunks]
     with fts_store.snapshot() as conn:
-        raw = conn.connection.driver_connection
-        assert isinstance(raw, sqlite3.Connection)
-        raw.execute("DELETE FROM chunks_fts")
-        raw.executemany(
-            "INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
-            [(pk, text) for pk, text in enumerate(texts, start=1)],
-        )
+        _with_chunks(conn, texts)
         got = lexical._offsets_from_terms(conn, query, list(range(1, len(texts) + 1)))
         assert got == _vocab_offsets(conn, query)
 
@@ -124,17 +118,23 @@ def test_offsets_of_repeated_tokens(fts_store: RecordStore) -> None:
     texts = ["a a b a ab a a", "gp  nurse\tGP a_b gp", "zoë gp zoe a", "b", "x a1 a 1 a"]
     query = ["a", "gp", "zoe", "b", "1", "nurse"]
     with fts_store.snapshot() as conn:
-        raw = conn.connection.driver_connection
-        assert isinstance(raw, sqlite3.Connection)
-        raw.execute("DELETE FROM chunks_fts")
-        raw.executemany(
-            "INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
-            [(pk, text) for pk, text in enumerate(texts, start=1)],
-        )
+        _with_chunks(conn, texts)
         got = lexical._offsets_from_terms(conn, query, list(range(1, len(texts) + 1)))
         assert got == _vocab_offsets(conn, query)
         assert got["a"][1] == [0, 1, 3, 5, 6]
         assert got["gp"][2] == [0, 2, 5]
+
+
+def _with_chunks(conn: Connection, texts: Sequence[str]) -> sqlite3.Connection:
+    """The FTS table holding ``texts`` alone (rowids from 1), through its SQLite driver."""
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+    raw.execute("DELETE FROM chunks_fts")
+    raw.executemany(
+        "INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
+        [(pk, text) for pk, text in enumerate(texts, start=1)],
+    )
+    return raw
 
 
 def _vocab_offsets(conn: Connection, tokens: Sequence[str]) -> dict[str, dict[int, list[int]]]:
@@ -163,13 +163,7 @@ def test_counts_and_chunks_from_offsets_are_sqlites(
     offsets, equal what SQLite counts itself and what FTS5's ``MATCH`` finds."""
     texts = [separator.join(words) for words, separator in chunks]
     with fts_store.snapshot() as conn:
-        raw = conn.connection.driver_connection
-        assert isinstance(raw, sqlite3.Connection)
-        raw.execute("DELETE FROM chunks_fts")
-        raw.executemany(
-            "INSERT INTO chunks_fts (rowid, terms) VALUES (?, ?)",
-            [(pk, text) for pk, text in enumerate(texts, start=1)],
-        )
+        raw = _with_chunks(conn, texts)
         counted = raw.execute(
             "SELECT doc, count(*) FROM chunks_vocab WHERE term = ? GROUP BY doc ORDER BY doc",
             (token,),
