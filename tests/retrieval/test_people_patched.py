@@ -123,3 +123,54 @@ def test_a_patch_leaves_the_directory_it_was_made_from_as_it_was() -> None:
     everyone = np.ones(2, dtype=np.bool_)
     assert [p.name for p in before.visible(everyone)] == ["Kai Campbell"]
     assert [(p.name, p.other_names) for p in after.visible(everyone)] == [("Kai Cambell", ("Kai",))]
+
+
+def _reference(directory: PeopleDirectory, mask: np.ndarray[Any, Any]) -> list[Any]:
+    """What ``visible`` gives, row by row, as the rule says: per person (by id), the name
+    on the newest visible record, every other name on them newest first, cases sorted."""
+    rows = [
+        (pk, directory._person_ids[person], directory._names[name], directory._other_names[o],
+         directory._cases[case])
+        for pk, person, name, o, case in zip(
+            directory._pks.tolist(), directory._person.tolist(), directory._name.tolist(),
+            directory._others.tolist(), directory._case.tolist(), strict=True,
+        )
+        if pk < mask.size and mask[pk]
+    ]  # fmt: skip
+    out = []
+    for person in dict.fromkeys(r[1] for r in rows):
+        mine = [r for r in rows if r[1] == person]
+        every = dict.fromkeys(n for r in reversed(mine) for n in (*r[3], r[2]))
+        every.pop(mine[-1][2], None)
+        cases = tuple(sorted({r[4] for r in mine if r[4]}))
+        out.append((person, mine[-1][2], tuple(every), cases))
+    return out
+
+
+_names = st.sampled_from(("Kai Campbell", "Kai Cambell", "Ruby Okafor", "Zoë Lane", "Ruby"))
+_rows = st.lists(
+    st.tuples(
+        st.integers(1, 12),
+        st.sampled_from(("CASE-1", "CASE-2", None)),
+        st.sampled_from(("P1", "P2", "P3")),
+        _names,
+        st.lists(_names, max_size=2, unique=True).map(tuple),
+    ),
+    max_size=25,
+    unique_by=lambda r: (r[0], r[2]),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=_rows, visible=st.lists(st.booleans(), min_size=13, max_size=13))
+def test_the_people_of_a_visible_set_follow_the_rule(
+    rows: list[tuple[Any, ...]], visible: list[bool]
+) -> None:
+    """``visible`` (made by array operations over every row at once) gives each person as
+    the rule, applied row by row, does."""
+    directory = PeopleDirectory(
+        SubjectRow(pk, case, person, name, others, None) for pk, case, person, name, others in rows
+    )
+    mask = np.array(visible, dtype=np.bool_)
+    got = [(p.id, p.name, p.other_names, p.case_ids) for p in directory.visible(mask)]
+    assert got == _reference(directory, mask)
