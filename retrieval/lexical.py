@@ -394,17 +394,27 @@ def _kept_or_read(conn: Connection, what: str, read: Callable[[], IntArray]) -> 
     if found is not None:
         return found
     found = read()
-    found.setflags(write=False)
-    if version is not None and found.size >= KEPT_MIN_CHUNKS:
-        with _lock:
-            kept = _kept.setdefault(conn.engine, OrderedDict())
-            for stale in [k for k in kept if k[0] != version]:
-                del kept[stale]
-            kept[(version, what)] = found
-            total = sum(a.size for a in kept.values())
-            while total > KEPT_MAX_CHUNKS and len(kept) > 1:
-                total -= kept.popitem(last=False)[1].size
+    if found.size >= KEPT_MIN_CHUNKS:
+        _keep(conn, what, version, found)
+    else:
+        found.setflags(write=False)
     return found
+
+
+def _keep(conn: Connection, what: str, version: int | None, found: IntArray) -> None:
+    """Keep ``found`` (made read-only) as the answer to ``what`` at ``version``, dropping
+    the answers kept at other versions and the least recently used past the bound."""
+    found.setflags(write=False)
+    if version is None:
+        return
+    with _lock:
+        kept = _kept.setdefault(conn.engine, OrderedDict())
+        for stale in [k for k in kept if k[0] != version]:
+            del kept[stale]
+        kept[(version, what)] = found
+        total = sum(a.size for a in kept.values())
+        while total > KEPT_MAX_CHUNKS and len(kept) > 1:
+            total -= kept.popitem(last=False)[1].size
 
 
 def _kept_answer(conn: Connection, what: str, version: int | None) -> IntArray | None:
@@ -499,18 +509,34 @@ def _rowids(conn: Connection, expression: str) -> IntArray:
 
 
 def _phrase_count(conn: Connection, tokens: tuple[str, ...]) -> int:
-    """How many chunks of the whole index hold the phrase (counted inside SQLite)."""
+    """How many chunks of the whole index hold the phrase (counted inside SQLite).
+
+    A count of at least ``KEPT_MIN_CHUNKS`` is kept like a long list, under the store's
+    ``chunks_version``: a search inside one case by a QA officer counts each of its words
+    over the whole index, and common words ("said", "police": 3–20 ms each at a million
+    chunks) recur from one question to the next. Rarer counts are made each time, as rare
+    words' lists are read each time.
+    """
+    version = data_version(conn, "chunks_version")
+    what = f"count:{_phrase_expression(tokens)}"
+    kept = _kept_answer(conn, what, version)
+    if kept is not None:
+        return int(kept[0])
     if is_postgresql(conn):
-        return int(_phrase_matching(conn, tokens).size)
-    (count,) = (
-        sqlite_connection(conn)
-        .execute(
-            "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
-            (_phrase_expression(tokens),),
+        count = int(_phrase_matching(conn, tokens).size)
+    else:
+        (found,) = (
+            sqlite_connection(conn)
+            .execute(
+                "SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH ?",
+                (_phrase_expression(tokens),),
+            )
+            .fetchone()
         )
-        .fetchone()
-    )
-    return int(count)
+        count = int(found)
+    if count >= KEPT_MIN_CHUNKS:
+        _keep(conn, what, version, np.array([count], dtype=np.int64))
+    return count
 
 
 def _phrase_expression(tokens: tuple[str, ...]) -> str:

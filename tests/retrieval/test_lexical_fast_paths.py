@@ -14,11 +14,16 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from factories import make_record
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Connection
 
+from connectors.record import Tombstone
+from indexer import Indexer
 from retrieval import lexical
+from retrieval.chunking import ChunkingConfig
+from retrieval.embedding import Embedder
 from retrieval.lexical import ascii_tokens, fts5_tokens
 from retrieval.store import RecordStore
 
@@ -176,3 +181,22 @@ def test_counts_and_chunks_from_offsets_are_sqlites(
         got_counts = [(int(p >> lexical.COUNT_BITS), int(p & 0xFFFFF)) for p in packed]
         assert got_counts == [(int(d), int(n)) for d, n in counted]
         assert lexical._token_chunks(conn, token).tolist() == [int(r) for (r,) in matched]
+
+
+def test_a_kept_phrase_count_follows_the_store(
+    store: RecordStore, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counts kept between searches are kept under the chunks' version: a write makes the
+    next search count again (on both backends)."""
+    monkeypatch.setattr(lexical, "KEPT_MIN_CHUNKS", 1)  # keep every count
+    indexer = Indexer(store, embedder, ChunkingConfig(max_words=60))
+    indexer.apply([make_record(id="R1", text="Home visit today.")], source="t")
+    with store.snapshot() as conn:
+        assert lexical._phrase_count(conn, ("home", "visit")) == 1
+        assert lexical._phrase_count(conn, ("home", "visit")) == 1  # kept
+    indexer.apply([make_record(id="R2", text="Another home visit.")], source="t")
+    with store.snapshot() as conn:
+        assert lexical._phrase_count(conn, ("home", "visit")) == 2
+    indexer.apply([Tombstone("R1")], source="t")
+    with store.snapshot() as conn:
+        assert lexical._phrase_count(conn, ("home", "visit")) == 1
