@@ -472,8 +472,10 @@ def bm25_search(
     length = population.length_of[chunk_pks].astype(np.float64)
     average = population.terms / population.chunks
     idf: dict[tuple[str, ...], float] = {}
-    for phrase in phrases:
-        if phrase.tokens not in idf:
+    for phrase, (at, _) in zip(phrases, frequencies, strict=True):
+        # a phrase no candidate holds adds nothing to any score: its statistics are not
+        # read (a search in one case asks for words its records do not hold)
+        if at.size and phrase.tokens not in idf:
             group = distinct[phrase.group]
             if not phrase.tokens:  # nothing FTS5 would index
                 containing = 0
@@ -496,6 +498,8 @@ def bm25_search(
     for phrase, (at, tf) in zip(phrases, frequencies, strict=True):
         # the same arithmetic, in the same order, as FTS5's bm25() (element by element);
         # only where the phrase occurs: elsewhere its summand is 0.0 and changes no score
+        if not at.size:
+            continue
         scores[at] += idf[phrase.tokens] * ((tf * (K1 + 1.0)) / (tf + saturation[at]))
     order = np.lexsort((chunk_pks, -scores))[:limit]
     return [
