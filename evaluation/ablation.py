@@ -47,6 +47,10 @@ def variants(base: SearchConfig) -> list[Variant]:
         Variant("concerns read by name only (not by meaning)", off(base, concept_by_meaning=None)),
         Variant("concerns not read by their signs", off(base, concept_by_signs=None)),
         Variant(
+            "a child's own concern read when asked of a parent",
+            off(base, concern_asked_of_parent=False),
+        ),
+        Variant(
             "no pseudo-relevance feedback (concept queries)",
             off(base, concept_feedback_weight=0.0),
         ),

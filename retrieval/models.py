@@ -183,6 +183,10 @@ class SearchConfig:
     # "older men giving a child gifts or lifts" (sexual exploitation). A wording that is a
     # sign of two concerns reads as neither. None: never. README "Domain ranking rules".
     concept_by_signs: int | None = 1
+    # A question that asks a child's own concern (self-harm, going missing) of a parent
+    # ("parent took an overdose") is not read as that concern: its wordings and exemplars
+    # describe the child (IndicatorLibrary.for_question). False: read by name as typed.
+    concern_asked_of_parent: bool = True
     # Pseudo-relevance feedback for a concept query (Rocchio 1971, on vectors as in Li et al.,
     # ACM TOIS 41(3), 2023): the query's vector moves towards the mean of its
     # ``concept_feedback_depth`` nearest chunks among the records the caller may see, with

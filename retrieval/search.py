@@ -45,6 +45,7 @@ from retrieval.fusion import (
 )
 from retrieval.indicators import (
     Category,
+    asked_of_parent,
     bm25_wording,
     find_wordings,
     load_library,
@@ -553,18 +554,22 @@ class HybridSearcher:
         if reading is None:
             return (), None
         library = load_library()
-        named = library.named_in(reading.lexical_query or text, reading.dense_query)
-        if named:
-            return named, "name"
-        if query_kind(reading, ()) != "free":
+        found: tuple[Category, ...] = ()
+        how: str | None = None
+        if named := library.named_in(reading.lexical_query or text, reading.dense_query):
+            found, how = named, "name"
+        elif query_kind(reading, ()) != "free":
             return (), None
-        if query_vector is not None and (meant := self._concern_by_meaning(query_vector)):
-            return meant, "meaning"
-        if self.config.concept_by_signs is not None and (
+        elif query_vector is not None and (meant := self._concern_by_meaning(query_vector)):
+            found, how = meant, "meaning"
+        elif self.config.concept_by_signs is not None and (
             shown := library.described_in(reading.lexical_query, self.config.concept_by_signs)
         ):
-            return shown, "signs"
-        return (), None
+            found, how = shown, "signs"
+        if self.config.concern_asked_of_parent and asked_of_parent(text, found):
+            # the child's own concern asked of a parent: searched by its words and meaning
+            return (), None
+        return found, how
 
     def _feedback_depth(self) -> int:
         """How many nearest chunks move a concept query's vector (0: feedback is off)."""

@@ -30,6 +30,7 @@ from typing import Any, Literal, get_args
 
 from retrieval import rulefiles
 from retrieval.analysis import lemma, surface_tokens, terms
+from retrieval.assertion import assess
 from retrieval.errors import RetrievalError
 
 LIBRARY_PATH = Path(__file__).with_name("library.toml")
@@ -226,6 +227,32 @@ def parents_are_others(categories: Iterable[Category]) -> bool:
     when there is at least one and every one is the child's own (``Category.subject``)."""
     asked = tuple(categories)
     return bool(asked) and all(c.parents_are_others for c in asked)
+
+
+def asked_of_parent(question: str, categories: Iterable[Category]) -> bool:
+    """Whether ``question`` asks one of the child's own concerns among ``categories``
+    (``Category.subject``) about a parent (``asks_about_parent``): "parent took an overdose"
+    is not the child's self-harm, whose wordings ("cutting", "CAMHS"), exemplars and reading of
+    a parent's mention as someone else's all describe the child."""
+    return any(c.parents_are_others and asks_about_parent(question, c) for c in categories)
+
+
+def asks_about_parent(question: str, category: Category) -> bool:
+    """Whether ``question`` puts a parent as the one ``category`` is about ("parent took an
+    overdose", "mum went missing"), read by the rules that read a record's sentence: a parent
+    word whose reach (``retrieval/assertion``: six words forward, ended by "said", "reported"
+    ...) takes in one of the category's wordings in the question, or, when the question holds
+    none (read by meaning), any of its words. "Mum reported him missing" and "self-harm by a
+    child" do not."""
+    wordings = [*category.names, *category.indicators]
+    targets: list[tuple[int, int] | None] = [
+        (m.start, m.end) for m in find_wordings(question, wordings)
+    ]
+    for target in targets or [None]:
+        reading = assess(question, target, parents_are_others=True)
+        if any(cue.category == "parent_experiencer" for cue in reading.cues):
+            return True
+    return False
 
 
 @dataclass(frozen=True, slots=True)

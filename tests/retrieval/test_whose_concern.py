@@ -5,6 +5,7 @@ family concern (a parent's drinking) it is the child's circumstance."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,13 @@ from evaluation import EvaluationError
 from evaluation.assertion import predict, read_rows
 from retrieval.assertion import assess
 from retrieval.embedding import Embedder
-from retrieval.indicators import IndicatorLibraryError, load_library, parse_library
-from retrieval.models import AccessScope
+from retrieval.indicators import (
+    IndicatorLibraryError,
+    asked_of_parent,
+    load_library,
+    parse_library,
+)
+from retrieval.models import AccessScope, SearchRequest
 from retrieval.patterns import PatternFinder, PatternQuery
 from retrieval.search import HybridSearcher
 
@@ -75,6 +81,30 @@ subject = "parent"
         parse_library(text)
 
 
+@pytest.mark.parametrize(
+    ("question", "category", "of_parent"),
+    [
+        ("parent took an overdose", "self_harm", True),
+        ("Mum's self-harm", "self_harm", True),
+        ("dad went missing", "missing", True),
+        ("mother tried to end her life", "self_harm", True),  # no wording: the whole question
+        ("self-harm by a child", "self_harm", False),
+        ("Mum said he took an overdose", "self_harm", False),
+        ("young people whose parents reported them missing", "missing", False),
+        ("children who went missing while mum was at work", "missing", False),
+        # a family concern is asked of the parents as a matter of course
+        ("parents misusing alcohol", "substance_misuse", False),
+        ("mum's mental health", "parental_mental_health", False),
+    ],
+)
+def test_a_question_asking_the_childs_own_concern_of_a_parent_is_read_so(
+    question: str, category: str, of_parent: bool
+) -> None:
+    found = load_library().get(category)
+    assert found is not None
+    assert asked_of_parent(question, [found]) is of_parent
+
+
 def test_the_assertion_evaluation_reads_a_rows_concern(tmp_path: Path) -> None:
     tsv = tmp_path / "rows.tsv"
     tsv.write_text(
@@ -124,3 +154,23 @@ def test_the_pattern_view_counts_the_childs_own_episodes_and_sets_a_parents_apar
     )
     counted = {c.case_id: c.records for c in result.cases if c.records}
     assert counted == {"CASE-CHILD": 1}
+
+
+def test_a_parents_overdose_asked_about_is_not_read_as_the_childs_self_harm(
+    searcher: HybridSearcher,
+) -> None:
+    """The mirror of the whose-concern rule: asked of a parent, the child's own concern is
+    not read (its wordings and exemplars describe the child, and it would set the parent's
+    mention apart), so the question is searched by its own words and meaning."""
+    request = SearchRequest(text="mum took an overdose", scope=AccessScope.of(TEAM))
+    result = searcher.search(request)
+    assert result.understanding["concepts"] == []
+    assert result.hits[0].document_id == "CASE-MUM-0"
+    assert "concern" not in result.hits[0].why
+    # read as the child's self-harm, the mother's overdose is someone else's
+    as_typed = HybridSearcher(
+        searcher.store, searcher.embedder, replace(searcher.config, concern_asked_of_parent=False)
+    ).search(request)
+    assert as_typed.understanding["concepts"] == ["self_harm"]
+    mums = next(h for h in as_typed.hits if h.document_id == "CASE-MUM-0")
+    assert mums.why["concern"]["read_as"] == "other person"
