@@ -446,11 +446,12 @@ def bm25_search(
     ``candidates[chunk_pk]`` marks the chunks that may be returned, all of them in
     ``population``, whose statistics are used. Ties are broken by chunk pk. Higher is better.
     With ``matches_within_candidates`` the matches are only those among the candidates
-    (``group_matches_within``), for a ``population`` that is ``complete``: each phrase's chunk
-    count is then SQLite's, over the whole index, which is that population.
+    (``group_matches_within``). Each phrase's chunk count is then, for a ``population`` that is
+    ``complete``, SQLite's over the whole index (which is that population); for any other, the
+    population's share of the phrase's index-wide matches, read only for the phrases some
+    candidate holds: a team's search in one case reads no index-wide list for a word its
+    records lack.
     """
-    if matches_within_candidates and not population.complete:
-        raise ValueError("matches within the candidates need a complete population")
     distinct = _distinct(groups)
     if not distinct or limit <= 0 or population.chunks == 0:
         return []
@@ -479,10 +480,11 @@ def bm25_search(
             group = distinct[phrase.group]
             if not phrase.tokens:  # nothing FTS5 would index
                 containing = 0
-            elif matches_within_candidates:  # every chunk counts: SQLite counts them
+            elif matches_within_candidates and population.complete:  # SQLite counts them
                 containing = _phrase_count(conn, phrase.tokens)
             elif len(group) == 1:  # a one-term group's matches are its phrase's matches
-                containing = int(np.count_nonzero(population.within(matches[group])))
+                held = _group_matching(conn, group) if matches_within_candidates else matches[group]
+                containing = int(np.count_nonzero(population.within(held)))
             elif len(phrase.tokens) == 1 and occurrences.slot is not None:
                 # one token: the chunks holding it are those of its counts, already read
                 held = _token_chunks(conn, phrase.tokens[0])

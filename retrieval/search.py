@@ -370,11 +370,10 @@ class HybridSearcher:
             if request.mode in ("bm25", "hybrid"):
                 population = self.dense.population(visible)
                 in_scope = population.restrict(allowed)
-                # inside one case, for a caller who sees every record (her statistics are
-                # the index's own), each group's matches come from the case's chunks alone
+                # inside one case each group's matches come from the case's chunks alone;
+                # BM25 then reads index-wide counts only for what the case holds
                 within_case = bool(
                     _case_scoped(filters)
-                    and population.complete
                     and np.count_nonzero(in_scope) <= SCOPED_MATCHES_MAX_CHUNKS
                 )
                 if within_case:

@@ -48,12 +48,21 @@ def _add(store: RecordStore, docs: Sequence[Doc]) -> None:
 
 
 @contextmanager
-def _store_with(docs: Sequence[tuple[str, str]]) -> Iterator[RecordStore]:
-    """A scratch store holding ``docs`` (case, text), every record visible to "all"."""
+def _store_with(
+    docs: Sequence[tuple[str, str]], principals: Sequence[str] = ()
+) -> Iterator[RecordStore]:
+    """A scratch store holding ``docs`` (case, text), the i-th visible to ``principals[i]``
+    (default: every record to "all")."""
     with tempfile.TemporaryDirectory() as folder:
         store = RecordStore(Path(folder) / "s.db")
         try:
-            _add(store, [(f"D{i}", case, text, "all") for i, (case, text) in enumerate(docs)])
+            _add(
+                store,
+                [
+                    (f"D{i}", case, text, principals[i] if i < len(principals) else "all")
+                    for i, (case, text) in enumerate(docs)
+                ],
+            )
             yield store
         finally:
             store.close()
@@ -334,6 +343,43 @@ def test_matches_found_in_the_cases_own_chunks_give_the_same_scores(
             inside = lexical.group_matches_within(conn, groups, np.flatnonzero(candidates))
             for group, rows in everywhere.items():
                 assert inside[group].tolist() == rows[lexical.within(candidates, rows)].tolist()
+            expected = bm25_search(conn, groups, everywhere, candidates, population, 1000)
+            got = bm25_search(
+                conn, groups, inside, candidates, population, 1000,
+                matches_within_candidates=True,
+            )  # fmt: skip
+        assert got == expected
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[KEPT_FIXTURE])
+@given(
+    docs=_docs,
+    teams=st.lists(st.sampled_from(["team:a", "team:b"]), min_size=12, max_size=12),
+    groups=_groups,
+    case_id=st.sampled_from(["CASE-1", "CASE-2"]),
+)
+def test_a_teams_matches_found_in_the_cases_own_chunks_give_the_same_scores(
+    occurrence_path: str,
+    docs: list[tuple[str, str]],
+    teams: list[str],
+    groups: list[TermGroup],
+    case_id: str,
+) -> None:
+    """For a caller who sees only her team's records, BM25 over a case's own matches reads
+    each phrase's count over her records from the index and gives the same scores, to the
+    last bit, as over the index-wide matches (NEAR groups and split terms included)."""
+    groups = [g for g in groups if g]
+    if match_expression(groups) is None:
+        return
+    with _store_with(docs, teams) as store:
+        dense = DenseIndex(384)
+        with store.snapshot() as conn:
+            dense.sync(store, conn)
+            visible, allowed = scope_masks(conn, AccessScope.of("team:a"), SearchFilters(case_id))
+            population = dense.population(visible)
+            candidates = population.restrict(allowed)
+            everywhere = group_matches(conn, groups)
+            inside = lexical.group_matches_within(conn, groups, np.flatnonzero(candidates))
             expected = bm25_search(conn, groups, everywhere, candidates, population, 1000)
             got = bm25_search(
                 conn, groups, inside, candidates, population, 1000,
