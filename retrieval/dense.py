@@ -55,6 +55,14 @@ class RemoteVectors(Protocol):
 POPULATIONS_KEPT = 8
 """BM25 populations kept per index (each is three arrays as long as the store's chunk pks)."""
 
+FEW_RECORDS = 4_096
+"""A set of at most this many records (one child's case) finds its rows through the rows
+ordered by record (``DenseIndex._rows_of``) instead of a pass over every row."""
+UNORDERED_TAIL = 0.05
+UNORDERED_MIN = 1_024
+"""Rows appended since the order by record was made are scanned; past ``UNORDERED_TAIL`` of
+all rows and ``UNORDERED_MIN`` rows the order is made again."""
+
 
 def _chunks(conn: Connection, vectors: bool = True) -> str:
     """Each chunk's pk, record, vector (NULL when not ``vectors``) and length in FTS5 tokens
@@ -87,6 +95,10 @@ class DenseIndex:
         self._live = np.zeros(0, dtype=np.bool_)
         self._row_of: dict[int, int] = {}
         self._size = 0
+        # rows [0, _ordered) sorted by record pk (stable: ascending rows within a record)
+        self._by_record = np.zeros(0, dtype=np.intp)
+        self._record_order = np.zeros(0, dtype=np.int64)
+        self._ordered = 0
         self._generation = -1
         self._lock = threading.Lock()
         self._populations: OrderedDict[tuple[int, int, bytes], Population] = OrderedDict()
@@ -127,6 +139,7 @@ class DenseIndex:
         self._live = np.zeros(max(n, 16), dtype=np.bool_)
         self._row_of = {}
         self._size = 0
+        self._ordered = 0
         sql = f"{_chunks(conn, self.remote is None)} ORDER BY c.pk"
         for pk, record_pk, blob, size in conn.exec_driver_sql(sql):
             self._append(int(pk), int(record_pk), blob, size)
@@ -186,6 +199,7 @@ class DenseIndex:
         self._live = np.ones(len(keep), dtype=np.bool_)
         self._row_of = {int(pk): i for i, pk in enumerate(self._chunk_pks)}
         self._size = len(keep)
+        self._ordered = 0
 
     def population(self, visible_records: BoolArray) -> Population:
         """The live chunks of the records ``visible_records[record_pk]`` marks, for BM25.
@@ -232,8 +246,35 @@ class DenseIndex:
         return population
 
     def _visible_rows(self, allowed_records: BoolArray) -> npt.NDArray[np.intp]:
+        """The live rows (ascending) of the records ``allowed_records`` marks; called under
+        the lock."""
         n = self._size
+        if np.count_nonzero(allowed_records) <= FEW_RECORDS:
+            return self._rows_of(allowed_records)
         return np.flatnonzero(self._live[:n] & within(allowed_records, self._record_pks[:n]))
+
+    def _rows_of(self, allowed_records: BoolArray) -> npt.NDArray[np.intp]:
+        """``_visible_rows`` for a few records: their rows looked up in the rows ordered by
+        record (made again when too many rows were appended since), the rows appended since
+        scanned. The same rows as a pass over every row, in the same order, so no score
+        depends on which path ran."""
+        n = self._size
+        if self._ordered > n or n - self._ordered > max(UNORDERED_MIN, UNORDERED_TAIL * n):
+            self._by_record = np.argsort(self._record_pks[:n], kind="stable")
+            self._record_order = self._record_pks[:n][self._by_record]
+            self._ordered = n
+        records = np.flatnonzero(allowed_records)
+        first = np.searchsorted(self._record_order, records, side="left")
+        counts = np.searchsorted(self._record_order, records, side="right") - first
+        # the runs [first, first + count) one after another
+        starts = np.repeat(first - np.cumsum(counts) + counts, counts)
+        ordered = self._by_record[starts + np.arange(int(counts.sum()))]
+        tail = np.arange(self._ordered, n)
+        tail = tail[within(allowed_records, self._record_pks[self._ordered : n])]
+        rows = np.concatenate([ordered, tail])
+        rows.sort()
+        live: npt.NDArray[np.intp] = rows[self._live[rows]]
+        return live
 
     def search(
         self,
