@@ -139,7 +139,7 @@ class DenseIndex:
         self._live = np.zeros(max(n, 16), dtype=np.bool_)
         self._row_of = {}
         self._size = 0
-        self._ordered = 0
+        self._forget_order()
         sql = f"{_chunks(conn, self.remote is None)} ORDER BY c.pk"
         for pk, record_pk, blob, size in conn.exec_driver_sql(sql):
             self._append(int(pk), int(record_pk), blob, size)
@@ -199,6 +199,12 @@ class DenseIndex:
         self._live = np.ones(len(keep), dtype=np.bool_)
         self._row_of = {int(pk): i for i, pk in enumerate(self._chunk_pks)}
         self._size = len(keep)
+        self._forget_order()
+
+    def _forget_order(self) -> None:
+        """Rows were renumbered: the order by record says nothing of them any more."""
+        self._by_record = np.zeros(0, dtype=np.intp)
+        self._record_order = np.zeros(0, dtype=np.int64)
         self._ordered = 0
 
     def population(self, visible_records: BoolArray) -> Population:
@@ -273,7 +279,9 @@ class DenseIndex:
         tail = tail[within(allowed_records, self._record_pks[self._ordered : n])]
         rows = np.concatenate([ordered, tail])
         rows.sort()
-        live: npt.NDArray[np.intp] = rows[self._live[rows]]
+        # each row checked against the mask itself, as the pass over every row does
+        kept = self._live[rows] & within(allowed_records, self._record_pks[rows])
+        live: npt.NDArray[np.intp] = rows[kept]
         return live
 
     def search(

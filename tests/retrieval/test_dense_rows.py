@@ -48,7 +48,7 @@ def _write(store: RecordStore, record_id: str, chunks: int, seed: int) -> None:
         )
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=_steps, asked=st.lists(st.sets(st.integers(1, 14)), min_size=1, max_size=4))
 def test_a_few_records_rows_found_by_order_are_every_rows(
     steps: list[tuple[str, int]], asked: list[set[int]]
