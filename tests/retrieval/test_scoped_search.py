@@ -321,22 +321,24 @@ def test_kept_match_lists_follow_chunks_added_and_removed(
         store.close()
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[KEPT_FIXTURE])
-@given(docs=_docs, groups=_groups, case_id=st.sampled_from(["CASE-1", "CASE-2"]))
-def test_matches_found_in_the_cases_own_chunks_give_the_same_scores(
-    occurrence_path: str, docs: list[tuple[str, str]], groups: list[TermGroup], case_id: str
+def _within_the_case_and_everywhere(
+    docs: list[tuple[str, str]],
+    groups: list[TermGroup],
+    case_id: str,
+    caller: str = "all",
+    principals: Sequence[str] = (),
 ) -> None:
-    """For a caller who sees everything, a case's matches read from its chunks' stored terms
-    (``group_matches_within``) are the index-wide matches narrowed to the case, and BM25 over
-    them gives the same scores to the last bit (NEAR groups and split terms included)."""
+    """A case's matches read from its chunks' stored terms (``group_matches_within``) are
+    the index-wide matches narrowed to the case, and BM25 over them, as ``caller``, gives the
+    same scores to the last bit as over the index-wide matches."""
     groups = [g for g in groups if g]
     if match_expression(groups) is None:
         return
-    with _store_with(docs) as store:
+    with _store_with(docs, principals) as store:
         dense = DenseIndex(384)
         with store.snapshot() as conn:
             dense.sync(store, conn)
-            visible, allowed = scope_masks(conn, AccessScope.of("all"), SearchFilters(case_id))
+            visible, allowed = scope_masks(conn, AccessScope.of(caller), SearchFilters(case_id))
             population = dense.population(visible)
             candidates = population.restrict(allowed)
             everywhere = group_matches(conn, groups)
@@ -349,6 +351,16 @@ def test_matches_found_in_the_cases_own_chunks_give_the_same_scores(
                 matches_within_candidates=True,
             )  # fmt: skip
         assert got == expected
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[KEPT_FIXTURE])
+@given(docs=_docs, groups=_groups, case_id=st.sampled_from(["CASE-1", "CASE-2"]))
+def test_matches_found_in_the_cases_own_chunks_give_the_same_scores(
+    occurrence_path: str, docs: list[tuple[str, str]], groups: list[TermGroup], case_id: str
+) -> None:
+    """For a caller who sees everything (NEAR groups and split terms included): each phrase's
+    count is SQLite's over the whole index."""
+    _within_the_case_and_everywhere(docs, groups, case_id)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[KEPT_FIXTURE])
@@ -365,24 +377,6 @@ def test_a_teams_matches_found_in_the_cases_own_chunks_give_the_same_scores(
     groups: list[TermGroup],
     case_id: str,
 ) -> None:
-    """For a caller who sees only her team's records, BM25 over a case's own matches reads
-    each phrase's count over her records from the index and gives the same scores, to the
-    last bit, as over the index-wide matches (NEAR groups and split terms included)."""
-    groups = [g for g in groups if g]
-    if match_expression(groups) is None:
-        return
-    with _store_with(docs, teams) as store:
-        dense = DenseIndex(384)
-        with store.snapshot() as conn:
-            dense.sync(store, conn)
-            visible, allowed = scope_masks(conn, AccessScope.of("team:a"), SearchFilters(case_id))
-            population = dense.population(visible)
-            candidates = population.restrict(allowed)
-            everywhere = group_matches(conn, groups)
-            inside = lexical.group_matches_within(conn, groups, np.flatnonzero(candidates))
-            expected = bm25_search(conn, groups, everywhere, candidates, population, 1000)
-            got = bm25_search(
-                conn, groups, inside, candidates, population, 1000,
-                matches_within_candidates=True,
-            )  # fmt: skip
-        assert got == expected
+    """For a caller who sees only her team's records: each phrase's count over her records
+    is read from the index-wide matches, only for the phrases the case holds."""
+    _within_the_case_and_everywhere(docs, groups, case_id, "team:a", teams)
