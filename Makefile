@@ -93,10 +93,10 @@ eval-scifact eval-medline eval-cranfield: eval-%: install
 eval-transcription: install system-deps
 	$(PY) -m evaluation.transcription --out $(REPORTS)
 
-## eval-apart: the two case files written apart from the generator and the query rules
+## eval-apart: the three case files written apart from the generator and the query rules
 ## (evaluation/data/apart-*/README.md), with their ablation tables
 eval-apart: install
-	for f in apart-a apart-b; do \
+	for f in apart-a apart-b apart-c; do \
 	  $(BIN)/casesearch eval beir evaluation/data/$$f --mode all --run-out $(REPORTS)/$$f.run \
 	    --report-out $(REPORTS)/$$f.json --ablation-out $(REPORTS)/$$f-ablation.json || exit 1; \
 	done
