@@ -1,6 +1,7 @@
-"""The two case files written apart from the generator stay loadable and judged as their
-READMEs say: every query judged, every judged record present, every concept and cross-case
-question with at least two records that evidence it."""
+"""The case files written apart from the generator stay loadable and judged as their READMEs
+say: every query judged, every judged record present, every concept and cross-case question
+with at least two records that evidence it (one for C's "what did Tilly say Gary did to her",
+whose one account is a police interview; README, judgement calls)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from evaluation.beir import load_collection
 DATA = Path(__file__).resolve().parents[2] / "evaluation" / "data"
 
 
-@pytest.mark.parametrize("name", ["apart-a", "apart-b"])
-def test_apart_file_is_complete(name: str) -> None:
+@pytest.mark.parametrize(("name", "fewest"), [("apart-a", 2), ("apart-b", 2), ("apart-c", 1)])
+def test_apart_file_is_complete(name: str, fewest: int) -> None:
     collection = load_collection(DATA / name)
     ids = {d.id for d in collection.documents}
     assert len(collection.documents) >= 120
@@ -28,5 +29,5 @@ def test_apart_file_is_complete(name: str) -> None:
             assert relevant, query.id
             assert query.case_id is not None
         else:
-            assert len(relevant) >= 2, query.id
+            assert len(relevant) >= fewest, query.id
             assert (query.case_id is None) == (query.kind == "cross_case"), query.id
