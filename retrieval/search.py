@@ -45,10 +45,10 @@ from retrieval.fusion import (
 )
 from retrieval.indicators import (
     Category,
-    asked_of_parent,
     bm25_wording,
     find_wordings,
     load_library,
+    not_asked_of_parent,
     parents_are_others,
 )
 from retrieval.lexical import (
@@ -565,10 +565,11 @@ class HybridSearcher:
             shown := library.described_in(reading.lexical_query, self.config.concept_by_signs)
         ):
             found, how = shown, "signs"
-        if self.config.concern_asked_of_parent and asked_of_parent(text, found):
-            # the child's own concern asked of a parent: searched by its words and meaning
-            return (), None
-        return found, how
+        if self.config.concern_asked_of_parent:
+            # a child's own concern asked of a parent is not read (searched by its words and
+            # meaning, or by the other concerns the question names)
+            found = not_asked_of_parent(text, found)
+        return (found, how) if found else ((), None)
 
     def _feedback_depth(self) -> int:
         """How many nearest chunks move a concept query's vector (0: feedback is off)."""

@@ -229,12 +229,14 @@ def parents_are_others(categories: Iterable[Category]) -> bool:
     return bool(asked) and all(c.parents_are_others for c in asked)
 
 
-def asked_of_parent(question: str, categories: Iterable[Category]) -> bool:
-    """Whether ``question`` asks one of the child's own concerns among ``categories``
-    (``Category.subject``) about a parent (``asks_about_parent``): "parent took an overdose"
-    is not the child's self-harm, whose wordings ("cutting", "CAMHS"), exemplars and reading of
-    a parent's mention as someone else's all describe the child."""
-    return any(c.parents_are_others and asks_about_parent(question, c) for c in categories)
+def not_asked_of_parent(question: str, categories: Iterable[Category]) -> tuple[Category, ...]:
+    """``categories`` less the child's own concerns (``Category.subject``) that ``question``
+    asks about a parent (``asks_about_parent``): "parent took an overdose" is not the child's
+    self-harm, whose wordings ("cutting", "CAMHS"), exemplars and reading of a parent's mention
+    as someone else's all describe the child."""
+    return tuple(
+        c for c in categories if not (c.parents_are_others and asks_about_parent(question, c))
+    )
 
 
 def asks_about_parent(question: str, category: Category) -> bool:

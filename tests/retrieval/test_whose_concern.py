@@ -17,8 +17,8 @@ from retrieval.assertion import assess
 from retrieval.embedding import Embedder
 from retrieval.indicators import (
     IndicatorLibraryError,
-    asked_of_parent,
     load_library,
+    not_asked_of_parent,
     parse_library,
 )
 from retrieval.models import AccessScope, SearchRequest
@@ -102,7 +102,14 @@ def test_a_question_asking_the_childs_own_concern_of_a_parent_is_read_so(
 ) -> None:
     found = load_library().get(category)
     assert found is not None
-    assert asked_of_parent(question, [found]) is of_parent
+    assert not_asked_of_parent(question, [found]) == (() if of_parent else (found,))
+
+
+def test_only_the_childs_own_concern_asked_of_a_parent_is_left_unread() -> None:
+    library = load_library()
+    asked = [library.get("self_harm"), library.get("substance_misuse")]
+    kept = not_asked_of_parent("dad's overdose and drinking", [c for c in asked if c])
+    assert [c.id for c in kept] == ["substance_misuse"]
 
 
 def test_the_assertion_evaluation_reads_a_rows_concern(tmp_path: Path) -> None:
