@@ -247,8 +247,13 @@ KEPT_MIN_CHUNKS = 1_000
 """Match lists at least this long are kept between searches (common words: reading them is
 most of a search's cost in a big store). Shorter ones, rare words such as names, are read
 each time, so how fast a search answers says nothing of which rare words others asked for."""
-KEPT_MAX_CHUNKS = 8_000_000
-"""Chunk pks kept in all, per store (8 bytes each); the least recently used go first."""
+KEPT_MAX_CHUNKS = 16_000_000
+"""Values kept in all, per store (8 bytes each: at most 128 MB); the least recently used go
+first. At a million chunks the 20 cross-case questions of the scale benchmark need more than
+8M between them ("child" alone is 1.4M occurrences) and re-read each other's lists: with 16M
+they took 10.4–10.7 s against 12.6–12.8 s the first time through and 7.2–7.3 s against
+11.0–11.1 s the second, the process's peak RSS 2,834 against 2,813–2,818 MiB
+(docs/scale.md)."""
 
 _lock = threading.Lock()
 _kept: WeakKeyDictionary[Engine, OrderedDict[tuple[int, str], IntArray]] = WeakKeyDictionary()
