@@ -185,7 +185,7 @@ class SearchConfig:
     concept_by_signs: int | None = 1
     # A question that asks a child's own concern (self-harm, going missing) of a parent
     # ("parent took an overdose") is not read as that concern: its wordings and exemplars
-    # describe the child (IndicatorLibrary.for_question). False: read by name as typed.
+    # describe the child (indicators.not_asked_of_parent). False: read as typed.
     concern_asked_of_parent: bool = True
     # Pseudo-relevance feedback for a concept query (Rocchio 1971, on vectors as in Li et al.,
     # ACM TOIS 41(3), 2023): the query's vector moves towards the mean of its
