@@ -268,9 +268,12 @@ def record_events(doc: Document, rules: ChronologyRules | None = None) -> list[C
             indicator = library.get(indicator_id)
             if indicator is None:
                 continue
-            wordings = (*indicator.names, *indicator.indicators)
             found = _indicator_sentence(
-                doc, spans, wordings, rules.not_events, others=indicator.parents_are_others
+                doc,
+                spans,
+                indicator.mentions,
+                rules.not_events,
+                others=indicator.parents_are_others,
             )
             if found is None:
                 continue

@@ -794,7 +794,7 @@ class HybridSearcher:
         window = window[: self.config.negation_window]
         if not window:
             return
-        wordings = [w for c in concepts for w in (*c.names, *c.indicators)]
+        wordings = [w for c in concepts for w in c.mentions]
         others = parents_are_others(concepts)
         texts = self._texts(conn, [c.record_pk for c in window])
         vote = 1.0 / (self.config.concept_rrf_k + 1)
@@ -909,7 +909,7 @@ def _cited_words(snippet: Snippet) -> tuple[int, int]:
 def _concern_reading(text: str, snippet: Snippet, concepts: tuple[Category, ...]) -> dict[str, Any]:
     """How the snippet's first mention of the concern reads ("affirmed", "negated",
     "historical", "hypothetical", "other person"), or that the record matched by meaning."""
-    wordings = [w for c in concepts for w in (*c.names, *c.indicators)]
+    wordings = [w for c in concepts for w in c.mentions]
     quoted = text[snippet.char_start : snippet.char_end]
     found = find_wordings(quoted, wordings)
     if not found:

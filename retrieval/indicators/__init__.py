@@ -80,6 +80,12 @@ class Category:
         return self.subject == "child"
 
     @property
+    def mentions(self) -> tuple[str, ...]:
+        """Its names and record wordings: what a mention of the concern is, in a record or a
+        question, before the assertion detector reads how it is meant."""
+        return (*self.names, *self.indicators)
+
+    @property
     def evidence_names(self) -> tuple[str, ...]:
         """The names whose affirmed mention in a record shows the concern."""
         return tuple(n for n in self.names if n not in self.topic_only)
@@ -246,9 +252,8 @@ def asks_about_parent(question: str, category: Category) -> bool:
     ...) takes in one of the category's wordings in the question, or, when the question holds
     none (read by meaning), any of its words. "Mum reported him missing" and "self-harm by a
     child" do not."""
-    wordings = [*category.names, *category.indicators]
     targets: list[tuple[int, int] | None] = [
-        (m.start, m.end) for m in find_wordings(question, wordings)
+        (m.start, m.end) for m in find_wordings(question, category.mentions)
     ]
     for target in targets or [None]:
         reading = assess(question, target, parents_are_others=True)
